@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// CLinux — the Linux syscalls Glibc's Swift overlay does not export (epoll, eventfd, timerfd,
+// signalfd), plus tiny non-variadic or macro-free helpers Swift can call directly.
+#ifndef TOLLGATE_CLINUX_H
+#define TOLLGATE_CLINUX_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
+#include <sys/random.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <pthread.h>
+#include <errno.h>
+#include <time.h>
+#include <stdint.h>
+
+// epoll_event is packed on x86_64; Swift imports it, but building one field by field through a
+// helper keeps the packed layout the kernel expects in one place.
+static inline int tg_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+// Reads one entry of an epoll_event array without Swift having to know the packed layout.
+static inline uint32_t tg_epoll_event_events(const struct epoll_event *evs, int i) { return evs[i].events; }
+static inline uint64_t tg_epoll_event_data(const struct epoll_event *evs, int i) { return evs[i].data.u64; }
+static inline size_t tg_epoll_event_size(void) { return sizeof(struct epoll_event); }
+
+// CLOCK_MONOTONIC in nanoseconds: the only clock the loops use for deadlines.
+static inline uint64_t tg_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// Wall clock in nanoseconds since the epoch (for logs and Date headers, never for deadlines).
+static inline uint64_t tg_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// Arms a timerfd for an absolute CLOCK_MONOTONIC deadline; 0 disarms (timerfd_settime(2)).
+static inline int tg_timerfd_arm_abs(int fd, uint64_t deadline_ns) {
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+    its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+// Blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE in the calling thread (threads created after inherit
+// the mask), so the signals are read from a signalfd instead of interrupting loop threads.
+static inline int tg_block_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    int rc = pthread_sigmask(SIG_BLOCK, set, NULL);
+    if (rc != 0) return rc;
+    // SIGPIPE is ignored process-wide: a peer that went away is an EPIPE, not a dead process.
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+static inline int tg_signalfd(sigset_t *set) { return signalfd(-1, set, SFD_CLOEXEC); }
+
+// accept4(2) is a GNU extension Glibc's module does not surface to Swift.
+static inline int tg_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
+
+static inline int tg_errno(void) { return errno; }
+static inline void tg_set_errno(int e) { errno = e; }
+
+#endif

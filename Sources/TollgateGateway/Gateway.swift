@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+// The composition root: event loops, the HTTP server, the per-loop responders and the log
+// writer, started and stopped as one. A library (not the executable) so tests can boot it on
+// 127.0.0.1 port 0.
+public import TollgateHTTP
+public import TollgateIO
+
+public final class Gateway: Sendable {
+    public let options: HTTPServerOptions
+    public let state = GatewayState()
+    private let group: EventLoopGroup
+    private let server: HTTPServer
+    private let logWriter: LogWriter
+
+    /// - Parameters:
+    ///   - options: listen address, worker count, limits and timeouts.
+    ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
+    public init(options: HTTPServerOptions, logFD: Int32 = 1) throws(IOError) {
+        self.options = options
+        let group = try EventLoopGroup(count: options.workers)
+        let writer = LogWriter(outputFD: logFD)
+        let state = self.state
+        let routes = RouteTable()
+        self.group = group
+        self.logWriter = writer
+        self.server = try HTTPServer(group: group, options: options) { loop in
+            let accessLog = AccessLog(writer: writer)
+            loop.addIterationObserver(accessLog)
+            return GatewayResponder(loop: loop, state: state, routes: routes, sink: accessLog)
+        }
+    }
+
+    /// Binds, starts the loops and begins serving. Throws if the address cannot be bound.
+    /// - Returns: the bound address (the real port when 0 was asked for).
+    @discardableResult
+    public func start() throws(IOError) -> SocketAddress {
+        logWriter.start()
+        group.start()
+        let address = try server.start()
+        state.markReady()
+        return address
+    }
+
+    public var address: SocketAddress? { server.address }
+    public var openConnections: Int { server.connectionCount }
+
+    /// Graceful stop: readiness turns false, listeners close, in-flight requests get up to
+    /// `options`' drain timeout, then everything closes and the loops exit.
+    /// - Returns: true when every request finished within the timeout.
+    @discardableResult
+    public func shutdown(drainTimeout: UInt64) -> Bool {
+        state.markDraining()
+        let clean = server.drain(timeout: drainTimeout)
+        group.stop()
+        group.join()
+        logWriter.close()
+        return clean
+    }
+}

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+// One thread that owns stdout. Loops hand it whole batches of log lines (one lock per loop
+// iteration, never a write(2) on a loop thread: stdout may be a full pipe or a slow journal).
+// The queue is bounded; past it, lines are dropped and counted rather than blocking a loop.
+import CLinux
+import Glibc
+import Synchronization
+import TollgateIO
+
+public final class LogWriter: Sendable {
+    private struct Queue {
+        var pending: [UInt8] = []
+        var isClosed = false
+    }
+
+    private let queue = Mutex(Queue())
+    private let wakeFD: Int32
+    private let outputFD: Int32
+    private let capacity: Int
+    private let dropped = Atomic<Int>(0)
+    private let thread = Mutex<PosixThread?>(nil)
+
+    /// - Parameters:
+    ///   - outputFD: where lines go (1 = stdout).
+    ///   - capacity: most bytes queued before batches are dropped.
+    public init(outputFD: Int32 = 1, capacity: Int = 8 << 20) {
+        self.outputFD = outputFD
+        self.capacity = capacity
+        self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
+    }
+
+    deinit {
+        Glibc.close(wakeFD)
+    }
+
+    /// Lines dropped because the writer fell behind (exposed as a metric later).
+    public var droppedBatches: Int { dropped.load(ordering: .relaxed) }
+
+    public func start() {
+        let handle = PosixThread { [self] in run() }
+        thread.withLock { $0 = handle }
+        handle.start()
+    }
+
+    /// Queues bytes (complete lines). Safe from any thread; never blocks on I/O.
+    public func submit(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        let shouldWake = queue.withLock { q -> Bool in
+            guard !q.isClosed else { return false }
+            guard q.pending.count + bytes.count <= capacity else {
+                dropped.add(1, ordering: .relaxed)
+                return false
+            }
+            let wasEmpty = q.pending.isEmpty
+            q.pending.append(contentsOf: bytes)
+            return wasEmpty
+        }
+        if shouldWake { signal() }
+    }
+
+    /// Writes what is queued, then stops the thread.
+    public func close() {
+        queue.withLock { $0.isClosed = true }
+        signal()
+        let handle = thread.withLock { $0 }
+        handle?.join()
+    }
+
+    private func signal() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    private func run() {
+        var batch: [UInt8] = []
+        while true {
+            var counter: UInt64 = 0
+            _ = Glibc.read(wakeFD, &counter, 8)
+            let closed = queue.withLock { q -> Bool in
+                swap(&batch, &q.pending)
+                return q.isClosed
+            }
+            writeAll(batch)
+            batch.removeAll(keepingCapacity: batch.capacity <= 1 << 20)
+            if closed {
+                let rest = queue.withLock { q -> [UInt8] in
+                    let r = q.pending
+                    q.pending = []
+                    return r
+                }
+                writeAll(rest)
+                return
+            }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(outputFD, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if tg_errno() == EINTR { continue }
+                    return  // stdout gone (closed pipe): nothing sensible left to do with logs
+                }
+                offset += n
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: Apache-2.0
+// Parses one complete request head (request line, fields, final empty line) and decides its
+// body framing. The scanner in HTTPRequestParser has already checked that every line ends in
+// CRLF and that the request line holds only visible ASCII and spaces.
+
+struct HTTPHeadParser {
+    let p: UnsafeRawBufferPointer
+    let limits: HTTPParserLimits
+
+    init(bytes: UnsafeRawBufferPointer, limits: HTTPParserLimits) {
+        self.p = bytes
+        self.limits = limits
+    }
+
+    func parse() throws(HTTPParseError) -> HTTPRequestHead {
+        // MARK: request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
+        var i = 0
+        while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
+            guard HTTPBytes.isTokenChar[Int(p[i])] else { throw .badRequest("invalid method") }
+            i += 1
+        }
+        let methodEnd = i
+        guard methodEnd > 0, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
+        i += 1
+        let targetStart = i
+        while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
+            guard HTTPBytes.isTargetChar[Int(p[i])] else { throw .badRequest("invalid character in request target") }
+            i += 1
+        }
+        let targetEnd = i
+        // "GET /\r\n" (HTTP/0.9) and "GET  / HTTP/1.1" (two spaces) both end here.
+        guard targetEnd > targetStart, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
+        i += 1
+        let versionStart = i
+        while p[i] != HTTPBytes.cr { i += 1 }
+        let minor = try parseVersion(versionStart, i)
+        i += 2
+
+        guard let method = HTTPMethod.parse(UnsafeRawBufferPointer(rebasing: p[0..<methodEnd])) else {
+            throw .notImplemented("method \(String(decoding: UnsafeRawBufferPointer(rebasing: p[0..<methodEnd]), as: UTF8.self))")
+        }
+        // Origin-form only (and `OPTIONS *`): we are not a forward proxy, so absolute-form and
+        // authority-form targets are refused rather than interpreted.
+        let isAsterisk = targetEnd - targetStart == 1 && p[targetStart] == UInt8(ascii: "*")
+        guard p[targetStart] == UInt8(ascii: "/") || (isAsterisk && method == .options) else {
+            throw .badRequest("request target must be an absolute path")
+        }
+
+        // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
+        var fields: [HTTPField] = []
+        fields.reserveCapacity(12)
+        var hostCount = 0
+        var hostIndex = -1
+        var contentLengthIndex = -1
+        var contentLengthCount = 0
+        var transferEncodingIndex = -1
+        var transferEncodingCount = 0
+        var connectionClose = false
+        var connectionKeepAlive = false
+        var expectIndex = -1
+        var authorizationIndex = -1
+        var requestIDIndex = -1
+        var contentTypeIndex = -1
+
+        while p[i] != HTTPBytes.cr {
+            if p[i] == HTTPBytes.sp || p[i] == HTTPBytes.htab {
+                // obs-fold, or whitespace before the first field (§5.2, §2.2): refused.
+                throw .badRequest("header line starts with whitespace (obs-fold)")
+            }
+            let nameStart = i
+            while p[i] != HTTPBytes.colon {
+                let b = p[i]
+                if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
+                if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
+                guard HTTPBytes.isTokenChar[Int(b)] else { throw .badRequest("invalid character in header name") }
+                // Underscores are tokens, but `Content_Length` is read as Content-Length by
+                // some CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
+                if b == UInt8(ascii: "_") { throw .badRequest("underscore in header name") }
+                i += 1
+            }
+            let nameEnd = i
+            guard nameEnd > nameStart else { throw .badRequest("empty header name") }
+            i += 1
+            while p[i] == HTTPBytes.sp || p[i] == HTTPBytes.htab { i += 1 }
+            let valueStart = i
+            while p[i] != HTTPBytes.cr {
+                guard HTTPBytes.isFieldValueChar[Int(p[i])] else { throw .badRequest("invalid character in header value") }
+                i += 1
+            }
+            var valueEnd = i
+            while valueEnd > valueStart && (p[valueEnd - 1] == HTTPBytes.sp || p[valueEnd - 1] == HTTPBytes.htab) { valueEnd -= 1 }
+            guard i - nameStart <= limits.maxFieldLine else {
+                throw .headerTooLarge("a header line exceeds \(limits.maxFieldLine) bytes")
+            }
+            i += 2
+
+            let index = fields.count
+            guard index < limits.maxHeaderCount else { throw .headerTooLarge("more than \(limits.maxHeaderCount) header fields") }
+            fields.append(HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
+                                    valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            let name = UnsafeRawBufferPointer(rebasing: p[nameStart..<nameEnd])
+            let value = UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd])
+            switch name.count {
+            case 4 where HTTPBytes.equalsIgnoringCase(name, "host"):
+                hostCount += 1
+                hostIndex = index
+            case 6 where HTTPBytes.equalsIgnoringCase(name, "expect"):
+                expectIndex = index
+            case 10 where HTTPBytes.equalsIgnoringCase(name, "connection"):
+                Self.scanConnection(value, close: &connectionClose, keepAlive: &connectionKeepAlive)
+            case 12:
+                if HTTPBytes.equalsIgnoringCase(name, "content-type") { contentTypeIndex = index }
+                else if HTTPBytes.equalsIgnoringCase(name, "x-request-id") { requestIDIndex = index }
+            case 13 where HTTPBytes.equalsIgnoringCase(name, "authorization"):
+                authorizationIndex = index
+            case 14 where HTTPBytes.equalsIgnoringCase(name, "content-length"):
+                contentLengthCount += 1
+                contentLengthIndex = index
+            case 17 where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
+                transferEncodingCount += 1
+                transferEncodingIndex = index
+            default:
+                break
+            }
+        }
+
+        // MARK: Host (RFC 9112 §3.2)
+        if minor >= 1 && hostCount == 0 { throw .badRequest("missing Host header") }
+        if hostCount > 1 { throw .badRequest("more than one Host header") }
+        if hostIndex >= 0 {
+            let f = fields[hostIndex]
+            try Self.validateHost(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+        }
+
+        // MARK: body framing (RFC 9112 §6.3)
+        var framing = HTTPBodyFraming.none
+        if transferEncodingCount > 0 {
+            if minor == 0 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
+            if transferEncodingCount > 1 { throw .badRequest("more than one Transfer-Encoding header") }
+            if contentLengthCount > 0 { throw .badRequest("both Content-Length and Transfer-Encoding") }
+            let f = fields[transferEncodingIndex]
+            try Self.validateTransferEncoding(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            framing = .chunked
+        } else if contentLengthCount > 0 {
+            if contentLengthCount > 1 { throw .badRequest("more than one Content-Length header") }
+            let f = fields[contentLengthIndex]
+            let length = try Self.parseContentLength(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            guard length <= limits.maxBody else { throw .bodyTooLarge(limit: limits.maxBody) }
+            framing = .length(length)
+        }
+
+        // MARK: Expect (RFC 9110 §10.1.1; a 1.0 request's Expect is ignored)
+        var expectContinue = false
+        if expectIndex >= 0 && minor >= 1 {
+            let f = fields[expectIndex]
+            let value = UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)])
+            guard HTTPBytes.equalsIgnoringCase(value, "100-continue") else { throw .expectationFailed }
+            expectContinue = framing != .none
+        }
+
+        let keepAlive = minor >= 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
+        return HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
+                               expectContinue: expectContinue, bytes: Array(p),
+                               targetStart: targetStart, targetEnd: targetEnd, fields: fields,
+                               authorizationIndex: authorizationIndex, requestIDIndex: requestIDIndex,
+                               contentTypeIndex: contentTypeIndex)
+    }
+
+    /// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
+    private func parseVersion(_ start: Int, _ end: Int) throws(HTTPParseError) -> Int {
+        let v = UnsafeRawBufferPointer(rebasing: p[start..<end])
+        guard v.count == 8, v[0] == UInt8(ascii: "H"), v[1] == UInt8(ascii: "T"), v[2] == UInt8(ascii: "T"),
+              v[3] == UInt8(ascii: "P"), v[4] == UInt8(ascii: "/"), v[6] == UInt8(ascii: "."),
+              (0x30...0x39).contains(v[5]), (0x30...0x39).contains(v[7]) else {
+            throw .badRequest("malformed HTTP version")
+        }
+        guard v[5] == UInt8(ascii: "1") else { throw .versionNotSupported }
+        // A higher 1.x minor is answered as 1.1 (RFC 9110 §2.5), as nginx does.
+        return min(Int(v[7] - 0x30), 1)
+    }
+
+    /// Content-Length = 1*DIGIT. No sign, no spaces, no lists, no hex; more than 18 digits is
+    /// refused before it can overflow (reliability-anchors §2, cases 8–9).
+    static func parseContentLength(_ v: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
+        guard !v.isEmpty, v.count <= 18 else { throw .badRequest("invalid Content-Length") }
+        var n = 0
+        for b in v {
+            guard b >= 0x30 && b <= 0x39 else { throw .badRequest("invalid Content-Length") }
+            n = n * 10 + Int(b - 0x30)
+        }
+        return n
+    }
+
+    /// Accepts exactly `chunked` as the final and only coding we decode. `gzip, chunked` and
+    /// other codings are 501 (we do not decode them); `chunked` not last, empty list elements,
+    /// or a repeated `chunked` are 400 (RFC 9112 §6.3 item 4, §7).
+    static func validateTransferEncoding(_ v: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        var elements: [UnsafeRawBufferPointer] = []
+        var start = 0
+        for i in 0...v.count where i == v.count || v[i] == UInt8(ascii: ",") {
+            var s = start, e = i
+            while s < e && (v[s] == HTTPBytes.sp || v[s] == HTTPBytes.htab) { s += 1 }
+            while e > s && (v[e - 1] == HTTPBytes.sp || v[e - 1] == HTTPBytes.htab) { e -= 1 }
+            guard e > s else { throw .badRequest("empty element in Transfer-Encoding") }
+            let element = UnsafeRawBufferPointer(rebasing: v[s..<e])
+            for b in element where !HTTPBytes.isTokenChar[Int(b)] {
+                throw .badRequest("invalid Transfer-Encoding")
+            }
+            elements.append(element)
+            start = i + 1
+        }
+        let chunkedPositions = elements.indices.filter { HTTPBytes.equalsIgnoringCase(elements[$0], "chunked") }
+        if chunkedPositions.count > 1 { throw .badRequest("chunked applied more than once") }
+        if let position = chunkedPositions.first, position != elements.count - 1 {
+            throw .badRequest("chunked is not the final transfer coding")
+        }
+        if chunkedPositions.isEmpty {
+            throw .notImplemented("transfer coding '\(String(decoding: elements.last!, as: UTF8.self))'")
+        }
+        if elements.count > 1 {
+            throw .notImplemented("transfer coding '\(String(decoding: elements[0], as: UTF8.self))'")
+        }
+    }
+
+    /// Host = uri-host [ ":" port ] (RFC 9110 §7.2): refuse characters that cannot appear there
+    /// (whitespace, '/', '@', '?', '#', quotes, ...). An empty value is allowed (§7.2).
+    static func validateHost(_ v: UnsafeRawBufferPointer) throws(HTTPParseError) {
+        for b in v {
+            let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || "-._~!$&'()*+,;=:[]%".utf8.contains(b)
+            guard ok else { throw .badRequest("invalid Host header") }
+        }
+    }
+
+    /// Connection = #connection-option; only `close` and `keep-alive` matter here.
+    static func scanConnection(_ v: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool) {
+        var start = 0
+        for i in 0...v.count where i == v.count || v[i] == UInt8(ascii: ",") {
+            var s = start, e = i
+            while s < e && (v[s] == HTTPBytes.sp || v[s] == HTTPBytes.htab) { s += 1 }
+            while e > s && (v[e - 1] == HTTPBytes.sp || v[e - 1] == HTTPBytes.htab) { e -= 1 }
+            let token = UnsafeRawBufferPointer(rebasing: v[s..<e])
+            if HTTPBytes.equalsIgnoringCase(token, "close") { close = true }
+            else if HTTPBytes.equalsIgnoringCase(token, "keep-alive") { keepAlive = true }
+            start = i + 1
+        }
+    }
+}

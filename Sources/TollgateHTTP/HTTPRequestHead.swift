@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// A parsed request line and header section. The bytes are kept as received and fields are
+// ranges into them, so parsing allocates twice per request (bytes and field table) and values
+// become Strings only when someone asks.
+
+/// How the request body is delimited (RFC 9112 §6.3).
+public enum HTTPBodyFraming: Equatable, Sendable {
+    case none
+    case length(Int)
+    case chunked
+}
+
+/// One header field as ranges into `HTTPRequestHead.bytes`.
+public struct HTTPField: Sendable {
+    let nameStart: Int32, nameEnd: Int32
+    let valueStart: Int32, valueEnd: Int32
+}
+
+public struct HTTPRequestHead: Sendable {
+    public let method: HTTPMethod
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1 (higher 1.x minors are handled as 1.1, RFC 9110 §2.5).
+    public let minorVersion: Int
+    /// Whether the connection may carry another request after this one.
+    public internal(set) var keepAlive: Bool
+    public let framing: HTTPBodyFraming
+    /// `Expect: 100-continue` on an HTTP/1.1 request.
+    public let expectContinue: Bool
+
+    let bytes: [UInt8]
+    let targetStart: Int, targetEnd: Int
+    let fields: [HTTPField]
+    let authorizationIndex: Int
+    let requestIDIndex: Int
+    let contentTypeIndex: Int
+
+    /// The request-target as sent (origin-form: path and query).
+    public var target: String { string(targetStart, targetEnd) }
+
+    /// The path without the query.
+    public var path: String {
+        string(targetStart, pathEnd)
+    }
+
+    /// The query string after `?`, if any.
+    public var query: String? {
+        let end = pathEnd
+        return end < targetEnd ? string(end + 1, targetEnd) : nil
+    }
+
+    private var pathEnd: Int {
+        var i = targetStart
+        while i < targetEnd && bytes[i] != UInt8(ascii: "?") { i += 1 }
+        return i
+    }
+
+    /// Compares the path (query excluded) with `candidate` without allocating.
+    public func pathEquals(_ candidate: StaticString) -> Bool {
+        let end = pathEnd
+        guard end - targetStart == candidate.utf8CodeUnitCount else { return false }
+        let q = candidate.utf8Start
+        for i in 0..<(end - targetStart) where bytes[targetStart + i] != q[i] { return false }
+        return true
+    }
+
+    /// True when the path starts with `prefix`.
+    public func pathHasPrefix(_ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard pathEnd - targetStart >= n else { return false }
+        let q = prefix.utf8Start
+        for i in 0..<n where bytes[targetStart + i] != q[i] { return false }
+        return true
+    }
+
+    public var headerCount: Int { fields.count }
+
+    /// The i-th header as (name, value) Strings, in the order received.
+    public func header(at i: Int) -> (name: String, value: String) {
+        let f = fields[i]
+        return (string(Int(f.nameStart), Int(f.nameEnd)), string(Int(f.valueStart), Int(f.valueEnd)))
+    }
+
+    /// The first value of the header named `lowercaseName` (names compare case-insensitively).
+    public func value(of lowercaseName: String) -> String? {
+        let name = Array(lowercaseName.utf8)
+        for f in fields where Int(f.nameEnd - f.nameStart) == name.count {
+            var same = true
+            for j in 0..<name.count where HTTPBytes.lower(bytes[Int(f.nameStart) + j]) != name[j] {
+                same = false
+                break
+            }
+            if same { return string(Int(f.valueStart), Int(f.valueEnd)) }
+        }
+        return nil
+    }
+
+    public var authorization: String? { value(at: authorizationIndex) }
+    public var requestID: String? { value(at: requestIDIndex) }
+    public var contentType: String? { value(at: contentTypeIndex) }
+
+    /// Raw value bytes of the client's `x-request-id`, for echoing without a String detour.
+    public func withRequestIDBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard requestIDIndex >= 0 else { return body(nil) }
+        let f = fields[requestIDIndex]
+        return bytes.withUnsafeBytes { raw in
+            body(UnsafeRawBufferPointer(rebasing: raw[Int(f.valueStart)..<Int(f.valueEnd)]))
+        }
+    }
+
+    private func value(at index: Int) -> String? {
+        guard index >= 0 else { return nil }
+        let f = fields[index]
+        return string(Int(f.valueStart), Int(f.valueEnd))
+    }
+
+    private func string(_ start: Int, _ end: Int) -> String {
+        bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<end]), as: UTF8.self) }
+    }
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// The HTTP server across all loops: one SO_REUSEPORT listener per loop (so the kernel spreads
+// connections and no accept lock is needed), a global connection cap, and graceful drain.
+import CLinux
+import Glibc
+import Synchronization
+public import TollgateIO
+
+extension HTTPResponder {
+    /// Default: nothing to log for requests refused before they had an exchange.
+    public func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop) {}
+}
+
+public final class HTTPServer: Sendable {
+    public let options: HTTPServerOptions
+    public let group: EventLoopGroup
+    private let responderFactory: @Sendable (EventLoop) -> any HTTPResponder
+    private let openConnections = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+    private let drainedLoops = Atomic<Int>(0)
+    /// Counts loops that finished draining, for whoever waits in `drain(timeout:)`.
+    private let drainSignal: Int32
+    private let contexts: [ContextBox]
+    private let boundAddress = Mutex<SocketAddress?>(nil)
+
+    /// The per-loop server state, touched only on its loop's thread.
+    private final class ContextBox: @unchecked Sendable {
+        var context: HTTPServerLoopContext?
+    }
+
+    /// - Parameters:
+    ///   - group: the loops to serve on (one listener each).
+    ///   - responderFactory: called once on each loop's thread to make that loop's responder.
+    public init(group: EventLoopGroup, options: HTTPServerOptions,
+                responderFactory: @escaping @Sendable (EventLoop) -> any HTTPResponder) throws(IOError) {
+        self.group = group
+        self.options = options
+        self.responderFactory = responderFactory
+        self.contexts = group.loops.map { _ in ContextBox() }
+        self.drainSignal = try syscallNonBlocking("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_SEMAPHORE)) }
+    }
+
+    deinit {
+        closeDescriptor(drainSignal)
+    }
+
+    /// Binds one listener per loop and starts accepting. Errors (address in use, bad address)
+    /// are thrown here, on the caller's thread, before anything is served.
+    /// - Returns: the bound address (with the real port when `options.port` is 0).
+    @discardableResult
+    public func start() throws(IOError) -> SocketAddress {
+        guard var address = SocketAddress(host: options.host, port: options.port) else {
+            throw IOError(errno: EINVAL, operation: "listen address")
+        }
+        var listeners: [Int32] = []
+        do {
+            for _ in group.loops {
+                let fd = try Socket.listen(on: address, reusePort: true)
+                if address.port == 0 {
+                    // Port 0: the first bind picks the port; the other listeners join it.
+                    address = try SocketAddress.local(of: fd)
+                }
+                listeners.append(fd)
+            }
+        } catch {
+            listeners.forEach(closeDescriptor)
+            throw error
+        }
+        boundAddress.withLock { $0 = address }
+        for (index, loop) in group.loops.enumerated() {
+            let fd = listeners[index]
+            let box = contexts[index]
+            loop.execute { [self] in
+                let context = HTTPServerLoopContext(loop: loop, server: self, listenerFD: fd,
+                                                    responder: responderFactory(loop))
+                box.context = context
+                do { try context.start() } catch {
+                    fatalError("cannot register listener on loop \(loop.index): \(error)")
+                }
+            }
+        }
+        return address
+    }
+
+    public var address: SocketAddress? { boundAddress.withLock { $0 } }
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    // MARK: - Connection accounting (any loop)
+
+    func reserveConnection() -> Bool {
+        let previous = openConnections.add(1, ordering: .relaxed).oldValue
+        if previous >= options.maxConnections {
+            openConnections.subtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func releaseConnection() {
+        openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    func noteAcceptPressure() {}
+
+    // MARK: - Drain
+
+    /// Stops accepting, lets in-flight requests finish for up to `timeout` nanoseconds, then
+    /// closes whatever is left. Blocks the calling thread (not a loop thread).
+    /// - Returns: true when every connection finished on its own.
+    @discardableResult
+    public func drain(timeout: UInt64) -> Bool {
+        guard !draining.exchange(true, ordering: .acquiringAndReleasing) else { return false }
+        for (index, loop) in group.loops.enumerated() {
+            let box = contexts[index]
+            loop.execute { box.context?.beginDrain() }
+        }
+        let deadline = tg_monotonic_ns() + timeout
+        var drained = 0
+        while drained < group.loops.count {
+            let now = tg_monotonic_ns()
+            guard now < deadline else { break }
+            var descriptor = pollfd(fd: drainSignal, events: Int16(POLLIN), revents: 0)
+            let waitMillis = Int32(min((deadline - now) / 1_000_000 + 1, 1000))
+            if poll(&descriptor, 1, waitMillis) > 0 {
+                var value: UInt64 = 0
+                if Glibc.read(drainSignal, &value, 8) == 8 { drained += 1 }
+            }
+        }
+        let clean = drained == group.loops.count
+        if !clean {
+            for (index, loop) in group.loops.enumerated() {
+                let box = contexts[index]
+                loop.execute { box.context?.closeAll() }
+            }
+        }
+        return clean
+    }
+
+    func loopDrained() {
+        drainedLoops.add(1, ordering: .relaxed)
+        var one: UInt64 = 1
+        _ = Glibc.write(drainSignal, &one, 8)
+    }
+}

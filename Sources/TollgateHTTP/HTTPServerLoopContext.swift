@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server's state on one loop: its SO_REUSEPORT listener, its connections, its responder,
+// and the per-loop caches (Date header, request ids). Loop-confined.
+import CLinux
+import Glibc
+import TollgateIO
+
+final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
+    let loop: EventLoop
+    let options: HTTPServerOptions
+    private unowned let server: HTTPServer
+    private var listenerFD: Int32
+    let responder: any HTTPResponder
+    private var connections: [Int32: HTTPConnection] = [:]
+    var date = HTTPDate()
+    private var ids = RequestIDGenerator()
+    private(set) var isDraining = false
+    private var reportedDrained = false
+    private(set) var wallClockNanos: UInt64 = tg_realtime_ns()
+
+    init(loop: EventLoop, server: HTTPServer, listenerFD: Int32, responder: any HTTPResponder) {
+        self.loop = loop
+        self.server = server
+        self.options = server.options
+        self.listenerFD = listenerFD
+        self.responder = responder
+        date.update()
+    }
+
+    func start() throws(IOError) {
+        try loop.register(listenerFD, interest: .read, handler: self)
+        loop.addIterationObserver(self)
+    }
+
+    var connectionCount: Int { connections.count }
+
+    func nextRequestID() -> RequestID { ids.next() }
+
+    /// Once per loop iteration: refresh the clocks the response writer uses.
+    func loopIterationEnded() {
+        wallClockNanos = tg_realtime_ns()
+        date.update()
+    }
+
+    // MARK: - Accepting
+
+    func handleIO(_ events: IOEvents) {
+        guard listenerFD >= 0 else { return }
+        // Bounded per wake-up so one loop does not starve its existing connections.
+        for _ in 0..<64 {
+            let result: IOResult<Int32>
+            do { result = try Socket.accept(listenerFD) } catch {
+                // EMFILE/ENFILE/ENOBUFS: out of resources for now; ECONNABORTED: the client gave
+                // up. Either way, keep serving; the listener stays readable and we retry.
+                if error.errno == EMFILE || error.errno == ENFILE { server.noteAcceptPressure() }
+                return
+            }
+            guard case .processed(let fd) = result else { return }
+            guard server.reserveConnection() else {
+                rejectOverLimit(fd)
+                continue
+            }
+            Socket.setNoDelay(fd)
+            let connection = HTTPConnection(fd: fd, context: self)
+            do { try loop.register(fd, interest: .read, handler: connection) } catch {
+                closeDescriptor(fd)
+                server.releaseConnection()
+                continue
+            }
+            connections[fd] = connection
+            connection.start()
+        }
+    }
+
+    /// Beyond `max_connections`: a short 503 and close; the server itself stays up.
+    private func rejectOverLimit(_ fd: Int32) {
+        let body = JSONText.errorBody(message: "Too many connections; retry shortly.", type: "server_error",
+                                      code: "max_connections")
+        var text = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nretry-after: 1\r\nconnection: close\r\n\r\n\(body)"
+        text.withUTF8 { bytes in
+            _ = try? Socket.write(fd, from: bytes.baseAddress!, count: bytes.count)
+        }
+        Socket.shutdownWrite(fd)
+        closeDescriptor(fd)
+        rejected(status: 503, message: "max_connections reached", bytesIn: 0)
+    }
+
+    /// A request refused before it had an exchange (malformed, timed out, over the limit).
+    func rejected(status: Int, message: String, bytesIn: Int) {
+        responder.requestRejected(status: status, message: message, id: nextRequestID(), loop: loop)
+    }
+
+    func connectionClosed(_ connection: HTTPConnection) {
+        connections.removeValue(forKey: connection.fd)
+        server.releaseConnection()
+        reportIfDrained()
+    }
+
+    // MARK: - Draining
+
+    /// Stops accepting and lets connections finish their current request.
+    func beginDrain() {
+        guard !isDraining else { return }
+        isDraining = true
+        if listenerFD >= 0 {
+            loop.deregister(listenerFD)
+            closeDescriptor(listenerFD)
+            listenerFD = -1
+        }
+        for connection in Array(connections.values) { connection.drain() }
+        reportIfDrained()
+    }
+
+    /// After the drain deadline: every connection closes now.
+    func closeAll() {
+        beginDrain()
+        for connection in Array(connections.values) { connection.close() }
+        reportIfDrained()
+    }
+
+    private func reportIfDrained() {
+        guard isDraining, connections.isEmpty, !reportedDrained else { return }
+        reportedDrained = true
+        server.loopDrained()
+    }
+}

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// `tollgate serve`: load the config, start the loops, then wait on a signalfd in the main
+// thread: SIGTERM/SIGINT drain and exit 0; SIGHUP is acknowledged (reload comes with the
+// routing issue).
+import ArgumentParser
+import CLinux
+import Glibc
+import TollgateConfig
+import TollgateGateway
+import TollgateHTTP
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+
+    @Option(name: .long, help: "Config file.")
+    var config: String = "Config/tollgate.yaml"
+
+    func run() throws {
+        OpenFileLimit.raiseToHardLimit()
+        let result = ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
+        for diagnostic in result.diagnostics { Console.error(diagnostic.description) }
+        guard let loaded = result.config else {
+            Console.error("tollgate: \(config) has errors; not starting")
+            throw ExitCode(2)
+        }
+        // Block the signals before any thread exists so every thread inherits the mask and
+        // they arrive only through the signalfd below.
+        var signals = sigset_t()
+        _ = tg_block_signals(&signals)
+        let options = HTTPServerOptions(loaded.server)
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(options: options)
+            let address = try gateway.start()
+            Console.error("tollgate: listening on \(address)")
+        } catch {
+            Console.error("tollgate: cannot listen on \(options.host):\(options.port): \(error)")
+            throw ExitCode(1)
+        }
+        for line in DemoKeys.announcements(loaded) { Console.error(line) }
+        let signalFD = tg_signalfd(&signals)
+        waitLoop: while true {
+            var info = signalfd_siginfo()
+            let n = read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size)
+            if n < 0 && tg_errno() == EINTR { continue }
+            guard n == MemoryLayout<signalfd_siginfo>.size else { break }
+            switch Int32(info.ssi_signo) {
+            case SIGHUP:
+                Console.error("tollgate: SIGHUP received; live reload is not available yet, keeping the current config")
+            default:
+                break waitLoop
+            }
+        }
+        Console.error("tollgate: draining (up to \(loaded.server.drainTimeout))")
+        let clean = gateway.shutdown(drainTimeout: options.drainTimeout)
+        Console.error(clean ? "tollgate: stopped" : "tollgate: stopped; connections still open at the drain deadline were closed")
+    }
+}

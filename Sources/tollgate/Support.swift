@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+import CLinux
+import Glibc
+import TollgateConfig
+import TollgateHTTP
+
+enum Console {
+    static func error(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
+    static func out(_ line: String) {
+        var text = line + "\n"
+        text.withUTF8 { bytes in _ = write(1, bytes.baseAddress!, bytes.count) }
+    }
+}
+
+enum ProcessEnvironment {
+    /// The environment as a dictionary, read from `environ` (no Foundation).
+    static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+enum OpenFileLimit {
+    /// Raises the soft open-files limit to the hard limit: every connection and upstream socket
+    /// is a descriptor, and distributions start processes at a soft 1024.
+    static func raiseToHardLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+extension HTTPServerOptions {
+    /// Maps the config's `server:` section onto the HTTP layer's own options.
+    init(_ server: ServerConfig) {
+        self.init()
+        host = server.listenHost
+        port = server.listenPort
+        workers = server.workers ?? EventLoopGroupDefaults.workers
+        maxConnections = server.maxConnections
+        limits = HTTPParserLimits(maxHeader: server.maxHeader, maxBody: server.maxBody)
+        headerTimeout = server.headerTimeout.nanoseconds
+        bodyTimeout = server.bodyTimeout.nanoseconds
+        idleTimeout = server.idleTimeout.nanoseconds
+        drainTimeout = server.drainTimeout.nanoseconds
+    }
+}
+
+enum EventLoopGroupDefaults {
+    static var workers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+}

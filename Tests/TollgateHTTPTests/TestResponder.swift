@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+// A responder with the behaviours the server tests need: immediate answers, body echo with
+// backpressure, a delayed answer (loop timer), and a large stream that honours write
+// backpressure. Counters are shared with the test through a Mutex.
+import Synchronization
+@testable import TollgateHTTP
+import TollgateIO
+
+final class TestCounters: Sendable {
+    struct Values {
+        var aborted = 0
+        var ended = 0
+        var rejected: [Int] = []
+        var blockedWrites = 0
+        var maxQueued = 0
+        var streamedBytes = 0
+        var bodyBytes = 0
+    }
+    let values = Mutex(Values())
+    func update(_ body: (inout Values) -> Void) { values.withLock { body(&$0) } }
+    var snapshot: Values { values.withLock { $0 } }
+}
+
+final class TestResponder: HTTPResponder {
+    let loop: EventLoop
+    let counters: TestCounters
+
+    init(loop: EventLoop, counters: TestCounters) {
+        self.loop = loop
+        self.counters = counters
+    }
+
+    func respond(to exchange: HTTPExchange) {
+        let head = exchange.head
+        if head.pathEquals("/hello") {
+            exchange.respond(status: 200, contentType: "text/plain", body: "hello \(head.query ?? "")")
+        } else if head.pathEquals("/echo") {
+            let echo = BodyCounter(exchange: exchange, counters: counters, pauseEvery: head.query == "pause" ? 4096 : 0)
+            exchange.context = echo
+            exchange.readBody(delegate: echo)
+        } else if head.pathEquals("/slow") {
+            let millis = UInt64(head.query ?? "100") ?? 100
+            let delayed = DelayedReply(exchange: exchange)
+            exchange.context = delayed
+            exchange.delegate = delayed
+            loop.schedule(delayed, at: loop.now + millis * 1_000_000)
+        } else if head.pathEquals("/stream") {
+            let total = Int(head.query ?? "1000000") ?? 1_000_000
+            let stream = Streamer(exchange: exchange, total: total, counters: counters)
+            exchange.context = stream
+            exchange.delegate = stream
+            exchange.startResponse(status: 200, contentType: "application/octet-stream")
+            stream.pump()
+        } else {
+            exchange.respondError(status: 404, message: "no route", code: "not_found")
+        }
+    }
+
+    func exchangeEnded(_ exchange: HTTPExchange) {
+        counters.update {
+            $0.ended += 1
+            if exchange.isAborted { $0.aborted += 1 }
+        }
+    }
+
+    func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop) {
+        counters.update { $0.rejected.append(status) }
+    }
+}
+
+/// Counts body bytes (optionally pausing and resuming via the loop to exercise backpressure)
+/// and answers with the count.
+final class BodyCounter: HTTPExchangeDelegate, TimerHandler {
+    let exchange: HTTPExchange
+    let counters: TestCounters
+    let pauseEvery: Int
+    var count = 0
+    var sincePause = 0
+
+    init(exchange: HTTPExchange, counters: TestCounters, pauseEvery: Int) {
+        self.exchange = exchange
+        self.counters = counters
+        self.pauseEvery = pauseEvery
+    }
+
+    func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
+        count += bytes.count
+        sincePause += bytes.count
+        if pauseEvery > 0 && sincePause >= pauseEvery {
+            sincePause = 0
+            exchange.pauseBody()
+            exchange.loop.schedule(self, at: exchange.loop.now + 100_000)
+        }
+    }
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        exchange.resumeBody()
+    }
+
+    func exchangeBodyEnded(_ exchange: HTTPExchange) {
+        let total = count
+        counters.update { $0.bodyBytes = total }
+        exchange.respond(status: 200, contentType: "text/plain", body: "\(count)")
+    }
+}
+
+final class DelayedReply: HTTPExchangeDelegate, TimerHandler {
+    let exchange: HTTPExchange
+    init(exchange: HTTPExchange) { self.exchange = exchange }
+    func timerFired(deadline: UInt64, now: UInt64) {
+        exchange.respond(status: 200, contentType: "text/plain", body: "late")
+    }
+}
+
+/// Writes `total` bytes in 16 KiB chunks, stopping when `write` reports backpressure and
+/// resuming on `exchangeWritable`.
+final class Streamer: HTTPExchangeDelegate {
+    let exchange: HTTPExchange
+    let total: Int
+    let counters: TestCounters
+    var sent = 0
+    let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 16 * 1024)
+
+    init(exchange: HTTPExchange, total: Int, counters: TestCounters) {
+        self.exchange = exchange
+        self.total = total
+        self.counters = counters
+    }
+
+    func pump() {
+        while sent < total && !exchange.isFinished {
+            let n = min(chunk.count, total - sent)
+            sent += n
+            let accepted = chunk.withUnsafeBytes { exchange.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            if !accepted {
+                counters.update { $0.blockedWrites += 1 }
+                return
+            }
+        }
+        if sent >= total {
+            let s = sent
+            counters.update { $0.streamedBytes = s }
+            exchange.finish()
+        }
+    }
+
+    func exchangeWritable(_ exchange: HTTPExchange) { pump() }
+}
+
+/// Boots an HTTPServer with TestResponder on 127.0.0.1:0.
+final class TestServer: Sendable {
+    let group: EventLoopGroup
+    let server: HTTPServer
+    let counters = TestCounters()
+    let port: UInt16
+
+    init(workers: Int = 1, configure: (inout HTTPServerOptions) -> Void = { _ in }) throws {
+        var options = HTTPServerOptions()
+        options.port = 0
+        options.workers = workers
+        configure(&options)
+        group = try EventLoopGroup(count: workers)
+        let counters = self.counters
+        server = try HTTPServer(group: group, options: options) { loop in
+            TestResponder(loop: loop, counters: counters)
+        }
+        group.start()
+        port = try server.start().port
+    }
+
+    func stop() {
+        server.drain(timeout: 2_000_000_000)
+        group.stop()
+        group.join()
+    }
+}
