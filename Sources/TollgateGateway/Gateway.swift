@@ -4,10 +4,12 @@
 // 127.0.0.1 port 0.
 public import TollgateHTTP
 public import TollgateIO
+import TollgateUpstream
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
     public let state = GatewayState()
+    public let plan: GatewayPlan
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
@@ -15,8 +17,9 @@ public final class Gateway: Sendable {
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
-    public init(options: HTTPServerOptions, logFD: Int32 = 1) throws(IOError) {
+    public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1) throws(IOError) {
         self.options = options
+        self.plan = plan
         let group = try EventLoopGroup(count: options.workers)
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
@@ -26,7 +29,7 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
-            return GatewayResponder(loop: loop, state: state, routes: routes, sink: accessLog)
+            return GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
         }
     }
 
@@ -34,6 +37,7 @@ public final class Gateway: Sendable {
     /// - Returns: the bound address (the real port when 0 was asked for).
     @discardableResult
     public func start() throws(IOError) -> SocketAddress {
+        Curl.initialize()
         logWriter.start()
         group.start()
         let address = try server.start()

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The loop's responder: matches the route (404/405 first, SPEC §3 "order of checks"), answers
-// the built-in routes, and turns every finished exchange into one usage record.
+// The loop's responder, in SPEC §3's order of checks: framing (done by the HTTP layer) → path
+// (404/405) → key (401, body unread, connection closed) → model (404/403) → body (400/415).
+// Every finished exchange becomes one usage record for the sink.
 import CLinux
+import TollgateBackends
 import TollgateHTTP
 import TollgateIO
 
@@ -10,12 +12,14 @@ final class GatewayResponder: HTTPResponder {
     private let state: GatewayState
     private let routes: RouteTable
     private let sink: any UsageSink
+    private let context: GatewayLoopContext
 
-    init(loop: EventLoop, state: GatewayState, routes: RouteTable, sink: any UsageSink) {
+    init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink) {
         self.loop = loop
         self.state = state
         self.routes = routes
         self.sink = sink
+        self.context = GatewayLoopContext(loop: loop, plan: plan)
     }
 
     func respond(to exchange: HTTPExchange) {
@@ -42,7 +46,42 @@ final class GatewayResponder: HTTPResponder {
             } else {
                 exchange.respond(status: 503, body: state.isDraining ? StaticBodies.draining : StaticBodies.notReady)
             }
+        case .models:
+            guard let caller = authenticate(exchange) else { return }
+            let entries = context.plan.models.filter { caller.user.mayUse($0.name) }.map {
+                "{\"id\":\(JSONText.quoted($0.name)),\"object\":\"model\",\"created\":0,\"owned_by\":\"tollgate\"}"
+            }
+            exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+            exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
+        case .api(let operation):
+            guard let caller = authenticate(exchange) else { return }
+            let proxy = ProxyExchange(exchange: exchange, context: context, plan: context.plan, operation: operation,
+                                      user: caller.user, keyID: caller.keyID)
+            exchange.context = proxy
+            exchange.readBody(delegate: proxy)
         }
+    }
+
+    /// Bearer key → user. A rejected key's body is never read and the connection closes
+    /// (a CL.0 desync cannot ride on an early 401; reliability-anchors §2).
+    private func authenticate(_ exchange: HTTPExchange) -> (user: UserPlan, keyID: String)? {
+        guard let header = exchange.head.authorization else {
+            exchange.respondError(status: 401, message: "Missing API key: send Authorization: Bearer <key>.",
+                                  code: "missing_api_key", close: true)
+            return nil
+        }
+        var key = Substring(header)
+        if key.count > 7, key.prefix(7).lowercased() == "bearer " { key = key.dropFirst(7) } else {
+            exchange.respondError(status: 401, message: "Authorization must use the Bearer scheme.",
+                                  code: "invalid_api_key", close: true)
+            return nil
+        }
+        while key.first == " " { key = key.dropFirst() }
+        guard let caller = context.plan.authenticate(key: String(key)) else {
+            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
+            return nil
+        }
+        return caller
     }
 
     func exchangeEnded(_ exchange: HTTPExchange) {
@@ -54,7 +93,26 @@ final class GatewayResponder: HTTPResponder {
             status: exchange.status == 0 ? 499 : exchange.status,
             latencyMs: Double(end &- exchange.startTime) / 1e6,
             bytesIn: exchange.bodyBytesIn, bytesOut: exchange.bytesOut)
+        if exchange.isResponseStarted { record.ttfbMs = Double(exchange.firstByteTime &- exchange.startTime) / 1e6 }
+        if let proxy = exchange.context as? ProxyExchange {
+            record.user = proxy.user.name
+            record.keyID = proxy.keyID
+            record.model = proxy.modelName
+            record.task = proxy.modelPlan?.task.rawValue
+            record.backend = proxy.attempts > 0 ? proxy.backendName : nil
+            record.attempts = proxy.attempts
+            record.upstreamSeconds = proxy.upstreamSeconds
+            record.gpuSeconds = proxy.upstreamSeconds
+            record.coldStart = proxy.coldStart
+            record.promptTokens = proxy.usage.promptTokens
+            record.completionTokens = proxy.usage.completionTokens
+            record.error = proxy.errorText
+        } else if let caller = exchange.context as? CallerInfo {
+            record.user = caller.user
+            record.keyID = caller.keyID
+        }
         if exchange.isAborted && record.error == nil { record.error = "client_closed" }
+        if record.error == nil && record.status >= 400 { record.error = "http_\(record.status)" }
         sink.record(record)
     }
 
@@ -66,7 +124,17 @@ final class GatewayResponder: HTTPResponder {
     }
 }
 
-/// Fixed response bodies, built once.
+/// Who called a non-proxy route, for its log line.
+final class CallerInfo {
+    let user: String
+    let keyID: String
+    init(user: String, keyID: String) {
+        self.user = user
+        self.keyID = keyID
+    }
+}
+
+/// Fixed response bodies.
 enum StaticBodies {
     static let ok: String = #"{"status":"ok"}"#
     static let ready: String = #"{"status":"ready"}"#

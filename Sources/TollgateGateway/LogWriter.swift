@@ -19,6 +19,8 @@ public final class LogWriter: Sendable {
     private let capacity: Int
     private let dropped = Atomic<Int>(0)
     private let thread = Mutex<PosixThread?>(nil)
+    private static let wakeThreshold = 256 << 10
+    private static let tickMillis: Int32 = 100
 
     /// - Parameters:
     ///   - outputFD: where lines go (1 = stdout).
@@ -26,7 +28,7 @@ public final class LogWriter: Sendable {
     public init(outputFD: Int32 = 1, capacity: Int = 8 << 20) {
         self.outputFD = outputFD
         self.capacity = capacity
-        self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
+        self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
     }
 
     deinit {
@@ -51,9 +53,10 @@ public final class LogWriter: Sendable {
                 dropped.add(1, ordering: .relaxed)
                 return false
             }
-            let wasEmpty = q.pending.isEmpty
+            let before = q.pending.count
             q.pending.append(contentsOf: bytes)
-            return wasEmpty
+            // Waking the writer costs a context switch; small batches wait for its 100 ms tick.
+            return before < Self.wakeThreshold && q.pending.count >= Self.wakeThreshold
         }
         if shouldWake { signal() }
     }
@@ -74,8 +77,11 @@ public final class LogWriter: Sendable {
     private func run() {
         var batch: [UInt8] = []
         while true {
-            var counter: UInt64 = 0
-            _ = Glibc.read(wakeFD, &counter, 8)
+            var descriptor = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, Self.tickMillis) > 0 {
+                var counter: UInt64 = 0
+                _ = Glibc.read(wakeFD, &counter, 8)
+            }
             let closed = queue.withLock { q -> Bool in
                 swap(&batch, &q.pending)
                 return q.isClosed

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // Method + path → route, built once and frozen (Hummingbird's Router → RouterResponder).
 // Matching compares bytes of the request path; nothing is allocated per request.
+import TollgateBackends
 import TollgateHTTP
 
 enum Route: Sendable {
     case healthz
     case readyz
+    case models
+    case api(APIOperation)
 }
 
 enum RouteMatch {
@@ -18,10 +21,20 @@ struct RouteTable: Sendable {
     func match(_ head: HTTPRequestHead) -> RouteMatch {
         if head.pathEquals("/healthz") { return getOnly(.healthz, head) }
         if head.pathEquals("/readyz") { return getOnly(.readyz, head) }
+        if head.pathHasPrefix("/v1/") {
+            if head.pathEquals("/v1/chat/completions") { return postOnly(.api(.chatCompletions), head) }
+            if head.pathEquals("/v1/completions") { return postOnly(.api(.completions), head) }
+            if head.pathEquals("/v1/embeddings") { return postOnly(.api(.embeddings), head) }
+            if head.pathEquals("/v1/models") { return getOnly(.models, head) }
+        }
         return .notFound
     }
 
     private func getOnly(_ route: Route, _ head: HTTPRequestHead) -> RouteMatch {
         head.method == .get || head.method == .head ? .found(route) : .methodNotAllowed(allow: "GET, HEAD")
+    }
+
+    private func postOnly(_ route: Route, _ head: HTTPRequestHead) -> RouteMatch {
+        head.method == .post ? .found(route) : .methodNotAllowed(allow: "POST")
     }
 }

@@ -36,6 +36,9 @@ final class HTTPConnection: IOHandler, TimerHandler {
     private var exchange: HTTPExchange?
     var keepAlive = true
     private var timer = TimerSlot()
+    /// The latest heap entry scheduled for `timer`, cancelled on close so a closed
+    /// connection is released at once rather than when its deadline passes.
+    private var timerToken: TimerToken?
     private var isFirstRequest = true
     private var phaseStart: UInt64
     private var lastBodyProgress: UInt64 = 0
@@ -47,6 +50,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     /// at the end instead of one syscall each, and re-entrant parsing is avoided.
     private var inCallback = false
     private var peerClosed = false
+    /// Queued in the loop context's flush list (see `requestFlush`).
+    var flushScheduled = false
 
     init(fd: Int32, context: HTTPServerLoopContext) {
         self.fd = fd
@@ -219,10 +224,18 @@ final class HTTPConnection: IOHandler, TimerHandler {
         }
     }
 
+    /// Tells the responder, then drops the exchange's references to the responder's objects
+    /// (they usually point back at the exchange: without this every request would leak).
+    private func endExchange(_ exchange: HTTPExchange) {
+        context.responder.exchangeEnded(exchange)
+        exchange.delegate = nil
+        exchange.context = nil
+    }
+
     private func exchangeDone(_ exchange: HTTPExchange) {
         exchange.endTime = loop.now
         self.exchange = nil
-        context.responder.exchangeEnded(exchange)
+        endExchange(exchange)
         guard phase != .closed else { return }
         if !keepAlive || peerClosed {
             beginClose()
@@ -330,7 +343,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
             output.append("\r\n")
         }
         exchange.bytesOut += output.readableCount - before
-        if !inCallback { flushOutput() }
+        if !inCallback { requestFlush() }
         if output.readableCount > options.highWaterMark {
             exchange.writeBlocked = true
             updateInterest()
@@ -355,7 +368,31 @@ final class HTTPConnection: IOHandler, TimerHandler {
         if exchange.isBodyComplete || !keepAlive {
             exchangeDone(exchange)
         }
-        if !inCallback && phase != .closed { flushOutput() }
+        if !inCallback && phase != .closed { requestFlush() }
+    }
+
+    /// Writes made outside this connection's own I/O callback (an upstream's data arriving)
+    /// are sent once at the end of the loop iteration: head, body and last chunk of a short
+    /// response leave in one send(2).
+    private func requestFlush() {
+        guard !flushScheduled, phase != .closed else { return }
+        flushScheduled = true
+        context.scheduleFlush(self)
+    }
+
+    /// Called by the loop context at the end of the iteration.
+    func deferredFlush() {
+        flushScheduled = false
+        guard phase != .closed else { return }
+        inCallback = true
+        flushOutput()
+        inCallback = false
+        if phase == .awaitingHead && !input.isEmpty && output.readableCount <= options.highWaterMark {
+            inCallback = true
+            processBufferedInput()
+            inCallback = false
+            if phase != .closed { flushOutput() }
+        }
     }
 
     // MARK: - Flushing and interest
@@ -407,8 +444,12 @@ final class HTTPConnection: IOHandler, TimerHandler {
         case .exchange:
             if let exchange, exchange.bodyRequested, !exchange.bodyPaused, !exchange.isBodyComplete {
                 interest.insert(.read)
+            } else if let exchange, !exchange.isBodyComplete {
+                interest.insert(.readEOF)  // body on hold: leave it in the kernel's buffer
             } else {
-                interest.insert(.readEOF)
+                // Keep reading (a pipelined request is buffered, bounded) so the interest does not
+                // flip on every request; a client that pipelines too far is no longer read.
+                interest.insert(input.readableCount > options.limits.maxHeader ? .readEOF : .read)
             }
         case .closingAfterFlush:
             interest.insert(.readEOF)
@@ -443,14 +484,14 @@ final class HTTPConnection: IOHandler, TimerHandler {
         case .closed:
             deadline = .max
         }
-        if let schedule = timer.set(deadline) { loop.schedule(self, at: schedule) }
+        if let schedule = timer.set(deadline) { timerToken = loop.schedule(self, at: schedule) }
     }
 
     func timerFired(deadline: UInt64, now: UInt64) {
         guard phase != .closed else { return }
         switch timer.fired(entryDeadline: deadline, now: now) {
         case .expired: timedOut()
-        case .reschedule(let next): loop.schedule(self, at: next)
+        case .reschedule(let next): timerToken = loop.schedule(self, at: next)
         case .ignore: break
         }
     }
@@ -486,7 +527,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
             exchange.endTime = loop.now
             self.exchange = nil
             exchange.delegate?.exchangeAborted(exchange)
-            context.responder.exchangeEnded(exchange)
+            endExchange(exchange)
             if exchange.isResponseStarted {
                 close()
                 return
@@ -580,13 +621,15 @@ final class HTTPConnection: IOHandler, TimerHandler {
         guard phase != .closed else { return }
         phase = .closed
         timer.clear()
+        if let token = timerToken { loop.cancel(token) }
+        timerToken = nil
         if let exchange, !exchange.isFinished {
             exchange.isAborted = true
             exchange.endTime = loop.now
             if exchange.status == 0 { exchange.status = 499 }
             self.exchange = nil
             exchange.delegate?.exchangeAborted(exchange)
-            context.responder.exchangeEnded(exchange)
+            endExchange(exchange)
         }
         exchange = nil
         loop.deregister(fd)

@@ -189,6 +189,9 @@ public final class HTTPExchange {
         connection?.abortConnection()
     }
 
+    /// Whether the body is paused by `pauseBody()`.
+    public var isBodyPaused: Bool { bodyPaused }
+
     /// Whether the response buffer is above its high-water mark.
     public var isWriteBlocked: Bool { writeBlocked }
 }

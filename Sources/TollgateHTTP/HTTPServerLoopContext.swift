@@ -17,6 +17,7 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
     private(set) var isDraining = false
     private var reportedDrained = false
     private(set) var wallClockNanos: UInt64 = tg_realtime_ns()
+    private var flushQueue: [HTTPConnection] = []
 
     init(loop: EventLoop, server: HTTPServer, listenerFD: Int32, responder: any HTTPResponder) {
         self.loop = loop
@@ -38,8 +39,17 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
 
     /// Once per loop iteration: refresh the clocks the response writer uses.
     func loopIterationEnded() {
+        if !flushQueue.isEmpty {
+            let batch = flushQueue
+            flushQueue.removeAll(keepingCapacity: true)
+            for connection in batch { connection.deferredFlush() }
+        }
         wallClockNanos = tg_realtime_ns()
         date.update()
+    }
+
+    func scheduleFlush(_ connection: HTTPConnection) {
+        flushQueue.append(connection)
     }
 
     // MARK: - Accepting

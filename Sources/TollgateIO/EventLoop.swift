@@ -133,12 +133,24 @@ public final class EventLoop: @unchecked Sendable {
     // MARK: - Timers
 
     /// Calls `handler.timerFired` once `now >= deadline` (monotonic nanoseconds).
-    public func schedule(_ handler: any TimerHandler, at deadline: UInt64) {
+    /// - Returns: a token for `cancel(_:)`.
+    @discardableResult
+    public func schedule(_ handler: any TimerHandler, at deadline: UInt64) -> TimerToken {
         assertInLoop()
         let due = max(deadline, 1)
-        timers.push(handler, at: due)
+        let token = timers.push(handler, at: due)
         if due < armedDeadline { arm(due) }
+        return token
     }
+
+    /// Removes a pending timer (and the reference it holds to its handler).
+    public func cancel(_ token: TimerToken) {
+        assertInLoop()
+        timers.cancel(token)
+    }
+
+    /// Timers pending on this loop (for tests and diagnostics).
+    public var pendingTimerCount: Int { timers.count }
 
     private func arm(_ deadline: UInt64) {
         armedDeadline = deadline
@@ -148,7 +160,7 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runDueTimers() {
         while let entry = timers.popDue(now: now) {
-            entry.handler.timerFired(deadline: entry.deadline, now: now)
+            entry.handler?.timerFired(deadline: entry.deadline, now: now)
         }
         if let next = timers.earliest, next < armedDeadline || armedDeadline <= now {
             arm(next)

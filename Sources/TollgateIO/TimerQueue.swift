@@ -9,35 +9,65 @@ public protocol TimerHandler: AnyObject {
     func timerFired(deadline: UInt64, now: UInt64)
 }
 
-struct TimerQueue {
-    struct Entry {
-        let deadline: UInt64
-        let sequence: UInt64   // FIFO among equal deadlines
-        let handler: any TimerHandler
+/// A scheduled callback; keep it to cancel the timer before it fires.
+public final class TimerToken {
+    let deadline: UInt64
+    let sequence: UInt64
+    fileprivate(set) var handler: (any TimerHandler)?
+    /// Position in the heap, -1 once fired or cancelled.
+    fileprivate var heapIndex: Int
+
+    fileprivate init(deadline: UInt64, sequence: UInt64, handler: any TimerHandler, heapIndex: Int) {
+        self.deadline = deadline
+        self.sequence = sequence
+        self.handler = handler
+        self.heapIndex = heapIndex
     }
 
-    private var heap: [Entry] = []
+    public var isPending: Bool { heapIndex >= 0 }
+}
+
+/// An indexed min-heap: O(log n) push, pop and cancel. Cancelling removes the entry at once,
+/// so a request that finishes early does not stay alive (or in the heap) until its timeout.
+struct TimerQueue {
+    private var heap: [TimerToken] = []
     private var sequence: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
     var count: Int { heap.count }
     var earliest: UInt64? { heap.first?.deadline }
 
-    mutating func push(_ handler: any TimerHandler, at deadline: UInt64) {
+    @discardableResult
+    mutating func push(_ handler: any TimerHandler, at deadline: UInt64) -> TimerToken {
         sequence &+= 1
-        heap.append(Entry(deadline: deadline, sequence: sequence, handler: handler))
+        let token = TimerToken(deadline: deadline, sequence: sequence, handler: handler, heapIndex: heap.count)
+        heap.append(token)
         siftUp(heap.count - 1)
+        return token
     }
 
     /// Removes and returns the earliest entry if it is due.
-    mutating func popDue(now: UInt64) -> Entry? {
+    mutating func popDue(now: UInt64) -> TimerToken? {
         guard let first = heap.first, first.deadline <= now else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            siftDown(0)
-        }
+        remove(at: 0)
         return first
+    }
+
+    mutating func cancel(_ token: TimerToken) {
+        guard token.heapIndex >= 0, token.heapIndex < heap.count, heap[token.heapIndex] === token else { return }
+        remove(at: token.heapIndex)
+        token.handler = nil
+    }
+
+    private mutating func remove(at index: Int) {
+        let removed = heap[index]
+        let last = heap.removeLast()
+        removed.heapIndex = -1
+        guard index < heap.count else { return }
+        heap[index] = last
+        last.heapIndex = index
+        siftDown(index)
+        siftUp(last.heapIndex)
     }
 
     private func less(_ a: Int, _ b: Int) -> Bool {
@@ -45,12 +75,18 @@ struct TimerQueue {
         return x.deadline < y.deadline || (x.deadline == y.deadline && x.sequence < y.sequence)
     }
 
+    private mutating func swapAt(_ i: Int, _ j: Int) {
+        heap.swapAt(i, j)
+        heap[i].heapIndex = i
+        heap[j].heapIndex = j
+    }
+
     private mutating func siftUp(_ start: Int) {
         var child = start
         while child > 0 {
             let parent = (child - 1) / 2
             guard less(child, parent) else { return }
-            heap.swapAt(child, parent)
+            swapAt(child, parent)
             child = parent
         }
     }
@@ -65,7 +101,7 @@ struct TimerQueue {
             let right = left + 1
             if right < count && less(right, left) { smallest = right }
             guard less(smallest, parent) else { return }
-            heap.swapAt(smallest, parent)
+            swapAt(smallest, parent)
             parent = smallest
         }
     }

@@ -4,9 +4,6 @@
 #ifndef TOLLGATE_CLINUX_H
 #define TOLLGATE_CLINUX_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -77,7 +74,10 @@ static inline int tg_block_signals(sigset_t *set) {
 
 static inline int tg_signalfd(sigset_t *set) { return signalfd(-1, set, SFD_CLOEXEC); }
 
-// accept4(2) is a GNU extension Glibc's module does not surface to Swift.
+// accept4(2) is a GNU extension declared only under _GNU_SOURCE; defining that here would
+// change system headers for every module that imports them (and clash with other C modules),
+// so the prototype is declared directly (glibc has exported it since 2.10).
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 static inline int tg_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
 
 static inline int tg_errno(void) { return errno; }

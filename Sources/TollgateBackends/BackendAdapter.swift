@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+// The seam between the gateway and each kind of backend. An adapter turns one client call into
+// whatever the backend speaks (an HTTP call through libcurl, a job submit-and-poll, or an
+// in-process simulation) and reports back through a BackendSink in OpenAI-compatible terms.
+// Adapters live on one loop (one instance per backend per loop), so they may keep
+// loop-confined state without locks. hf_space, runpod, modal, replicate and http adapters
+// implement the same protocol in the next issue.
+public import TollgateIO
+
+/// The OpenAI-compatible operation a client asked for.
+public enum APIOperation: String, Sendable {
+    case chatCompletions = "/v1/chat/completions"
+    case completions = "/v1/completions"
+    case embeddings = "/v1/embeddings"
+
+    /// The path below `/v1` (appended to a base URL that already ends in `/v1`).
+    public var pathBelowV1: String { String(rawValue.dropFirst(3)) }
+}
+
+/// One call to one backend.
+public struct BackendCall: Sendable {
+    public var operation: APIOperation
+    /// The model name the client used.
+    public var model: String
+    /// What the upstream should be told (the backend's `model` key, else the client's name).
+    public var upstreamModel: String
+    public var stream: Bool
+    /// The body length when known (`nil`: streamed until the client's body ends).
+    public var bodyLength: Int?
+    public var requestID: String
+    public var accept: String?
+
+    public init(operation: APIOperation, model: String, upstreamModel: String, stream: Bool, bodyLength: Int?,
+                requestID: String, accept: String? = nil) {
+        self.operation = operation
+        self.model = model
+        self.upstreamModel = upstreamModel
+        self.stream = stream
+        self.bodyLength = bodyLength
+        self.requestID = requestID
+        self.accept = accept
+    }
+}
+
+/// Where the request body comes from (the client's body, possibly rewritten as it streams).
+public protocol RequestBodySource: AnyObject {
+    /// Copies the next bytes into `buffer`.
+    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunkResult
+    /// Called by the source's owner when `readBody` said `.wouldBlock` and bytes are now here.
+    var onReadable: (() -> Void)? { get set }
+    /// All body bytes (for in-process backends that need the whole request), if buffered.
+    func bufferedBody() -> [UInt8]?
+}
+
+public enum UpstreamBodyChunkResult {
+    case bytes(Int)
+    case wouldBlock
+    case end
+    case abort
+}
+
+/// Token counts a backend reported, if any.
+public struct TokenUsage: Sendable, Equatable {
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    public init(promptTokens: Int? = nil, completionTokens: Int? = nil) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+/// How a call ended, classified for SPEC §3's failover table.
+public enum BackendOutcome: Equatable, Sendable {
+    case completed
+    case connectFailed(String)
+    case timedOut(String)
+    case broken(String)
+    case tooLarge
+    case cancelled
+}
+
+/// What the adapter reports back, on the loop.
+public protocol BackendSink: AnyObject {
+    /// The response status and the headers worth passing on.
+    func backendHead(status: Int, headers: [(String, String)])
+    /// Response body bytes; false asks the adapter to pause until `resumeReceiving()`.
+    func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// The call is over. `usage` carries tokens the backend reported; `reportedGPUSeconds` what
+    /// it billed, when it says (RunPod executionTime, Replicate predict_time).
+    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool)
+}
+
+/// A call in progress.
+public protocol BackendInvocation: AnyObject {
+    /// Continues delivering the response after `backendBody` returned false.
+    func resumeReceiving()
+    /// Stops the call now (client gone, failover, deadline); the sink is not called again.
+    func cancel()
+}
+
+/// One configured backend on one loop.
+public protocol BackendAdapter: AnyObject {
+    var name: String { get }
+    /// Starts a call. The adapter reads the request body from `body` and reports to `sink`.
+    func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+// kind: openai — a pass-through to an OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI,
+// or a hosted API) through libcurl. The gateway has already rewritten the body (model name,
+// stream_options.include_usage for streamed chat); this adapter adds the backend's own
+// credentials, streams both ways, and reads `usage` as the response passes.
+public import TollgateIO
+public import TollgateUpstream
+
+public struct OpenAIBackendOptions: Sendable {
+    public var name: String
+    /// Base URL, e.g. `http://10.0.0.5:8000` or `https://api.example.com/v1`.
+    public var baseURL: String
+    public var apiKey: String?
+    public var connectTimeoutMs: Int
+    public var totalTimeoutMs: Int
+    public var maxResponseBytes: Int
+
+    public init(name: String, baseURL: String, apiKey: String?, connectTimeoutMs: Int = 10_000,
+                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30) {
+        self.name = name
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.connectTimeoutMs = connectTimeoutMs
+        self.totalTimeoutMs = totalTimeoutMs
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// The upstream URL for an operation: the client's path after the base, with one `/v1`
+    /// when the base already ends in it.
+    public func url(for operation: APIOperation) -> String {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base.hasSuffix("/v1") ? base + operation.pathBelowV1 : base + operation.rawValue
+    }
+}
+
+public final class OpenAIBackend: BackendAdapter {
+    /// Complete bodies up to this size are handed to curl whole (one write with the headers);
+    /// larger or still-arriving ones stream through the read callback.
+    static let inlineBodyLimit = 256 << 10
+
+    static func upstreamBody(_ call: BackendCall, _ body: any RequestBodySource) -> UpstreamBody {
+        guard let length = call.bodyLength, length <= inlineBodyLimit, body.bufferedBody() != nil else {
+            return .stream(length: call.bodyLength)
+        }
+        var bytes = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        while filled < length {
+            let result = bytes.withUnsafeMutableBytes { raw in
+                body.readBody(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+            }
+            guard case .bytes(let n) = result, n > 0 else { return .stream(length: call.bodyLength) }
+            filled += n
+        }
+        return .bytes(bytes)
+    }
+
+    public let options: OpenAIBackendOptions
+    private let multi: CurlMulti
+
+    public init(options: OpenAIBackendOptions, multi: CurlMulti) {
+        self.options = options
+        self.multi = multi
+    }
+
+    public var name: String { options.name }
+
+    public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json"),
+            ("Accept", call.accept ?? (call.stream ? "text/event-stream" : "application/json")),
+            ("X-Request-ID", call.requestID),
+            ("User-Agent", "tollgate/0.1"),
+        ]
+        // The backend's own credentials; the client's Authorization never gets this far.
+        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        let request = UpstreamRequest(url: options.url(for: call.operation), method: "POST", headers: headers,
+                                      body: Self.upstreamBody(call, body),
+                                      connectTimeoutMs: options.connectTimeoutMs,
+                                      totalTimeoutMs: options.totalTimeoutMs,
+                                      maxResponseBytes: options.maxResponseBytes)
+        return OpenAICall(request: request, multi: multi, body: body, sink: sink)
+    }
+}
+
+/// One call to an OpenAI-compatible server.
+final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
+    private var transfer: UpstreamTransfer?
+    private var sink: (any BackendSink)?
+    private let body: any RequestBodySource
+    private var usage = UsageScanner()
+
+    /// Upstream headers worth passing to the client; everything hop-by-hop or about framing is
+    /// re-decided by the gateway (reliability-anchors §4 item 13).
+    static func isForwardable(_ name: String) -> Bool {
+        name == "content-type" || name == "content-length" || name == "retry-after" || name.hasPrefix("x-ratelimit-")
+            || name.hasPrefix("openai-")
+    }
+
+    init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
+        self.sink = sink
+        self.body = body
+        body.onReadable = { [weak self] in self?.transfer?.resumeSending() }
+        transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+    }
+
+    func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
+        sink?.backendHead(status: status, headers: headers.filter { Self.isForwardable($0.0) })
+    }
+
+    func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        usage.scan(bytes)
+        return sink?.backendBody(bytes) ?? false
+    }
+
+    func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        switch body.readBody(into: buffer) {
+        case .bytes(let n): return .bytes(n)
+        case .wouldBlock: return .wouldBlock
+        case .end: return .end
+        case .abort: return .abort
+        }
+    }
+
+    func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
+        self.transfer = nil
+        body.onReadable = nil
+        guard let sink else { return }
+        self.sink = nil
+        let mapped: BackendOutcome
+        switch outcome {
+        case .completed: mapped = .completed
+        case .connectFailed(let m), .tlsFailed(let m): mapped = .connectFailed(m)
+        case .timedOut(let m): mapped = .timedOut(m)
+        case .broken(let m): mapped = .broken(m)
+        case .tooLarge: mapped = .tooLarge
+        case .cancelled: mapped = .cancelled
+        }
+        sink.backendEnded(outcome: mapped, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
+    }
+
+    func resumeReceiving() {
+        transfer?.resumeReceiving()
+    }
+
+    func cancel() {
+        sink = nil
+        body.onReadable = nil
+        transfer?.cancel()
+        transfer = nil
+    }
+}

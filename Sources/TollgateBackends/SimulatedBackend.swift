@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+// kind: simulated — an in-process stand-in GPU for demos, tests and capacity planning: a
+// latency distribution (mean ± jitter), a cold start after idle, a failure rate, and small but
+// valid OpenAI-shaped answers (chat, streamed token by token too; completions; embeddings;
+// image and diarization shapes for the routes that arrive next). Never the default in
+// production examples.
+import CLinux
+import Glibc
+import Synchronization
+public import TollgateIO
+
+public struct SimulatedBackendOptions: Sendable {
+    public var name: String
+    public var latencyMeanMs: Double
+    public var latencyJitterMs: Double
+    public var coldStartMs: Double
+    /// Idle time after which the next call pays `coldStartMs`.
+    public var coldAfterMs: Double
+    public var failureRate: Double
+    /// Gap between streamed tokens.
+    public var streamIntervalMs: Double
+
+    public init(name: String, latencyMeanMs: Double = 800, latencyJitterMs: Double = 200, coldStartMs: Double = 0,
+                coldAfterMs: Double = 300_000, failureRate: Double = 0, streamIntervalMs: Double = 20) {
+        self.name = name
+        self.latencyMeanMs = latencyMeanMs
+        self.latencyJitterMs = latencyJitterMs
+        self.coldStartMs = coldStartMs
+        self.coldAfterMs = coldAfterMs
+        self.failureRate = failureRate
+        self.streamIntervalMs = streamIntervalMs
+    }
+}
+
+/// Warmth shared by every loop's adapter for one simulated backend: one GPU, one idle clock.
+public final class SimulatedBackendState: Sendable {
+    private let lastUsed = Atomic<UInt64>(0)
+    private let seed = Atomic<UInt64>(0x5EED_0F_7011_6A7E)
+
+    public init() {}
+
+    /// Marks a call at `now`; returns whether the backend had gone cold.
+    func touch(now: UInt64, coldAfterNs: UInt64) -> Bool {
+        let previous = lastUsed.exchange(now, ordering: .relaxed)
+        return previous == 0 || now &- previous >= coldAfterNs
+    }
+
+    func nextSeed() -> UInt64 { seed.add(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue }
+}
+
+public final class SimulatedBackend: BackendAdapter {
+    public let options: SimulatedBackendOptions
+    private let state: SimulatedBackendState
+    private let loop: EventLoop
+
+    public init(options: SimulatedBackendOptions, state: SimulatedBackendState, loop: EventLoop) {
+        self.options = options
+        self.state = state
+        self.loop = loop
+    }
+
+    public var name: String { options.name }
+
+    public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
+        var random = SimulationRandom(seed: state.nextSeed())
+        let cold = options.coldStartMs > 0 && state.touch(now: loop.now, coldAfterNs: UInt64(options.coldAfterMs * 1e6))
+        if options.coldStartMs <= 0 { _ = state.touch(now: loop.now, coldAfterNs: .max) }
+        let latency = max(0, options.latencyMeanMs + options.latencyJitterMs * random.gaussian())
+        let delayMs = latency + (cold ? options.coldStartMs : 0)
+        let fails = options.failureRate > 0 && random.unit() < options.failureRate
+        let requestBody = body.bufferedBody() ?? []
+        return SimulatedCall(loop: loop, call: call, sink: sink, delayMs: delayMs, fails: fails, cold: cold,
+                             streamIntervalMs: options.streamIntervalMs, requestBody: requestBody)
+    }
+}
+
+/// One simulated call: waits out its latency on a loop timer, then answers.
+final class SimulatedCall: BackendInvocation, TimerHandler {
+    private let loop: EventLoop
+    private let call: BackendCall
+    private var sink: (any BackendSink)?
+    private let fails: Bool
+    private let cold: Bool
+    private let streamIntervalNs: UInt64
+    private let requestBody: [UInt8]
+    private var pendingChunks: [[UInt8]] = []
+    private var paused = false
+    private var usage = TokenUsage()
+
+    init(loop: EventLoop, call: BackendCall, sink: any BackendSink, delayMs: Double, fails: Bool, cold: Bool,
+         streamIntervalMs: Double, requestBody: [UInt8]) {
+        self.loop = loop
+        self.call = call
+        self.sink = sink
+        self.fails = fails
+        self.cold = cold
+        self.streamIntervalNs = UInt64(max(0, streamIntervalMs) * 1e6)
+        self.requestBody = requestBody
+        loop.schedule(self, at: loop.now + UInt64(delayMs * 1e6))
+    }
+
+    private var started = false
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        guard let sink else { return }
+        if !started {
+            started = true
+            if fails {
+                let body = Array(#"{"error":{"message":"simulated backend failure","type":"server_error","param":null,"code":"simulated_failure"}}"#.utf8)
+                sink.backendHead(status: 503, headers: [("content-type", "application/json")])
+                _ = body.withUnsafeBytes { sink.backendBody($0) }
+                end(.completed)
+                return
+            }
+            let answer = SimulatedResponses.answer(for: call, requestBody: requestBody)
+            usage = answer.usage
+            sink.backendHead(status: 200, headers: [("content-type", answer.contentType)])
+            pendingChunks = answer.chunks
+        }
+        sendNext()
+    }
+
+    /// Sends the next chunk; streams pace chunks by the stream interval.
+    private func sendNext() {
+        guard let sink, !paused else { return }
+        while !pendingChunks.isEmpty {
+            let chunk = pendingChunks.removeFirst()
+            let more = chunk.withUnsafeBytes { sink.backendBody($0) }
+            if self.sink == nil { return }
+            if !more { paused = true; return }
+            if call.stream && !pendingChunks.isEmpty && streamIntervalNs > 0 {
+                loop.schedule(self, at: loop.now + streamIntervalNs)
+                return
+            }
+        }
+        end(.completed)
+    }
+
+    private func end(_ outcome: BackendOutcome) {
+        guard let sink else { return }
+        self.sink = nil
+        sink.backendEnded(outcome: outcome, usage: usage, reportedGPUSeconds: nil, coldStart: cold)
+    }
+
+    func resumeReceiving() {
+        guard paused else { return }
+        paused = false
+        sendNext()
+    }
+
+    func cancel() {
+        sink = nil
+        pendingChunks = []
+    }
+}
+
+/// A small deterministic PRNG (SplitMix64) with a Gaussian draw for latency jitter.
+struct SimulationRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Standard normal (Box–Muller), clipped to ±3σ so a rare draw cannot stall a demo.
+    mutating func gaussian() -> Double {
+        let u1 = max(unit(), 1e-12), u2 = unit()
+        let z = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        return min(max(z, -3), 3)
+    }
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// The frozen, routable form of the config: what the hot path needs, in its own terms, built
+// once (and again on reload) by the composition root. Immutable and shared by every loop.
+public import TollgateBackends
+
+public enum BackendKindPlan: Sendable {
+    case openai(OpenAIBackendOptions)
+    case simulated(SimulatedBackendOptions, SimulatedBackendState)
+}
+
+public enum BillingPlan: Sendable, Equatable {
+    /// Paid while up: the marginal cost of one more request is zero.
+    case alwaysOn(microdollarsPerHour: Int64)
+    case perSecond(microdollarsPerSecond: Double)
+    case perRequest(microdollars: Int64)
+    case free
+}
+
+public struct BackendPlan: Sendable {
+    public var name: String
+    public var kind: BackendKindPlan
+    /// The upstream's name for the model, when it differs from the client's.
+    public var upstreamModel: String?
+    public var firstByteTimeoutNs: UInt64
+    public var billing: BillingPlan
+
+    public init(name: String, kind: BackendKindPlan, upstreamModel: String?, firstByteTimeoutNs: UInt64, billing: BillingPlan) {
+        self.name = name
+        self.kind = kind
+        self.upstreamModel = upstreamModel
+        self.firstByteTimeoutNs = firstByteTimeoutNs
+        self.billing = billing
+    }
+
+    /// The marginal dollars of `seconds` of use (the metering issue refines this with rounding
+    /// and minimums).
+    public func cost(seconds: Double) -> Double {
+        switch billing {
+        case .alwaysOn, .free: return 0
+        case .perSecond(let micros): return seconds * micros / 1e6
+        case .perRequest(let micros): return Double(micros) / 1e6
+        }
+    }
+}
+
+public enum ModelTask: String, Sendable {
+    case chat, completion, embedding, image, imageEdit = "image_edit", transcription, diarization, raw
+}
+
+public struct ModelPlan: Sendable {
+    public var name: String
+    public var task: ModelTask
+    /// Indices into `GatewayPlan.backends`, in config order.
+    public var backends: [Int]
+    public var attempts: Int
+
+    public init(name: String, task: ModelTask, backends: [Int], attempts: Int) {
+        self.name = name
+        self.task = task
+        self.backends = backends
+        self.attempts = attempts
+    }
+}
+
+public struct UserPlan: Sendable {
+    public var name: String
+    /// nil = every model.
+    public var allowedModels: Set<String>?
+
+    public init(name: String, allowedModels: Set<String>?) {
+        self.name = name
+        self.allowedModels = allowedModels
+    }
+
+    public func mayUse(_ model: String) -> Bool { allowedModels?.contains(model) ?? true }
+}
+
+/// A client key as stored: its SHA-256 digest, never the key.
+public struct KeyPlan: Sendable {
+    public var digest: [UInt8]
+    public var user: Int
+    /// Short non-secret id for logs (e.g. the first 8 hex digits of the digest).
+    public var keyID: String
+
+    public init(digest: [UInt8], user: Int, keyID: String) {
+        self.digest = digest
+        self.user = user
+        self.keyID = keyID
+    }
+}
+
+public final class GatewayPlan: Sendable {
+    public let backends: [BackendPlan]
+    public let models: [ModelPlan]
+    public let users: [UserPlan]
+    private let modelIndex: [String: Int]
+    /// Keyed by the digest's hex text; the match is confirmed in constant time.
+    private let keys: [String: KeyPlan]
+
+    public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan]) {
+        self.backends = backends
+        self.models = models
+        self.users = users
+        var index: [String: Int] = [:]
+        for (i, m) in models.enumerated() { index[m.name] = i }
+        modelIndex = index
+        var table: [String: KeyPlan] = [:]
+        for key in keys { table[Hex.encode(key.digest)] = key }
+        self.keys = table
+    }
+
+    public func model(named name: String) -> ModelPlan? {
+        modelIndex[name].map { models[$0] }
+    }
+
+    /// The user a bearer key belongs to: SHA-256 of the key, looked up by digest, confirmed
+    /// with a constant-time comparison (SPEC §7).
+    public func authenticate(key: String) -> (user: UserPlan, keyID: String)? {
+        let digest = SHA256Digest.hash(Array(key.utf8))
+        guard let entry = keys[Hex.encode(digest)], ConstantTime.equal(entry.digest, digest) else { return nil }
+        return (users[entry.user], entry.keyID)
+    }
+}
+
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<a.count { diff |= a[i] ^ b[i] }
+        return diff == 0
+    }
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+// libcurl's multi interface as a guest in one event loop (curl docs/examples/ephiperfifo.c):
+// the socket callback maps CURL_POLL_* onto the loop's epoll interest, the timer callback arms
+// a loop timer, and readiness is handed back with curl_multi_socket_action. One CurlMulti per
+// loop; a multi handle must never be used from two threads.
+import CCurl
+import CLinux
+import Glibc
+public import TollgateIO
+
+/// curl_global_init is not thread-safe; run it once, before any loop starts a transfer.
+private let curlGlobalInit: Void = {
+    let rc = curl_global_init(Int(CURL_GLOBAL_ALL))
+    precondition(rc == CURLE_OK, "curl_global_init failed: \(rc)")
+}()
+
+public enum Curl {
+    /// Initialises libcurl process-wide (idempotent). Call from the main thread at start-up.
+    public static func initialize() { _ = curlGlobalInit }
+
+    /// "libcurl/7.88.1 OpenSSL/3.0.x zlib/… nghttp2/…"
+    public static var version: String { String(cString: tg_curl_version()) }
+}
+
+public final class CurlMulti: TimerHandler {
+    let loop: EventLoop
+    let handle: UnsafeMutableRawPointer
+    private var sockets: [Int32: CurlSocket] = [:]
+    private var timer = TimerSlot()
+    private var running: Int32 = 0
+    /// Easy handles kept for reuse (curl_easy_reset keeps nothing of the last request, while
+    /// connections live in the multi's cache either way).
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Depth of calls into curl on this multi; transfers cancelled meanwhile are removed after.
+    private(set) var callDepth = 0
+    private var pendingRemovals: [UpstreamTransfer] = []
+    public private(set) var activeTransfers = 0
+
+    public init(loop: EventLoop, maxCachedConnections: Int = 256) {
+        Curl.initialize()
+        self.loop = loop
+        guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
+        handle = multi
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = tg_multi_setopt_socketfn(multi, curlSocketCallback)
+        _ = tg_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        _ = tg_multi_setopt_timerfn(multi, curlTimerCallback)
+        _ = tg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
+        _ = tg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+    }
+
+    deinit {
+        curl_multi_cleanup(handle)
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+    }
+
+    // MARK: - Transfers
+
+    /// Starts `transfer` (built by `makeTransfer`).
+    func add(_ transfer: UpstreamTransfer) {
+        loop.assertInLoop()
+        activeTransfers += 1
+        _ = Unmanaged.passRetained(transfer)  // released in finish()
+        // curl_multi_add_handle calls the timer callback with a 0 timeout, which kicks it off.
+        let rc = curl_multi_add_handle(handle, transfer.easy)
+        if rc != CURLM_OK {
+            transfer.multiAddFailed(String(cString: curl_multi_strerror(rc)))
+        }
+    }
+
+    func takeEasyHandle() -> UnsafeMutableRawPointer {
+        if let easy = idleHandles.popLast() { return easy }
+        guard let easy = curl_easy_init() else { fatalError("curl_easy_init failed") }
+        return easy
+    }
+
+    func recycle(_ easy: UnsafeMutableRawPointer) {
+        curl_easy_reset(easy)
+        if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    }
+
+    /// Removes a finished or cancelled transfer. Inside a curl callback the removal waits until
+    /// curl returns (curl_multi_remove_handle must not be called from its callbacks).
+    func remove(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
+        if callDepth > 0 {
+            transfer.pendingOutcome = outcome
+            pendingRemovals.append(transfer)
+            return
+        }
+        finish(transfer, outcome: outcome)
+    }
+
+    private func finish(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
+        guard !transfer.isFinished else { return }
+        curl_multi_remove_handle(handle, transfer.easy)
+        activeTransfers -= 1
+        transfer.finished(outcome: outcome)
+        Unmanaged.passUnretained(transfer).release()
+    }
+
+    /// Runs `body` as a call into curl, then reads completions and applies deferred removals.
+    @inline(__always)
+    func withCurlCall(_ body: () -> Void) {
+        callDepth += 1
+        body()
+        callDepth -= 1
+        if callDepth == 0 { drainMessages() }
+    }
+
+    private func drainMessages() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(handle, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            let code = tg_msg_result(message)
+            var raw: UnsafeMutableRawPointer?
+            _ = tg_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &raw)
+            guard let raw else { continue }
+            let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(raw).takeUnretainedValue()
+            finish(transfer, outcome: transfer.outcome(for: code))
+        }
+        while let transfer = pendingRemovals.popLast() {
+            finish(transfer, outcome: transfer.pendingOutcome ?? .cancelled)
+        }
+    }
+
+    // MARK: - Driving curl from the loop
+
+    fileprivate func socketEvent(_ fd: Int32, _ events: IOEvents) {
+        var flags: Int32 = 0
+        if events.contains(.read) || events.contains(.readEOF) { flags |= CURL_CSELECT_IN }
+        if events.contains(.write) { flags |= CURL_CSELECT_OUT }
+        if events.contains(.error) { flags |= CURL_CSELECT_ERR }
+        withCurlCall { _ = curl_multi_socket_action(handle, fd, flags, &running) }
+    }
+
+    public func timerFired(deadline: UInt64, now: UInt64) {
+        switch timer.fired(entryDeadline: deadline, now: now) {
+        case .expired:
+            withCurlCall { _ = curl_multi_socket_action(handle, curl_socket_t(tg_socket_timeout()), 0, &running) }
+        case .reschedule(let next):
+            loop.schedule(self, at: next)
+        case .ignore:
+            break
+        }
+    }
+
+    /// Asks curl to run soon (after an unpause), from the loop rather than recursively.
+    func kick() {
+        if let at = timer.set(loop.now) { loop.schedule(self, at: at) }
+    }
+
+    fileprivate func updateSocket(_ fd: Int32, what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+            return
+        }
+        var interest: IOEvents = []
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { interest.insert(.read) }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { interest.insert(.write) }
+        if sockets[fd] != nil {
+            try? loop.setInterest(fd, interest)
+        } else {
+            let socket = CurlSocket(fd: fd, multi: self)
+            do {
+                try loop.register(fd, interest: interest, handler: socket)
+                sockets[fd] = socket
+            } catch {
+                // Cannot watch this socket: curl will time the transfer out.
+            }
+        }
+    }
+
+    /// curl is about to close `fd` (CURLOPT_CLOSESOCKETFUNCTION): stop watching it first, so a
+    /// reused descriptor number can never receive curl's interest.
+    func socketClosing(_ fd: Int32) {
+        if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+    }
+
+    fileprivate func updateTimer(_ timeoutMs: Int) {
+        if timeoutMs < 0 {
+            timer.clear()
+            return
+        }
+        // A 0 timeout means "call me as soon as possible": the next loop iteration.
+        let deadline = tg_monotonic_ns() + UInt64(timeoutMs) * 1_000_000
+        if let at = timer.set(deadline) { loop.schedule(self, at: at) }
+    }
+}
+
+/// The epoll registration for one of curl's sockets.
+final class CurlSocket: IOHandler {
+    let fd: Int32
+    unowned let multi: CurlMulti
+
+    init(fd: Int32, multi: CurlMulti) {
+        self.fd = fd
+        self.multi = multi
+    }
+
+    func handleIO(_ events: IOEvents) {
+        multi.socketEvent(fd, events)
+    }
+}
+
+// MARK: - C callbacks (capture nothing; context arrives as the user pointer)
+
+private let curlSocketCallback: curl_socket_callback = { _, socket, what, userp, _ in
+    guard let userp else { return 0 }
+    Unmanaged<CurlMulti>.fromOpaque(userp).takeUnretainedValue().updateSocket(socket, what: what)
+    return 0
+}
+
+// CURLMOPT_TIMERFUNCTION: only record the deadline; calling curl from here risks "unpleasant
+// recursive behavior" (CURLMOPT_TIMERFUNCTION.md).
+private let curlTimerCallback: curl_multi_timer_callback = { _, timeoutMs, userp in
+    guard let userp else { return 0 }
+    Unmanaged<CurlMulti>.fromOpaque(userp).takeUnretainedValue().updateTimer(timeoutMs)
+    return 0
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+// One upstream HTTP exchange on a CurlMulti: request headers and body in through curl's read
+// callback, status, headers and body out through its header and write callbacks, with pause
+// and resume in both directions for backpressure (CURL_WRITEFUNC_PAUSE, CURL_READFUNC_PAUSE,
+// curl_easy_pause). Loop-confined.
+import CCurl
+import CLinux
+import Glibc
+public import TollgateIO
+
+public final class UpstreamTransfer {
+    let easy: UnsafeMutableRawPointer
+    private unowned let multi: CurlMulti
+    public private(set) var delegate: (any UpstreamTransferDelegate)?
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
+    private let maxResponseBytes: Int
+
+    public private(set) var status = 0
+    public private(set) var responseHeaders: [(String, String)] = []
+    public private(set) var isHeadComplete = false
+    public private(set) var bytesReceived = 0
+    public private(set) var bytesSent = 0
+    public private(set) var isFinished = false
+    /// Monotonic ns when the transfer started and when the response head arrived.
+    public let startTime: UInt64
+    public private(set) var headTime: UInt64 = 0
+    public private(set) var endTime: UInt64 = 0
+    var pendingOutcome: UpstreamOutcome?
+    private var receivePaused = false
+    private var sendPaused = false
+    private var exceededMaxResponse = false
+    private var abortRequested = false
+
+    /// Builds and starts a transfer on `multi` (the loop's multi handle).
+    public init(request: UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
+        self.multi = multi
+        self.delegate = delegate
+        self.easy = multi.takeEasyHandle()
+        self.maxResponseBytes = request.maxResponseBytes
+        self.startTime = multi.loop.now
+        errorBuffer[0] = 0
+        configure(request)
+        multi.add(self)
+    }
+
+    deinit {
+        if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()
+    }
+
+    public var loop: EventLoop { multi.loop }
+
+    private func configure(_ request: UpstreamRequest) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
+        _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = tg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
+        _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
+        // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
+        _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
+        _ = tg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = tg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = tg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
+        _ = tg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
+        // Wait for an existing HTTP/2 connection to multiplex on rather than opening another.
+        _ = tg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
+        _ = tg_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = tg_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        _ = tg_easy_setopt_closesocket(easy, curlCloseSocketCallback)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(multi).toOpaque())
+
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in request.headers {
+            list = curl_slist_append(list, "\(name): \(value)")
+        }
+        // curl would otherwise add "Expect: 100-continue" to large bodies and wait for it.
+        list = curl_slist_append(list, "Expect:")
+        switch request.body {
+        case .none:
+            if request.method == "GET" {
+                _ = tg_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+            } else if request.method == "HEAD" {
+                _ = tg_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
+            } else {
+                _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+            }
+        case .bytes(let data):
+            _ = tg_easy_setopt_long(easy, CURLOPT_POST, 1)
+            _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(data.count))
+            data.withUnsafeBytes { raw in
+                // CURLOPT_COPYPOSTFIELDS copies now; the array need not outlive this call.
+                _ = tg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            if request.method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+        case .stream(let length):
+            _ = tg_easy_setopt_long(easy, CURLOPT_POST, 1)
+            _ = tg_easy_setopt_read(easy, curlReadCallback)
+            _ = tg_easy_setopt_ptr(easy, CURLOPT_READDATA, me)
+            if let length {
+                _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length))
+            } else {
+                list = curl_slist_append(list, "Transfer-Encoding: chunked")
+            }
+            if request.method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+        }
+        headerList = list
+        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+    }
+
+    // MARK: - Control (loop thread)
+
+    /// Continues delivering the response after `upstreamBody` returned false.
+    public func resumeReceiving() {
+        guard receivePaused, !isFinished else { return }
+        receivePaused = false
+        applyPause()
+    }
+
+    /// Continues sending the request body after `upstreamReadBody` returned `.wouldBlock`.
+    public func resumeSending() {
+        guard sendPaused, !isFinished else { return }
+        sendPaused = false
+        applyPause()
+    }
+
+    private func applyPause() {
+        let mask = (receivePaused ? CURLPAUSE_RECV : 0) | (sendPaused ? CURLPAUSE_SEND : 0)
+        // curl_easy_pause may deliver held data at once, re-entering our callbacks.
+        multi.withCurlCall { _ = curl_easy_pause(easy, mask) }
+        multi.kick()
+    }
+
+    /// Stops the transfer now: the connection to the backend is closed so no GPU keeps working
+    /// for a client that is gone. The delegate is not called again.
+    public func cancel() {
+        guard !isFinished else { return }
+        abortRequested = true
+        delegate = nil
+        multi.remove(self, outcome: .cancelled)
+    }
+
+    func multiAddFailed(_ message: String) {
+        pendingOutcome = .broken(message)
+        multi.remove(self, outcome: .broken(message))
+    }
+
+    /// Called once by the multi after curl_multi_remove_handle.
+    func finished(outcome: UpstreamOutcome) {
+        isFinished = true
+        endTime = multi.loop.now
+        let delegate = self.delegate
+        self.delegate = nil
+        multi.recycle(easy)
+        delegate?.upstreamEnded(self, outcome: outcome)
+    }
+
+    /// Maps curl's result code onto SPEC §3's outcome classes.
+    func outcome(for code: CURLcode) -> UpstreamOutcome {
+        if exceededMaxResponse { return .tooLarge }
+        if abortRequested { return .cancelled }
+        let message = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_OK:
+            return .completed
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
+            return .connectFailed(message)
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timedOut(message)
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+            return .tlsFailed(message)
+        case CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR, CURLE_READ_ERROR:
+            return .cancelled
+        default:
+            return .broken(message)
+        }
+    }
+
+    // MARK: - Callbacks from curl
+
+    fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) {
+        // Status line of each response (1xx interim ones included): "HTTP/1.1 200 OK", "HTTP/2 200".
+        if bytes.count >= 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T") && bytes[2] == UInt8(ascii: "T")
+            && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "/") {
+            responseHeaders.removeAll(keepingCapacity: true)
+            status = Self.parseStatus(bytes)
+            return
+        }
+        var end = bytes.count
+        while end > 0 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
+        if end == 0 {
+            // The blank line: the head is complete unless it was an interim 1xx response.
+            if status >= 200 && !isHeadComplete {
+                isHeadComplete = true
+                headTime = multi.loop.now
+                delegate?.upstreamHead(self, status: status, headers: responseHeaders)
+            }
+            return
+        }
+        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return }
+        var valueStart = colon + 1
+        while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased()
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
+        if responseHeaders.count < 100 { responseHeaders.append((name, value)) }
+    }
+
+    private static func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {
+        guard let space = line.firstIndex(of: 0x20), space + 3 < line.count else { return 0 }
+        var code = 0
+        for i in (space + 1)...(space + 3) {
+            let digit = Int(line[i]) - 0x30
+            guard digit >= 0 && digit <= 9 else { return 0 }
+            code = code * 10 + digit
+        }
+        return code
+    }
+
+    /// Returns the bytes taken, CURL_WRITEFUNC_PAUSE to have curl hold them, or 0 to abort.
+    fileprivate func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Int {
+        if abortRequested { return 0 }
+        if receivePaused { return Int(CURL_WRITEFUNC_PAUSE) }
+        if !isHeadComplete {
+            // HTTP/0.9-style or header-less: should not happen with a real HTTP server.
+            isHeadComplete = true
+            headTime = multi.loop.now
+            delegate?.upstreamHead(self, status: status, headers: responseHeaders)
+        }
+        bytesReceived += bytes.count
+        if bytesReceived > maxResponseBytes {
+            exceededMaxResponse = true
+            return 0
+        }
+        guard let delegate else { return 0 }
+        if !delegate.upstreamBody(self, bytes) { receivePaused = true }
+        return bytes.count
+    }
+
+    fileprivate func readBody(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard let delegate, !abortRequested else { return Int(tg_readfunc_abort()) }
+        switch delegate.upstreamReadBody(self, into: buffer) {
+        case .bytes(let n):
+            bytesSent += n
+            return n
+        case .wouldBlock:
+            sendPaused = true
+            return Int(tg_readfunc_pause())
+        case .end:
+            return 0
+        case .abort:
+            return Int(tg_readfunc_abort())
+        }
+    }
+}
+
+// MARK: - C callbacks
+
+private let curlWriteCallback: curl_write_callback = { pointer, size, count, userdata in
+    guard let userdata, let pointer else { return 0 }
+    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.bodyBytes(UnsafeRawBufferPointer(start: pointer, count: size * count))
+}
+
+private let curlHeaderCallback: curl_write_callback = { pointer, size, count, userdata in
+    guard let userdata, let pointer else { return 0 }
+    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    transfer.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count))
+    return size * count
+}
+
+private let curlReadCallback: curl_read_callback = { pointer, size, count, userdata in
+    guard let userdata, let pointer else { return Int(tg_readfunc_abort()) }
+    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    return transfer.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+}
+
+private let curlCloseSocketCallback: curl_closesocket_callback = { userdata, socket in
+    if let userdata {
+        Unmanaged<CurlMulti>.fromOpaque(userdata).takeUnretainedValue().socketClosing(socket)
+    }
+    return Glibc.close(socket)
+}

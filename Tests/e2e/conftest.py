@@ -1,0 +1,147 @@
+"""Fixtures: a fake upstream and a real `tollgate serve` process on 127.0.0.1 port 0."""
+import os
+import pathlib
+import select
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import fake_upstream
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+USER_KEY = "tg-e2e-user-key-0123456789abcdef"
+OTHER_KEY = "tg-e2e-limited-key-0123456789abc"
+
+
+def binary():
+    env = os.environ.get("TOLLGATE_BIN")
+    if env:
+        return env
+    for candidate in (ROOT / ".build/debug/tollgate", ROOT / ".build/release/tollgate"):
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError("build tollgate first (swift build)")
+
+
+class Gateway:
+    def __init__(self, config_text, extra_env=None):
+        self.dir = tempfile.TemporaryDirectory()
+        self.config = pathlib.Path(self.dir.name) / "tollgate.yaml"
+        self.config.write_text(config_text)
+        env = dict(os.environ, **(extra_env or {}))
+        self.log = open(pathlib.Path(self.dir.name) / "access.log", "wb")
+        self.proc = subprocess.Popen([binary(), "serve", "--config", str(self.config)],
+                                     stdout=self.log, stderr=subprocess.PIPE, env=env)
+        self.port = None
+        self.stderr_lines = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.port is None:
+            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
+            if ready:
+                line = self.proc.stderr.readline().decode()
+                if not line and self.proc.poll() is not None:
+                    break
+                self.stderr_lines.append(line)
+                if "listening on" in line:
+                    self.port = int(line.strip().rsplit(":", 1)[1])
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("tollgate did not start: " + "".join(self.stderr_lines))
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def access_log(self):
+        self.log.flush()
+        return [line for line in (pathlib.Path(self.dir.name) / "access.log").read_text().splitlines() if line]
+
+    def rss_kb(self, field="VmHWM"):
+        for line in open(f"/proc/{self.proc.pid}/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode
+
+
+def config_for(upstream_port, extra_backends="", extra_models=""):
+    up = f"http://127.0.0.1:{upstream_port}"
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens, connect is refused
+    return f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 2
+  max_body: 200MB
+backends:
+  up:
+    kind: openai
+    url: {up}
+    api_key: upstream-secret-key
+    first_byte_timeout: 1s
+  up-renamed:
+    kind: openai
+    url: {up}/v1
+    model: stream
+  dead:
+    kind: openai
+    url: {dead}
+    connect_timeout: 1s
+  sim:
+    kind: simulated
+    latency: 5ms
+    stream_interval: 1ms
+  sim-slow:
+    kind: simulated
+    latency: 100ms
+    stream_interval: 100ms
+{extra_backends}
+models:
+  gpt-test: {{ task: chat, backends: [up] }}
+  stream: {{ task: chat, backends: [up] }}
+  slow-first: {{ task: chat, backends: [up] }}
+  fail-500: {{ task: chat, backends: [up] }}
+  fail-429: {{ task: chat, backends: [up] }}
+  fail-401: {{ task: chat, backends: [up] }}
+  bad-400: {{ task: chat, backends: [up] }}
+  endless: {{ task: chat, backends: [up] }}
+  big: {{ task: chat, backends: [up] }}
+  ok: {{ task: chat, backends: [dead, up] }}
+  renamed: {{ task: chat, backends: [up-renamed] }}
+  only-dead: {{ task: chat, backends: [dead] }}
+  embed: {{ task: embedding, backends: [up] }}
+  sim-chat: {{ task: chat, backends: [sim] }}
+  sim-embed: {{ task: embedding, backends: [sim] }}
+  sim-slow: {{ task: chat, backends: [sim-slow] }}
+{extra_models}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+  bob:
+    keys: ["{OTHER_KEY}"]
+    models: [gpt-test]
+"""
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    server, recorder = fake_upstream.start()
+    yield server.server_address[1], recorder
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def gateway(upstream):
+    port, _ = upstream
+    gw = Gateway(config_for(port))
+    yield gw
+    gw.stop()

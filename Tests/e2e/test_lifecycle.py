@@ -1,0 +1,70 @@
+"""Process-level behaviour: health routes, SIGTERM drain with exit 0, bad configs refused."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import tempfile
+
+from conftest import Gateway, binary, config_for, USER_KEY
+
+
+def get(gateway, path):
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def test_health_and_readiness(upstream):
+    gw = Gateway(config_for(upstream[0]))
+    try:
+        assert get(gw, "/healthz") == (200, b'{"status":"ok"}')
+        assert get(gw, "/readyz")[0] == 200
+        assert get(gw, "/nope")[0] == 404
+    finally:
+        assert gw.stop() == 0
+
+
+def test_sigterm_drains_in_flight_stream_then_exits_zero(upstream):
+    gw = Gateway(config_for(upstream[0]))
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=20)
+    body = json.dumps({"model": "sim-slow", "stream": True, "messages": []})
+    conn.request("POST", "/v1/chat/completions", body=body,
+                 headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+    resp = conn.getresponse()          # the head arrived: the stream is in flight (about 1 s long)
+    assert resp.status == 200
+    gw.proc.send_signal(signal.SIGTERM)
+    rest = resp.read()                 # drain lets it finish
+    assert rest.rstrip().endswith(b"data: [DONE]")
+    assert gw.proc.wait(20) == 0
+    # After the drain nothing listens any more.
+    try:
+        http.client.HTTPConnection("127.0.0.1", gw.port, timeout=2).request("GET", "/healthz")
+        refused = False
+    except OSError:
+        refused = True
+    assert refused
+    gw.log.close()
+
+
+def test_check_config_reports_file_and_line():
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write("server:\n  listen: 127.0.0.1:8080\n  bogus_key: 1\n")
+        path = f.name
+    try:
+        out = subprocess.run([binary(), "check-config", path], capture_output=True, text=True, timeout=20)
+        assert out.returncode != 0
+        assert f"{path}:3:" in out.stderr + out.stdout
+    finally:
+        os.unlink(path)
+
+
+def test_every_shipped_config_passes_check_config():
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[2] / "Config"
+    files = [p for p in root.rglob("*.yaml") if p.name != "prices.yaml"]
+    assert files
+    for path in files:
+        out = subprocess.run([binary(), "check-config", str(path)], capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0, (path, out.stderr)

@@ -1,0 +1,189 @@
+"""The streaming proxy over raw HTTP: relaying, failover, timeouts, backpressure, aborts,
+bounded memory for large uploads, and what never goes upstream."""
+import http.client
+import json
+import socket
+import time
+
+import pytest
+
+from conftest import USER_KEY
+
+AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
+
+
+def post(gateway, body, path="/v1/chat/completions", headers=None, timeout=20):
+    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=timeout)
+    data = body if isinstance(body, (bytes, bytearray)) else json.dumps(body).encode()
+    conn.request("POST", path, body=data, headers=dict(AUTH, **(headers or {})))
+    resp = conn.getresponse()
+    payload = resp.read()
+    conn.close()
+    return resp, payload
+
+
+def chat(model, **extra):
+    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
+
+
+def wait_until(predicate, seconds=10):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_non_streamed_response_is_relayed_with_backend_header(gateway):
+    resp, payload = post(gateway, chat("gpt-test"))
+    assert resp.status == 200
+    assert resp.getheader("x-tollgate-backend") == "up"
+    assert resp.getheader("x-request-id")
+    assert json.loads(payload)["choices"][0]["message"]["content"] == "Hello from upstream"
+
+
+def test_stream_ends_with_metering_comment_before_done(gateway):
+    resp, payload = post(gateway, chat("gpt-test", stream=True))
+    assert resp.getheader("content-type").startswith("text/event-stream")
+    text = payload.decode()
+    assert text.rstrip().endswith("data: [DONE]")
+    comment = [l for l in text.splitlines() if l.startswith(": tollgate ")]
+    assert len(comment) == 1
+    meta = json.loads(comment[0][len(": tollgate "):])
+    assert meta["backend"] == "up" and meta["gpu_seconds"] >= 0
+    assert text.index(": tollgate") < text.index("data: [DONE]")
+
+
+def test_client_authorization_never_goes_upstream(gateway, upstream):
+    _, recorder = upstream
+    post(gateway, chat("gpt-test"))
+    headers = {k.lower(): v for k, v in recorder.last()["headers"].items()}
+    assert headers["authorization"] == "Bearer upstream-secret-key"
+    assert USER_KEY not in json.dumps(headers)
+
+
+def test_model_is_renamed_for_the_backend(gateway, upstream):
+    _, recorder = upstream
+    resp, payload = post(gateway, chat("renamed", stream=True))
+    assert resp.status == 200
+    assert recorder.last()["path"] == "/v1/chat/completions"
+    assert recorder.last()["body"]["model"] == "stream"
+
+
+def test_failover_from_a_dead_backend(gateway):
+    resp, payload = post(gateway, chat("ok"))
+    assert resp.status == 200
+    assert resp.getheader("x-tollgate-backend") == "up"
+    line = json.loads(gateway.access_log()[-1])
+    assert line["attempts"] == 2
+
+
+def test_dead_backend_is_502(gateway):
+    resp, payload = post(gateway, chat("only-dead"))
+    assert resp.status == 502
+    assert json.loads(payload)["error"]["code"] == "backend_unreachable"
+
+
+def test_slow_first_byte_is_504(gateway):
+    resp, payload = post(gateway, chat("slow-first"))
+    assert resp.status == 504
+    assert json.loads(payload)["error"]["code"] == "backend_timeout"
+
+
+def test_upstream_429_is_503_with_reason(gateway):
+    resp, payload = post(gateway, chat("fail-429"))
+    assert resp.status == 503
+    error = json.loads(payload)["error"]
+    assert error["code"] == "no_backend_available" and "up:" in error["message"]
+
+
+def test_upstream_401_is_502_misconfigured(gateway):
+    resp, payload = post(gateway, chat("fail-401"))
+    assert resp.status == 502
+    assert json.loads(payload)["error"]["code"] == "backend_misconfigured"
+
+
+def test_other_4xx_is_passed_through(gateway):
+    resp, payload = post(gateway, chat("bad-400"))
+    assert resp.status == 400
+    assert json.loads(payload)["error"]["message"] == "max_tokens too large"
+
+
+def test_malformed_json_is_400(gateway):
+    resp, payload = post(gateway, b'{"model": "gpt-test", "messages": [')
+    assert resp.status == 400
+    assert json.loads(payload)["error"]["code"] == "invalid_json"
+
+
+def test_missing_model_is_400(gateway):
+    resp, payload = post(gateway, {"messages": []})
+    assert resp.status == 400
+    assert json.loads(payload)["error"]["code"] == "missing_model"
+
+
+def test_client_disconnect_mid_stream_aborts_upstream(gateway, upstream):
+    _, recorder = upstream
+    before = recorder.disconnects
+    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
+    body = json.dumps(chat("endless", stream=True)).encode()
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    got = b""
+    while got.count(b"data:") < 3:
+        got += sock.recv(65536)
+    sock.close()
+    # The upstream sees its client (the gateway) go away within a second or so.
+    assert wait_until(lambda: recorder.disconnects > before, 5)
+
+
+def test_slow_reader_gets_the_whole_stream(gateway):
+    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=20)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    body = json.dumps(chat("big")).encode()
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    received = b""
+    while True:
+        chunk = sock.recv(8192)
+        if not chunk:
+            break
+        received += chunk
+        if len(received) < 1 << 20:
+            time.sleep(0.001)  # read slowly at first so the gateway must pause the upstream
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert b"200" in head.split(b"\r\n")[0]
+    assert len(rest) > 4 << 20
+
+
+def test_100mb_upload_streams_with_bounded_memory(gateway, upstream):
+    _, recorder = upstream
+    size = 100 << 20
+    prefix = b'{"model":"embed","input":"'
+    suffix = b'"}'
+    total = len(prefix) + size + len(suffix)
+    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=60)
+    sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + prefix)
+    block = b"a" * (1 << 20)
+    for _ in range(size // len(block)):
+        sock.sendall(block)
+    sock.sendall(suffix)
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    assert resp.status == 200
+    resp.read()
+    sock.close()
+    assert recorder.last()["length"] == total
+    # Bounded: the gateway's peak RSS stays far below the upload size.
+    assert gateway.rss_kb("VmHWM") < 64 * 1024, gateway.rss_kb("VmHWM")
+
+
+def test_access_log_has_one_json_line_per_request(gateway):
+    post(gateway, chat("gpt-test"), headers={"X-Request-ID": "trace-me-1"})
+    line = [json.loads(l) for l in gateway.access_log() if "trace-me-1" in l]
+    assert len(line) == 1
+    entry = line[0]
+    assert entry["status"] == 200 and entry["user"] == "alice" and entry["model"] == "gpt-test"
+    assert entry["backend"] == "up" and entry["prompt_tokens"] == 11
+    assert USER_KEY not in json.dumps(entry)
