@@ -21,24 +21,30 @@ let package = Package(
     targets: [
         // C at the edges: Glibc does not export epoll/eventfd/timerfd/signalfd.
         .target(name: "CLinux"),
+        // libcurl's setopt calls are variadic; shim.h wraps them one per argument type.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         .target(name: "TollgateIO", dependencies: ["CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateHTTP", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
+        .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateConfig", dependencies: [.product(name: "Yams", package: "Yams")],
                 swiftSettings: swiftSettings),
+        .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "CCurl", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "TollgateBackends", dependencies: ["TollgateIO", "TollgateUpstream", "CLinux"],
+                swiftSettings: swiftSettings),
         .target(name: "TollgateGateway",
-                dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "CLinux"],
+                dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends", "CLinux"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
-                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateIO", "CLinux",
+                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateUpstream", "CLinux",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 
-        .testTarget(name: "TollgateIOTests", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TollgateConfigTests", dependencies: ["TollgateConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateBackendsTests", dependencies: ["TollgateBackends"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",
-                    dependencies: ["TollgateGateway", "TollgateHTTP", "TollgateIO", "TollgateConfig", "CLinux"],
+                    dependencies: ["TollgateGateway", "TollgateBackends", "TollgateConfig"],
                     swiftSettings: swiftSettings),
     ]
 )

@@ -45,7 +45,7 @@ public final class SimulatedBackendState: Sendable {
         return previous == 0 || now &- previous >= coldAfterNs
     }
 
-    func nextSeed() -> UInt64 { seed.add(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue }
+    func nextSeed() -> UInt64 { seed.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue }
 }
 
 public final class SimulatedBackend: BackendAdapter {

@@ -26,8 +26,30 @@ final class GatewayLoopContext {
             made = OpenAIBackend(options: options, multi: multi)
         case .simulated(let options, let state):
             made = SimulatedBackend(options: options, state: state, loop: loop)
+        case .unavailable(let reason):
+            made = UnavailableBackend(name: backend.name, reason: reason)
         }
         adapters[index] = made
         return made
     }
+}
+
+/// The adapter for a kind not served yet: it fails every call at once, as a connect failure,
+/// so the request moves on to the model's next candidate.
+final class UnavailableBackend: BackendAdapter, BackendInvocation {
+    let name: String
+    let reason: String
+
+    init(name: String, reason: String) {
+        self.name = name
+        self.reason = reason
+    }
+
+    func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
+        sink.backendEnded(outcome: .connectFailed(reason), usage: TokenUsage(), reportedGPUSeconds: nil, coldStart: false)
+        return self
+    }
+
+    func resumeReceiving() {}
+    func cancel() {}
 }

@@ -2,10 +2,14 @@
 // The frozen, routable form of the config: what the hot path needs, in its own terms, built
 // once (and again on reload) by the composition root. Immutable and shared by every loop.
 public import TollgateBackends
+import TollgateConfig
 
 public enum BackendKindPlan: Sendable {
     case openai(OpenAIBackendOptions)
     case simulated(SimulatedBackendOptions, SimulatedBackendState)
+    /// A kind whose adapter arrives with a later issue: configured and validated, but every
+    /// call to it fails at once with this reason (so a model fails over past it).
+    case unavailable(String)
 }
 
 public enum BillingPlan: Sendable, Equatable {
@@ -105,7 +109,7 @@ public final class GatewayPlan: Sendable {
         for (i, m) in models.enumerated() { index[m.name] = i }
         modelIndex = index
         var table: [String: KeyPlan] = [:]
-        for key in keys { table[Hex.encode(key.digest)] = key }
+        for key in keys { table[SHA256.hex(key.digest)] = key }
         self.keys = table
     }
 
@@ -116,30 +120,8 @@ public final class GatewayPlan: Sendable {
     /// The user a bearer key belongs to: SHA-256 of the key, looked up by digest, confirmed
     /// with a constant-time comparison (SPEC §7).
     public func authenticate(key: String) -> (user: UserPlan, keyID: String)? {
-        let digest = SHA256Digest.hash(Array(key.utf8))
-        guard let entry = keys[Hex.encode(digest)], ConstantTime.equal(entry.digest, digest) else { return nil }
+        let digest = SHA256.hash(utf8: key)
+        guard let entry = keys[SHA256.hex(digest)], ConstantTime.equals(entry.digest, digest) else { return nil }
         return (users[entry.user], entry.keyID)
-    }
-}
-
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-public enum ConstantTime {
-    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<a.count { diff |= a[i] ^ b[i] }
-        return diff == 0
     }
 }

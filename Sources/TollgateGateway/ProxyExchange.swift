@@ -169,7 +169,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
                                accept: exchange.head.value(of: "accept"))
         upstreamStart = context.loop.now
         cancelFirstByteTimer()
-        firstByteTimer = context.loop.schedule(self, at: context.loop.now + backend.firstByteTimeoutNs)
+        firstByteTimeoutNs = backend.firstByteTimeoutNs
+        // The first-byte clock starts once the whole body is with the backend: a 100 MB
+        // upload must not count against the time the model has to start answering.
+        if bodyComplete { armFirstByteTimer() }
         invocation = context.adapter(index).invoke(call, body: self, sink: self)
     }
 
@@ -243,7 +246,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             releaseSentBody()
             return .bytes(written)
         }
-        if bodyComplete && readCursor >= bodyBase + body.count && editIndex >= edits.count { return .end }
+        if bodyComplete && readCursor >= bodyBase + body.count && editIndex >= edits.count {
+            if firstByteAt == 0 { armFirstByteTimer() }
+            return .end
+        }
         return .wouldBlock
     }
 
@@ -271,7 +277,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         if firstByteAt == 0 { firstByteAt = context.loop.now }
         // SPEC §3: 5xx, 429 and 401/403 (our credentials) are the backend's fault: collect the
         // error text and decide at the end whether another candidate gets the request.
-        if status >= 500 || status == 429 || status == 401 || status == 403 {
+        // A redirect is not followed (curl has FOLLOWLOCATION off) and not passed on: its
+        // Location could point the client at the backend's origin (SPEC §7).
+        if status >= 500 || status == 429 || status == 401 || status == 403 || (300..<400).contains(status) {
             collectingError = true
             errorStatus = status
             return
@@ -393,6 +401,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             lastFailure = (502, "backend_misconfigured", "\(name) rejected the gateway's credentials (HTTP \(status))")
         case 504:
             lastFailure = (504, code ?? "backend_timeout", "\(name) did not answer in time: \(text)")
+        case 300..<400:
+            lastFailure = (502, "backend_redirect", "\(name) answered with a redirect (HTTP \(status)); redirects are not followed")
         default:
             lastFailure = (502, code ?? "bad_gateway", "\(name) failed: \(text)")
         }
@@ -450,6 +460,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     }
 
     // MARK: - Timers and client events
+
+    private var firstByteTimeoutNs: UInt64 = 0
+
+    private func armFirstByteTimer() {
+        guard firstByteTimer == nil, !committed, !collectingError, !exchange.isFinished else { return }
+        firstByteTimer = context.loop.schedule(self, at: context.loop.now + firstByteTimeoutNs)
+    }
 
     private func cancelFirstByteTimer() {
         if let token = firstByteTimer { context.loop.cancel(token) }

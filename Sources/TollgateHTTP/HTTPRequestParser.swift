@@ -120,6 +120,15 @@ public struct HTTPRequestParser: Sendable {
         let count = p.count
         var i = scanned
         while i < count {
+            // Limits are checked at the byte that crosses them, before the byte itself is
+            // judged, so the answer never depends on how the stream was split into reads (a
+            // whole buffer and a byte-at-a-time one meet the same byte first).
+            if !sawRequestLine && i - leadingEmpty >= limits.maxRequestLine + 2 {
+                throw .uriTooLong(limit: limits.maxRequestLine)
+            }
+            if i - leadingEmpty >= limits.maxHeader {
+                throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
+            }
             let b = p[i]
             if b == HTTPBytes.lf {
                 // RFC 9112 §2.2 lets a recipient accept a bare LF; we do not, because the
@@ -158,12 +167,6 @@ public struct HTTPRequestParser: Sendable {
             i += 1
         }
         scanned = i
-        if !sawRequestLine && i - leadingEmpty > limits.maxRequestLine {
-            throw .uriTooLong(limit: limits.maxRequestLine)
-        }
-        if i - leadingEmpty > limits.maxHeader {
-            throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
-        }
         return (.needMore, 0)
     }
 

@@ -27,10 +27,14 @@ struct Serve: ParsableCommand {
         // they arrive only through the signalfd below.
         var signals = sigset_t()
         _ = tg_block_signals(&signals)
-        let options = HTTPServerOptions(loaded.server)
+        let options = HTTPServerOptions(server: loaded.server, defaultWorkers: EventLoopGroupDefaults.workers)
+        let plan = GatewayPlan(config: loaded)
+        for (name, reason) in plan.unavailableBackends {
+            Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")
+        }
         let gateway: Gateway
         do {
-            gateway = try Gateway(options: options)
+            gateway = try Gateway(options: options, plan: plan)
             let address = try gateway.start()
             Console.error("tollgate: listening on \(address)")
         } catch {

@@ -50,29 +50,6 @@ enum OpenFileLimit {
     }
 }
 
-extension HTTPServerOptions {
-    /// Maps the config's `server:` section onto the HTTP layer's own options.
-    init(_ server: ServerConfig) {
-        self.init()
-        host = server.listenHost
-        port = server.listenPort
-        workers = server.workers ?? EventLoopGroupDefaults.workers
-        maxConnections = server.maxConnections
-        limits = HTTPParserLimits(maxHeader: server.maxHeader, maxBody: server.maxBody)
-        headerTimeout = server.headerTimeout.nanoseconds
-        bodyTimeout = server.bodyTimeout.nanoseconds
-        idleTimeout = server.idleTimeout.nanoseconds
-        drainTimeout = server.drainTimeout.nanoseconds
-    }
-}
-
 enum EventLoopGroupDefaults {
     static var workers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-}
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
-    }
 }

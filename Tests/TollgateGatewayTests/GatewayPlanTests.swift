@@ -1,21 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+import TollgateConfig
 @testable import TollgateGateway
 
 struct GatewayPlanTests {
-    @Test func sha256Vectors() {
-        #expect(Hex.encode(SHA256Digest.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Hex.encode(SHA256Digest.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(Hex.encode(SHA256Digest.hash(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)))
-                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(Hex.encode(SHA256Digest.hash([UInt8](repeating: 0x61, count: 1_000_000)))
-                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
     @Test func authenticatesByDigestOnly() {
         let key = "tg-test-key"
         let plan = GatewayPlan(backends: [], models: [], users: [UserPlan(name: "alice", allowedModels: ["m"])],
-                               keys: [KeyPlan(digest: SHA256Digest.hash(Array(key.utf8)), user: 0, keyID: "abcd1234")])
+                               keys: [KeyPlan(digest: SHA256.hash(utf8: key), user: 0, keyID: "abcd1234")])
         #expect(plan.authenticate(key: key)?.user.name == "alice")
         #expect(plan.authenticate(key: key)?.keyID == "abcd1234")
         #expect(plan.authenticate(key: "tg-test-kez") == nil)

@@ -106,6 +106,10 @@ let framingCases: [FramingCase] = [
     ok("leading empty line ignored", "\r\nGET / HTTP/1.1\r\n\(H)\r\n"),
     ok("HTTP/1.2 handled as 1.1", "GET / HTTP/1.2\r\n\(H)\r\n"),
     ok("OPTIONS *", "OPTIONS * HTTP/1.1\r\n\(H)\r\n"),
+    // Found by the fuzzer (FuzzTesting/FailCases/early-limit-status-*): a limit crossed before a
+    // bad byte must give the limit's status however the bytes are split.
+    fails("limit before a bad byte (request line)", "GET /\(String(repeating: "a", count: 8200))\u{01} HTTP/1.1\r\nHost: a\r\n\r\n", 414),
+    fails("limit before a bad byte (head)", "GET / HTTP/1.1\r\n\(H)" + (0..<3).map { "X-Pad\($0): \(String(repeating: "p", count: 11000))\r\n" }.joined() + "X-Bad: a\rb\r\n\r\n", 431),
     ok("obs-text in value", "GET / HTTP/1.1\r\n\(H)X-A: caf\u{e9}\r\n\r\n"),
 ]
 

@@ -75,7 +75,10 @@ def test_failover_from_a_dead_backend(gateway):
     resp, payload = post(gateway, chat("ok"))
     assert resp.status == 200
     assert resp.getheader("x-tollgate-backend") == "up"
-    line = json.loads(gateway.access_log()[-1])
+    request_id = resp.getheader("x-request-id")
+    # The log thread writes on its own schedule (at most ~100 ms later): poll for the line.
+    assert wait_until(lambda: any(request_id in l for l in gateway.access_log()), 5)
+    line = [json.loads(l) for l in gateway.access_log() if request_id in l][0]
     assert line["attempts"] == 2
 
 
@@ -181,6 +184,7 @@ def test_100mb_upload_streams_with_bounded_memory(gateway, upstream):
 
 def test_access_log_has_one_json_line_per_request(gateway):
     post(gateway, chat("gpt-test"), headers={"X-Request-ID": "trace-me-1"})
+    assert wait_until(lambda: any("trace-me-1" in l for l in gateway.access_log()), 5)
     line = [json.loads(l) for l in gateway.access_log() if "trace-me-1" in l]
     assert len(line) == 1
     entry = line[0]

@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+// Fuzz targets for Tollgate, kept out of the main package so that a normal `swift build` of the
+// product never compiles them (libFuzzer's entry points would collide with `main`). Build and run
+// with ./run.sh; see README.md.
+//
+// The main package exposes only the `tollgate` executable product, so the library modules the
+// fuzzers need are symlinks to the real source folders (Sources/TollgateHTTP -> ../../Sources/
+// TollgateHTTP, and the same for TollgateIO and CLinux, which TollgateHTTP imports), declared
+// here as targets with the same settings as in ../Package.swift. No source is copied.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "TollgateFuzzTesting",
+    platforms: [.macOS(.v15)],
+    targets: [
+        .target(name: "CLinux"),
+        .target(name: "TollgateIO", dependencies: ["CLinux"], swiftSettings: swiftSettings),
+        .target(name: "TollgateHTTP", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
+
+        // Only links when built with `-Xswiftc -sanitize=fuzzer,... -Xswiftc -parse-as-library`.
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// Config → the runtime's own terms. Leaf modules never see GatewayConfig; this file is the one
+// place that maps it onto the HTTP server's options and the routing plan.
+import TollgateBackends
+public import TollgateConfig
+public import TollgateHTTP
+
+extension HTTPServerOptions {
+    /// The `server:` section as the HTTP layer's options.
+    public init(server: ServerConfig, defaultWorkers: Int) {
+        self.init()
+        host = server.listenHost
+        port = server.listenPort
+        workers = server.workers ?? defaultWorkers
+        maxConnections = server.maxConnections
+        limits = HTTPParserLimits(maxHeader: server.maxHeader, maxBody: server.maxBody)
+        headerTimeout = server.headerTimeout.nanoseconds
+        bodyTimeout = server.bodyTimeout.nanoseconds
+        idleTimeout = server.idleTimeout.nanoseconds
+        drainTimeout = server.drainTimeout.nanoseconds
+    }
+}
+
+extension GatewayPlan {
+    /// Builds the routing plan from a validated config (names were checked by the loader).
+    public convenience init(config: GatewayConfig) {
+        var backendIndex: [String: Int] = [:]
+        var backends: [BackendPlan] = []
+        for backend in config.backends {
+            backendIndex[backend.name] = backends.count
+            backends.append(Self.plan(for: backend))
+        }
+        let models = config.models.map { model in
+            ModelPlan(name: model.name, task: TollgateGateway.ModelTask(rawValue: model.task.rawValue) ?? .raw,
+                      backends: model.backends.compactMap { backendIndex[$0] }, attempts: model.attempts)
+        }
+        var users: [UserPlan] = []
+        var keys: [KeyPlan] = []
+        for user in config.users {
+            for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
+            users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models)))
+        }
+        self.init(backends: backends, models: models, users: users, keys: keys)
+    }
+
+    /// Backends whose kind has no adapter yet (reported at start-up).
+    public var unavailableBackends: [(name: String, reason: String)] {
+        backends.compactMap { backend in
+            if case .unavailable(let reason) = backend.kind { return (backend.name, reason) }
+            return nil
+        }
+    }
+
+    private static func plan(for backend: BackendConfig) -> BackendPlan {
+        let kind: BackendKindPlan
+        switch backend.options {
+        case .openai:
+            kind = .openai(OpenAIBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                connectTimeoutMs: backend.connectTimeout.milliseconds,
+                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse))
+        case .simulated(let sim):
+            kind = .simulated(SimulatedBackendOptions(
+                name: backend.name, latencyMeanMs: Double(sim.latency.milliseconds),
+                latencyJitterMs: Double(sim.latencyJitter.milliseconds),
+                coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
+                failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)),
+                SimulatedBackendState())
+        case .hfSpace, .runpod, .modal, .replicate, .http:
+            kind = .unavailable("kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
+        }
+        let billing: BillingPlan
+        switch backend.pricing?.billing {
+        case .alwaysOn: billing = .alwaysOn(microdollarsPerHour: backend.pricing!.microDollars)
+        case .perSecond: billing = .perSecond(microdollarsPerSecond: Double(backend.pricing!.microDollars))
+        case .perRequest: billing = .perRequest(microdollars: backend.pricing!.microDollars)
+        case nil: billing = .free
+        }
+        let firstByte = min(backend.firstByteTimeout, backend.timeout)
+        return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
+                           firstByteTimeoutNs: firstByte.nanoseconds, billing: billing)
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (negative durations count as zero).
+    public var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+    }
+
+    public var milliseconds: Int { Int(nanoseconds / 1_000_000) }
+}
