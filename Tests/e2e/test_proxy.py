@@ -141,22 +141,24 @@ def test_client_disconnect_mid_stream_aborts_upstream(gateway, upstream):
 
 
 def test_slow_reader_gets_the_whole_stream(gateway):
+    """A client that stops reading makes the gateway pause the upstream transfer (its memory stays
+    bounded) and resume when the client reads again; every byte arrives."""
     sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=20)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
     body = json.dumps(chat("big")).encode()
     sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
                  + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
-    received = b""
+    received = sock.recv(65536)
+    time.sleep(1.0)  # stop reading: the upstream's 4 MiB cannot all be buffered in between
     while True:
-        chunk = sock.recv(8192)
+        chunk = sock.recv(1 << 20)
         if not chunk:
             break
         received += chunk
-        if len(received) < 1 << 20:
-            time.sleep(0.001)  # read slowly at first so the gateway must pause the upstream
     head, _, rest = received.partition(b"\r\n\r\n")
     assert b"200" in head.split(b"\r\n")[0]
-    assert len(rest) > 4 << 20
+    assert len(rest) == len(b'{"pad":""}') + (4 << 20)
+    assert gateway.rss_kb("VmHWM") < 64 * 1024
 
 
 def test_100mb_upload_streams_with_bounded_memory(gateway, upstream):

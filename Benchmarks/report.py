@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Merge one scenario's measurements (written by tools.py / hold_connections.py under a results
+directory) into Benchmarks/out/<scenario>.json and print a compact table.
+
+    report.py SCENARIO RESULTS_DIR --out FILE [--describe TEXT]
+
+Files read from RESULTS_DIR/SCENARIO/: meta.json is read from RESULTS_DIR.
+    wrk-<server>-<round>.json   one wrk run (tools.py wrk)
+    mem-<server>-idle.json      memory after start and one request (tools.py mem)
+    mem-<server>-after-load.json  memory after the wrk runs
+    hold-<server>.json          memory while N connections or streams are held open
+Servers are "nginx" and "tollgate"; either may be absent (e.g. --nginx-only), and then no
+ratio is given. Of the wrk runs the one with the most requests/s is kept ("best of N"); all runs
+stay in the JSON.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+
+SERVERS = ("nginx", "tollgate")
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def collect(dirpath, server):
+    res = {}
+    runs = []
+    for p in sorted(glob.glob(os.path.join(dirpath, f"wrk-{server}-*.json")),
+                    key=lambda p: int(re.search(r"-(\d+)\.json$", p).group(1))):
+        runs.append(load(p))
+    if runs:
+        best = max(runs, key=lambda r: r["requests_per_sec"])
+        res["wrk"] = {"pick": "best requests/s", "best": {k: v for k, v in best.items() if k != "output"},
+                      "runs": [{k: v for k, v in r.items() if k != "output"} for r in runs],
+                      "best_output": best.get("output")}
+        res["requests_per_sec_all_runs"] = [r["requests_per_sec"] for r in runs]
+    p = os.path.join(dirpath, f"mem-{server}-idle.json")
+    if os.path.exists(p):
+        res["mem_idle"] = load(p)
+    p = os.path.join(dirpath, f"mem-{server}-after-load.json")
+    if os.path.exists(p):
+        res["mem_after_load"] = load(p)
+    p = os.path.join(dirpath, f"hold-{server}.json")
+    if os.path.exists(p):
+        res["held"] = load(p)
+    return res
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def mib(kb):
+    return None if kb is None else kb / 1024
+
+
+def fmt(v, unit, digits=1):
+    if v is None:
+        return "-"
+    if unit in ("req/s", ""):
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f} {unit}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario")
+    ap.add_argument("results")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--describe", default="")
+    args = ap.parse_args()
+
+    sdir = os.path.join(args.results, args.scenario)
+    meta_path = os.path.join(args.results, "meta.json")
+    doc = {"scenario": args.scenario, "description": args.describe,
+           "meta": load(meta_path) if os.path.exists(meta_path) else {}}
+    method_path = os.path.join(sdir, "method.json")
+    if os.path.exists(method_path):
+        doc["method"] = load(method_path)
+    data = {s: collect(sdir, s) for s in SERVERS}
+    for s in SERVERS:
+        if data[s]:
+            doc[s] = data[s]
+    doc["complete"] = all(data[s] for s in SERVERS)
+
+    def get(server, *path):
+        cur = data.get(server)
+        for k in path:
+            if not isinstance(cur, dict) or k not in cur:
+                return None
+            cur = cur[k]
+        return cur
+
+    # (label, unit, getter, digits, ratio key)
+    rows = [
+        ("requests/s", "req/s", lambda s: get(s, "wrk", "best", "requests_per_sec"), 0, "requests_per_sec"),
+        ("p50 latency", "ms", lambda s: get(s, "wrk", "best", "p50_ms"), 3, "p50"),
+        ("p99 latency", "ms", lambda s: get(s, "wrk", "best", "p99_ms"), 3, "p99"),
+        ("server CPU / request", "us", lambda s: get(s, "wrk", "best", "cpu_us_per_request"), 1, "cpu_per_request"),
+        ("RSS idle", "MiB", lambda s: mib(get(s, "mem_idle", "rss_kb")), 1, "rss_idle"),
+        ("PSS idle", "MiB", lambda s: mib(get(s, "mem_idle", "pss_kb")), 1, None),
+        ("RSS after the wrk runs", "MiB", lambda s: mib(get(s, "mem_after_load", "rss_kb")), 1, "rss_after_load"),
+    ]
+    held_n = max((get(s, "held", "requested") or 0) for s in SERVERS)
+    held_mode = next((get(s, "held", "mode") for s in SERVERS if get(s, "held", "mode")), None)
+    what = "keep-alive conns" if held_mode == "healthz" else "SSE streams"
+    if held_n:
+        rows += [
+            (f"{what} actually open", "", lambda s: get(s, "held", "opened"), 0, None),
+            (f"RSS, {held_n:,} {what}", "MiB", lambda s: mib(get(s, "held", "mem_held", "rss_kb")), 1, "rss_held"),
+            (f"PSS, {held_n:,} {what}", "MiB", lambda s: mib(get(s, "held", "mem_held", "pss_kb")), 1, None),
+            ("RSS growth / connection", "KiB", lambda s: get(s, "held", "per_connection_kb"), 1, None),
+        ]
+
+    ratios = {}
+    table = []
+    for label, unit, getter, digits, rkey in rows:
+        n, t = getter("nginx"), getter("tollgate")
+        if n is None and t is None:
+            continue
+        r = ratio(t, n)
+        if rkey:
+            ratios[rkey] = r
+        table.append((label, fmt(n, unit, digits), fmt(t, unit, digits), "-" if r is None else f"{r:.2f}"))
+    doc["ratio_tollgate_over_nginx"] = ratios
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(doc, f, indent=1)
+
+    print()
+    print(f"== {args.scenario}: {args.describe}")
+    if "method" in doc:
+        m = doc["method"]
+        print("   " + "; ".join(f"{k}: {v}" for k, v in m.items()))
+    w = max(len(r[0]) for r in table) if table else 10
+    print(f"   {'':{w}}  {'nginx':>14}  {'tollgate':>14}  {'tollgate/nginx':>14}")
+    for label, n, t, r in table:
+        print(f"   {label:{w}}  {n:>14}  {t:>14}  {r:>14}")
+    for s in SERVERS:
+        held = get(s, "held")
+        if held and (held.get("failed") or held.get("still_alive", held.get("opened")) < held.get("opened", 0)):
+            print(f"   note: {s}: {held['failed']} of {held['requested']} failed to open, "
+                  f"{held['still_alive']} of {held['opened']} still alive at the end")
+        best = get(s, "wrk", "best")
+        if best and (best.get("non_2xx") or sum(best.get("socket_errors", {}).values())):
+            print(f"   note: {s}: best run had {best['non_2xx']} non-2xx responses and socket errors "
+                  f"{best['socket_errors']}: its numbers do not measure successful requests only")
+        runs = get(s, "wrk", "runs") or []
+        busy = [r.get("other_cpu_share") or 0 for r in runs]
+        if busy and max(busy) > 0.05:
+            print(f"   note: {s}: other processes used up to {max(busy):.0%} of the CPU during its runs: "
+                  "the numbers are low and the ratio unreliable; rerun on a quiet machine")
+    if not doc["complete"]:
+        print("   (incomplete: only one server measured, so no ratio)")
+    print(f"   written: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

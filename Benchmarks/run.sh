@@ -1,0 +1,451 @@
+#!/usr/bin/env bash
+# Tollgate against nginx, in the same run on the same machine. See Benchmarks/README.md.
+#
+#   Benchmarks/run.sh                 healthz scenario: wrk on /healthz, RSS idle and with
+#                                     1,000 keep-alive connections -> Benchmarks/out/healthz.json
+#   Benchmarks/run.sh --proxy         also: wrk -> {Tollgate | nginx proxy_pass} -> nginx upstream
+#                                     (out/proxy.json) and 1,000 SSE streams (out/sse.json)
+#   Benchmarks/run.sh --nginx-only    nginx's half alone (no Tollgate binary needed, no ratio)
+#   Benchmarks/run.sh --quick         3 s runs, one round: a smoke test of the script itself
+#
+# Environment (defaults in brackets): TOLLGATE_BIN [.build/release/tollgate], BENCH_DURATION
+# [10s], BENCH_ROUNDS [2], BENCH_THREADS [2], BENCH_CONNECTIONS [64], BENCH_WARMUP [2s],
+# BENCH_WORKERS [2] (both servers), BENCH_KEEPALIVE_CONNS [1000], BENCH_SSE_STREAMS [1000],
+# BENCH_UPSTREAM_WORKERS [1], BENCH_PROXY [0], BENCH_NGINX_ONLY [0], BENCH_OUT [Benchmarks/out],
+# BENCH_KEEP_WORK [0] (keep the temp dir with configs and logs), BENCH_SCENARIOS [healthz, or
+# "healthz proxy sse" with --proxy] to run a chosen subset.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PY=${PYTHON:-python3}
+BIN=${TOLLGATE_BIN:-$ROOT/.build/release/tollgate}
+OUT_DIR=${BENCH_OUT:-$HERE/out}
+DURATION=${BENCH_DURATION:-10s}
+ROUNDS=${BENCH_ROUNDS:-2}
+THREADS=${BENCH_THREADS:-2}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+WARMUP=${BENCH_WARMUP:-2s}
+WORKERS=${BENCH_WORKERS:-2}
+KEEPALIVE_CONNS=${BENCH_KEEPALIVE_CONNS:-1000}
+SSE_STREAMS=${BENCH_SSE_STREAMS:-1000}
+UPSTREAM_WORKERS=${BENCH_UPSTREAM_WORKERS:-1}
+PROXY=${BENCH_PROXY:-0}
+NGINX_ONLY=${BENCH_NGINX_ONLY:-0}
+SCENARIOS=${BENCH_SCENARIOS:-}
+BENCH_KEY=tg-bench-key-000000000000
+BENCH_MODEL=bench-model
+# The fixed reply of the fake upstream (no '$' or '\'' in it: it sits in nginx's `return`).
+FIXED_REPLY='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the bench upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":7,"total_tokens":16}}'
+CHAT_BODY='{"model":"bench-model","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16}'
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --proxy) PROXY=1 ;;
+        --nginx-only) NGINX_ONLY=1 ;;
+        --quick) DURATION=3s ROUNDS=1 WARMUP=1s ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "--- $*"; }
+
+# ------------------------------------------------------------------ preflight
+for tool in nginx wrk curl "$PY"; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool not found: run 'make deps' (or scripts/deps.sh)"
+done
+if [ "$NGINX_ONLY" != 1 ]; then
+    [ -x "$BIN" ] || die "Tollgate binary $BIN not found or not executable.
+  Build it with 'make build' (swift build -c release --static-swift-stdlib), point TOLLGATE_BIN
+  at another build, or pass --nginx-only to measure the nginx baseline alone."
+    # The measured binary is the one users run: release, Swift runtime linked in.
+    if ldd "$BIN" 2>/dev/null | grep -q 'libswiftCore'; then
+        echo "run.sh: warning: $BIN loads the Swift runtime as a shared library; the product is" \
+             "built with --static-swift-stdlib (make build), and its idle RSS is lower" >&2
+    fi
+fi
+# 1,000 held connections need more descriptors than a default 1024 (inherited by every child).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+[ "$(ulimit -n)" -ge $((KEEPALIVE_CONNS + SSE_STREAMS + 256)) ] ||
+    echo "run.sh: warning: open-file limit $(ulimit -n) may be too low for the held connections" >&2
+
+to_seconds() {   # 10s | 2m | 1500ms -> whole seconds (rounded up)
+    case $1 in
+        *ms) echo $(( (${1%ms} + 999) / 1000 )) ;;
+        *s) echo "${1%s}" ;;
+        *m) echo $(( ${1%m} * 60 )) ;;
+        *) echo "$1" ;;
+    esac
+}
+WRK_TIMEOUT=$(( $(to_seconds "$DURATION") + 30 ))
+
+WORK=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+chmod 755 "$WORK"          # nginx workers run as nobody when started by root
+RESULTS=$WORK/results
+mkdir -p "$RESULTS" "$OUT_DIR"
+
+# ------------------------------------------------------------------ process bookkeeping
+PIDS=()
+PROBLEMS=()  # measurements that completed only in part; the run exits 1 after reporting them
+AUX_PIDS=    # helpers whose CPU counts as the benchmark's own during wrk runs (an upstream)
+
+running() {   # PID exists and is not a zombie waiting to be reaped
+    local state
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+stop_pid() {   # TERM the process and its descendants, KILL whatever is left after 5 s
+    local pid=$1 tree p i
+    tree="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)"
+    for p in $tree; do kill -TERM "$p" 2>/dev/null || true; done
+    for i in $(seq 50); do
+        local alive=0
+        for p in $tree; do running "$p" && alive=1; done
+        [ $alive = 0 ] && break
+        sleep 0.1
+    done
+    for p in $tree; do kill -KILL "$p" 2>/dev/null || true; done
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null && stop_pid "$pid"
+    done
+    if [ "${BENCH_KEEP_WORK:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 143 ]; }; then
+        echo "run.sh: configs, logs and raw results kept in $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------ nginx
+# nginx_start NAME WORKERS SERVER_BLOCKS -> sets NGINX_PID. Conf in $WORK/NAME, no daemon, no
+# access log, everything it writes kept under $WORK/NAME.
+nginx_start() {
+    local name=$1 workers=$2 servers=$3 dir=$WORK/$1
+    mkdir -p "$dir/tmp"
+    chmod 755 "$dir"
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile $(ulimit -n);
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;   # wrk's connections are never recycled (nor are Tollgate's)
+$servers
+}
+EOF
+    nginx -q -t -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" ||
+        die "nginx rejected $dir/nginx.conf"
+    nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+}
+
+healthz_location='        location = /healthz { default_type application/json; return 200 '"'"'{"status":"ok"}'"'"'; }'
+
+# ------------------------------------------------------------------ tollgate
+# tollgate_config PORT BACKENDS_AND_MODELS_YAML -> YAML on stdout. The bench user has no limits.
+# Not a copy of Config/tollgate.yaml on purpose: its backends may be real hosts, and a benchmark
+# here must send traffic to this machine only.
+tollgate_config() {
+    local port=$1 rest=$2 dir=$3
+    cat <<EOF
+server:
+  listen: 127.0.0.1:$port
+  workers: $WORKERS
+  drain_timeout: 2s
+storage:
+  sqlite: $dir/tollgate.db
+$rest
+users:
+  bench: { keys: ["\${TOLLGATE_BENCH_KEY}"] }
+EOF
+}
+
+# tollgate_start NAME CONFIG_TEXT -> sets TG_PID and TG_PORT (the port it printed).
+tollgate_start() {
+    local name=$1 dir=$WORK/$1 addr
+    mkdir -p "$dir"
+    printf '%s\n' "$2" >"$dir/tollgate.yaml"
+    TOLLGATE_BENCH_KEY=$BENCH_KEY "$BIN" serve --config "$dir/tollgate.yaml" >/dev/null 2>"$dir/stderr" &
+    TG_PID=$!
+    PIDS+=("$TG_PID")
+    addr=$("$ROOT/scripts/wait-for-listen.sh" "$dir/stderr" "$TG_PID" 30) ||
+        die "tollgate ($name) did not start; config: $dir/tollgate.yaml"
+    TG_PORT=${addr##*:}
+}
+
+# ------------------------------------------------------------------ measurements
+idle_mem() {   # SCENARIO_DIR SERVER PID: after start and one request (done by the caller)
+    sleep 1
+    $PY "$HERE/tools.py" mem --label "$2 idle" --out "$1/mem-$2-idle.json" "$3"
+}
+
+after_load_mem() {
+    $PY "$HERE/tools.py" mem --label "$2 after load" --out "$1/mem-$2-after-load.json" "$3"
+}
+
+run_wrk() {   # SCENARIO_DIR SERVER ROUND PID URL [LUA] ; ROUND 0 = warm-up, not kept
+    local d=$1 server=$2 round=$3 pid=$4 url=$5 lua=${6:-} dur=$DURATION out
+    local args=(-t"$THREADS" -c"$CONNECTIONS" --latency)
+    [ -n "$lua" ] && args+=(-s "$lua")
+    if [ "$round" = 0 ]; then dur=$WARMUP out=$d/warmup-$server.json; else out=$d/wrk-$server-$round.json; fi
+    BENCH_MODEL=$BENCH_MODEL BENCH_KEY=$BENCH_KEY \
+        $PY "$HERE/tools.py" wrk --out "$out" --label "$server $([ "$round" = 0 ] && echo warm-up || echo "round $round")" \
+        --pids "$pid" ${AUX_PIDS:+--aux-pids $AUX_PIDS} --timeout "$WRK_TIMEOUT" -- wrk "${args[@]}" -d"$dur" "$url"
+}
+
+# wrk_alternating SCENARIO_DIR LUA  "server pid url" ...: warm-up each, then ROUNDS rounds in
+# which every server runs once, in turn, so drift on the machine hits them alike.
+wrk_alternating() {
+    local d=$1 lua=$2 spec server pid url r
+    shift 2
+    for spec in "$@"; do read -r server pid url <<<"$spec"; run_wrk "$d" "$server" 0 "$pid" "$url" "$lua"; done
+    for r in $(seq "$ROUNDS"); do
+        for spec in "$@"; do read -r server pid url <<<"$spec"; run_wrk "$d" "$server" "$r" "$pid" "$url" "$lua"; done
+    done
+}
+
+hold() {   # SCENARIO_DIR SERVER PID PORT MODE COUNT [extra args]
+    local d=$1 server=$2 pid=$3 port=$4 mode=$5 n=$6
+    shift 6
+    local rc=0
+    $PY "$HERE/hold_connections.py" --mode "$mode" --port "$port" --conns "$n" --pids "$pid" \
+        --label "$server, $n $([ "$mode" = sse ] && echo 'SSE streams' || echo 'keep-alive connections')" \
+        --out "$d/hold-$server.json" "$@" || rc=$?
+    # 3: measured, but not every connection opened. Keep going (the table says how many did)
+    # and fail the run at the end, so a partial figure is never taken for the full one.
+    case $rc in
+        0) ;;
+        3) PROBLEMS+=("$(basename "$d"): $server held fewer than $n connections (see the table)") ;;
+        *) die "hold_connections failed for $server" ;;
+    esac
+}
+
+write_method() {   # SCENARIO_DIR KEY=VALUE... -> method.json (values are strings)
+    local d=$1
+    shift
+    $PY - "$d/method.json" "$@" <<'PY'
+import json, sys
+json.dump(dict(a.split("=", 1) for a in sys.argv[2:]), open(sys.argv[1], "w"), indent=1)
+PY
+}
+
+ports() { $PY "$HERE/tools.py" ports "$1" | tr '\n' ' '; }
+
+# ------------------------------------------------------------------ scenario: healthz
+scenario_healthz() {
+    local d=$RESULTS/healthz np tp specs=()
+    mkdir -p "$d"
+    log "healthz: GET /healthz, nginx 'return 200' vs Tollgate, $WORKERS workers each"
+    write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency" \
+        "rounds=$ROUNDS, alternating nginx/tollgate after a $WARMUP warm-up each" \
+        "pick=best requests/s of the rounds (p50/p99 from that same run)" \
+        "memory=VmRSS summed over the process tree (nginx: master+workers); PSS alongside" \
+        "idle=after start and one request" \
+        "held=$KEEPALIVE_CONNS keep-alive connections, each after one GET /healthz"
+    read -r np tp <<<"$(ports 2)"
+
+    nginx_start nginx-healthz "$WORKERS" "    server {
+        listen 127.0.0.1:$np reuseport;
+$healthz_location
+    }"
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$np/healthz" --expect '"ok"'
+    idle_mem "$d" nginx "$NGINX_PID"
+    hold "$d" nginx "$NGINX_PID" "$np" healthz "$KEEPALIVE_CONNS"
+    specs+=("nginx $NGINX_PID http://127.0.0.1:$np/healthz")
+    local ngx=$NGINX_PID
+
+    if [ "$NGINX_ONLY" != 1 ]; then
+        tollgate_start tollgate-healthz "$(tollgate_config "$tp" "backends:
+  sim: { kind: simulated, latency: 1ms }
+models:
+  demo-chat: { task: chat, backends: [sim] }" "$WORK/tollgate-healthz")"
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/healthz" --expect '"ok"'
+        idle_mem "$d" tollgate "$TG_PID"
+        hold "$d" tollgate "$TG_PID" "$TG_PORT" healthz "$KEEPALIVE_CONNS"
+        specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/healthz")
+    fi
+
+    wrk_alternating "$d" "" "${specs[@]}"
+    after_load_mem "$d" nginx "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || after_load_mem "$d" tollgate "$TG_PID"
+
+    stop_pid "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || stop_pid "$TG_PID"
+    $PY "$HERE/report.py" healthz "$RESULTS" --out "$OUT_DIR/healthz.json" \
+        --describe "GET /healthz, keep-alive, $WORKERS workers each"
+}
+
+# ------------------------------------------------------------------ scenario: proxy (BENCH_PROXY=1)
+# wrk -> Tollgate (openai backend) -> nginx upstream with a fixed JSON reply, against
+# wrk -> nginx proxy_pass (keep-alive upstream pool) -> the same upstream.
+scenario_proxy() {
+    local d=$RESULTS/proxy up np tp specs=()
+    mkdir -p "$d"
+    log "proxy: POST /v1/chat/completions through Tollgate and through nginx proxy_pass to one nginx upstream"
+    write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s Benchmarks/chat.lua" \
+        "rounds=$ROUNDS, alternating after a $WARMUP warm-up each" \
+        "pick=best requests/s of the rounds" \
+        "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON" \
+        "nginx_proxy=proxy_pass, HTTP/1.1, upstream keepalive 64, $WORKERS workers" \
+        "tollgate=openai backend, $WORKERS workers" \
+        "server CPU=front server only (the upstream's CPU is not counted)"
+    read -r up np tp <<<"$(ports 3)"
+
+    nginx_start nginx-upstream "$UPSTREAM_WORKERS" "    server {
+        listen 127.0.0.1:$up;
+$healthz_location
+        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
+    }"
+    local upstream_pid=$NGINX_PID
+    AUX_PIDS=$upstream_pid   # its CPU belongs to the benchmark, not to "other processes"
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$up/v1/chat/completions" --method POST \
+        --data "$CHAT_BODY" -H "Content-Type: application/json" --expect chatcmpl-bench
+
+    nginx_start nginx-proxy "$WORKERS" "    upstream bench_upstream { server 127.0.0.1:$up; keepalive 64; }
+    server {
+        listen 127.0.0.1:$np reuseport;
+$healthz_location
+        location /v1/ {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }
+    }"
+    local ngx=$NGINX_PID
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$np/v1/chat/completions" --method POST \
+        --data "$CHAT_BODY" -H "Content-Type: application/json" --expect chatcmpl-bench
+    idle_mem "$d" nginx "$ngx"
+    specs+=("nginx $ngx http://127.0.0.1:$np/v1/chat/completions")
+
+    if [ "$NGINX_ONLY" != 1 ]; then
+        tollgate_start tollgate-proxy "$(tollgate_config "$tp" "backends:
+  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
+models:
+  $BENCH_MODEL: { task: chat, backends: [up] }" "$WORK/tollgate-proxy")"
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
+            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
+            --expect chatcmpl-bench
+        idle_mem "$d" tollgate "$TG_PID"
+        specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
+    fi
+
+    wrk_alternating "$d" "$HERE/chat.lua" "${specs[@]}"
+    after_load_mem "$d" nginx "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || after_load_mem "$d" tollgate "$TG_PID"
+
+    stop_pid "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || stop_pid "$TG_PID"
+    stop_pid "$upstream_pid"
+    AUX_PIDS=
+    $PY "$HERE/report.py" proxy "$RESULTS" --out "$OUT_DIR/proxy.json" \
+        --describe "POST /v1/chat/completions (fixed JSON) via the gateway vs nginx proxy_pass"
+}
+
+# ------------------------------------------------------------------ scenario: SSE streams (BENCH_PROXY=1)
+# SSE_STREAMS concurrent streaming completions held open through Tollgate and through nginx
+# (proxy_buffering off) from a Python upstream that sends one event every 0.5 s; memory of the
+# front server only.
+scenario_sse() {
+    local d=$RESULTS/sse up np tp sample
+    mkdir -p "$d"
+    log "sse: $SSE_STREAMS concurrent streaming chat completions held open"
+    write_method "$d" "upstream=Benchmarks/sse_upstream.py: one chat.completion.chunk every 0.5 s, 240 per stream" \
+        "held=$SSE_STREAMS streams, each read to its first event and drained afterwards" \
+        "memory=front server's VmRSS (process tree), largest of 3 samples 0.5 s apart" \
+        "nginx_proxy=proxy_pass, proxy_buffering off, upstream keepalive 64, $WORKERS workers" \
+        "tollgate=openai backend, $WORKERS workers"
+    read -r up np tp <<<"$(ports 3)"
+
+    $PY "$HERE/sse_upstream.py" --port "$up" --interval 0.5 --events 240 --max-seconds 900 \
+        2>"$WORK/sse-upstream.log" &
+    local upstream_pid=$!
+    PIDS+=("$upstream_pid")
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$up/healthz" --expect '"ok"'
+
+    nginx_start nginx-sse "$WORKERS" "    upstream bench_upstream { server 127.0.0.1:$up; keepalive 64; }
+    server {
+        listen 127.0.0.1:$np reuseport;
+$healthz_location
+        location /v1/ {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }
+    }"
+    local ngx=$NGINX_PID
+    stream_check() {   # URL [header]: the first SSE event arrives
+        sample=$(curl -sN --max-time 3 -X POST -H 'Content-Type: application/json' ${2:+-H "$2"} \
+            --data '{"model":"'"$BENCH_MODEL"'","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+            "$1" 2>/dev/null || true)
+        case $sample in *"data: "*) ;; *) die "no SSE event from $1 (got: ${sample:0:200})" ;; esac
+    }
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$np/healthz" --expect '"ok"'
+    stream_check "http://127.0.0.1:$np/v1/chat/completions"
+    idle_mem "$d" nginx "$ngx"
+    hold "$d" nginx "$ngx" "$np" sse "$SSE_STREAMS" --samples 3
+
+    if [ "$NGINX_ONLY" != 1 ]; then
+        tollgate_start tollgate-sse "$(tollgate_config "$tp" "backends:
+  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: $((SSE_STREAMS + 100)) }
+models:
+  $BENCH_MODEL: { task: chat, backends: [up] }" "$WORK/tollgate-sse")"
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/healthz" --expect '"ok"'
+        stream_check "http://127.0.0.1:$TG_PORT/v1/chat/completions" "Authorization: Bearer $BENCH_KEY"
+        idle_mem "$d" tollgate "$TG_PID"
+        hold "$d" tollgate "$TG_PID" "$TG_PORT" sse "$SSE_STREAMS" --samples 3 --key "$BENCH_KEY"
+        stop_pid "$TG_PID"
+    fi
+    stop_pid "$ngx"
+    stop_pid "$upstream_pid"
+    $PY "$HERE/report.py" sse "$RESULTS" --out "$OUT_DIR/sse.json" \
+        --describe "$SSE_STREAMS concurrent SSE chat streams held open, memory only"
+}
+
+# ------------------------------------------------------------------ main
+$PY "$HERE/tools.py" meta --out "$RESULTS/meta.json" $([ "$NGINX_ONLY" = 1 ] || echo "--tollgate $BIN")
+log "$(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds; results -> $OUT_DIR"
+[ "$NGINX_ONLY" = 1 ] && log "nginx only: no Tollgate, no ratios"
+
+if [ -z "$SCENARIOS" ]; then
+    SCENARIOS=healthz
+    [ "$PROXY" = 1 ] && SCENARIOS="healthz proxy sse"
+fi
+for s in $SCENARIOS; do
+    case $s in
+        healthz|proxy|sse) "scenario_$s" ;;
+        *) die "unknown scenario '$s' (healthz, proxy, sse)" ;;
+    esac
+done
+if [ ${#PROBLEMS[@]} -gt 0 ]; then
+    echo
+    printf 'run.sh: INCOMPLETE: %s\n' "${PROBLEMS[@]}" >&2
+    exit 1
+fi
