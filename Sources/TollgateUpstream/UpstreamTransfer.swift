@@ -64,7 +64,9 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
         _ = tg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
         // Wait for an existing HTTP/2 connection to multiplex on rather than opening another.
-        _ = tg_easy_setopt_long(easy, CURLOPT_PIPEWAIT, 1)
+        // No CURLOPT_PIPEWAIT: with it, libcurl 7.88 left part of a burst of new transfers to an
+        // HTTP/1.1 upstream waiting for a connection that never came (37 of 200 SSE streams in
+        // Benchmarks/run.sh got no response head); HTTP/2 still multiplexes without it.
         _ = tg_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = tg_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
