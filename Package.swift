@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "TollgateConfig", dependencies: [.product(name: "Yams", package: "Yams")],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "CCurl", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateBackends", dependencies: ["TollgateIO", "TollgateUpstream", "CLinux"],
+        .target(name: "TollgateBackends", dependencies: ["TollgateIO", "TollgateHTTP", "TollgateUpstream", "CLinux"],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateGateway",
                 dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends", "CLinux"],

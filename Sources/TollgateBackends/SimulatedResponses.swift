@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bodies a simulated backend answers with: OpenAI-shaped and valid for the SDKs.
+import TollgateHTTP
 
 public struct SimulatedAnswer {
     public var contentType: String
@@ -15,7 +16,7 @@ public enum SimulatedResponses {
         let promptTokens = max(1, requestBody.count / 4)
         let id = "sim-\(call.requestID)"
         let created = 1_700_000_000
-        let model = JSONQuote.quote(call.model)
+        let model = JSONText.quoted(call.model)
         switch call.operation {
         case .embeddings:
             let count = max(1, inputCount(requestBody))
@@ -28,11 +29,11 @@ public enum SimulatedResponses {
             return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)],
                                    usage: TokenUsage(promptTokens: promptTokens, completionTokens: 0))
         case .completions:
-            let text = JSONQuote.quote(words.joined())
+            let text = JSONText.quoted(words.joined())
             let body = #"{"id":"\#(id)","object":"text_completion","created":\#(created),"model":\#(model),"choices":[{"text":\#(text),"index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(promptTokens),"completion_tokens":\#(words.count),"total_tokens":\#(promptTokens + words.count)}}"#
             if call.stream {
                 var chunks: [[UInt8]] = words.map { word in
-                    Array("data: {\"id\":\"\(id)\",\"object\":\"text_completion\",\"created\":\(created),\"model\":\(model),\"choices\":[{\"text\":\(JSONQuote.quote(word)),\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n".utf8)
+                    Array("data: {\"id\":\"\(id)\",\"object\":\"text_completion\",\"created\":\(created),\"model\":\(model),\"choices\":[{\"text\":\(JSONText.quoted(word)),\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n".utf8)
                 }
                 chunks.append(Array("data: {\"id\":\"\(id)\",\"object\":\"text_completion\",\"created\":\(created),\"model\":\(model),\"choices\":[],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(words.count),\"total_tokens\":\(promptTokens + words.count)}}\n\ndata: [DONE]\n\n".utf8))
                 return SimulatedAnswer(contentType: "text/event-stream", chunks: chunks,
@@ -46,13 +47,13 @@ public enum SimulatedResponses {
                     Array("data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":\(model),\"choices\":[{\"index\":0,\"delta\":\(delta),\"finish_reason\":\(finish)}]}\n\n".utf8)
                 }
                 var chunks = [chunk(#"{"role":"assistant","content":""}"#, "null")]
-                chunks += words.map { chunk("{\"content\":\(JSONQuote.quote($0))}", "null") }
+                chunks += words.map { chunk("{\"content\":\(JSONText.quoted($0))}", "null") }
                 chunks.append(chunk("{}", "\"stop\""))
                 chunks.append(Array("data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":\(model),\"choices\":[],\"usage\":{\"prompt_tokens\":\(promptTokens),\"completion_tokens\":\(words.count),\"total_tokens\":\(promptTokens + words.count)}}\n\ndata: [DONE]\n\n".utf8))
                 return SimulatedAnswer(contentType: "text/event-stream", chunks: chunks,
                                        usage: TokenUsage(promptTokens: promptTokens, completionTokens: words.count))
             }
-            let content = JSONQuote.quote(words.joined())
+            let content = JSONText.quoted(words.joined())
             let body = #"{"id":"\#(id)","object":"chat.completion","created":\#(created),"model":\#(model),"choices":[{"index":0,"message":{"role":"assistant","content":\#(content)},"finish_reason":"stop"}],"usage":{"prompt_tokens":\#(promptTokens),"completion_tokens":\#(words.count),"total_tokens":\#(promptTokens + words.count)}}"#
             return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)],
                                    usage: TokenUsage(promptTokens: promptTokens, completionTokens: words.count))
@@ -66,7 +67,7 @@ public enum SimulatedResponses {
 
     /// A diarization answer (`/v1/audio/diarization`, SPEC §3 shape).
     public static func diarizationBody(model: String) -> String {
-        #"{"object":"audio.diarization","model":\#(JSONQuote.quote(model)),"duration":4.2,"speakers":["SPEAKER_00","SPEAKER_01"],"segments":[{"start":0.0,"end":2.1,"speaker":"SPEAKER_00"},{"start":2.1,"end":4.2,"speaker":"SPEAKER_01"}],"usage":{"type":"duration","seconds":4.2}}"#
+        #"{"object":"audio.diarization","model":\#(JSONText.quoted(model)),"duration":4.2,"speakers":["SPEAKER_00","SPEAKER_01"],"segments":[{"start":0.0,"end":2.1,"speaker":"SPEAKER_00"},{"start":2.1,"end":4.2,"speaker":"SPEAKER_01"}],"usage":{"type":"duration","seconds":4.2}}"#
     }
 
     /// Counts the elements of a top-level `"input": [...]` array (1 for a single string).
@@ -98,26 +99,5 @@ public enum SimulatedResponses {
             i += 1
         }
         return max(1, count)
-    }
-}
-
-/// JSON string quoting (the HTTP module has the same for the gateway; backends stay independent).
-enum JSONQuote {
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

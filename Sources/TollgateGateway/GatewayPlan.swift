@@ -98,8 +98,8 @@ public final class GatewayPlan: Sendable {
     public let models: [ModelPlan]
     public let users: [UserPlan]
     private let modelIndex: [String: Int]
-    /// Keyed by the digest's hex text; the match is confirmed in constant time.
-    private let keys: [String: KeyPlan]
+    /// Keyed by the digest; the match is confirmed in constant time.
+    private let keys: [[UInt8]: KeyPlan]
 
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan]) {
         self.backends = backends
@@ -108,8 +108,8 @@ public final class GatewayPlan: Sendable {
         var index: [String: Int] = [:]
         for (i, m) in models.enumerated() { index[m.name] = i }
         modelIndex = index
-        var table: [String: KeyPlan] = [:]
-        for key in keys { table[SHA256.hex(key.digest)] = key }
+        var table: [[UInt8]: KeyPlan] = [:]
+        for key in keys { table[key.digest] = key }
         self.keys = table
     }
 
@@ -121,7 +121,7 @@ public final class GatewayPlan: Sendable {
     /// with a constant-time comparison (SPEC §7).
     public func authenticate(key: String) -> (user: UserPlan, keyID: String)? {
         let digest = SHA256.hash(utf8: key)
-        guard let entry = keys[SHA256.hex(digest)], ConstantTime.equals(entry.digest, digest) else { return nil }
+        guard let entry = keys[digest], ConstantTime.equals(entry.digest, digest) else { return nil }
         return (users[entry.user], entry.keyID)
     }
 }

@@ -139,7 +139,9 @@ public final class EventLoop: @unchecked Sendable {
         assertInLoop()
         let due = max(deadline, 1)
         let token = timers.push(handler, at: due)
-        if due < armedDeadline { arm(due) }
+        // A deadline already reached runs at the end of this iteration (runDueTimers); arming
+        // the timerfd for it would only cost a syscall (libcurl asks for "now" on every add).
+        if due < armedDeadline && due > now { arm(due) }
         return token
     }
 
@@ -159,6 +161,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func runDueTimers() {
+        now = tg_monotonic_ns()
         while let entry = timers.popDue(now: now) {
             entry.handler?.timerFired(deadline: entry.deadline, now: now)
         }

@@ -126,6 +126,13 @@ public final class CurlMulti: TimerHandler {
     // MARK: - Driving curl from the loop
 
     fileprivate func socketEvent(_ fd: Int32, _ events: IOEvents) {
+        if sockets[fd]?.isIdle == true {
+            // An idle cached connection became readable: the upstream closed it (or sent
+            // something unasked). curl finds out when it next checks the connection; stop
+            // watching it so a level-triggered event does not repeat forever.
+            removeSocket(fd)
+            return
+        }
         var flags: Int32 = 0
         if events.contains(.read) || events.contains(.readEOF) { flags |= CURL_CSELECT_IN }
         if events.contains(.write) { flags |= CURL_CSELECT_OUT }
@@ -151,14 +158,19 @@ public final class CurlMulti: TimerHandler {
 
     fileprivate func updateSocket(_ fd: Int32, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+            // Kept registered: a connection that goes back to curl's cache is usually taken
+            // again by the next request with the same interest, and leaving it in the epoll set
+            // saves a DEL and an ADD per request. If it turns readable while idle (the upstream
+            // closed it), `socketEvent` removes it then; curl's close callback removes it too.
+            sockets[fd]?.isIdle = true
             return
         }
         var interest: IOEvents = []
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { interest.insert(.read) }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { interest.insert(.write) }
-        if sockets[fd] != nil {
-            try? loop.setInterest(fd, interest)
+        if let socket = sockets[fd] {
+            socket.isIdle = false
+            do { try loop.setInterest(fd, interest) } catch { removeSocket(fd) }
         } else {
             let socket = CurlSocket(fd: fd, multi: self)
             do {
@@ -170,10 +182,14 @@ public final class CurlMulti: TimerHandler {
         }
     }
 
+    private func removeSocket(_ fd: Int32) {
+        if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+    }
+
     /// curl is about to close `fd` (CURLOPT_CLOSESOCKETFUNCTION): stop watching it first, so a
     /// reused descriptor number can never receive curl's interest.
     func socketClosing(_ fd: Int32) {
-        if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+        removeSocket(fd)
     }
 
     fileprivate func updateTimer(_ timeoutMs: Int) {
@@ -191,6 +207,8 @@ public final class CurlMulti: TimerHandler {
 final class CurlSocket: IOHandler {
     let fd: Int32
     unowned let multi: CurlMulti
+    /// curl said CURL_POLL_REMOVE (the connection is in its cache, no transfer uses it).
+    var isIdle = false
 
     init(fd: Int32, multi: CurlMulti) {
         self.fd = fd

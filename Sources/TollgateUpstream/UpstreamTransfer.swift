@@ -203,12 +203,31 @@ public final class UpstreamTransfer {
             }
             return
         }
-        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return }
+        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")),
+              Self.isKept(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return }
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased()
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
         if responseHeaders.count < 100 { responseHeaders.append((name, value)) }
+    }
+
+    /// Only the response headers a gateway can use become Strings (framing and hop-by-hop
+    /// headers are re-decided downstream; the rest would cost allocations for nothing).
+    static func isKept(_ name: UnsafeRawBufferPointer) -> Bool {
+        func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+        func equals(_ text: StaticString) -> Bool {
+            guard name.count == text.utf8CodeUnitCount else { return false }
+            for i in 0..<name.count where lower(name[i]) != text.utf8Start[i] { return false }
+            return true
+        }
+        func hasPrefix(_ text: StaticString) -> Bool {
+            guard name.count > text.utf8CodeUnitCount else { return false }
+            for i in 0..<text.utf8CodeUnitCount where lower(name[i]) != text.utf8Start[i] { return false }
+            return true
+        }
+        return equals("content-type") || equals("content-length") || equals("retry-after") || equals("location")
+            || hasPrefix("x-ratelimit-") || hasPrefix("openai-")
     }
 
     private static func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {
