@@ -4,23 +4,46 @@
 // 127.0.0.1 port 0.
 public import TollgateHTTP
 public import TollgateIO
+import Synchronization
 import TollgateUpstream
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
     public let state = GatewayState()
-    public let plan: GatewayPlan
+
+    /// The plan requests start with now.
+    public var plan: GatewayPlan { currentPlan.withLock { $0 } }
+
+    /// Swaps in a new plan (SIGHUP): every loop installs it for the requests that start after;
+    /// requests in flight finish on the plan they started with. Listen address and worker
+    /// count are not part of a plan (they need a restart).
+    public func reload(_ plan: GatewayPlan) {
+        currentPlan.withLock { $0 = plan }
+        for (index, loop) in group.loops.enumerated() {
+            let box = contexts[index]
+            loop.execute { box.context?.install(plan) }
+        }
+    }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let contexts: [ContextBox]
+    private let currentPlan: Mutex<GatewayPlan>
+
+    /// A loop's gateway context, touched only on that loop's thread.
+    private final class ContextBox: @unchecked Sendable {
+        var context: GatewayLoopContext?
+    }
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1) throws(IOError) {
         self.options = options
-        self.plan = plan
+        self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
+        let boxes = group.loops.map { _ in ContextBox() }
+        self.contexts = boxes
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
@@ -29,7 +52,9 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
-            return GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
+            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
+            boxes[loop.index].context = responder.context
+            return responder
         }
     }
 

@@ -1,21 +1,41 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the gateway keeps per loop: that loop's libcurl multi handle and one adapter per
-// backend (created on first use), so a request and its upstream transfer share a thread.
+// What the gateway keeps per loop: that loop's libcurl multi handle and the runtime of the
+// current plan (one adapter per backend, created on first use), so a request and its upstream
+// transfer share a thread. A reload swaps in a new runtime; requests in flight keep theirs.
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
 
 final class GatewayLoopContext {
     let loop: EventLoop
-    let plan: GatewayPlan
-    private lazy var multi = CurlMulti(loop: loop)
-    private var adapters: [(any BackendAdapter)?]
+    private(set) lazy var multi = CurlMulti(loop: loop)
+    private(set) var runtime: PlanRuntime!
 
     init(loop: EventLoop, plan: GatewayPlan) {
         self.loop = loop
+        runtime = PlanRuntime(plan: plan, context: self)
+    }
+
+    /// Installs a new plan for the requests that start from now on.
+    func install(_ plan: GatewayPlan) {
+        loop.assertInLoop()
+        runtime = PlanRuntime(plan: plan, context: self)
+    }
+}
+
+/// One plan on one loop: the plan and the adapters built from it.
+final class PlanRuntime {
+    let plan: GatewayPlan
+    private unowned let context: GatewayLoopContext
+    private var adapters: [(any BackendAdapter)?]
+
+    init(plan: GatewayPlan, context: GatewayLoopContext) {
         self.plan = plan
+        self.context = context
         self.adapters = Array(repeating: nil, count: plan.backends.count)
     }
+
+    var loop: EventLoop { context.loop }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }
@@ -23,9 +43,9 @@ final class GatewayLoopContext {
         let made: any BackendAdapter
         switch backend.kind {
         case .openai(let options):
-            made = OpenAIBackend(options: options, multi: multi)
+            made = OpenAIBackend(options: options, multi: context.multi)
         case .simulated(let options, let state):
-            made = SimulatedBackend(options: options, state: state, loop: loop)
+            made = SimulatedBackend(options: options, state: state, loop: context.loop)
         case .unavailable(let reason):
             made = UnavailableBackend(name: backend.name, reason: reason)
         }

@@ -12,7 +12,7 @@ final class GatewayResponder: HTTPResponder {
     private let state: GatewayState
     private let routes: RouteTable
     private let sink: any UsageSink
-    private let context: GatewayLoopContext
+    let context: GatewayLoopContext
 
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink) {
         self.loop = loop
@@ -48,14 +48,14 @@ final class GatewayResponder: HTTPResponder {
             }
         case .models:
             guard let caller = authenticate(exchange) else { return }
-            let entries = context.plan.models.filter { caller.user.mayUse($0.name) }.map {
+            let entries = context.runtime.plan.models.filter { caller.user.mayUse($0.name) }.map {
                 "{\"id\":\(JSONText.quoted($0.name)),\"object\":\"model\",\"created\":0,\"owned_by\":\"tollgate\"}"
             }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
             exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
-            let proxy = ProxyExchange(exchange: exchange, context: context, plan: context.plan, operation: operation,
+            let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
                                       user: caller.user, keyID: caller.keyID)
             exchange.context = proxy
             exchange.readBody(delegate: proxy)
@@ -77,7 +77,7 @@ final class GatewayResponder: HTTPResponder {
             return nil
         }
         while key.first == " " { key = key.dropFirst() }
-        guard let caller = context.plan.authenticate(key: String(key)) else {
+        guard let caller = context.runtime.plan.authenticate(key: String(key)) else {
             exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
             return nil
         }

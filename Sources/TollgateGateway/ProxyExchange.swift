@@ -18,8 +18,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     static let bodyLowWater = 256 << 10
 
     let exchange: HTTPExchange
-    private unowned let context: GatewayLoopContext
-    private let plan: GatewayPlan
+    /// The plan (and its adapters) this request started with; a reload does not change it.
+    private let context: PlanRuntime
+    private var plan: GatewayPlan { context.plan }
     let operation: APIOperation
     let user: UserPlan
     let keyID: String
@@ -66,11 +67,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private(set) var coldStart = false
     private(set) var errorText: String?
 
-    init(exchange: HTTPExchange, context: GatewayLoopContext, plan: GatewayPlan, operation: APIOperation,
-         user: UserPlan, keyID: String) {
+    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String) {
         self.exchange = exchange
         self.context = context
-        self.plan = plan
         self.operation = operation
         self.user = user
         self.keyID = keyID

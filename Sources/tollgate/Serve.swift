@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tollgate serve`: load the config, start the loops, then wait on a signalfd in the main
-// thread: SIGTERM/SIGINT drain and exit 0; SIGHUP is acknowledged (reload comes with the
-// routing issue).
+// thread: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (a config with errors is
+// reported and the running one kept).
 import ArgumentParser
 import CLinux
 import Glibc
@@ -50,7 +50,7 @@ struct Serve: ParsableCommand {
             guard n == MemoryLayout<signalfd_siginfo>.size else { break }
             switch Int32(info.ssi_signo) {
             case SIGHUP:
-                Console.error("tollgate: SIGHUP received; live reload is not available yet, keeping the current config")
+                reload(gateway, current: loaded)
             default:
                 break waitLoop
             }
@@ -58,5 +58,25 @@ struct Serve: ParsableCommand {
         Console.error("tollgate: draining (up to \(loaded.server.drainTimeout))")
         let clean = gateway.shutdown(drainTimeout: options.drainTimeout)
         Console.error(clean ? "tollgate: stopped" : "tollgate: stopped; connections still open at the drain deadline were closed")
+    }
+
+    /// SIGHUP: load the file again; if it is valid, new requests use it (backends, models,
+    /// users, keys); `server:` changes need a restart and are reported as such.
+    private func reload(_ gateway: Gateway, current: GatewayConfig) {
+        let result = ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
+        for diagnostic in result.diagnostics { Console.error(diagnostic.description) }
+        guard let fresh = result.config else {
+            Console.error("tollgate: reload: \(config) has errors; keeping the running config")
+            return
+        }
+        if fresh.server != current.server {
+            Console.error("tollgate: reload: changes under server: take effect after a restart")
+        }
+        let plan = GatewayPlan(config: fresh)
+        for (name, reason) in plan.unavailableBackends {
+            Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")
+        }
+        gateway.reload(plan)
+        Console.error("tollgate: reloaded \(config): \(fresh.backends.count) backends, \(fresh.models.count) models, \(fresh.users.count) users")
     }
 }

@@ -37,14 +37,26 @@ class Gateway:
                                      stdout=self.log, stderr=subprocess.PIPE, env=env)
         self.port = None
         self.stderr_lines = []
+        # Read the raw descriptor: a buffered readline() could pull the "listening on" line
+        # into Python's buffer together with an earlier one, and select() would then wait
+        # for bytes that already arrived.
+        fd = self.proc.stderr.fileno()
+        pending = b""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and self.port is None:
-            ready, _, _ = select.select([self.proc.stderr], [], [], 0.2)
-            if ready:
-                line = self.proc.stderr.readline().decode()
-                if not line and self.proc.poll() is not None:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if not ready:
+                if self.proc.poll() is not None:
                     break
-                self.stderr_lines.append(line)
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace")
+                self.stderr_lines.append(line + "\n")
                 if "listening on" in line:
                     self.port = int(line.strip().rsplit(":", 1)[1])
         if self.port is None:

@@ -68,3 +68,30 @@ def test_every_shipped_config_passes_check_config():
     for path in files:
         out = subprocess.run([binary(), "check-config", str(path)], capture_output=True, text=True, timeout=20)
         assert out.returncode == 0, (path, out.stderr)
+
+
+def test_sighup_reloads_models_and_keys(upstream):
+    gw = Gateway(config_for(upstream[0]))
+    try:
+        def status_for(model, key=USER_KEY):
+            conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+            conn.request("POST", "/v1/chat/completions", body=json.dumps({"model": model, "messages": []}),
+                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+
+        assert status_for("added-later") == 404
+        gw.config.write_text(config_for(upstream[0], extra_models="  added-later: { task: chat, backends: [sim] }\n"))
+        gw.proc.send_signal(signal.SIGHUP)
+        import time
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and status_for("added-later") != 200:
+            time.sleep(0.05)
+        assert status_for("added-later") == 200
+        # A broken file is refused and the running config stays.
+        gw.config.write_text("server: { bogus: 1 }\n")
+        gw.proc.send_signal(signal.SIGHUP)
+        assert status_for("added-later") == 200
+    finally:
+        assert gw.stop() == 0
