@@ -48,6 +48,7 @@ final class AccessLog: UsageSink, LoopIterationObserver {
             buffer.append(",\"upstream_ms\":")
             appendMillis(r.upstreamSeconds * 1000)
         }
+        if r.coldStart { buffer.append(",\"cold_start\":true") }
         if let p = r.promptTokens {
             buffer.append(",\"prompt_tokens\":")
             buffer.append(decimal: p)
