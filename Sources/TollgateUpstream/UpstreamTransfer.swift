@@ -184,32 +184,41 @@ public final class UpstreamTransfer {
 
     // MARK: - Callbacks from curl
 
-    fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) {
+    /// Returns false to abort the transfer (a declared body over `maxResponseBytes`).
+    fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
         // Status line of each response (1xx interim ones included): "HTTP/1.1 200 OK", "HTTP/2 200".
         if bytes.count >= 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T") && bytes[2] == UInt8(ascii: "T")
             && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "/") {
             responseHeaders.removeAll(keepingCapacity: true)
             status = Self.parseStatus(bytes)
-            return
+            return true
         }
         var end = bytes.count
         while end > 0 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
         if end == 0 {
             // The blank line: the head is complete unless it was an interim 1xx response.
             if status >= 200 && !isHeadComplete {
+                // A declared length over the cap is refused before anything reaches the
+                // client, so the gateway can still answer with a clean 502.
+                if let declared = responseHeaders.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }),
+                   declared > maxResponseBytes {
+                    exceededMaxResponse = true
+                    return false
+                }
                 isHeadComplete = true
                 headTime = multi.loop.now
                 delegate?.upstreamHead(self, status: status, headers: responseHeaders)
             }
-            return
+            return true
         }
         guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")),
-              Self.isKept(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return }
+              Self.isKept(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return true }
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased()
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
         if responseHeaders.count < 100 { responseHeaders.append((name, value)) }
+        return true
     }
 
     /// Only the response headers a gateway can use become Strings (framing and hop-by-hop
@@ -289,8 +298,7 @@ private let curlWriteCallback: curl_write_callback = { pointer, size, count, use
 private let curlHeaderCallback: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return 0 }
     let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    transfer.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count))
-    return size * count
+    return transfer.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count)) ? size * count : 0
 }
 
 private let curlReadCallback: curl_read_callback = { pointer, size, count, userdata in

@@ -104,6 +104,10 @@ backends:
     kind: openai
     url: {up}/v1
     model: stream
+  capped:
+    kind: openai
+    url: {up}
+    max_response: 1MB
   dead:
     kind: openai
     url: {dead}
@@ -130,6 +134,7 @@ models:
   ok: {{ task: chat, backends: [dead, up] }}
   renamed: {{ task: chat, backends: [up-renamed] }}
   only-dead: {{ task: chat, backends: [dead] }}
+  big-capped: {{ task: chat, backends: [capped] }}
   embed: {{ task: embedding, backends: [up] }}
   sim-chat: {{ task: chat, backends: [sim] }}
   sim-embed: {{ task: embedding, backends: [sim] }}

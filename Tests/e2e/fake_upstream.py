@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_json(401, {"error": {"message": "bad key"}})
         if model == "bad-400":
             return self._send_json(400, {"error": {"message": "max_tokens too large", "type": "invalid_request_error"}})
-        if model == "big":
+        if model in ("big", "big-capped"):
             data = b'{"pad":"' + b"x" * (4 << 20) + b'"}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -91,6 +91,7 @@ def test_failover_from_a_dead_backend(gateway):
     (chat("fail-500"), 502, "bad_gateway"),               # 5xx: the upstream's message is kept
     (b'{"model": "gpt-test", "messages": [', 400, "invalid_json"),
     ({"messages": []}, 400, "missing_model"),
+    (chat("big-capped"), 502, "response_too_large"),    # 4 MiB declared, max_response 1MB
 ])
 def test_upstream_outcomes_and_request_errors(gateway, body, status, code):
     resp, payload = post(gateway, body)
