@@ -62,7 +62,7 @@ public final class SimulatedBackend: BackendAdapter {
     public var name: String { options.name }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        var random = SimulationRandom(seed: state.nextSeed())
+        var random = SplitMix64(seed: state.nextSeed())
         let cold = options.coldStartMs > 0 && state.touch(now: loop.now, coldAfterNs: UInt64(options.coldAfterMs * 1e6))
         if options.coldStartMs <= 0 { _ = state.touch(now: loop.now, coldAfterNs: .max) }
         let latency = max(0, options.latencyMeanMs + options.latencyJitterMs * random.gaussian())
@@ -154,22 +154,7 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     }
 }
 
-/// A small deterministic PRNG (SplitMix64) with a Gaussian draw for latency jitter.
-struct SimulationRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
+extension SplitMix64 {
     /// Standard normal (Box–Muller), clipped to ±3σ so a rare draw cannot stall a demo.
     mutating func gaussian() -> Double {
         let u1 = max(unit(), 1e-12), u2 = unit()

@@ -3,6 +3,7 @@
 // issue's must-rejects, and split-anywhere equivalence: every input gives the same outcome
 // whole, one byte at a time, and in random splits.
 import Testing
+import TollgateIO
 @testable import TollgateHTTP
 
 struct FramingCase: CustomStringConvertible, Sendable {
@@ -220,18 +221,5 @@ struct HTTPRequestParserTests {
         #expect(head.contentType == "application/json")
         #expect(head.value(of: "host") == "h")
         #expect(head.value(of: "x-missing") == nil)
-    }
-}
-
-/// A tiny deterministic PRNG so random splits are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
