@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// The timer heap and the lazy per-owner slot, driven with explicit times (no clock, no sleep).
+import Testing
+@testable import TollgateIO
+
+private final class Recorder: TimerHandler {
+    var fired: [UInt64] = []
+    func timerFired(deadline: UInt64, now: UInt64) { fired.append(deadline) }
+}
+
+struct TimerQueueTests {
+    @Test func popsInDeadlineOrderThenFIFO() {
+        var queue = TimerQueue()
+        let r = Recorder()
+        for d: UInt64 in [50, 10, 30, 10, 20] { queue.push(r, at: d) }
+        var order: [UInt64] = []
+        while let entry = queue.popDue(now: 100) { order.append(entry.deadline) }
+        #expect(order == [10, 10, 20, 30, 50])
+        #expect(queue.isEmpty)
+    }
+
+    @Test func nothingBeforeItsDeadline() {
+        var queue = TimerQueue()
+        queue.push(Recorder(), at: 100)
+        #expect(queue.popDue(now: 99) == nil)
+        #expect(queue.popDue(now: 100) != nil)
+    }
+
+    @Test func cancelRemovesAnyEntryAndReleasesItsHandler() {
+        var queue = TimerQueue()
+        var tokens: [TimerToken] = []
+        var generator = SplitMix64(seed: 42)
+        for _ in 0..<200 { tokens.append(queue.push(Recorder(), at: generator.next() % 1000)) }
+        for (i, token) in tokens.enumerated() where i % 3 == 0 { queue.cancel(token) }
+        #expect(tokens.enumerated().allSatisfy { $0.offset % 3 != 0 || ($0.element.handler == nil && !$0.element.isPending) })
+        var last: UInt64 = 0
+        var count = 0
+        while let entry = queue.popDue(now: .max) {
+            #expect(entry.deadline >= last)
+            last = entry.deadline
+            count += 1
+        }
+        #expect(count == 200 - 67)
+        queue.cancel(tokens[1])  // already fired: a no-op
+    }
+}
+
+struct TimerSlotTests {
+    @Test func movingTheDeadlineLaterNeedsNoNewEntry() {
+        var slot = TimerSlot()
+        #expect(slot.set(100) == 100)
+        #expect(slot.set(200) == nil)          // the entry at 100 will re-arm
+        #expect(slot.fired(entryDeadline: 100, now: 100) == .reschedule(200))
+        #expect(slot.fired(entryDeadline: 200, now: 200) == .expired)
+    }
+
+    @Test func movingItEarlierSchedulesAnEarlierEntry() {
+        var slot = TimerSlot()
+        #expect(slot.set(200) == 200)
+        #expect(slot.set(100) == 100)
+        #expect(slot.fired(entryDeadline: 100, now: 100) == .expired)
+        #expect(slot.fired(entryDeadline: 200, now: 200) == .ignore)   // stale entry
+    }
+
+    @Test func clearedSlotIgnoresItsEntry() {
+        var slot = TimerSlot()
+        _ = slot.set(100)
+        slot.clear()
+        #expect(slot.fired(entryDeadline: 100, now: 150) == .ignore)
+    }
+}
+
+struct ByteBufferTests {
+    @Test func appendConsumeAndCompact() {
+        var buffer = ByteBuffer()
+        let startsEmpty = buffer.isEmpty && buffer.capacity == 0
+        #expect(startsEmpty)
+        buffer.append("hello ")
+        buffer.append(decimal: 12345)
+        buffer.append(byte: 0x20)
+        buffer.append(hex: 0xbeef)
+        buffer.append(hex: 0x2a, width: 4)
+        #expect(String(decoding: buffer.readable, as: UTF8.self) == "hello 12345 beef002a")
+        buffer.consume(6)
+        #expect(String(decoding: buffer.readable, as: UTF8.self) == "12345 beef002a")
+        buffer.consume(buffer.readableCount)
+        let drained = buffer.isEmpty
+        #expect(drained)
+        let big = [UInt8](repeating: 7, count: 5000)
+        buffer.append(big)
+        let (count, capacity) = (buffer.readableCount, buffer.capacity)
+        #expect(count == 5000 && capacity >= 5000)
+        buffer.clear(keepingUpTo: 1024)
+        let released = buffer.capacity
+        #expect(released == 0)
+    }
+}
