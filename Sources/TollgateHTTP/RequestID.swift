@@ -9,11 +9,14 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
     public let prefix: UInt64
     public let counter: UInt32
 
+    /// 24 lower-case hex digits, formatted in place (one allocation, none for padding).
     public var description: String {
-        var text = String(prefix, radix: 16)
-        text = String(repeating: "0", count: 16 - text.count) + text
-        let tail = String(counter, radix: 16)
-        return text + String(repeating: "0", count: 8 - tail.count) + tail
+        String(unsafeUninitializedCapacity: 24) { out in
+            let digits: StaticString = "0123456789abcdef"
+            for i in 0..<16 { out[i] = digits.utf8Start[Int((prefix >> UInt64(60 - 4 * i)) & 0xF)] }
+            for i in 0..<8 { out[16 + i] = digits.utf8Start[Int((counter >> UInt32(28 - 4 * i)) & 0xF)] }
+            return 24
+        }
     }
 }
 

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+import Testing
+@testable import TollgateHTTP
+
+struct RequestIDTests {
+    @Test func formatsAs24HexDigits() {
+        #expect(RequestID(prefix: 0xabc, counter: 0x1f).description == "0000000000000abc0000001f")
+        #expect(RequestID(prefix: .max, counter: .max).description == "ffffffffffffffffffffffff")
+    }
+
+    @Test func generatorCountsUpUnderOnePrefix() {
+        var generator = RequestIDGenerator()
+        let a = generator.next(), b = generator.next()
+        #expect(a.prefix == b.prefix && b.counter == a.counter + 1)
+    }
+
+    @Test func jsonQuotingEscapesControlsQuotesAndBackslashes() {
+        #expect(JSONText.quoted("a\"b\\c\n\u{01}é") == #""a\"b\\c\n\u0001é""#)
+    }
+}
