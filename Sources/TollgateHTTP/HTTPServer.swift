@@ -17,7 +17,6 @@ public final class HTTPServer: Sendable {
     private let responderFactory: @Sendable (EventLoop) -> any HTTPResponder
     private let openConnections = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
-    private let drainedLoops = Atomic<Int>(0)
     /// Counts loops that finished draining, for whoever waits in `drain(timeout:)`.
     private let drainSignal: Int32
     private let contexts: [ContextBox]
@@ -101,8 +100,6 @@ public final class HTTPServer: Sendable {
         openConnections.subtract(1, ordering: .relaxed)
     }
 
-    func noteAcceptPressure() {}
-
     // MARK: - Drain
 
     /// Stops accepting, lets in-flight requests finish for up to `timeout` nanoseconds, then
@@ -138,7 +135,6 @@ public final class HTTPServer: Sendable {
     }
 
     func loopDrained() {
-        drainedLoops.add(1, ordering: .relaxed)
         var one: UInt64 = 1
         _ = Glibc.write(drainSignal, &one, 8)
     }

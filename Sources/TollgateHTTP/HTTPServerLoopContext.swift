@@ -62,7 +62,6 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
             do { result = try Socket.accept(listenerFD) } catch {
                 // EMFILE/ENFILE/ENOBUFS: out of resources for now; ECONNABORTED: the client gave
                 // up. Either way, keep serving; the listener stays readable and we retry.
-                if error.errno == EMFILE || error.errno == ENFILE { server.noteAcceptPressure() }
                 return
             }
             guard case .processed(let fd) = result else { return }

@@ -151,8 +151,6 @@ public final class EventLoop: @unchecked Sendable {
         timers.cancel(token)
     }
 
-    /// Timers pending on this loop (for tests and diagnostics).
-    public var pendingTimerCount: Int { timers.count }
 
     private func arm(_ deadline: UInt64) {
         armedDeadline = deadline

@@ -62,10 +62,4 @@ public enum Socket {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
-
-    /// SO_LINGER 0: close sends RST instead of FIN (used only by tests and for hard aborts).
-    public static func setLingerZero(_ fd: Int32) {
-        var l = linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
-    }
 }
