@@ -5,7 +5,7 @@ import CLinux
 import Glibc
 import TollgateIO
 
-final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
+final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandler {
     let loop: EventLoop
     let options: HTTPServerOptions
     private unowned let server: HTTPServer
@@ -60,9 +60,15 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
         for _ in 0..<64 {
             let result: IOResult<Int32>
             do { result = try Socket.accept(listenerFD) } catch {
-                // EMFILE/ENFILE/ENOBUFS: out of resources for now; ECONNABORTED: the client gave
-                // up. Either way, keep serving; the listener stays readable and we retry.
-                return
+                // EMFILE/ENFILE: out of descriptors. The listener stays readable, so with
+                // level-triggered epoll we would spin; stop accepting for a moment instead (nginx
+                // does the same) and keep serving the connections we have. ECONNABORTED and
+                // the like: the client gave up; try the next one.
+                if error.errno == EMFILE || error.errno == ENFILE || error.errno == ENOBUFS || error.errno == ENOMEM {
+                    pauseAccepting()
+                    return
+                }
+                continue
             }
             guard case .processed(let fd) = result else { return }
             guard server.reserveConnection() else {
@@ -79,6 +85,18 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver {
             connections[fd] = connection
             connection.start()
         }
+    }
+
+    private func pauseAccepting() {
+        guard listenerFD >= 0 else { return }
+        try? loop.setInterest(listenerFD, [])
+        loop.schedule(self, at: loop.now + 100_000_000)
+    }
+
+    /// The accept pause is over: listen again (unless draining closed the listener meanwhile).
+    func timerFired(deadline: UInt64, now: UInt64) {
+        guard listenerFD >= 0 else { return }
+        try? loop.setInterest(listenerFD, .read)
     }
 
     /// Beyond `max_connections`: a short 503 and close; the server itself stays up.

@@ -27,14 +27,19 @@ def binary():
 
 
 class Gateway:
-    def __init__(self, config_text, extra_env=None):
+    def __init__(self, config_text, extra_env=None, max_fds=None):
         self.dir = tempfile.TemporaryDirectory()
         self.config = pathlib.Path(self.dir.name) / "tollgate.yaml"
         self.config.write_text(config_text)
         env = dict(os.environ, **(extra_env or {}))
         self.log = open(pathlib.Path(self.dir.name) / "access.log", "wb")
+        def limit_fds():
+            if max_fds is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
+
         self.proc = subprocess.Popen([binary(), "serve", "--config", str(self.config)],
-                                     stdout=self.log, stderr=subprocess.PIPE, env=env)
+                                     stdout=self.log, stderr=subprocess.PIPE, env=env, preexec_fn=limit_fds)
         self.port = None
         self.stderr_lines = []
         # Read the raw descriptor: a buffered readline() could pull the "listening on" line

@@ -95,3 +95,35 @@ def test_sighup_reloads_models_and_keys(upstream):
         assert status_for("added-later") == 200
     finally:
         assert gw.stop() == 0
+
+
+def test_out_of_descriptors_pauses_accepting_without_spinning(upstream):
+    """With the fd limit reached, accept4 fails with EMFILE: the gateway keeps serving the
+    connections it has, does not busy-loop on the readable listener, and accepts again once
+    descriptors are free."""
+    import socket
+    import time
+    gw = Gateway(config_for(upstream[0]), max_fds=64)
+    held = []
+    try:
+        for _ in range(80):  # more than the limit allows; the kernel queues the rest
+            held.append(socket.create_connection(("127.0.0.1", gw.port), timeout=5))
+        first = held[0]
+        first.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert b"200 OK" in first.recv(4096)
+        ticks = lambda: sum(int(x) for x in open(f"/proc/{gw.proc.pid}/stat").read().rsplit(")", 1)[1].split()[11:13])
+        before = ticks()
+        time.sleep(1.0)
+        assert ticks() - before < 30, "the loop spins on the listener while out of descriptors"
+        for s in held[1:]:
+            s.close()
+        held = [first]
+        fresh = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+        fresh.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        fresh.settimeout(5)
+        assert b"200 OK" in fresh.recv(4096)
+        fresh.close()
+    finally:
+        for s in held:
+            s.close()
+        assert gw.stop() == 0
