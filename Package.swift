@@ -35,7 +35,7 @@ let package = Package(
                 dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends", "CLinux"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
-                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateUpstream", "CLinux",
+                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateIO", "TollgateUpstream", "CLinux",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 

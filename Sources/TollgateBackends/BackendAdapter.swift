@@ -6,6 +6,7 @@
 // loop-confined state without locks. hf_space, runpod, modal, replicate and http adapters
 // implement the same protocol in the next issue.
 public import TollgateIO
+public import TollgateUpstream
 
 /// The OpenAI-compatible operation a client asked for.
 public enum APIOperation: String, Sendable {
@@ -45,18 +46,11 @@ public struct BackendCall: Sendable {
 /// Where the request body comes from (the client's body, possibly rewritten as it streams).
 public protocol RequestBodySource: AnyObject {
     /// Copies the next bytes into `buffer`.
-    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunkResult
+    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk
     /// Called by the source's owner when `readBody` said `.wouldBlock` and bytes are now here.
     var onReadable: (() -> Void)? { get set }
     /// All body bytes (for in-process backends that need the whole request), if buffered.
     func bufferedBody() -> [UInt8]?
-}
-
-public enum UpstreamBodyChunkResult {
-    case bytes(Int)
-    case wouldBlock
-    case end
-    case abort
 }
 
 /// Token counts a backend reported, if any.

@@ -90,13 +90,6 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
     private let body: any RequestBodySource
     private var usage = UsageScanner()
 
-    /// Upstream headers worth passing to the client; everything hop-by-hop or about framing is
-    /// re-decided by the gateway (reliability-anchors §4 item 13).
-    static func isForwardable(_ name: String) -> Bool {
-        name == "content-type" || name == "content-length" || name == "retry-after" || name.hasPrefix("x-ratelimit-")
-            || name.hasPrefix("openai-")
-    }
-
     init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
@@ -105,7 +98,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
     }
 
     func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
-        sink?.backendHead(status: status, headers: headers.filter { Self.isForwardable($0.0) })
+        sink?.backendHead(status: status, headers: headers)
     }
 
     func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -114,12 +107,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
     }
 
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        switch body.readBody(into: buffer) {
-        case .bytes(let n): return .bytes(n)
-        case .wouldBlock: return .wouldBlock
-        case .end: return .end
-        case .abort: return .abort
-        }
+        body.readBody(into: buffer)
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {

@@ -8,6 +8,7 @@ import CLinux
 import TollgateBackends
 import TollgateHTTP
 import TollgateIO
+import TollgateUpstream
 
 final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource, TimerHandler {
     /// Bodies up to this size are kept whole, so a failed attempt can be replayed on the next
@@ -211,7 +212,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
 
     // MARK: - RequestBodySource (the upstream pulls the body)
 
-    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunkResult {
+    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
         if exchange.isAborted { return .abort }
         addUsageEditIfKnown()
         var written = 0

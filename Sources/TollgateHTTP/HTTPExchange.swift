@@ -192,6 +192,4 @@ public final class HTTPExchange {
     /// Whether the body is paused by `pauseBody()`.
     public var isBodyPaused: Bool { bodyPaused }
 
-    /// Whether the response buffer is above its high-water mark.
-    public var isWriteBlocked: Bool { writeBlocked }
 }

@@ -34,7 +34,6 @@ public final class CurlMulti: TimerHandler {
     /// Depth of calls into curl on this multi; transfers cancelled meanwhile are removed after.
     private(set) var callDepth = 0
     private var pendingRemovals: [UpstreamTransfer] = []
-    public private(set) var activeTransfers = 0
 
     public init(loop: EventLoop, maxCachedConnections: Int = 256) {
         Curl.initialize()
@@ -59,7 +58,6 @@ public final class CurlMulti: TimerHandler {
     /// Starts `transfer` (built by `makeTransfer`).
     func add(_ transfer: UpstreamTransfer) {
         loop.assertInLoop()
-        activeTransfers += 1
         _ = Unmanaged.passRetained(transfer)  // released in finish()
         // curl_multi_add_handle calls the timer callback with a 0 timeout, which kicks it off.
         let rc = curl_multi_add_handle(handle, transfer.easy)
@@ -93,7 +91,6 @@ public final class CurlMulti: TimerHandler {
     private func finish(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
         guard !transfer.isFinished else { return }
         curl_multi_remove_handle(handle, transfer.easy)
-        activeTransfers -= 1
         transfer.finished(outcome: outcome)
         Unmanaged.passUnretained(transfer).release()
     }

@@ -20,12 +20,7 @@ public final class UpstreamTransfer {
     public private(set) var responseHeaders: [(String, String)] = []
     public private(set) var isHeadComplete = false
     public private(set) var bytesReceived = 0
-    public private(set) var bytesSent = 0
     public private(set) var isFinished = false
-    /// Monotonic ns when the transfer started and when the response head arrived.
-    public let startTime: UInt64
-    public private(set) var headTime: UInt64 = 0
-    public private(set) var endTime: UInt64 = 0
     var pendingOutcome: UpstreamOutcome?
     private var receivePaused = false
     private var sendPaused = false
@@ -38,7 +33,6 @@ public final class UpstreamTransfer {
         self.delegate = delegate
         self.easy = multi.takeEasyHandle()
         self.maxResponseBytes = request.maxResponseBytes
-        self.startTime = multi.loop.now
         errorBuffer[0] = 0
         configure(request)
         multi.add(self)
@@ -153,7 +147,6 @@ public final class UpstreamTransfer {
     /// Called once by the multi after curl_multi_remove_handle.
     func finished(outcome: UpstreamOutcome) {
         isFinished = true
-        endTime = multi.loop.now
         let delegate = self.delegate
         self.delegate = nil
         multi.recycle(easy)
@@ -206,7 +199,6 @@ public final class UpstreamTransfer {
                     return false
                 }
                 isHeadComplete = true
-                headTime = multi.loop.now
                 delegate?.upstreamHead(self, status: status, headers: responseHeaders)
             }
             return true
@@ -221,8 +213,9 @@ public final class UpstreamTransfer {
         return true
     }
 
-    /// Only the response headers a gateway can use become Strings (framing and hop-by-hop
-    /// headers are re-decided downstream; the rest would cost allocations for nothing).
+    /// The response headers that may reach the client, and only these become Strings: framing
+    /// and hop-by-hop headers are re-decided downstream, and Location is never passed on
+    /// (reliability-anchors §4 item 13; redirects are not followed).
     static func isKept(_ name: UnsafeRawBufferPointer) -> Bool {
         func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
         func equals(_ text: StaticString) -> Bool {
@@ -235,7 +228,7 @@ public final class UpstreamTransfer {
             for i in 0..<text.utf8CodeUnitCount where lower(name[i]) != text.utf8Start[i] { return false }
             return true
         }
-        return equals("content-type") || equals("content-length") || equals("retry-after") || equals("location")
+        return equals("content-type") || equals("content-length") || equals("retry-after")
             || hasPrefix("x-ratelimit-") || hasPrefix("openai-")
     }
 
@@ -257,7 +250,6 @@ public final class UpstreamTransfer {
         if !isHeadComplete {
             // HTTP/0.9-style or header-less: should not happen with a real HTTP server.
             isHeadComplete = true
-            headTime = multi.loop.now
             delegate?.upstreamHead(self, status: status, headers: responseHeaders)
         }
         bytesReceived += bytes.count
@@ -274,7 +266,6 @@ public final class UpstreamTransfer {
         guard let delegate, !abortRequested else { return Int(tg_readfunc_abort()) }
         switch delegate.upstreamReadBody(self, into: buffer) {
         case .bytes(let n):
-            bytesSent += n
             return n
         case .wouldBlock:
             sendPaused = true

@@ -8,6 +8,7 @@ import Glibc
 import TollgateConfig
 import TollgateGateway
 import TollgateHTTP
+import TollgateIO
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
@@ -27,7 +28,7 @@ struct Serve: ParsableCommand {
         // they arrive only through the signalfd below.
         var signals = sigset_t()
         _ = tg_block_signals(&signals)
-        let options = HTTPServerOptions(server: loaded.server, defaultWorkers: EventLoopGroupDefaults.workers)
+        let options = HTTPServerOptions(server: loaded.server, defaultWorkers: EventLoopGroup.coreCount)
         let plan = GatewayPlan(config: loaded)
         for (name, reason) in plan.unavailableBackends {
             Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")

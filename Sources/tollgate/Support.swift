@@ -49,7 +49,3 @@ enum OpenFileLimit {
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }
-
-enum EventLoopGroupDefaults {
-    static var workers: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-}
