@@ -71,25 +71,8 @@ final class AccessLog: UsageSink, LoopIterationObserver {
         buffer.append(",\"")
         buffer.append(name)
         buffer.append("\":\"")
-        appendEscaped(value)
+        JSONText.appendEscaped(value, to: &buffer)
         buffer.append(byte: UInt8(ascii: "\""))
-    }
-
-    /// JSON string escaping (RFC 8259 §7) straight into the buffer: no String per field.
-    private func appendEscaped(_ value: String) {
-        for b in value.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): buffer.append("\\\"")
-            case UInt8(ascii: "\\"): buffer.append("\\\\")
-            case 0x0A: buffer.append("\\n")
-            case 0x0D: buffer.append("\\r")
-            case 0x09: buffer.append("\\t")
-            case 0..<0x20, 0x7F:
-                buffer.append("\\u00")
-                buffer.append(hex: UInt64(b), width: 2)
-            default: buffer.append(byte: b)
-            }
-        }
     }
 
     private func appendMillis(_ ms: Double) {

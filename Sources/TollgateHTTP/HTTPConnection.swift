@@ -214,10 +214,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
     func bodyFlowChanged(_ exchange: HTTPExchange) {
         guard exchange === self.exchange, phase == .exchange else { return }
         if !inCallback {
-            inCallback = true
-            processBufferedInput()
-            inCallback = false
-            if phase != .closed { flushOutput() }
+            resumeProcessing()
         } else {
             updateInterest()
             updateDeadline()
@@ -244,12 +241,16 @@ final class HTTPConnection: IOHandler, TimerHandler {
         phase = .awaitingHead
         phaseStart = loop.now
         updateDeadline()
-        if !inCallback {
-            inCallback = true
-            processBufferedInput()
-            inCallback = false
-            if phase != .closed { flushOutput() }
-        }
+        if !inCallback { resumeProcessing() }
+    }
+
+    /// Parses what is buffered (a resumed body, a pipelined request) when called from outside
+    /// this connection's own I/O callback, then writes what that produced.
+    private func resumeProcessing() {
+        inCallback = true
+        processBufferedInput()
+        inCallback = false
+        if phase != .closed { flushOutput() }
     }
 
     // MARK: - Response writing
@@ -383,16 +384,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
     /// Called by the loop context at the end of the iteration.
     func deferredFlush() {
         flushScheduled = false
-        guard phase != .closed else { return }
-        inCallback = true
         flushOutput()
-        inCallback = false
-        if phase == .awaitingHead && !input.isEmpty && output.readableCount <= options.highWaterMark {
-            inCallback = true
-            processBufferedInput()
-            inCallback = false
-            if phase != .closed { flushOutput() }
-        }
     }
 
     // MARK: - Flushing and interest
@@ -424,11 +416,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
             if phase == .closed { return }
         }
         if phase == .awaitingHead && !input.isEmpty && output.readableCount <= options.highWaterMark && !inCallback {
-            inCallback = true
-            processBufferedInput()
-            inCallback = false
-            if phase == .closed { return }
-            if !output.isEmpty { flushOutput(); return }
+            resumeProcessing()  // a pipelined request waited behind this response
+            return
         }
         updateInterest()
         updateDeadline()

@@ -1,29 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writing JSON strings by hand: error bodies and log lines are tiny and fixed in shape, and a
 // JSON encoder would pull Foundation into the hot path.
+public import TollgateIO
 
 public enum JSONText {
     /// `text` as a quoted JSON string (RFC 8259 §7): quotes, backslashes and control characters
     /// escaped; everything else passed through as UTF-8.
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        out.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
+        var buffer = ByteBuffer()
+        buffer.append(byte: UInt8(ascii: "\""))
+        appendEscaped(text, to: &buffer)
+        buffer.append(byte: UInt8(ascii: "\""))
+        return String(decoding: buffer.readable, as: UTF8.self)
+    }
+
+    /// Appends `text` escaped for the inside of a JSON string, without allocating (log lines).
+    public static func appendEscaped(_ text: String, to buffer: inout ByteBuffer) {
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): buffer.append("\\\"")
+            case UInt8(ascii: "\\"): buffer.append("\\\\")
+            case 0x0A: buffer.append("\\n")
+            case 0x0D: buffer.append("\\r")
+            case 0x09: buffer.append("\\t")
+            case 0..<0x20, 0x7F:
+                buffer.append("\\u00")
+                buffer.append(hex: UInt64(b), width: 2)
+            default: buffer.append(byte: b)
             }
         }
-        out += "\""
-        return out
     }
 
     /// An OpenAI-shaped error body: `{"error":{"message","type","code"}}`.
