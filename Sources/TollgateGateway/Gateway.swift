@@ -19,21 +19,13 @@ public final class Gateway: Sendable {
     /// count are not part of a plan (they need a restart).
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
-        for (index, loop) in group.loops.enumerated() {
-            let box = contexts[index]
-            loop.execute { box.context?.install(plan) }
-        }
+        contexts.forEach { $0.install(plan) }
     }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
-    private let contexts: [ContextBox]
+    private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
-
-    /// A loop's gateway context, touched only on that loop's thread.
-    private final class ContextBox: @unchecked Sendable {
-        var context: GatewayLoopContext?
-    }
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
@@ -42,8 +34,8 @@ public final class Gateway: Sendable {
         self.options = options
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
-        let boxes = group.loops.map { _ in ContextBox() }
-        self.contexts = boxes
+        let contexts = PerLoop<GatewayLoopContext>(group)
+        self.contexts = contexts
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
@@ -53,7 +45,7 @@ public final class Gateway: Sendable {
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
-            boxes[loop.index].context = responder.context
+            contexts.set(responder.context, on: loop)
             return responder
         }
     }

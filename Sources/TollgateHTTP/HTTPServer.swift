@@ -19,13 +19,8 @@ public final class HTTPServer: Sendable {
     private let draining = Atomic<Bool>(false)
     /// Counts loops that finished draining, for whoever waits in `drain(timeout:)`.
     private let drainSignal: Int32
-    private let contexts: [ContextBox]
+    private let contexts: PerLoop<HTTPServerLoopContext>
     private let boundAddress = Mutex<SocketAddress?>(nil)
-
-    /// The per-loop server state, touched only on its loop's thread.
-    private final class ContextBox: @unchecked Sendable {
-        var context: HTTPServerLoopContext?
-    }
 
     /// - Parameters:
     ///   - group: the loops to serve on (one listener each).
@@ -35,7 +30,7 @@ public final class HTTPServer: Sendable {
         self.group = group
         self.options = options
         self.responderFactory = responderFactory
-        self.contexts = group.loops.map { _ in ContextBox() }
+        self.contexts = PerLoop(group)
         self.drainSignal = try syscallNonBlocking("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_SEMAPHORE)) }
     }
 
@@ -68,11 +63,10 @@ public final class HTTPServer: Sendable {
         boundAddress.withLock { $0 = address }
         for (index, loop) in group.loops.enumerated() {
             let fd = listeners[index]
-            let box = contexts[index]
             loop.execute { [self] in
                 let context = HTTPServerLoopContext(loop: loop, server: self, listenerFD: fd,
                                                     responder: responderFactory(loop))
-                box.context = context
+                contexts.set(context, on: loop)
                 do { try context.start() } catch {
                     fatalError("cannot register listener on loop \(loop.index): \(error)")
                 }
@@ -108,10 +102,7 @@ public final class HTTPServer: Sendable {
     @discardableResult
     public func drain(timeout: UInt64) -> Bool {
         guard !draining.exchange(true, ordering: .acquiringAndReleasing) else { return false }
-        for (index, loop) in group.loops.enumerated() {
-            let box = contexts[index]
-            loop.execute { box.context?.beginDrain() }
-        }
+        contexts.forEach { $0.beginDrain() }
         let deadline = tg_monotonic_ns() + timeout
         var drained = 0
         while drained < group.loops.count {
@@ -126,10 +117,7 @@ public final class HTTPServer: Sendable {
         }
         let clean = drained == group.loops.count
         if !clean {
-            for (index, loop) in group.loops.enumerated() {
-                let box = contexts[index]
-                loop.execute { box.context?.closeAll() }
-            }
+            contexts.forEach { $0.closeAll() }
         }
         return clean
     }
