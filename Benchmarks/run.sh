@@ -246,6 +246,16 @@ hold() {   # SCENARIO_DIR SERVER PID PORT MODE COUNT [extra args]
     esac
 }
 
+load_then_stop() {   # SCENARIO_DIR LUA NGINX_PID SPEC... : wrk rounds, memory after load, stop both
+    local d=$1 lua=$2 ngx=$3
+    shift 3
+    wrk_alternating "$d" "$lua" "$@"
+    after_load_mem "$d" nginx "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || after_load_mem "$d" tollgate "$TG_PID"
+    stop_pid "$ngx"
+    [ "$NGINX_ONLY" = 1 ] || stop_pid "$TG_PID"
+}
+
 write_method() {   # SCENARIO_DIR KEY=VALUE... -> method.json (values are strings)
     local d=$1
     shift
@@ -291,12 +301,7 @@ models:
         specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/healthz")
     fi
 
-    wrk_alternating "$d" "" "${specs[@]}"
-    after_load_mem "$d" nginx "$ngx"
-    [ "$NGINX_ONLY" = 1 ] || after_load_mem "$d" tollgate "$TG_PID"
-
-    stop_pid "$ngx"
-    [ "$NGINX_ONLY" = 1 ] || stop_pid "$TG_PID"
+    load_then_stop "$d" "" "$ngx" "${specs[@]}"
     $PY "$HERE/report.py" healthz "$RESULTS" --out "$OUT_DIR/healthz.json" \
         --describe "GET /healthz, keep-alive, $WORKERS workers each"
 }
@@ -355,12 +360,7 @@ models:
         specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     fi
 
-    wrk_alternating "$d" "$HERE/chat.lua" "${specs[@]}"
-    after_load_mem "$d" nginx "$ngx"
-    [ "$NGINX_ONLY" = 1 ] || after_load_mem "$d" tollgate "$TG_PID"
-
-    stop_pid "$ngx"
-    [ "$NGINX_ONLY" = 1 ] || stop_pid "$TG_PID"
+    load_then_stop "$d" "$HERE/chat.lua" "$ngx" "${specs[@]}"
     stop_pid "$upstream_pid"
     AUX_PIDS=
     $PY "$HERE/report.py" proxy "$RESULTS" --out "$OUT_DIR/proxy.json" \
