@@ -63,15 +63,9 @@ public struct TokenUsage: Sendable, Equatable {
     }
 }
 
-/// How a call ended, classified for SPEC §3's failover table.
-public enum BackendOutcome: Equatable, Sendable {
-    case completed
-    case connectFailed(String)
-    case timedOut(String)
-    case broken(String)
-    case tooLarge
-    case cancelled
-}
+/// How a call ended, classified for SPEC §3's failover table: the transport's own outcome,
+/// which in-process backends report too.
+public typealias BackendOutcome = UpstreamOutcome
 
 /// What the adapter reports back, on the loop.
 public protocol BackendSink: AnyObject {

@@ -115,16 +115,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
         body.onReadable = nil
         guard let sink else { return }
         self.sink = nil
-        let mapped: BackendOutcome
-        switch outcome {
-        case .completed: mapped = .completed
-        case .connectFailed(let m), .tlsFailed(let m): mapped = .connectFailed(m)
-        case .timedOut(let m): mapped = .timedOut(m)
-        case .broken(let m): mapped = .broken(m)
-        case .tooLarge: mapped = .tooLarge
-        case .cancelled: mapped = .cancelled
-        }
-        sink.backendEnded(outcome: mapped, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
+        sink.backendEnded(outcome: outcome, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
     }
 
     func resumeReceiving() {

@@ -352,7 +352,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             switch outcome {
             case .completed:
                 attemptFailed(status: 502, code: "bad_gateway", message: "the backend closed without a response")
-            case .connectFailed(let m):
+            case .connectFailed(let m), .tlsFailed(let m):
                 attemptFailed(status: 502, code: "backend_unreachable", message: m)
             case .timedOut(let m):
                 attemptFailed(status: 504, code: "backend_timeout", message: m)
@@ -376,7 +376,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         switch outcome {
         case .timedOut(let m): message = "backend timed out mid-response: \(m)"
         case .tooLarge: message = "backend response exceeded max_response"
-        case .connectFailed(let m), .broken(let m): message = "backend failed mid-response: \(m)"
+        case .connectFailed(let m), .tlsFailed(let m), .broken(let m): message = "backend failed mid-response: \(m)"
         case .completed, .cancelled: message = "backend stopped mid-response"
         }
         errorText = message
