@@ -57,24 +57,39 @@ public final class OpenAIBackend: BackendAdapter {
 
     public let options: OpenAIBackendOptions
     private let multi: CurlMulti
+    /// Built once: the headers every request to this backend carries, and the URL per route.
+    private let fixedHeaders: UpstreamHeaderList
+    private let chatURL: String, completionsURL: String, embeddingsURL: String
 
     public init(options: OpenAIBackendOptions, multi: CurlMulti) {
         self.options = options
         self.multi = multi
+        var headers = [("Content-Type", "application/json"), ("User-Agent", "tollgate/0.1")]
+        // The backend's own credentials; the client's Authorization never gets this far.
+        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        fixedHeaders = UpstreamHeaderList(headers)
+        chatURL = options.url(for: .chatCompletions)
+        completionsURL = options.url(for: .completions)
+        embeddingsURL = options.url(for: .embeddings)
+    }
+
+    private func url(for operation: APIOperation) -> String {
+        switch operation {
+        case .chatCompletions: return chatURL
+        case .completions: return completionsURL
+        case .embeddings: return embeddingsURL
+        }
     }
 
     public var name: String { options.name }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        var headers: [(String, String)] = [
-            ("Content-Type", "application/json"),
+        let headers = [
             ("Accept", call.accept ?? (call.stream ? "text/event-stream" : "application/json")),
             ("X-Request-ID", call.requestID),
-            ("User-Agent", "tollgate/0.1"),
         ]
-        // The backend's own credentials; the client's Authorization never gets this far.
-        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
-        let request = UpstreamRequest(url: options.url(for: call.operation), method: "POST", headers: headers,
+        let request = UpstreamRequest(url: url(for: call.operation), method: "POST", fixedHeaders: fixedHeaders,
+                                      headers: headers,
                                       body: Self.upstreamBody(call, body),
                                       connectTimeoutMs: options.connectTimeoutMs,
                                       totalTimeoutMs: options.totalTimeoutMs,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// One epoll set, one eventfd for cross-thread wake-ups, one timerfd for deadlines, run by one
-// thread (swift-nio's SelectableEventLoop and curl's ephiperfifo.c, reduced to what we need).
+// One epoll set and one eventfd for cross-thread wake-ups, run by one thread (swift-nio's
+// SelectableEventLoop and curl's ephiperfifo.c, reduced to what we need). Deadlines live in a
+// heap whose earliest entry becomes epoll_wait's timeout, as in nginx's event loop: no timerfd,
+// so scheduling or cancelling a timer never costs a syscall.
 import CLinux
 import Glibc
 import Synchronization
@@ -30,15 +32,12 @@ public final class EventLoop: @unchecked Sendable {
 
     private let epollFD: Int32
     private let wakeFD: Int32
-    private let timerFD: Int32
     private static let wakeToken: UInt64 = .max
-    private static let timerToken: UInt64 = .max - 1
 
     // Loop-thread state (reads and writes: the loop thread only).
     private var slots: [Slot] = []
     private var nextGeneration: UInt32 = 1
     private var timers = TimerQueue()
-    private var armedDeadline: UInt64 = .max
     private var observers: [any LoopIterationObserver] = []
     private var isRunning = false
     private var thread = pthread_t()
@@ -58,17 +57,12 @@ public final class EventLoop: @unchecked Sendable {
         self.index = index
         epollFD = try syscallNonBlocking("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
         wakeFD = try syscallNonBlocking("eventfd") { eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK)) }
-        timerFD = try syscallNonBlocking("timerfd_create") {
-            timerfd_create(CLOCK_MONOTONIC, Int32(TFD_CLOEXEC) | Int32(TFD_NONBLOCK))
-        }
         scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
         let input = UInt32(EPOLLIN.rawValue)
         try syscallNonBlocking("epoll_ctl") { tg_epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, input, Self.wakeToken) }
-        try syscallNonBlocking("epoll_ctl") { tg_epoll_ctl(epollFD, EPOLL_CTL_ADD, timerFD, input, Self.timerToken) }
     }
 
     deinit {
-        closeDescriptor(timerFD)
         closeDescriptor(wakeFD)
         closeDescriptor(epollFD)
         scratch.deallocate()
@@ -137,12 +131,9 @@ public final class EventLoop: @unchecked Sendable {
     @discardableResult
     public func schedule(_ handler: any TimerHandler, at deadline: UInt64) -> TimerToken {
         assertInLoop()
-        let due = max(deadline, 1)
-        let token = timers.push(handler, at: due)
-        // A deadline already reached runs at the end of this iteration (runDueTimers); arming
-        // the timerfd for it would only cost a syscall (libcurl asks for "now" on every add).
-        if due < armedDeadline && due > now { arm(due) }
-        return token
+        // A deadline already reached runs at the end of this iteration (runDueTimers); later
+        // ones shorten the next epoll_wait (waitTimeout).
+        return timers.push(handler, at: max(deadline, 1))
     }
 
     /// Removes a pending timer (and the reference it holds to its handler).
@@ -151,20 +142,20 @@ public final class EventLoop: @unchecked Sendable {
         timers.cancel(token)
     }
 
-
-    private func arm(_ deadline: UInt64) {
-        armedDeadline = deadline
-        // TFD_TIMER_ABSTIME with CLOCK_MONOTONIC; a zero value would disarm, hence max(…, 1).
-        _ = tg_timerfd_arm_abs(timerFD, deadline)
+    /// epoll_wait's timeout in milliseconds: -1 without timers, 0 when one is due, else rounded
+    /// up so a timer never fires early (epoll_wait(2) rounds the timeout up to the clock's
+    /// granularity; the kernel's timer slack, 50 µs by default, is the only lateness added).
+    private func waitTimeout() -> Int32 {
+        guard let next = timers.earliest else { return -1 }
+        let current = tg_monotonic_ns()
+        guard next > current else { return 0 }
+        return Int32(clamping: (next - current + 999_999) / 1_000_000)
     }
 
     private func runDueTimers() {
         now = tg_monotonic_ns()
         while let entry = timers.popDue(now: now) {
             entry.handler?.timerFired(deadline: entry.deadline, now: now)
-        }
-        if let next = timers.earliest, next < armedDeadline || armedDeadline <= now {
-            arm(next)
         }
     }
 
@@ -220,7 +211,7 @@ public final class EventLoop: @unchecked Sendable {
         defer { events.deallocate() }
         while !stopRequested.load(ordering: .acquiring) {
             let typed = events.assumingMemoryBound(to: epoll_event.self)
-            let count = epoll_wait(epollFD, typed, Int32(capacity), -1)
+            let count = epoll_wait(epollFD, typed, Int32(capacity), waitTimeout())
             now = tg_monotonic_ns()
             if count < 0 {
                 let code = tg_errno()
@@ -231,12 +222,6 @@ public final class EventLoop: @unchecked Sendable {
                 let data = tg_epoll_event_data(typed, Int32(i))
                 if data == Self.wakeToken {
                     runTasks()
-                    continue
-                }
-                if data == Self.timerToken {
-                    var expirations: UInt64 = 0
-                    _ = Glibc.read(timerFD, &expirations, 8)
-                    armedDeadline = .max
                     continue
                 }
                 let fd = Int(UInt32(truncatingIfNeeded: data))

@@ -20,6 +20,14 @@ public enum Curl {
 
     /// "libcurl/7.88.1 OpenSSL/3.0.x zlib/… nghttp2/…"
     public static var version: String { String(cString: tg_curl_version()) }
+
+    /// Whether a proxy variable curl honours is set in the environment (read once). When none
+    /// is, transfers set CURLOPT_NOPROXY "*": the same result, without curl calling getenv for
+    /// no_proxy, NO_PROXY, http_proxy, all_proxy and ALL_PROXY on every request (url.c).
+    static let proxyFromEnvironment: Bool = {
+        let names: [String] = ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
+        return names.contains { getenv($0) != nil }
+    }()
 }
 
 public final class CurlMulti: TimerHandler {

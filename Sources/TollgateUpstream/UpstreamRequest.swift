@@ -14,6 +14,9 @@ public enum UpstreamBody: Sendable {
 public struct UpstreamRequest: Sendable {
     public var url: String
     public var method: String
+    /// The backend's headers that never change (content type, credentials), built once.
+    public var fixedHeaders: UpstreamHeaderList?
+    /// Headers of this request only (request id, Accept), sent before the fixed ones.
     public var headers: [(String, String)]
     public var body: UpstreamBody
     /// Milliseconds to establish the connection (TCP + TLS).
@@ -26,11 +29,13 @@ public struct UpstreamRequest: Sendable {
     /// never turn into file:// or gopher://.
     public var allowedProtocols: String
 
-    public init(url: String, method: String = "POST", headers: [(String, String)] = [], body: UpstreamBody = .none,
+    public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
+                headers: [(String, String)] = [], body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
                 maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https") {
         self.url = url
         self.method = method
+        self.fixedHeaders = fixedHeaders ?? UpstreamHeaderList([])
         self.headers = headers
         self.body = body
         self.connectTimeoutMs = connectTimeoutMs

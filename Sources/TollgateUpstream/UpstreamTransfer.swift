@@ -12,7 +12,9 @@ public final class UpstreamTransfer {
     let easy: UnsafeMutableRawPointer
     private unowned let multi: CurlMulti
     public private(set) var delegate: (any UpstreamTransferDelegate)?
-    private var headerList: UnsafeMutablePointer<curl_slist>?
+    /// Kept alive while curl may read it (until the transfer is removed from the multi).
+    private var fixedHeaders: UpstreamHeaderList?
+    private var requestHeaders = RequestHeaderNodes(before: nil)
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private let maxResponseBytes: Int
 
@@ -39,7 +41,7 @@ public final class UpstreamTransfer {
     }
 
     deinit {
-        if let headerList { curl_slist_free_all(headerList) }
+        requestHeaders.free()
         errorBuffer.deallocate()
     }
 
@@ -50,6 +52,7 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
         _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = tg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
+        if !Curl.proxyFromEnvironment { _ = tg_easy_setopt_string(easy, CURLOPT_NOPROXY, "*") }
         _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
         // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
@@ -69,12 +72,9 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_closesocket(easy, curlCloseSocketCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(multi).toOpaque())
 
-        var list: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in request.headers {
-            list = curl_slist_append(list, "\(name): \(value)")
-        }
-        // curl would otherwise add "Expect: 100-continue" to large bodies and wait for it.
-        list = curl_slist_append(list, "Expect:")
+        fixedHeaders = request.fixedHeaders
+        var nodes = RequestHeaderNodes(before: request.fixedHeaders)
+        for (name, value) in request.headers.reversed() { nodes.prepend(name, value) }
         switch request.body {
         case .none:
             if request.method == "GET" {
@@ -99,12 +99,12 @@ public final class UpstreamTransfer {
             if let length {
                 _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length))
             } else {
-                list = curl_slist_append(list, "Transfer-Encoding: chunked")
+                nodes.prepend("Transfer-Encoding", "chunked")
             }
             if request.method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
         }
-        headerList = list
-        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        requestHeaders = nodes
+        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, nodes.head)
     }
 
     // MARK: - Control (loop thread)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// CLinux — the Linux syscalls Glibc's Swift overlay does not export (epoll, eventfd, timerfd,
+// CLinux — the Linux syscalls Glibc's Swift overlay does not export (epoll, eventfd,
 // signalfd), plus tiny non-variadic or macro-free helpers Swift can call directly.
 #ifndef TOLLGATE_CLINUX_H
 #define TOLLGATE_CLINUX_H
@@ -7,7 +7,6 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/timerfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -48,14 +47,6 @@ static inline uint64_t tg_realtime_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-// Arms a timerfd for an absolute CLOCK_MONOTONIC deadline; 0 disarms (timerfd_settime(2)).
-static inline int tg_timerfd_arm_abs(int fd, uint64_t deadline_ns) {
-    struct itimerspec its = {0};
-    its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ull);
-    its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ull);
-    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 // Blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE in the calling thread (threads created after inherit
