@@ -4,9 +4,11 @@
 // `"completion_tokens":N` byte by byte (chunk boundaries anywhere). Later values win, so the
 // usage chunk at the end of a stream overrides nothing earlier by mistake.
 
+import Glibc
+
 public struct UsageScanner: Sendable {
-    private static let prompt = Array("\"prompt_tokens\"".utf8)
-    private static let completion = Array("\"completion_tokens\"".utf8)
+    private static let prompt: StaticString = "\"prompt_tokens\""
+    private static let completion: StaticString = "\"completion_tokens\""
 
     private var promptMatch = 0
     private var completionMatch = 0
@@ -21,7 +23,18 @@ public struct UsageScanner: Sendable {
     public init() {}
 
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) {
-        for b in bytes { step(b) }
+        guard let base = bytes.baseAddress else { return }
+        var i = 0
+        while i < bytes.count {
+            if phase == 0 && promptMatch == 0 && completionMatch == 0 {
+                // Both names begin with a quote: nothing can match before the next one, so the
+                // bulk of a response (the generated text) is skipped by memchr.
+                guard let quote = memchr(base + i, 0x22, bytes.count - i) else { return }
+                i = UnsafeRawPointer(quote) - base
+            }
+            step(bytes[i])
+            i += 1
+        }
     }
 
     private mutating func step(_ b: UInt8) {
@@ -46,11 +59,11 @@ public struct UsageScanner: Sendable {
         }
         promptMatch = Self.advance(promptMatch, b, Self.prompt)
         completionMatch = Self.advance(completionMatch, b, Self.completion)
-        if promptMatch == Self.prompt.count {
+        if promptMatch == Self.prompt.utf8CodeUnitCount {
             promptMatch = 0
             phase = 1
             target = 1
-        } else if completionMatch == Self.completion.count {
+        } else if completionMatch == Self.completion.utf8CodeUnitCount {
             completionMatch = 0
             phase = 1
             target = 2
@@ -59,8 +72,8 @@ public struct UsageScanner: Sendable {
 
     /// KMP-free matching is enough: neither pattern has a proper prefix that is also a suffix
     /// except the leading quote, which restarting on `"` handles.
-    private static func advance(_ matched: Int, _ b: UInt8, _ pattern: [UInt8]) -> Int {
-        if pattern[matched] == b { return matched + 1 }
-        return b == pattern[0] ? 1 : 0
+    private static func advance(_ matched: Int, _ b: UInt8, _ pattern: StaticString) -> Int {
+        if pattern.utf8Start[matched] == b { return matched + 1 }
+        return b == pattern.utf8Start[0] ? 1 : 0
     }
 }

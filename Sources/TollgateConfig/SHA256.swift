@@ -150,8 +150,12 @@ public enum SHA256 {
 public enum ConstantTime {
     /// True when `a` and `b` hold the same bytes. The time taken depends only on the lengths
     /// (which are public: digests are always 32 bytes), never on where the first difference is.
-    @inline(never)
     public static func equals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBytes { a in b.withUnsafeBytes { b in equals(a, b) } }
+    }
+
+    @inline(never)
+    public static func equals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         var difference: UInt8 = a.count == b.count ? 0 : 1
         let count = max(a.count, b.count)
         for i in 0..<count {

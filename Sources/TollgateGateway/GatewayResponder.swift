@@ -4,6 +4,7 @@
 // Every finished exchange becomes one usage record for the sink.
 import CLinux
 import TollgateBackends
+import TollgateConfig
 import TollgateHTTP
 import TollgateIO
 
@@ -65,6 +66,13 @@ final class GatewayResponder: HTTPResponder {
     /// Bearer key → user. A rejected key's body is never read and the connection closes
     /// (a CL.0 desync cannot ride on an early 401; reliability-anchors §2).
     private func authenticate(_ exchange: HTTPExchange) -> (user: UserPlan, keyID: String)? {
+        let plan = context.runtime.plan
+        // A keep-alive client repeats the header it sent before: verified once per connection
+        // and plan (a reload re-checks it), compared in constant time like the digest.
+        if let known = exchange.connectionContext as? VerifiedCredential, known.plan === plan,
+           known.matches(exchange.head) {
+            return known.caller
+        }
         guard let header = exchange.head.authorization else {
             exchange.respondError(status: 401, message: "Missing API key: send Authorization: Bearer <key>.",
                                   code: "missing_api_key", close: true)
@@ -77,10 +85,11 @@ final class GatewayResponder: HTTPResponder {
             return nil
         }
         while key.first == " " { key = key.dropFirst() }
-        guard let caller = context.runtime.plan.authenticate(key: String(key)) else {
+        guard let caller = plan.authenticate(key: String(key)) else {
             exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
             return nil
         }
+        exchange.connectionContext = VerifiedCredential(header: Array(header.utf8), plan: plan, caller: caller)
         return caller
     }
 
@@ -121,6 +130,26 @@ final class GatewayResponder: HTTPResponder {
                                  method: "-", path: "-", status: status, latencyMs: 0, bytesIn: 0, bytesOut: 0)
         record.error = message
         sink.record(record)
+    }
+}
+
+/// The Authorization header a connection already proved, with the plan that accepted it.
+final class VerifiedCredential {
+    let header: [UInt8]
+    let plan: GatewayPlan
+    let caller: (user: UserPlan, keyID: String)
+    init(header: [UInt8], plan: GatewayPlan, caller: (user: UserPlan, keyID: String)) {
+        self.header = header
+        self.plan = plan
+        self.caller = caller
+    }
+
+    /// Whether `head` carries the very same Authorization value (constant time).
+    func matches(_ head: HTTPRequestHead) -> Bool {
+        head.withAuthorizationBytes { value in
+            guard let value else { return false }
+            return header.withUnsafeBytes { ConstantTime.equals(value, $0) }
+        }
     }
 }
 

@@ -46,10 +46,26 @@ struct JSONRequestScanner {
 
     /// Scans the next bytes of the body.
     mutating func scan(_ bytes: UnsafeRawBufferPointer) {
-        guard failure == nil else { return }
-        for b in bytes {
-            step(b)
+        guard failure == nil, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        var i = 0
+        let count = bytes.count
+        while i < count {
+            if state == .inString && !escaped && !captureString {
+                // Inside a string nobody needs (message text): skip to the next byte that
+                // matters without running the state machine on each one.
+                var j = i
+                while j < count {
+                    let b = base[j]
+                    if b == UInt8(ascii: "\\") || b == UInt8(ascii: "\"") || b < 0x20 { break }
+                    j += 1
+                }
+                offset += j - i
+                i = j
+                if i == count { return }
+            }
+            step(base[i])
             offset += 1
+            i += 1
             if failure != nil { return }
         }
     }
@@ -118,7 +134,7 @@ struct JSONRequestScanner {
             case UInt8(ascii: ":"):
                 if depth == 1 {
                     awaitingValueFor = pendingKey
-                    if pendingKey == Array("stream_options".utf8) { hasStreamOptions = true }
+                    if Self.equals(pendingKey, "stream_options") { hasStreamOptions = true }
                 }
             case UInt8(ascii: ","):
                 if depth == 1 {
@@ -129,7 +145,8 @@ struct JSONRequestScanner {
                 if Self.isSpace(b) { return }
                 if Self.isLiteralByte(b) {
                     literalStart = offset
-                    literalBytes = [b]
+                    literalBytes.removeAll(keepingCapacity: true)
+                    literalBytes.append(b)
                     return
                 }
                 failure = .malformed("unexpected character in JSON")
@@ -140,10 +157,11 @@ struct JSONRequestScanner {
     private mutating func endString() {
         state = .inObject
         if stringIsKey {
-            pendingKey = stringBytes
+            // Swapped, not copied: the next string reuses the old key's storage.
+            swap(&pendingKey, &stringBytes)
             expectingKey = false
         } else if depth == 1, let key = awaitingValueFor {
-            if key == Array("model".utf8) {
+            if Self.equals(key, "model") {
                 model = String(decoding: stringBytes, as: UTF8.self)
                 modelRange = stringStart..<(offset + 1)
             }
@@ -155,13 +173,20 @@ struct JSONRequestScanner {
 
     private mutating func finishLiteral() {
         guard literalStart >= 0 else { return }
-        if depth == 1, let key = awaitingValueFor, key == Array("stream".utf8) {
-            if literalBytes == Array("true".utf8) { stream = true }
-            else if literalBytes == Array("false".utf8) || literalBytes == Array("null".utf8) { stream = false }
+        if depth == 1, let key = awaitingValueFor, Self.equals(key, "stream") {
+            if Self.equals(literalBytes, "true") { stream = true }
+            else if Self.equals(literalBytes, "false") || Self.equals(literalBytes, "null") { stream = false }
             else { failure = .malformed("\"stream\" must be a boolean") }
         }
         awaitingValueFor = nil
         literalStart = -1
+    }
+
+    /// Byte-wise equality with a literal, without building an array for the literal.
+    private static func equals(_ bytes: [UInt8], _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        for i in 0..<bytes.count where bytes[i] != text.utf8Start[i] { return false }
+        return true
     }
 
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }

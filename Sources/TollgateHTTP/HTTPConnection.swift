@@ -35,6 +35,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     private(set) var phase: Phase = .awaitingHead
     private var exchange: HTTPExchange?
     var keepAlive = true
+    /// HTTPExchange.connectionContext: the responder's per-connection state.
+    var responderContext: AnyObject?
     private var timer = TimerSlot()
     /// The latest heap entry scheduled for `timer`, cancelled on close so a closed
     /// connection is released at once rather than when its deadline passes.

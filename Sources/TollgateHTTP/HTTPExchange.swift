@@ -71,6 +71,13 @@ public final class HTTPExchange {
     public var context: AnyObject?
     public var delegate: (any HTTPExchangeDelegate)?
 
+    /// The responder's state for the whole connection (e.g. a credential it already verified),
+    /// seen by every later request on it and dropped with the connection.
+    public var connectionContext: AnyObject? {
+        get { connection?.responderContext }
+        set { connection?.responderContext = newValue }
+    }
+
     public internal(set) var status = 0
     /// Request body bytes received so far.
     public internal(set) var bodyBytesIn = 0

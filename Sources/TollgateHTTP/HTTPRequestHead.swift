@@ -99,8 +99,17 @@ public struct HTTPRequestHead: Sendable {
 
     /// Raw value bytes of the client's `x-request-id`, for echoing without a String detour.
     public func withRequestIDBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
-        guard requestIDIndex >= 0 else { return body(nil) }
-        let f = fields[requestIDIndex]
+        withValueBytes(at: requestIDIndex, body)
+    }
+
+    /// Raw value bytes of `Authorization`, to compare with a credential already verified.
+    public func withAuthorizationBytes<R>(_ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        withValueBytes(at: authorizationIndex, body)
+    }
+
+    private func withValueBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        guard index >= 0 else { return body(nil) }
+        let f = fields[index]
         return bytes.withUnsafeBytes { raw in
             body(UnsafeRawBufferPointer(rebasing: raw[Int(f.valueStart)..<Int(f.valueEnd)]))
         }

@@ -127,3 +127,42 @@ def test_out_of_descriptors_pauses_accepting_without_spinning(upstream):
         for s in held:
             s.close()
         assert gw.stop() == 0
+
+
+def test_kept_connection_reuses_a_verified_key_only_while_it_is_valid(upstream):
+    """A keep-alive connection's key is verified once, reused only for the very same header
+    value, and checked again after a reload (revoking a key applies to open connections)."""
+    import time
+    gw = Gateway(config_for(upstream[0]))
+    try:
+        def connect():
+            return http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+
+        def ask(conn, key):
+            conn.request("POST", "/v1/chat/completions", body=json.dumps({"model": "sim-chat", "messages": []}),
+                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+
+        kept = connect()
+        assert ask(kept, USER_KEY) == 200
+        assert ask(kept, USER_KEY) == 200
+        assert ask(kept, USER_KEY[:-1] + "X") == 401   # same length, one byte off
+        kept.close()
+
+        kept = connect()
+        assert ask(kept, USER_KEY) == 200
+        rotated = "tg-e2e-rotated-key-0123456789abc"
+        gw.config.write_text(config_for(upstream[0]).replace(USER_KEY, rotated))
+        gw.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        status = ask(kept, USER_KEY)
+        while status == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            status = ask(kept, USER_KEY)
+        assert status == 401
+        kept.close()
+        assert ask(connect(), rotated) == 200
+    finally:
+        assert gw.stop() == 0
