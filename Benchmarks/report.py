@@ -9,8 +9,10 @@ Files read from RESULTS_DIR/SCENARIO/: meta.json is read from RESULTS_DIR.
     mem-<server>-idle.json      memory after start and one request (tools.py mem)
     mem-<server>-after-load.json  memory after the wrk runs
     hold-<server>.json          memory while N connections or streams are held open
+    lat-<server>.json           wrk at one connection (lat-direct.json: straight to the upstream)
 Servers are "nginx" and "tollgate"; either may be absent (e.g. --nginx-only), and then no
-ratio is given. Of the wrk runs the one with the most requests/s is kept ("best of N"); all runs
+ratio is given. "curl-floor" (Benchmarks/curl_floor.c) is the libcurl reference of the proxy
+scenario: when measured it gets its own column and ratios. Of the wrk runs the one with the most requests/s is kept ("best of N"); all runs
 stay in the JSON.
 """
 import argparse
@@ -19,7 +21,8 @@ import json
 import os
 import re
 
-SERVERS = ("nginx", "tollgate")
+SERVERS = ("nginx", "tollgate", "curl-floor")
+COMPARED = ("nginx", "tollgate")
 
 
 def load(path):
@@ -48,6 +51,9 @@ def collect(dirpath, server):
     p = os.path.join(dirpath, f"hold-{server}.json")
     if os.path.exists(p):
         res["held"] = load(p)
+    p = os.path.join(dirpath, f"lat-{server}.json")
+    if os.path.exists(p):
+        res["one_connection"] = {k: v for k, v in load(p).items() if k != "output"}
     return res
 
 
@@ -86,7 +92,16 @@ def main():
     for s in SERVERS:
         if data[s]:
             doc[s] = data[s]
-    doc["complete"] = all(data[s] for s in SERVERS)
+    doc["complete"] = all(data[s] for s in COMPARED)
+    direct_path = os.path.join(sdir, "lat-direct.json")
+    direct = load(direct_path) if os.path.exists(direct_path) else None
+    if direct:
+        doc["direct_one_connection"] = {k: v for k, v in direct.items() if k != "output"}
+
+    def added(server, key):
+        """Microseconds a path adds at one connection over going straight to the upstream."""
+        through = get(server, "one_connection", key)
+        return None if through is None or not direct or direct.get(key) is None else (through - direct[key]) * 1000
 
     def get(server, *path):
         cur = data.get(server)
@@ -106,6 +121,12 @@ def main():
         ("PSS idle", "MiB", lambda s: mib(get(s, "mem_idle", "pss_kb")), 1, None),
         ("RSS after the wrk runs", "MiB", lambda s: mib(get(s, "mem_after_load", "rss_kb")), 1, "rss_after_load"),
     ]
+    if direct:
+        rows += [
+            ("p50 at 1 connection", "ms", lambda s: get(s, "one_connection", "p50_ms"), 3, None),
+            ("p50 added at 1 conn.", "us", lambda s: added(s, "p50_ms"), 0, "p50_added_one_connection"),
+            ("p99 added at 1 conn.", "us", lambda s: added(s, "p99_ms"), 0, "p99_added_one_connection"),
+        ]
     held_n = max((get(s, "held", "requested") or 0) for s in SERVERS)
     held_mode = next((get(s, "held", "mode") for s in SERVERS if get(s, "held", "mode")), None)
     what = "keep-alive conns" if held_mode == "healthz" else "SSE streams"
@@ -117,17 +138,27 @@ def main():
             ("RSS growth / connection", "KiB", lambda s: get(s, "held", "per_connection_kb"), 1, None),
         ]
 
-    ratios = {}
+    with_floor = bool(data["curl-floor"])
+    ratios, floor_ratios, over_floor = {}, {}, {}
     table = []
     for label, unit, getter, digits, rkey in rows:
-        n, t = getter("nginx"), getter("tollgate")
+        n, t, f = getter("nginx"), getter("tollgate"), getter("curl-floor")
         if n is None and t is None:
             continue
         r = ratio(t, n)
         if rkey:
             ratios[rkey] = r
-        table.append((label, fmt(n, unit, digits), fmt(t, unit, digits), "-" if r is None else f"{r:.2f}"))
+            floor_ratios[rkey] = ratio(f, n)
+            over_floor[rkey] = ratio(t, f)
+        cells = [label, fmt(n, unit, digits), fmt(t, unit, digits), "-" if r is None else f"{r:.2f}"]
+        if with_floor:
+            cells += [fmt(f, unit, digits), "-" if ratio(f, n) is None else f"{ratio(f, n):.2f}",
+                      "-" if ratio(t, f) is None else f"{ratio(t, f):.2f}"]
+        table.append(tuple(cells))
     doc["ratio_tollgate_over_nginx"] = ratios
+    if with_floor:
+        doc["ratio_curl_floor_over_nginx"] = floor_ratios
+        doc["ratio_tollgate_over_curl_floor"] = over_floor
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
@@ -139,9 +170,13 @@ def main():
         m = doc["method"]
         print("   " + "; ".join(f"{k}: {v}" for k, v in m.items()))
     w = max(len(r[0]) for r in table) if table else 10
-    print(f"   {'':{w}}  {'nginx':>14}  {'tollgate':>14}  {'tollgate/nginx':>14}")
-    for label, n, t, r in table:
-        print(f"   {label:{w}}  {n:>14}  {t:>14}  {r:>14}")
+    heads = ["nginx", "tollgate", "tollgate/nginx"] + (["curl_floor", "floor/nginx", "tollgate/floor"] if with_floor else [])
+    print(f"   {'':{w}}" + "".join(f"  {h:>14}" for h in heads))
+    for cells in table:
+        print(f"   {cells[0]:{w}}" + "".join(f"  {c:>14}" for c in cells[1:]))
+    if direct:
+        print(f"   straight to the upstream at 1 connection: p50 {direct.get('p50_ms', 0) * 1000:.0f} us, "
+              f"p99 {direct.get('p99_ms', 0) * 1000:.0f} us")
     for s in SERVERS:
         held = get(s, "held")
         if held and (held.get("failed") or held.get("still_alive", held.get("opened")) < held.get("opened", 0)):

@@ -310,7 +310,7 @@ models:
 # wrk -> Tollgate (openai backend) -> nginx upstream with a fixed JSON reply, against
 # wrk -> nginx proxy_pass (keep-alive upstream pool) -> the same upstream.
 scenario_proxy() {
-    local d=$RESULTS/proxy up np tp specs=()
+    local d=$RESULTS/proxy up np tp fp specs=()
     mkdir -p "$d"
     log "proxy: POST /v1/chat/completions through Tollgate and through nginx proxy_pass to one nginx upstream"
     write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s Benchmarks/chat.lua" \
@@ -319,8 +319,10 @@ scenario_proxy() {
         "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON" \
         "nginx_proxy=proxy_pass, HTTP/1.1, upstream keepalive 64, $WORKERS workers" \
         "tollgate=openai backend, $WORKERS workers" \
-        "server CPU=front server only (the upstream's CPU is not counted)"
-    read -r up np tp <<<"$(ports 3)"
+        "server CPU=front server only (the upstream's CPU is not counted)" \
+        "curl_floor=Benchmarks/curl_floor.c, minimal C proxy on the same libcurl, $WORKERS workers" \
+        "added latency=wrk -t1 -c1 -d$DURATION p50/p99 through each minus the same straight to the upstream"
+    read -r up np tp fp <<<"$(ports 4)"
 
     nginx_start nginx-upstream "$UPSTREAM_WORKERS" "    server {
         listen 127.0.0.1:$up;
@@ -360,11 +362,58 @@ models:
         specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     fi
 
+    # The libcurl reference (Benchmarks/curl_floor.c): the same proxying in minimal C on the
+    # same libcurl, so the table shows how much of the gap to nginx is libcurl's own.
+    local floor_pid= floor_bin
+    if floor_bin=$(build_curl_floor); then
+        "$floor_bin" "$fp" "http://127.0.0.1:$up/v1/chat/completions" "$WORKERS" 2>"$WORK/curl-floor.log" &
+        floor_pid=$!
+        PIDS+=("$floor_pid")
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$fp/v1/chat/completions" --method POST \
+            --data "$CHAT_BODY" -H "Content-Type: application/json" --expect chatcmpl-bench
+        idle_mem "$d" curl-floor "$floor_pid"
+        specs+=("curl-floor $floor_pid http://127.0.0.1:$fp/v1/chat/completions")
+    fi
+
+    # Added latency at one connection: wrk -t1 -c1 straight to the upstream, then through each.
+    latency_at_one_connection "$d" "direct $upstream_pid http://127.0.0.1:$up/v1/chat/completions" "${specs[@]}"
+
     load_then_stop "$d" "$HERE/chat.lua" "$ngx" "${specs[@]}"
+    [ -z "$floor_pid" ] || stop_pid "$floor_pid"
     stop_pid "$upstream_pid"
     AUX_PIDS=
     $PY "$HERE/report.py" proxy "$RESULTS" --out "$OUT_DIR/proxy.json" \
         --describe "POST /v1/chat/completions (fixed JSON) via the gateway vs nginx proxy_pass"
+}
+
+# Builds Benchmarks/curl_floor.c into $WORK; prints the binary's path, or fails (with a note)
+# when no C compiler is found (the Swift toolchain's clang will do).
+build_curl_floor() {
+    local cc=${CC:-}
+    [ -n "$cc" ] || for cc in cc gcc clang ""; do [ -n "$cc" ] && command -v "$cc" >/dev/null 2>&1 && break; done
+    if [ -z "$cc" ]; then
+        echo "run.sh: note: no C compiler, the libcurl reference (curl_floor) is left out" >&2
+        return 1
+    fi
+    "$cc" -O2 -o "$WORK/curl_floor" "$HERE/curl_floor.c" -lcurl -lpthread >&2 || {
+        echo "run.sh: note: curl_floor.c did not build, the libcurl reference is left out" >&2
+        return 1
+    }
+    echo "$WORK/curl_floor"
+}
+
+# latency_at_one_connection SCENARIO_DIR "server pid url"...: one wrk connection, one request
+# at a time, so p50 is the time one request spends in each path (-> lat-<server>.json).
+latency_at_one_connection() {
+    local d=$1 spec server pid url
+    shift
+    for spec in "$@"; do
+        read -r server pid url <<<"$spec"
+        BENCH_MODEL=$BENCH_MODEL BENCH_KEY=$BENCH_KEY wrk -t1 -c1 -d1s -s "$HERE/chat.lua" "$url" >/dev/null
+        BENCH_MODEL=$BENCH_MODEL BENCH_KEY=$BENCH_KEY \
+            $PY "$HERE/tools.py" wrk --out "$d/lat-$server.json" --label "$server, 1 connection" \
+            --pids "$pid" --timeout "$WRK_TIMEOUT" -- wrk -t1 -c1 -d"$DURATION" --latency -s "$HERE/chat.lua" "$url"
+    done
 }
 
 # ------------------------------------------------------------------ scenario: SSE streams (BENCH_PROXY=1)
