@@ -48,6 +48,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     private var requestsServed = 0
     private var lingerBytes = 0
     private var responseFraming = ResponseFraming.none
+    /// Declared body bytes not yet written (`.length` framing).
+    private var responseBodyRemaining = 0
     /// Set while this connection is inside its own I/O callback: writes are then flushed once
     /// at the end instead of one syscall each, and re-entrant parsing is avoided.
     private var inCallback = false
@@ -309,8 +311,9 @@ final class HTTPConnection: IOHandler, TimerHandler {
         exchange.bytesOut += output.readableCount - before
         if bodyless {
             responseFraming = .none
-        } else if length != nil {
+        } else if let length {
             responseFraming = .length
+            responseBodyRemaining = length
         } else {
             responseFraming = head.minorVersion >= 1 ? .chunked : .closeDelimited
         }
@@ -336,7 +339,10 @@ final class HTTPConnection: IOHandler, TimerHandler {
         switch responseFraming {
         case .none:
             return true
-        case .length, .closeDelimited:
+        case .length:
+            output.append(bytes)
+            responseBodyRemaining -= bytes.count
+        case .closeDelimited:
             output.append(bytes)
         case .chunked:
             guard !bytes.isEmpty else { return true }
@@ -346,7 +352,15 @@ final class HTTPConnection: IOHandler, TimerHandler {
             output.append("\r\n")
         }
         exchange.bytesOut += output.readableCount - before
-        if !inCallback { requestFlush() }
+        if responseFraming == .length && responseBodyRemaining <= 0 && !inCallback {
+            // The last byte of a declared-length body: send now, not at the end of the
+            // iteration, so the client does not wait for the upstream's bookkeeping (curl
+            // completing the transfer, the usage record) before it gets its answer.
+            flushOutput()
+            guard phase != .closed else { return false }
+        } else if !inCallback {
+            requestFlush()
+        }
         if output.readableCount > options.highWaterMark {
             exchange.writeBlocked = true
             updateInterest()
