@@ -78,7 +78,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
 
     var attempts: Int { attempt }
     var modelName: String? { modelPlan?.name ?? scanner.model }
-    var backendName: String? { backendIndex.map { plan.backends[$0].name } }
+    /// The backend of the current (or last) attempt.
+    private(set) var backendName: String?
 
     // MARK: - Request body
 
@@ -158,6 +159,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         attempt += 1
         backendIndex = index
         let backend = plan.backends[index]
+        backendName = backend.name
         prepareBody(for: backend, clientModel: model.name)
         collectingError = false
         errorBody = []

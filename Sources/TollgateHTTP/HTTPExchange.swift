@@ -51,7 +51,9 @@ public struct HTTPHeaders: Sendable {
     }
 
     static func sanitize(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0 }) else { return text }
+        var copy = text
+        let clean = copy.withUTF8 { bytes in !bytes.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+        guard !clean else { return text }
         return String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" ? " " : $0 })
     }
 }

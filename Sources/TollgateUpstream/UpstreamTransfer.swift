@@ -157,10 +157,9 @@ public final class UpstreamTransfer {
     func outcome(for code: CURLcode) -> UpstreamOutcome {
         if exceededMaxResponse { return .tooLarge }
         if abortRequested { return .cancelled }
+        if code == CURLE_OK { return .completed }
         let message = errorBuffer[0] != 0 ? String(cString: errorBuffer) : String(cString: curl_easy_strerror(code))
         switch code {
-        case CURLE_OK:
-            return .completed
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
             return .connectFailed(message)
         case CURLE_OPERATION_TIMEDOUT:
@@ -204,10 +203,11 @@ public final class UpstreamTransfer {
             return true
         }
         guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")),
-              Self.isKept(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return true }
+              let kept = Self.keptName(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return true }
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
-        let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased()
+        let name = kept.isEmpty
+            ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased() : kept
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
         if responseHeaders.count < 100 { responseHeaders.append((name, value)) }
         return true
@@ -215,8 +215,10 @@ public final class UpstreamTransfer {
 
     /// The response headers that may reach the client, and only these become Strings: framing
     /// and hop-by-hop headers are re-decided downstream, and Location is never passed on
-    /// (reliability-anchors §4 item 13; redirects are not followed).
-    static func isKept(_ name: UnsafeRawBufferPointer) -> Bool {
+    /// (reliability-anchors §4 item 13; redirects are not followed). Returns the lowercase
+    /// name for the fixed ones, "" for a kept prefix family (lowercased by the caller), nil for
+    /// the rest.
+    static func keptName(_ name: UnsafeRawBufferPointer) -> String? {
         func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
         func equals(_ text: StaticString) -> Bool {
             guard name.count == text.utf8CodeUnitCount else { return false }
@@ -228,8 +230,10 @@ public final class UpstreamTransfer {
             for i in 0..<text.utf8CodeUnitCount where lower(name[i]) != text.utf8Start[i] { return false }
             return true
         }
-        return equals("content-type") || equals("content-length") || equals("retry-after")
-            || hasPrefix("x-ratelimit-") || hasPrefix("openai-")
+        if equals("content-type") { return "content-type" }
+        if equals("content-length") { return "content-length" }
+        if equals("retry-after") { return "retry-after" }
+        return hasPrefix("x-ratelimit-") || hasPrefix("openai-") ? "" : nil
     }
 
     private static func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {

@@ -8,6 +8,8 @@ import TollgateIO
 
 final class TestCounters: Sendable {
     struct Values {
+        /// Requests whose head reached the responder.
+        var started = 0
         var aborted = 0
         var ended = 0
         var rejected: [Int] = []
@@ -31,6 +33,7 @@ final class TestResponder: HTTPResponder {
     }
 
     func respond(to exchange: HTTPExchange) {
+        counters.update { $0.started += 1 }
         let head = exchange.head
         if head.pathEquals("/hello") {
             exchange.respond(status: 200, contentType: "text/plain", body: "hello \(head.query ?? "")")
