@@ -18,6 +18,7 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
     private var reportedDrained = false
     private(set) var wallClockNanos: UInt64 = tg_realtime_ns()
     private var flushQueue: [HTTPConnection] = []
+    private var flushing: [HTTPConnection] = []
 
     init(loop: EventLoop, server: HTTPServer, listenerFD: Int32, responder: any HTTPResponder) {
         self.loop = loop
@@ -40,9 +41,10 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
     /// Once per loop iteration: refresh the clocks the response writer uses.
     func loopIterationEnded() {
         if !flushQueue.isEmpty {
-            let batch = flushQueue
-            flushQueue.removeAll(keepingCapacity: true)
-            for connection in batch { connection.deferredFlush() }
+            // Swapped with a spare array, so neither is copied: a flush may queue again.
+            swap(&flushQueue, &flushing)
+            for connection in flushing { connection.deferredFlush() }
+            flushing.removeAll(keepingCapacity: true)
         }
         wallClockNanos = tg_realtime_ns()
         date.update()
