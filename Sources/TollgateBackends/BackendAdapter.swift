@@ -47,8 +47,6 @@ public struct BackendCall: Sendable {
 public protocol RequestBodySource: AnyObject {
     /// Copies the next bytes into `buffer`.
     func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk
-    /// Called by the source's owner when `readBody` said `.wouldBlock` and bytes are now here.
-    var onReadable: (() -> Void)? { get set }
     /// All body bytes (for in-process backends that need the whole request), if buffered.
     func bufferedBody() -> [UInt8]?
 }
@@ -82,6 +80,8 @@ public protocol BackendSink: AnyObject {
 public protocol BackendInvocation: AnyObject {
     /// Continues delivering the response after `backendBody` returned false.
     func resumeReceiving()
+    /// More request body is available (or it ended) after `readBody` said `.wouldBlock`.
+    func bodyReadable()
     /// Stops the call now (client gone, failover, deadline); the sink is not called again.
     func cancel()
 }

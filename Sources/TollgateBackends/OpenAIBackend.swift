@@ -108,7 +108,6 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
     init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
-        body.onReadable = { [weak self] in self?.transfer?.resumeSending() }
         transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
     }
 
@@ -127,7 +126,6 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
         self.transfer = nil
-        body.onReadable = nil
         guard let sink else { return }
         self.sink = nil
         sink.backendEnded(outcome: outcome, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
@@ -137,9 +135,12 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
         transfer?.resumeReceiving()
     }
 
+    func bodyReadable() {
+        transfer?.resumeSending()
+    }
+
     func cancel() {
         sink = nil
-        body.onReadable = nil
         transfer?.cancel()
         transfer = nil
     }

@@ -142,6 +142,9 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
         sink.backendEnded(outcome: outcome, usage: usage, reportedGPUSeconds: nil, coldStart: cold)
     }
 
+    /// The simulated model reads the body whole (`bufferedBody`), after it has all arrived.
+    func bodyReadable() {}
+
     func resumeReceiving() {
         guard paused else { return }
         paused = false

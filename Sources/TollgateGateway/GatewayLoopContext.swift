@@ -71,5 +71,6 @@ final class UnavailableBackend: BackendAdapter, BackendInvocation {
     }
 
     func resumeReceiving() {}
+    func bodyReadable() {}
     func cancel() {}
 }

@@ -52,7 +52,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var insertOffset = 0
     private var injectUsage = false
     private var injectedUsage = false
-    var onReadable: (() -> Void)?
 
     // Response.
     private var committed = false
@@ -93,7 +92,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         if !dispatched {
             if scanner.model != nil && bodyBase + body.count > Self.replayLimit { dispatch() }
         } else {
-            onReadable?()
+            invocation?.bodyReadable()
             if body.count - (readCursor - bodyBase) > Self.bodyHighWater { exchange.pauseBody() }
         }
     }
@@ -105,7 +104,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             fail(400, code: "invalid_json", message: Self.describe(failure), closeConnection: false)
             return
         }
-        if !dispatched { dispatch() } else { onReadable?() }
+        if !dispatched { dispatch() } else { invocation?.bodyReadable() }
     }
 
     private static func describe(_ failure: JSONRequestScanner.Failure) -> String {
@@ -497,7 +496,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         }
         invocation?.cancel()
         invocation = nil
-        onReadable = nil
         cancelFirstByteTimer()
     }
 }
