@@ -167,6 +167,24 @@ EOF
 
 healthz_location='        location = /healthz { default_type application/json; return 200 '"'"'{"status":"ok"}'"'"'; }'
 
+# nginx_proxy_server LISTEN_PORT UPSTREAM_PORT [EXTRA_DIRECTIVES]: the nginx reverse proxy both
+# proxy scenarios compare with (HTTP/1.1 to a keep-alive upstream pool).
+nginx_proxy_server() {
+    cat <<EOF
+    upstream bench_upstream { server 127.0.0.1:$2; keepalive 64; }
+    server {
+        listen 127.0.0.1:$1 reuseport;
+$healthz_location
+        location /v1/ {
+            proxy_pass http://bench_upstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            ${3:-}
+        }
+    }
+EOF
+}
+
 # ------------------------------------------------------------------ tollgate
 # tollgate_config PORT BACKENDS_AND_MODELS_YAML -> YAML on stdout. The bench user has no limits.
 # Not a copy of Config/tollgate.yaml on purpose: its backends may be real hosts, and a benchmark
@@ -334,16 +352,7 @@ $healthz_location
     $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$up/v1/chat/completions" --method POST \
         --data "$CHAT_BODY" -H "Content-Type: application/json" --expect chatcmpl-bench
 
-    nginx_start nginx-proxy "$WORKERS" "    upstream bench_upstream { server 127.0.0.1:$up; keepalive 64; }
-    server {
-        listen 127.0.0.1:$np reuseport;
-$healthz_location
-        location /v1/ {
-            proxy_pass http://bench_upstream;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-        }
-    }"
+    nginx_start nginx-proxy "$WORKERS" "$(nginx_proxy_server "$np" "$up")"
     local ngx=$NGINX_PID
     $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$np/v1/chat/completions" --method POST \
         --data "$CHAT_BODY" -H "Content-Type: application/json" --expect chatcmpl-bench
@@ -437,18 +446,7 @@ scenario_sse() {
     PIDS+=("$upstream_pid")
     $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$up/healthz" --expect '"ok"'
 
-    nginx_start nginx-sse "$WORKERS" "    upstream bench_upstream { server 127.0.0.1:$up; keepalive 64; }
-    server {
-        listen 127.0.0.1:$np reuseport;
-$healthz_location
-        location /v1/ {
-            proxy_pass http://bench_upstream;
-            proxy_http_version 1.1;
-            proxy_set_header Connection \"\";
-            proxy_buffering off;
-            proxy_read_timeout 300s;
-        }
-    }"
+    nginx_start nginx-sse "$WORKERS" "$(nginx_proxy_server "$np" "$up" "proxy_buffering off; proxy_read_timeout 300s;")"
     local ngx=$NGINX_PID
     stream_check() {   # URL [header]: the first SSE event arrives
         sample=$(curl -sN --max-time 3 -X POST -H 'Content-Type: application/json' ${2:+-H "$2"} \
