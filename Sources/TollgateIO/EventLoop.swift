@@ -154,8 +154,9 @@ public final class EventLoop: @unchecked Sendable {
 
     private func runDueTimers() {
         now = tg_monotonic_ns()
-        while let entry = timers.popDue(now: now) {
+        while var entry = timers.popDue(now: now) {
             entry.handler?.timerFired(deadline: entry.deadline, now: now)
+            timers.recycle(&entry)
         }
     }
 

@@ -11,8 +11,8 @@ public protocol TimerHandler: AnyObject {
 
 /// A scheduled callback; keep it to cancel the timer before it fires.
 public final class TimerToken {
-    let deadline: UInt64
-    let sequence: UInt64
+    fileprivate(set) var deadline: UInt64
+    fileprivate(set) var sequence: UInt64
     fileprivate(set) var handler: (any TimerHandler)?
     /// Position in the heap, -1 once fired or cancelled.
     fileprivate var heapIndex: Int
@@ -32,6 +32,9 @@ public final class TimerToken {
 struct TimerQueue {
     private var heap: [TimerToken] = []
     private var sequence: UInt64 = 0
+    /// Fired tokens nobody kept (most are: timer slots discard theirs), reused by `push` so a
+    /// timer per request costs no allocation.
+    private var spare: [TimerToken] = []
 
     var isEmpty: Bool { heap.isEmpty }
     var count: Int { heap.count }
@@ -40,7 +43,16 @@ struct TimerQueue {
     @discardableResult
     mutating func push(_ handler: any TimerHandler, at deadline: UInt64) -> TimerToken {
         sequence &+= 1
-        let token = TimerToken(deadline: deadline, sequence: sequence, handler: handler, heapIndex: heap.count)
+        let token: TimerToken
+        if let reused = spare.popLast() {
+            token = reused
+            token.deadline = deadline
+            token.sequence = sequence
+            token.handler = handler
+            token.heapIndex = heap.count
+        } else {
+            token = TimerToken(deadline: deadline, sequence: sequence, handler: handler, heapIndex: heap.count)
+        }
         heap.append(token)
         siftUp(heap.count - 1)
         return token
@@ -51,6 +63,13 @@ struct TimerQueue {
         guard let first = heap.first, first.deadline <= now else { return nil }
         remove(at: 0)
         return first
+    }
+
+    /// Takes back a token that has fired, if nothing else holds it (its handler is released
+    /// either way).
+    mutating func recycle(_ token: inout TimerToken) {
+        token.handler = nil
+        if spare.count < 1024 && isKnownUniquelyReferenced(&token) { spare.append(token) }
     }
 
     mutating func cancel(_ token: TimerToken) {

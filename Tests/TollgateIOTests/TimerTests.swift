@@ -19,6 +19,29 @@ struct TimerQueueTests {
         #expect(queue.isEmpty)
     }
 
+    @Test func aFiredTokenNobodyKeptIsReusedAndOneStillHeldIsNot() {
+        var queue = TimerQueue()
+        let r = Recorder()
+        let firstID: ObjectIdentifier
+        do {
+            queue.push(r, at: 10)
+            var fired = queue.popDue(now: 10)!
+            firstID = ObjectIdentifier(fired)
+            queue.recycle(&fired)
+            #expect(fired.handler == nil)
+        }
+        let reused = queue.push(r, at: 20)
+        #expect(ObjectIdentifier(reused) == firstID)
+        #expect(reused.deadline == 20 && reused.isPending)
+
+        var held = queue.popDue(now: 20)!
+        let kept = held                       // an owner still holds this token
+        queue.recycle(&held)
+        let fresh = queue.push(r, at: 30)
+        #expect(fresh !== kept)
+        #expect(!kept.isPending && kept.handler == nil)
+    }
+
     @Test func nothingBeforeItsDeadline() {
         var queue = TimerQueue()
         queue.push(Recorder(), at: 100)
