@@ -36,9 +36,16 @@ public final class CurlMulti: TimerHandler {
     private var sockets: [Int32: CurlSocket] = [:]
     private var timer = TimerSlot()
     private var running: Int32 = 0
+    /// An easy handle with the error buffer it reports into (CURLOPT_ERRORBUFFER), reused
+    /// together.
+    struct EasyHandle {
+        let easy: UnsafeMutableRawPointer
+        let errorBuffer: UnsafeMutablePointer<CChar>
+    }
+
     /// Easy handles kept for reuse (curl_easy_reset keeps nothing of the last request, while
     /// connections live in the multi's cache either way).
-    private var idleHandles: [UnsafeMutableRawPointer] = []
+    private var idleHandles: [EasyHandle] = []
     /// Depth of calls into curl on this multi; transfers cancelled meanwhile are removed after.
     private(set) var callDepth = 0
     private var pendingRemovals: [UpstreamTransfer] = []
@@ -58,7 +65,7 @@ public final class CurlMulti: TimerHandler {
 
     deinit {
         curl_multi_cleanup(handle)
-        for easy in idleHandles { curl_easy_cleanup(easy) }
+        for handle in idleHandles { release(handle) }
     }
 
     // MARK: - Transfers
@@ -74,15 +81,20 @@ public final class CurlMulti: TimerHandler {
         }
     }
 
-    func takeEasyHandle() -> UnsafeMutableRawPointer {
-        if let easy = idleHandles.popLast() { return easy }
+    func takeEasyHandle() -> EasyHandle {
+        if let handle = idleHandles.popLast() { return handle }
         guard let easy = curl_easy_init() else { fatalError("curl_easy_init failed") }
-        return easy
+        return EasyHandle(easy: easy, errorBuffer: .allocate(capacity: Int(CURL_ERROR_SIZE)))
     }
 
-    func recycle(_ easy: UnsafeMutableRawPointer) {
-        curl_easy_reset(easy)
-        if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+    func recycle(_ handle: EasyHandle) {
+        curl_easy_reset(handle.easy)
+        if idleHandles.count < 256 { idleHandles.append(handle) } else { release(handle) }
+    }
+
+    private func release(_ handle: EasyHandle) {
+        curl_easy_cleanup(handle.easy)
+        handle.errorBuffer.deallocate()
     }
 
     /// Removes a finished or cancelled transfer. Inside a curl callback the removal waits until

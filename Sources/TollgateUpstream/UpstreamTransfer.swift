@@ -9,13 +9,15 @@ import Glibc
 public import TollgateIO
 
 public final class UpstreamTransfer {
-    let easy: UnsafeMutableRawPointer
+    private let handle: CurlMulti.EasyHandle
+    var easy: UnsafeMutableRawPointer { handle.easy }
+    /// curl's message for a failed transfer; owned by the easy handle, valid until it is recycled.
+    private var errorBuffer: UnsafeMutablePointer<CChar> { handle.errorBuffer }
     private unowned let multi: CurlMulti
     public private(set) var delegate: (any UpstreamTransferDelegate)?
     /// Kept alive while curl may read it (until the transfer is removed from the multi).
     private var fixedHeaders: UpstreamHeaderList?
     private var requestHeaders = RequestHeaderNodes(before: nil)
-    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
     private let maxResponseBytes: Int
 
     public private(set) var status = 0
@@ -33,7 +35,7 @@ public final class UpstreamTransfer {
     public init(request: UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
         self.multi = multi
         self.delegate = delegate
-        self.easy = multi.takeEasyHandle()
+        self.handle = multi.takeEasyHandle()
         self.maxResponseBytes = request.maxResponseBytes
         errorBuffer[0] = 0
         configure(request)
@@ -42,7 +44,6 @@ public final class UpstreamTransfer {
 
     deinit {
         requestHeaders.free()
-        errorBuffer.deallocate()
     }
 
     public var loop: EventLoop { multi.loop }
@@ -149,7 +150,7 @@ public final class UpstreamTransfer {
         isFinished = true
         let delegate = self.delegate
         self.delegate = nil
-        multi.recycle(easy)
+        multi.recycle(handle)
         delegate?.upstreamEnded(self, outcome: outcome)
     }
 
