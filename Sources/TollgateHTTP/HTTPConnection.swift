@@ -54,6 +54,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     /// at the end instead of one syscall each, and re-entrant parsing is avoided.
     private var inCallback = false
     private var peerClosed = false
+    /// True while `process` parses the bytes of `input` itself (see `processBufferedInput`).
+    private var isParsingInput = false
     /// Queued in the loop context's flush list (see `requestFlush`).
     var flushScheduled = false
 
@@ -105,7 +107,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
             guard n > 0 else { peerWentAway(); return }
             let bytes = UnsafeRawBufferPointer(rebasing: scratch[0..<n])
             let consumed = process(bytes)
-            if consumed < n { input.append(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
+            if consumed < n && acceptsInput { input.append(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
         } else {
             var readCount = 0
             do {
@@ -127,12 +129,37 @@ final class HTTPConnection: IOHandler, TimerHandler {
     }
 
     /// Parses what is in `input` (after a resume or the end of a response).
+    ///
+    /// Ownership rule: while `process` parses `input`'s own bytes, nothing mutates `input` (a
+    /// responder may close the connection from inside a callback: `beginClose` and `close`
+    /// leave the buffer alone); `settleInput` is the one place that consumes or drops what
+    /// was parsed, once parsing has returned.
     private func processBufferedInput() {
         // Runs even with no buffered bytes: the parser may hold a pending end of message
         // (a body that was paused right after its last byte).
-        guard phase != .closed else { return }
+        guard phase != .closed, !isParsingInput else { return }
+        isParsingInput = true
         let consumed = process(input.readable)
-        if phase != .closed { input.consume(consumed) }
+        isParsingInput = false
+        settleInput(consumed: consumed)
+    }
+
+    /// After parsing `input`: drops the parsed bytes, or everything once no further request
+    /// will be read from this connection.
+    private func settleInput(consumed: Int) {
+        if acceptsInput {
+            input.consume(min(consumed, input.readableCount))
+        } else {
+            input.clear()
+        }
+    }
+
+    /// Whether bytes received now may still be parsed as (part of) a request.
+    private var acceptsInput: Bool {
+        switch phase {
+        case .awaitingHead, .readingHead, .exchange: return true
+        case .closingAfterFlush, .lingering, .closed: return false
+        }
     }
 
     /// Parses as many events from `bytes` as the connection's state allows; returns how many
@@ -562,7 +589,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     private func beginClose() {
         guard phase != .closed && phase != .lingering && phase != .closingAfterFlush else { return }
         phase = .closingAfterFlush
-        input.clear()
+        // `input` is not cleared here: this may run inside `process`, which is reading it.
+        // `settleInput` drops it once parsing returns (nothing is parsed in this phase).
         if !inCallback { flushOutput() } else { updateInterest(); updateDeadline() }
     }
 
@@ -639,7 +667,9 @@ final class HTTPConnection: IOHandler, TimerHandler {
         exchange = nil
         loop.deregister(fd)
         closeDescriptor(fd)
-        input.clear()
+        // `input` may be under `process` right now (a responder closing from a callback): it
+        // is dropped by `settleInput` or with the connection, never here.
+        if !isParsingInput { input.clear() }
         output.clear()
         context.connectionClosed(self)
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // A blocking raw-socket HTTP/1.1 client for tests: sends exact bytes, reads responses with a
 // receive deadline (SO_RCVTIMEO), so no test sleeps or hangs.
+import CLinux
 import Glibc
 
 struct RawResponse {
@@ -154,5 +155,62 @@ extension String {
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+extension RawClient {
+    /// Waits (polling, bounded) until the server process has read every byte this client sent:
+    /// the server side's receive queue in /proc/net/tcp is empty. Lets a test make the server
+    /// see a request in two reads exactly where it chose to split it.
+    func waitUntilServerRead(seconds: Double = 5) -> Bool {
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        var remote = sockaddr_in()
+        var remoteLength = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        _ = withUnsafeMutablePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &remoteLength) }
+        }
+        let clientPort = UInt16(bigEndian: local.sin_port)
+        let serverPort = UInt16(bigEndian: remote.sin_port)
+        // The server's socket: local = server port, remote = our port (0100007F = 127.0.0.1).
+        let wanted = String(format4: serverPort) + " 0100007F:" + String(format4: clientPort)
+        let deadline = tg_monotonic_ns() + UInt64(seconds * 1e9)
+        repeat {
+            guard let table = try? readProcFile("/proc/net/tcp") else { return false }
+            for line in table.split(separator: "\n") where line.contains(wanted) {
+                let fields = line.split(separator: " ")
+                guard fields.count > 4, fields[1].hasSuffix(String(format4: serverPort)) else { continue }
+                let queues = fields[4].split(separator: ":")
+                if queues.count == 2, Int(queues[1], radix: 16) == 0 { return true }
+            }
+            var pfd = pollfd(fd: -1, events: 0, revents: 0)
+            _ = poll(&pfd, 0, 1)
+        } while tg_monotonic_ns() < deadline
+        return false
+    }
+}
+
+private func readProcFile(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw RawClientError.closed }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if n <= 0 { break }
+        out += chunk[0..<n]
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+private extension String {
+    /// A port as /proc/net/tcp writes it: four upper-case hex digits.
+    init(format4 port: UInt16) {
+        let hex = String(port, radix: 16, uppercase: true)
+        self = String(repeating: "0", count: 4 - hex.count) + hex
     }
 }

@@ -41,6 +41,9 @@ final class TestResponder: HTTPResponder {
             let echo = BodyCounter(exchange: exchange, counters: counters, pauseEvery: head.query == "pause" ? 4096 : 0)
             exchange.context = echo
             exchange.readBody(delegate: echo)
+        } else if head.pathEquals("/deny") {
+            // A 401-like early answer: the body (if any) is never read, the connection closes.
+            exchange.respondError(status: 401, message: "denied", code: "invalid_api_key", close: true)
         } else if head.pathEquals("/slow") {
             let millis = UInt64(head.query ?? "100") ?? 100
             let delayed = DelayedReply(exchange: exchange)
