@@ -239,6 +239,13 @@ final class HTTPConnection: IOHandler, TimerHandler {
             output.append("HTTP/1.1 100 Continue\r\n\r\n")
         }
         lastBodyProgress = loop.now
+        if exchange.isBodyComplete {
+            // No body at all (Content-Length: 0, or no framing): the parser's end of message is
+            // not delivered while the exchange lives (nothing is left to read), so the
+            // responder hears of the end here, or it would wait for it forever.
+            exchange.delegate?.exchangeBodyEnded(exchange)
+            return
+        }
         bodyFlowChanged(exchange)
     }
 

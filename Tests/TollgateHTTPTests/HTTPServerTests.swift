@@ -151,6 +151,21 @@ struct HTTPServerTests {
         #expect(try client.readResponse().text == "\(1 + 10 + 4096 + 70000)")
     }
 
+    @Test func emptyBodiesReachTheirEndInEveryFraming() throws {
+        // Content-Length: 0 and no framing at all: the responder that reads the body must
+        // hear that it ended (it used to wait forever), and the connection stays usable.
+        let server = try TestServer()
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        for framing in ["Content-Length: 0\r\n", "", "Transfer-Encoding: chunked\r\n"] {
+            let body = framing.contains("chunked") ? "0\r\n\r\n" : ""
+            client.send("POST /echo HTTP/1.1\r\n\(host)\(framing)\r\n\(body)")
+            let response = try client.readResponse()
+            #expect(response.text == "0", "framing \(framing)")
+            #expect(response.header("connection") == nil)
+        }
+    }
+
     @Test func expectContinueGetsInterimResponseOnlyWhenBodyIsRead() throws {
         let server = try TestServer()
         defer { server.stop() }

@@ -1,0 +1,64 @@
+"""Issue 7's connection- and gateway-level defects, each reproduced over real sockets against
+the real binary: empty bodies, duplicate credentials, inert config keys, a second process on a
+taken address, request ids, drain signals."""
+import json
+import socket
+import time
+
+import pytest
+
+from conftest import USER_KEY
+
+POST_ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+
+
+def raw_exchange(port, data, timeout=5):
+    """Sends `data` on a fresh connection, returns everything read until the server closes or
+    the first complete response (by Content-Length) arrived."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return read_response(s)
+
+
+def read_response(s):
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+def status_of(response):
+    return int(response.split(b" ", 2)[1])
+
+
+def body_of(response):
+    return json.loads(response.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize("path", POST_ROUTES)
+@pytest.mark.parametrize("framing", ["Content-Length: 0\r\n", "", "Transfer-Encoding: chunked\r\n"])
+def test_post_with_empty_body_is_answered_400(gateway, path, framing):
+    body = "0\r\n\r\n" if "chunked" in framing else ""
+    request = (f"POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {USER_KEY}\r\n"
+               f"Content-Type: application/json\r\n{framing}\r\n{body}").encode()
+    start = time.monotonic()
+    response = raw_exchange(gateway.port, request)
+    assert response, "no answer to an empty body"
+    assert status_of(response) == 400, response
+    assert time.monotonic() - start < 3
+    error = body_of(response)["error"]
+    assert error["code"] in ("invalid_json", "missing_model")
