@@ -112,6 +112,9 @@ struct HTTPHeadParser {
                 if HTTPBytes.equalsIgnoringCase(name, "content-type") { contentTypeIndex = index }
                 else if HTTPBytes.equalsIgnoringCase(name, "x-request-id") { requestIDIndex = index }
             case 13 where HTTPBytes.equalsIgnoringCase(name, "authorization"):
+                // RFC 9110 §11.6.2 allows one credential; with two, a later proxy or backend
+                // could believe the other one than we checked.
+                if authorizationIndex >= 0 { throw .badRequest("more than one Authorization header") }
                 authorizationIndex = index
             case 14 where HTTPBytes.equalsIgnoringCase(name, "content-length"):
                 contentLengthCount += 1

@@ -70,6 +70,9 @@ let framingCases: [FramingCase] = [
     fails("28 whitespace before first header", "GET / HTTP/1.1\r\n Host: x\r\n\r\n", 400),
     fails("29 missing Host", "GET / HTTP/1.1\r\n\r\n", 400),
     fails("29 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    // Two credentials: which one would a proxy behind us believe? Refused (issue 7 item 14).
+    fails("two Authorization headers", "GET / HTTP/1.1\r\n\(H)Authorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n", 400),
+    fails("two Authorization headers, other case", "GET / HTTP/1.1\r\n\(H)authorization: Bearer a\r\nAUTHORIZATION: Bearer a\r\n\r\n", 400),
     fails("29 invalid Host", "GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n", 400),
     ok("29 HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n"),
     fails("30 chunk size 0x5", "POST / HTTP/1.1\r\n\(H)Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400, heads: 1),
