@@ -46,6 +46,13 @@ public final class HTTPServer: Sendable {
         guard var address = SocketAddress(host: options.host, port: options.port) else {
             throw IOError(errno: EINVAL, operation: "listen address")
         }
+        if address.port != 0 {
+            // SO_REUSEPORT would let a second `tollgate serve` on the same address start
+            // silently and take part of the traffic. A probe without it fails with
+            // EADDRINUSE while any other socket listens there (SO_REUSEADDR still passes
+            // TIME_WAIT leftovers), so only this process's own workers share the port.
+            try Socket.checkAddressFree(address)
+        }
         var listeners: [Int32] = []
         do {
             for _ in group.loops {

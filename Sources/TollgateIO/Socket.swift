@@ -25,6 +25,20 @@ public enum Socket {
         return fd
     }
 
+    /// Binds (without listening) and closes a socket with SO_REUSEADDR but not SO_REUSEPORT:
+    /// throws EADDRINUSE when another socket already listens on `address`, whatever its
+    /// options, without ever accepting a connection itself.
+    public static func checkAddressFree(_ address: SocketAddress) throws(IOError) {
+        let fd = try syscallNonBlocking("socket") {
+            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
+        defer { closeDescriptor(fd) }
+        try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        _ = try address.withSockAddr { (sa, len) throws(IOError) in
+            try syscallNonBlocking("bind") { Glibc.bind(fd, sa, len) }
+        }
+    }
+
     /// Accepts one pending connection as a non-blocking, close-on-exec socket.
     @inline(__always)
     public static func accept(_ listener: Int32) throws(IOError) -> IOResult<Int32> {

@@ -38,6 +38,9 @@ struct Serve: ParsableCommand {
             gateway = try Gateway(options: options, plan: plan)
             let address = try gateway.start()
             Console.error("tollgate: listening on \(address)")
+        } catch let error as IOError where error.errno == EADDRINUSE {
+            Console.error("tollgate: cannot listen on \(options.host):\(options.port): address in use (another process serves it)")
+            throw ExitCode(1)
         } catch {
             Console.error("tollgate: cannot listen on \(options.host):\(options.port): \(error)")
             throw ExitCode(1)

@@ -62,3 +62,29 @@ def test_post_with_empty_body_is_answered_400(gateway, path, framing):
     assert time.monotonic() - start < 3
     error = body_of(response)["error"]
     assert error["code"] in ("invalid_json", "missing_model")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_second_serve_on_a_served_address_refuses_to_start(upstream):
+    import subprocess
+    from conftest import Gateway, binary, config_for
+    port = free_port()
+    text = config_for(upstream[0]).replace("listen: 127.0.0.1:0", f"listen: 127.0.0.1:{port}")
+    first = Gateway(text)
+    try:
+        assert first.port == port
+        proc = subprocess.run([binary(), "serve", "--config", str(first.config)],
+                              capture_output=True, timeout=20)
+        assert proc.returncode == 1
+        assert b"address in use" in proc.stderr
+        # The first one still serves every request (none went to a second process).
+        for _ in range(20):
+            response = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert status_of(response) == 200
+    finally:
+        first.stop()
