@@ -27,7 +27,8 @@ public enum ConfigLoader {
             return ConfigLoadResult(config: nil, diagnostics: context.diagnostics)
         }
         let config = GatewayConfigParser.parse(root, context: context)
-        return ConfigLoadResult(config: context.hasErrors ? nil : config, diagnostics: context.diagnostics)
+        return ConfigLoadResult(config: context.hasErrors ? nil : config, diagnostics: context.diagnostics,
+                                inertKeys: InertKeys.find(in: root))
     }
 }
 
@@ -38,10 +39,13 @@ public struct ConfigLoadResult: Sendable {
     public let config: GatewayConfig?
     /// Sorted by line; diagnostics on the same line keep the order they were found in.
     public let diagnostics: [ConfigDiagnostic]
+    /// Keys present in the file whose behaviour is not in this version yet (`serve` warns).
+    public let inertKeys: [InertKey]
 
-    public init(config: GatewayConfig?, diagnostics: [ConfigDiagnostic]) {
+    public init(config: GatewayConfig?, diagnostics: [ConfigDiagnostic], inertKeys: [InertKey] = []) {
         self.config = config
         self.diagnostics = diagnostics
+        self.inertKeys = inertKeys
     }
 
     public var errors: [ConfigDiagnostic] { diagnostics.filter { $0.severity == .error } }

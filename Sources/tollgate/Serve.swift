@@ -24,6 +24,9 @@ struct Serve: ParsableCommand {
             Console.error("tollgate: \(config) has errors; not starting")
             throw ExitCode(2)
         }
+        for key in result.inertKeys {
+            Console.error("\(config):\(key.line): warning: `\(key.path)` is accepted but has no effect in this version: \(key.reason)")
+        }
         // Block the signals before any thread exists so every thread inherits the mask and
         // they arrive only through the signalfd below.
         var signals = sigset_t()

@@ -88,3 +88,17 @@ def test_second_serve_on_a_served_address_refuses_to_start(upstream):
             assert status_of(response) == 200
     finally:
         first.stop()
+
+
+def test_serve_warns_about_each_inert_key(upstream):
+    from conftest import Gateway, config_for
+    text = config_for(upstream[0]) + "budgets: { usd_per_month: 5 }\n"
+    text = text.replace("    first_byte_timeout: 1s\n", "    first_byte_timeout: 1s\n    health: { path: /health }\n", 1)
+    gw = Gateway(text)
+    try:
+        warnings = [l for l in gw.stderr_lines if "has no effect in this version" in l]
+        assert any("`budgets`" in l for l in warnings), gw.stderr_lines
+        assert any("`backends.up.health`" in l for l in warnings), gw.stderr_lines
+        assert all(l.startswith(str(gw.config) + ":") for l in warnings)
+    finally:
+        gw.stop()

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// Keys the schema accepts (SPEC §2) whose behaviour has not landed yet: limits and quotas,
+// budgets, health probes, circuits, idle actions, the router's inputs, the usage database and
+// the admin API. A config that sets them must not look protected when it is not, so `serve`
+// names each one present at start-up (issue 7 item 11). Entries leave this list as their
+// issues land.
+import Yams
+
+public struct InertKey: Sendable, Equatable {
+    /// Dotted path, e.g. `backends.box.health` or `users.alice.limits`.
+    public let path: String
+    public let line: Int
+    /// What does not happen yet.
+    public let reason: String
+}
+
+enum InertKeys {
+    private static let limits = "limits and quotas are not enforced yet"
+    private static let routing = "the cost-aware router, health and circuits are not active yet"
+    private static let metering = "the SQLite usage log is not written yet"
+
+    /// Top-level sections inert as a whole, or by key inside them.
+    private static let topLevel: [String: String] = [
+        "storage": metering, "admin": "the admin API is not served yet",
+        "metrics": "/metrics is not served yet", "groups": limits, "budgets": limits,
+    ]
+    private static let server: [String: String] = ["trusted_proxies": "X-Forwarded-For is not read yet"]
+    private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
+    private static let user: [String: String] = ["limits": limits, "group": limits]
+    private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
+    private static let backend: [String: String] = [
+        "max_concurrency": routing, "expected_run": routing, "bill_cold_start": metering,
+        "budget_usd_per_month": limits, "health": routing, "circuit": routing,
+        "idle": "idle actions are not taken yet",
+    ]
+
+    static func find(in root: Node) -> [InertKey] {
+        var found: [InertKey] = []
+        for (name, line, value) in entries(of: root) {
+            if let reason = topLevel[name] {
+                found.append(InertKey(path: name, line: line, reason: reason))
+                continue
+            }
+            switch name {
+            case "server": collect(value, prefix: "server", keys: server, into: &found)
+            case "defaults": collect(value, prefix: "defaults", keys: defaults, into: &found)
+            case "users", "models", "backends":
+                for (entryName, _, entry) in entries(of: value) {
+                    let prefix = "\(name).\(entryName)"
+                    switch name {
+                    case "users": collect(entry, prefix: prefix, keys: user, into: &found)
+                    case "models": collect(entry, prefix: prefix, keys: model, into: &found)
+                    default:
+                        var keys = backend
+                        // The simulated kind uses cold_start itself (its wake-up delay).
+                        if !isSimulated(entry) { keys["cold_start"] = routing }
+                        collect(entry, prefix: prefix, keys: keys, into: &found)
+                    }
+                }
+            default: break
+            }
+        }
+        return found.sorted { $0.line < $1.line }
+    }
+
+    private static func collect(_ node: Node, prefix: String, keys: [String: String], into found: inout [InertKey]) {
+        for (name, line, value) in entries(of: node) {
+            guard let reason = keys[name], !isUnset(value) else { continue }
+            found.append(InertKey(path: "\(prefix).\(name)", line: line, reason: reason))
+        }
+    }
+
+    private static func isSimulated(_ backend: Node) -> Bool {
+        entries(of: backend).contains { $0.name == "kind" && $0.value.scalar?.string == "simulated" }
+    }
+
+    /// `null`, `~`, nothing, or an empty list or mapping: "not set" (SPEC §2).
+    private static func isUnset(_ node: Node) -> Bool {
+        switch node {
+        case .scalar(let scalar): return scalar.style == .plain && ["", "~", "null"].contains(scalar.string)
+        case .mapping(let mapping): return mapping.count == 0
+        case .sequence(let sequence): return sequence.count == 0
+        case .alias: return false
+        }
+    }
+
+    private static func entries(of node: Node) -> [(name: String, line: Int, value: Node)] {
+        guard case .mapping(let mapping) = node else { return [] }
+        return mapping.compactMap { key, value in
+            guard case .scalar(let scalar) = key else { return nil }
+            return (scalar.string, key.mark?.line ?? 0, value)
+        }
+    }
+}

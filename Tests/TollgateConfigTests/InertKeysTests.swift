@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// Keys the schema accepts but this version does not act on are named, with their lines, so
+// `serve` can warn that a config looks protected when it is not.
+import Testing
+import TollgateConfig
+
+struct InertKeysTests {
+    @Test func everyInertKeyPresentIsNamedAtItsLine() {
+        let yaml = """
+        server:
+          listen: 127.0.0.1:0
+          trusted_proxies: [10.0.0.1]   # E1
+        storage:                        # E2
+          sqlite: ./x.db
+        defaults:
+          limits: { requests_per_minute: 60 }   # E3
+        backends:
+          box:
+            kind: openai
+            url: http://127.0.0.1:9
+            health: { path: /health }   # E4
+            circuit: { failures: 3 }    # E5
+            max_concurrency: 2          # E6
+            cold_start: 20s             # E7
+          sim:
+            kind: simulated
+            cold_start: 1s
+        models:
+          m: { task: chat, backends: [box, sim], queue_timeout: 5s }   # E8
+        users:
+          alice:
+            keys: ["tg-0123456789abcdef0123456789"]
+            limits: { concurrent: 2 }   # E9
+        budgets: { usd_per_month: 5 }   # E10
+        """
+        let result = TestSupport.load(yaml)
+        #expect(result.errors.isEmpty, "\(TestSupport.errors(result))")
+        let lines = TestSupport.markerLines(in: yaml)
+        let found = result.inertKeys.map { "\($0.path)@\($0.line)" }
+        #expect(found == [
+            "server.trusted_proxies@\(lines["E1"]!)", "storage@\(lines["E2"]!)", "defaults.limits@\(lines["E3"]!)",
+            "backends.box.health@\(lines["E4"]!)", "backends.box.circuit@\(lines["E5"]!)",
+            "backends.box.max_concurrency@\(lines["E6"]!)", "backends.box.cold_start@\(lines["E7"]!)",
+            "models.m.queue_timeout@\(lines["E8"]!)", "users.alice.limits@\(lines["E9"]!)", "budgets@\(lines["E10"]!)",
+        ])
+        // The simulated backend's cold_start is its own wake-up delay: in effect, not named.
+        #expect(!found.contains { $0.hasPrefix("backends.sim.") })
+    }
+
+    @Test func aConfigWithoutThemHasNone() {
+        let result = TestSupport.load("""
+        server: { listen: 127.0.0.1:0, trusted_proxies: [] }
+        backends: { sim: { kind: simulated } }
+        models: { m: { task: chat, backends: [sim] } }
+        users: { alice: { keys: ["tg-0123456789abcdef0123456789"], limits: ~ } }
+        """)
+        #expect(result.errors.isEmpty, "\(TestSupport.errors(result))")
+        #expect(result.inertKeys.isEmpty)
+    }
+}
