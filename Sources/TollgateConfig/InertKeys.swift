@@ -24,7 +24,7 @@ enum InertKeys {
         "storage": metering, "admin": "the admin API is not served yet",
         "metrics": "/metrics is not served yet", "groups": limits, "budgets": limits,
     ]
-    private static let server: [String: String] = ["trusted_proxies": "X-Forwarded-For is not read yet"]
+    private static let server: [String: String] = [:]
     private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]

@@ -24,6 +24,7 @@ final class AccessLog: UsageSink, LoopIterationObserver {
         buffer.append(hex: UInt64(r.id.counter), width: 8)
         buffer.append("\"")
         if let client = r.clientRequestID { field("client_request_id", client) }
+        if let address = r.clientAddress { field("client", address) }
         field("method", r.method)
         field("path", r.path)
         buffer.append(",\"status\":")

@@ -4,6 +4,7 @@
 import TollgateBackends
 public import TollgateConfig
 public import TollgateHTTP
+import TollgateIO
 
 extension HTTPServerOptions {
     /// The `server:` section as the HTTP layer's options.
@@ -40,7 +41,9 @@ extension GatewayPlan {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
             users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models)))
         }
-        self.init(backends: backends, models: models, users: users, keys: keys)
+        // The loader checked every entry's syntax; IPBlock reads the same forms.
+        self.init(backends: backends, models: models, users: users, keys: keys,
+                  trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) })
     }
 
     /// Backends whose kind has no adapter yet (reported at start-up).

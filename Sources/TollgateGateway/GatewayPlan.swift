@@ -3,6 +3,7 @@
 // once (and again on reload) by the composition root. Immutable and shared by every loop.
 public import TollgateBackends
 import TollgateConfig
+public import TollgateIO
 
 public enum BackendKindPlan: Sendable {
     case openai(OpenAIBackendOptions)
@@ -97,11 +98,15 @@ public final class GatewayPlan: Sendable {
     public let backends: [BackendPlan]
     public let models: [ModelPlan]
     public let users: [UserPlan]
+    /// `server.trusted_proxies`: peers whose X-Forwarded-For names the client.
+    public let trustedProxies: [IPBlock]
     private let modelIndex: [String: Int]
     /// Keyed by the digest; the match is confirmed in constant time.
     private let keys: [[UInt8]: KeyPlan]
 
-    public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan]) {
+    public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
+                trustedProxies: [IPBlock] = []) {
+        self.trustedProxies = trustedProxies
         self.backends = backends
         self.models = models
         self.users = users

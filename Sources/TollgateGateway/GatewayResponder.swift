@@ -102,6 +102,10 @@ final class GatewayResponder: HTTPResponder {
             status: exchange.status == 0 ? 499 : exchange.status,
             latencyMs: Double(end &- exchange.startTime) / 1e6,
             bytesIn: exchange.bodyBytesIn, bytesOut: exchange.bytesOut)
+        let trusted = context.runtime.plan.trustedProxies
+        record.clientAddress = ClientAddress.resolve(
+            peer: exchange.peer, forwardedFor: trusted.isEmpty ? nil : exchange.head.combinedValue(of: "x-forwarded-for"),
+            trusted: trusted).description
         if exchange.isResponseStarted { record.ttfbMs = Double(exchange.firstByteTime &- exchange.startTime) / 1e6 }
         if let proxy = exchange.context as? ProxyExchange {
             record.user = proxy.user.name
@@ -125,10 +129,12 @@ final class GatewayResponder: HTTPResponder {
         sink.record(record)
     }
 
-    func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop) {
+    func requestRejected(status: Int, message: String, id: RequestID, peer: IPAddress, loop: EventLoop) {
         var record = UsageRecord(id: id, clientRequestID: nil, timestamp: Double(tg_realtime_ns()) / 1e9,
                                  method: "-", path: "-", status: status, latencyMs: 0, bytesIn: 0, bytesOut: 0)
         record.error = message
+        // Nothing of the head can be believed here (no X-Forwarded-For): the peer as seen.
+        record.clientAddress = peer.description
         sink.record(record)
     }
 }

@@ -10,6 +10,8 @@ public struct UsageRecord: Sendable {
     public var id: RequestID
     /// The client's `x-request-id`, if it sent one.
     public var clientRequestID: String?
+    /// The client's address (its proxy's X-Forwarded-For entry when the peer is trusted).
+    public var clientAddress: String?
     /// Wall-clock start, unix seconds.
     public var timestamp: Double
     public var method: String

@@ -26,6 +26,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     }
 
     let fd: Int32
+    /// The client's address as accept(2) saw it (a proxy's, when there is one in front).
+    let peer: IPAddress
     private unowned let context: HTTPServerLoopContext
     private let loop: EventLoop
     private let options: HTTPServerOptions
@@ -59,8 +61,9 @@ final class HTTPConnection: IOHandler, TimerHandler {
     /// Queued in the loop context's flush list (see `requestFlush`).
     var flushScheduled = false
 
-    init(fd: Int32, context: HTTPServerLoopContext) {
+    init(fd: Int32, peer: IPAddress, context: HTTPServerLoopContext) {
         self.fd = fd
+        self.peer = peer
         self.context = context
         self.loop = context.loop
         self.options = context.options
@@ -224,7 +227,7 @@ final class HTTPConnection: IOHandler, TimerHandler {
             keepAlive = false
         }
         let exchange = HTTPExchange(head: head, id: context.nextRequestID(), loop: loop, connection: self,
-                                    wallTime: context.wallClockNanos)
+                                    peer: peer, wallTime: context.wallClockNanos)
         self.exchange = exchange
         lastBodyProgress = loop.now
         context.responder.respond(to: exchange)
@@ -560,8 +563,10 @@ final class HTTPConnection: IOHandler, TimerHandler {
     /// progress is aborted first (its responder sees `exchangeAborted`).
     private func requestFailed(_ error: HTTPParseError) {
         keepAlive = false
+        var answerID: RequestID?
         if let exchange, !exchange.isFinished {
             exchange.status = error.status
+            answerID = exchange.id
             exchange.isAborted = true
             exchange.endTime = loop.now
             self.exchange = nil
@@ -572,7 +577,9 @@ final class HTTPConnection: IOHandler, TimerHandler {
                 return
             }
         } else {
-            context.rejected(status: error.status, message: error.message, bytesIn: input.readableCount)
+            let id = context.nextRequestID()
+            context.rejected(status: error.status, message: error.message, id: id, peer: peer)
+            answerID = id
         }
         guard phase != .closed else { return }
         let body = JSONText.errorBody(message: error.message, type: JSONText.errorType(forStatus: error.status), code: error.code)
@@ -585,7 +592,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
         output.append("\r\ncontent-type: application/json\r\ncontent-length: ")
         output.append(decimal: body.utf8.count)
         output.append("\r\nx-request-id: ")
-        appendRequestID(context.nextRequestID())
+        // The id the log line has: the rejected request's own, or the aborted exchange's.
+        appendRequestID(answerID ?? context.nextRequestID())
         output.append("\r\nconnection: close\r\n\r\n")
         output.append(string: body)
         beginClose()

@@ -31,8 +31,8 @@ public protocol HTTPResponder: AnyObject {
     /// The exchange is over (response queued in full, or aborted): log and account for it.
     func exchangeEnded(_ exchange: HTTPExchange)
     /// A request refused before it became an exchange (malformed head, header timeout,
-    /// connection limit): log it.
-    func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop)
+    /// connection limit): log it. `id` is the one its answer carried; `peer` the client.
+    func requestRejected(status: Int, message: String, id: RequestID, peer: IPAddress, loop: EventLoop)
 }
 
 /// A response header list that refuses CR, LF and NUL so nothing can split the response
@@ -68,6 +68,8 @@ public final class HTTPExchange {
     public let startTime: UInt64
     /// Wall-clock nanoseconds since the epoch when the head was complete.
     public let startWallTime: UInt64
+    /// The connection's peer address (see `HTTPConnection.peer`).
+    public let peer: IPAddress
 
     /// The responder's per-request state (e.g. its proxy exchange); kept alive with the exchange.
     public var context: AnyObject?
@@ -99,8 +101,9 @@ public final class HTTPExchange {
     var bodyPaused = false
     var writeBlocked = false
 
-    init(head: HTTPRequestHead, id: RequestID, loop: EventLoop, connection: HTTPConnection, wallTime: UInt64) {
+    init(head: HTTPRequestHead, id: RequestID, loop: EventLoop, connection: HTTPConnection, peer: IPAddress, wallTime: UInt64) {
         self.head = head
+        self.peer = peer
         self.id = id
         self.loop = loop
         self.startTime = loop.now

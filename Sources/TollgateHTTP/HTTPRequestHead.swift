@@ -93,6 +93,24 @@ public struct HTTPRequestHead: Sendable {
         return nil
     }
 
+    /// Every value of the header named `lowercaseName`, joined with ", " in the order received
+    /// (a recipient may combine repeated fields so: RFC 9110 §5.3); nil when absent.
+    public func combinedValue(of lowercaseName: String) -> String? {
+        let name = Array(lowercaseName.utf8)
+        var result: String?
+        for f in fields where Int(f.nameEnd - f.nameStart) == name.count {
+            var same = true
+            for j in 0..<name.count where HTTPBytes.lower(bytes[Int(f.nameStart) + j]) != name[j] {
+                same = false
+                break
+            }
+            guard same else { continue }
+            let value = string(Int(f.valueStart), Int(f.valueEnd))
+            result = result.map { "\($0), \(value)" } ?? value
+        }
+        return result
+    }
+
     public var authorization: String? { value(at: authorizationIndex) }
     public var requestID: String? { value(at: requestIDIndex) }
     public var contentType: String? { value(at: contentTypeIndex) }

@@ -8,7 +8,7 @@ public import TollgateIO
 
 extension HTTPResponder {
     /// Default: nothing to log for requests refused before they had an exchange.
-    public func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop) {}
+    public func requestRejected(status: Int, message: String, id: RequestID, peer: IPAddress, loop: EventLoop) {}
 }
 
 public final class HTTPServer: Sendable {

@@ -61,7 +61,8 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
         // Bounded per wake-up so one loop does not starve its existing connections.
         for _ in 0..<64 {
             let result: IOResult<Int32>
-            do { result = try Socket.accept(listenerFD) } catch {
+            var peer = IPAddress.unknown
+            do { result = try Socket.accept(listenerFD, peer: &peer) } catch {
                 // EMFILE/ENFILE: out of descriptors. The listener stays readable, so with
                 // level-triggered epoll we would spin; stop accepting for a moment instead (nginx
                 // does the same) and keep serving the connections we have. ECONNABORTED and
@@ -74,11 +75,11 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
             }
             guard case .processed(let fd) = result else { return }
             guard server.reserveConnection() else {
-                rejectOverLimit(fd)
+                rejectOverLimit(fd, peer: peer)
                 continue
             }
             Socket.setNoDelay(fd)
-            let connection = HTTPConnection(fd: fd, context: self)
+            let connection = HTTPConnection(fd: fd, peer: peer, context: self)
             do { try loop.register(fd, interest: .read, handler: connection) } catch {
                 closeDescriptor(fd)
                 server.releaseConnection()
@@ -102,21 +103,23 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
     }
 
     /// Beyond `max_connections`: a short 503 and close; the server itself stays up.
-    private func rejectOverLimit(_ fd: Int32) {
+    private func rejectOverLimit(_ fd: Int32, peer: IPAddress) {
         let body = JSONText.errorBody(message: "Too many connections; retry shortly.", type: "server_error",
                                       code: "max_connections")
-        var text = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nretry-after: 1\r\nconnection: close\r\n\r\n\(body)"
+        let id = nextRequestID()
+        var text = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nretry-after: 1\r\nx-request-id: \(id)\r\nconnection: close\r\n\r\n\(body)"
         text.withUTF8 { bytes in
             _ = try? Socket.write(fd, from: bytes.baseAddress!, count: bytes.count)
         }
         Socket.shutdownWrite(fd)
         closeDescriptor(fd)
-        rejected(status: 503, message: "max_connections reached", bytesIn: 0)
+        rejected(status: 503, message: "max_connections reached", id: id, peer: peer)
     }
 
-    /// A request refused before it had an exchange (malformed, timed out, over the limit).
-    func rejected(status: Int, message: String, bytesIn: Int) {
-        responder.requestRejected(status: status, message: message, id: nextRequestID(), loop: loop)
+    /// A request refused before it had an exchange (malformed, timed out, over the limit),
+    /// logged under `id`, the id its answer carries in `x-request-id`.
+    func rejected(status: Int, message: String, id: RequestID, peer: IPAddress) {
+        responder.requestRejected(status: status, message: message, id: id, peer: peer, loop: loop)
     }
 
     func connectionClosed(_ connection: HTTPConnection) {

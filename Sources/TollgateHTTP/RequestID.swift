@@ -21,19 +21,37 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
 }
 
 public struct RequestIDGenerator: Sendable {
-    private let prefix: UInt64
+    private var prefix: UInt64
     private var counter: UInt32 = 0
 
     public init() {
+        prefix = Self.randomPrefix()
+    }
+
+    /// Starts at `counter` under `prefix` (tests of the wrap).
+    init(prefix: UInt64, counter: UInt32) {
+        self.prefix = prefix
+        self.counter = counter
+    }
+
+    /// The next id. At 50,000 requests a second a 32-bit counter wraps within a day; SPEC §5
+    /// wants ids unique forever, so a wrap draws a new random prefix instead of repeating one.
+    public mutating func next() -> RequestID {
+        if counter == .max {
+            var fresh = Self.randomPrefix()
+            while fresh == prefix { fresh = Self.randomPrefix() }
+            prefix = fresh
+            counter = 0
+        }
+        counter += 1
+        return RequestID(prefix: prefix, counter: counter)
+    }
+
+    private static func randomPrefix() -> UInt64 {
         var seed: UInt64 = 0
         // getrandom(2) without flags blocks only before the kernel's pool is initialised at boot.
         let got = withUnsafeMutableBytes(of: &seed) { getrandom($0.baseAddress, 8, 0) }
         if got != 8 { seed = UInt64.random(in: .min ... .max) }
-        prefix = seed
-    }
-
-    public mutating func next() -> RequestID {
-        counter &+= 1
-        return RequestID(prefix: prefix, counter: counter)
+        return seed
     }
 }

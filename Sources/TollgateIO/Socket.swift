@@ -41,10 +41,13 @@ public enum Socket {
 
     /// Accepts one pending connection as a non-blocking, close-on-exec socket.
     @inline(__always)
-    public static func accept(_ listener: Int32) throws(IOError) -> IOResult<Int32> {
-        try syscall("accept4") {
-            tg_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+    public static func accept(_ listener: Int32, peer: inout IPAddress) throws(IOError) -> IOResult<Int32> {
+        var storage = sockaddr_storage()
+        let result = try syscall("accept4") {
+            tg_accept4_peer(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), &storage)
         }
+        if case .processed = result { peer = IPAddress(storage) ?? .unknown }
+        return result
     }
 
     /// Reads into `buffer`; `.processed(0)` means the peer closed its side.

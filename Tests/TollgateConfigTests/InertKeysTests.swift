@@ -9,7 +9,7 @@ struct InertKeysTests {
         let yaml = """
         server:
           listen: 127.0.0.1:0
-          trusted_proxies: [10.0.0.1]   # E1
+          trusted_proxies: [10.0.0.1]   # read: X-Forwarded-For from it names the client
         storage:                        # E2
           sqlite: ./x.db
         defaults:
@@ -38,7 +38,7 @@ struct InertKeysTests {
         let lines = TestSupport.markerLines(in: yaml)
         let found = result.inertKeys.map { "\($0.path)@\($0.line)" }
         #expect(found == [
-            "server.trusted_proxies@\(lines["E1"]!)", "storage@\(lines["E2"]!)", "defaults.limits@\(lines["E3"]!)",
+            "storage@\(lines["E2"]!)", "defaults.limits@\(lines["E3"]!)",
             "backends.box.health@\(lines["E4"]!)", "backends.box.circuit@\(lines["E5"]!)",
             "backends.box.max_concurrency@\(lines["E6"]!)", "backends.box.cold_start@\(lines["E7"]!)",
             "models.m.queue_timeout@\(lines["E8"]!)", "users.alice.limits@\(lines["E9"]!)", "budgets@\(lines["E10"]!)",

@@ -14,6 +14,16 @@ struct RequestIDTests {
         #expect(a.prefix == b.prefix && b.counter == a.counter + 1)
     }
 
+    @Test func counterWrapDrawsANewPrefixNeverARepeat() {
+        var generator = RequestIDGenerator(prefix: 42, counter: .max - 1)
+        let last = generator.next()
+        #expect(last.prefix == 42 && last.counter == .max)
+        let wrapped = generator.next()
+        #expect(wrapped.prefix != 42)
+        #expect(wrapped.counter == 1)
+        #expect(wrapped != last)
+    }
+
     @Test func jsonQuotingEscapesControlsQuotesAndBackslashes() {
         #expect(JSONText.quoted("a\"b\\c\n\u{01}é") == #""a\"b\\c\n\u0001é""#)
     }

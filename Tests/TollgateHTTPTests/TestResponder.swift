@@ -69,7 +69,7 @@ final class TestResponder: HTTPResponder {
         }
     }
 
-    func requestRejected(status: Int, message: String, id: RequestID, loop: EventLoop) {
+    func requestRejected(status: Int, message: String, id: RequestID, peer: IPAddress, loop: EventLoop) {
         counters.update { $0.rejected.append(status) }
     }
 }

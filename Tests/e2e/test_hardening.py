@@ -102,3 +102,47 @@ def test_serve_warns_about_each_inert_key(upstream):
         assert all(l.startswith(str(gw.config) + ":") for l in warnings)
     finally:
         gw.stop()
+
+
+def header_of(response, name):
+    for line in response.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name.encode():
+            return value.strip().decode()
+    return None
+
+
+def log_line_with_id(gw, rid):
+    from test_proxy import wait_until
+    found = []
+    def look():
+        found[:] = [json.loads(l) for l in gw.access_log() if json.loads(l).get("id") == rid]
+        return bool(found)
+    assert wait_until(look, 5), f"no access-log line with id {rid}"
+    return found[0]
+
+
+def test_rejected_request_logs_the_id_its_answer_carries(gateway):
+    response = raw_exchange(gateway.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n")
+    assert status_of(response) == 400
+    rid = header_of(response, "x-request-id")
+    line = log_line_with_id(gateway, rid)
+    assert line["status"] == 400
+    assert line["client"] == "127.0.0.1"
+
+
+def test_access_log_names_the_client_and_believes_only_trusted_proxies(upstream):
+    from conftest import Gateway, config_for
+    text = config_for(upstream[0]).replace("  max_body: 200MB\n", "  max_body: 200MB\n  trusted_proxies: [127.0.0.0/8]\n")
+    gw = Gateway(text)
+    try:
+        response = raw_exchange(gw.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                                         b"X-Forwarded-For: 6.6.6.6, 198.51.100.7\r\n\r\n")
+        assert log_line_with_id(gw, header_of(response, "x-request-id"))["client"] == "198.51.100.7"
+    finally:
+        gw.stop()
+
+
+def test_untrusted_peer_cannot_choose_its_logged_address(gateway):
+    response = raw_exchange(gateway.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n")
+    assert log_line_with_id(gateway, header_of(response, "x-request-id"))["client"] == "127.0.0.1"
