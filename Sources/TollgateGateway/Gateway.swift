@@ -69,9 +69,9 @@ public final class Gateway: Sendable {
     /// `options`' drain timeout, then everything closes and the loops exit.
     /// - Returns: true when every request finished within the timeout.
     @discardableResult
-    public func shutdown(drainTimeout: UInt64) -> Bool {
+    public func shutdown(drainTimeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)? = nil) -> Bool {
         state.markDraining()
-        let clean = server.drain(timeout: drainTimeout)
+        let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
         logWriter.close()

@@ -108,19 +108,29 @@ public final class HTTPServer: Sendable {
     /// - Returns: true when every connection finished on its own.
     @discardableResult
     public func drain(timeout: UInt64) -> Bool {
+        drain(timeout: timeout, interrupt: nil)
+    }
+
+    /// Drains like `drain(timeout:)`; while waiting it also watches `interrupt` (e.g. the
+    /// process's signalfd): when that fd is readable, `handler` reads it and returns true to
+    /// end the drain at once (a second SIGTERM), as if the deadline had passed.
+    public func drain(timeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)?) -> Bool {
         guard !draining.exchange(true, ordering: .acquiringAndReleasing) else { return false }
         contexts.forEach { $0.beginDrain() }
         let deadline = tg_monotonic_ns() + timeout
         var drained = 0
-        while drained < group.loops.count {
+        waiting: while drained < group.loops.count {
             let now = tg_monotonic_ns()
             guard now < deadline else { break }
-            var descriptor = pollfd(fd: drainSignal, events: Int16(POLLIN), revents: 0)
+            var descriptors = [pollfd(fd: drainSignal, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: interrupt?.fd ?? -1, events: Int16(POLLIN), revents: 0)]
             let waitMillis = Int32(min((deadline - now) / 1_000_000 + 1, 1000))
-            if poll(&descriptor, 1, waitMillis) > 0 {
+            guard poll(&descriptors, 2, waitMillis) > 0 else { continue }
+            if descriptors[0].revents != 0 {
                 var value: UInt64 = 0
                 if Glibc.read(drainSignal, &value, 8) == 8 { drained += 1 }
             }
+            if descriptors[1].revents != 0, let interrupt, interrupt.handler() { break waiting }
         }
         let clean = drained == group.loops.count
         if !clean {

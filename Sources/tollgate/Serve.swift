@@ -62,9 +62,23 @@ struct Serve: ParsableCommand {
                 break waitLoop
             }
         }
-        Console.error("tollgate: draining (up to \(loaded.server.drainTimeout))")
-        let clean = gateway.shutdown(drainTimeout: options.drainTimeout)
-        Console.error(clean ? "tollgate: stopped" : "tollgate: stopped; connections still open at the drain deadline were closed")
+        Console.error("tollgate: draining (up to \(loaded.server.drainTimeout); a second SIGTERM or SIGINT stops at once)")
+        var interrupted = false
+        let clean = gateway.shutdown(drainTimeout: options.drainTimeout, interrupt: (signalFD, {
+            var info = signalfd_siginfo()
+            guard read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size else { return false }
+            // SIGHUP while draining: nothing to reload into; only a second stop signal counts.
+            let signal = Int32(info.ssi_signo)
+            interrupted = signal == SIGTERM || signal == SIGINT
+            return interrupted
+        }))
+        if clean {
+            Console.error("tollgate: stopped")
+        } else if interrupted {
+            Console.error("tollgate: stopped at a second signal; connections still open were closed")
+        } else {
+            Console.error("tollgate: stopped; connections still open at the drain deadline were closed")
+        }
     }
 
     /// SIGHUP: load the file again; if it is valid, new requests use it (backends, models,

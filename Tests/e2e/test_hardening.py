@@ -146,3 +146,38 @@ def test_access_log_names_the_client_and_believes_only_trusted_proxies(upstream)
 def test_untrusted_peer_cannot_choose_its_logged_address(gateway):
     response = raw_exchange(gateway.port, b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n")
     assert log_line_with_id(gateway, header_of(response, "x-request-id"))["client"] == "127.0.0.1"
+
+
+def open_endless_stream(gw):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=20)
+    body = json.dumps({"model": "endless", "stream": True, "messages": []})
+    conn.request("POST", "/v1/chat/completions", body=body,
+                 headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    resp.read1(1)                      # a byte of the stream arrived: really in flight
+    return conn, resp
+
+
+@pytest.mark.parametrize("first,second", [("SIGTERM", "SIGTERM"), ("SIGINT", "SIGINT"), ("SIGTERM", "SIGINT")])
+def test_second_stop_signal_during_drain_exits_at_once(upstream, first, second):
+    import signal
+    from conftest import Gateway, config_for
+    gw = Gateway(config_for(upstream[0]).replace("  workers: 2\n", "  workers: 2\n  drain_timeout: 60s\n"))
+    try:
+        conn, resp = open_endless_stream(gw)
+        gw.proc.send_signal(getattr(signal, first))
+        # The first signal starts a drain that would wait for the endless stream up to 60 s.
+        deadline = time.monotonic() + 10
+        while not any("draining" in l for l in gw.stderr_lines) and time.monotonic() < deadline:
+            gw.stderr_lines.append(gw.proc.stderr.readline().decode())
+        assert gw.proc.poll() is None
+        start = time.monotonic()
+        gw.proc.send_signal(getattr(signal, second))
+        assert gw.proc.wait(10) == 0
+        assert time.monotonic() - start < 5
+        assert b"second signal" in gw.proc.stderr.read()
+        conn.close()
+    finally:
+        gw.stop()
