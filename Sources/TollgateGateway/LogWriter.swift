@@ -18,6 +18,7 @@ public final class LogWriter: Sendable {
     private let outputFD: Int32
     private let capacity: Int
     private let dropped = Atomic<Int>(0)
+    private let droppedLineCount = Atomic<Int>(0)
     private let thread = Mutex<PosixThread?>(nil)
     private static let wakeThreshold = 256 << 10
     private static let tickMillis: Int32 = 100
@@ -35,8 +36,10 @@ public final class LogWriter: Sendable {
         Glibc.close(wakeFD)
     }
 
-    /// Lines dropped because the writer fell behind (exposed as a metric later).
+    /// Batches dropped because the writer fell behind.
     public var droppedBatches: Int { dropped.load(ordering: .relaxed) }
+    /// Lines lost: dropped at a full queue or unwritable output (exposed as a metric later).
+    public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
 
     public func start() {
         let handle = PosixThread { [self] in run() }
@@ -51,6 +54,7 @@ public final class LogWriter: Sendable {
             guard !q.isClosed else { return false }
             guard q.pending.count + bytes.count <= capacity else {
                 dropped.add(1, ordering: .relaxed)
+                droppedLineCount.add(Self.lineCount(bytes), ordering: .relaxed)
                 return false
             }
             let before = q.pending.count
@@ -100,17 +104,35 @@ public final class LogWriter: Sendable {
         }
     }
 
+    /// Writes every byte. A full non-blocking output (EAGAIN: a pipe whose reader is behind)
+    /// is waited for on this thread, which exists for that; the loops never wait on it, and
+    /// the bounded queue drops (and counts) what they cannot hand over meanwhile. Output that
+    /// is gone for good (EPIPE, EBADF) counts the lines it loses.
     private func writeAll(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let n = Glibc.write(outputFD, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
-                    if tg_errno() == EINTR { continue }
-                    return  // stdout gone (closed pipe): nothing sensible left to do with logs
+                    let error = tg_errno()
+                    if error == EINTR { continue }
+                    if error == EAGAIN || error == EWOULDBLOCK {
+                        var descriptor = pollfd(fd: outputFD, events: Int16(POLLOUT), revents: 0)
+                        _ = poll(&descriptor, 1, Self.tickMillis)
+                        continue
+                    }
+                    droppedLineCount.add(Self.lineCount(UnsafeRawBufferPointer(rebasing: raw[offset...])), ordering: .relaxed)
+                    return
                 }
                 offset += n
             }
         }
+    }
+
+    /// Complete lines in `bytes` (a partly written line counts as lost).
+    private static func lineCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var count = 0
+        for byte in bytes where byte == 0x0A { count += 1 }
+        return count
     }
 }
