@@ -12,7 +12,24 @@ struct HTTPHeadParser {
         self.limits = limits
     }
 
-    func parse() throws(HTTPParseError) -> HTTPRequestHead {
+    /// The request line's parts, with the index just past its CRLF.
+    struct RequestLine {
+        let method: HTTPMethod
+        let methodEnd: Int
+        let targetStart: Int
+        let targetEnd: Int
+        let minor: Int
+        let next: Int
+    }
+
+    /// Judges a request line as soon as its CRLF has arrived (`line` = the line and its
+    /// CRLF), with exactly the errors the whole head would get: an HTTP/0.9 request
+    /// (`GET /`) is refused at once instead of waiting for a blank line that never comes.
+    static func checkRequestLine(_ line: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) {
+        _ = try HTTPHeadParser(bytes: line, limits: limits).parseRequestLine()
+    }
+
+    func parseRequestLine() throws(HTTPParseError) -> RequestLine {
         // MARK: request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
         var i = 0
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
@@ -45,6 +62,14 @@ struct HTTPHeadParser {
         guard p[targetStart] == UInt8(ascii: "/") || (isAsterisk && method == .options) else {
             throw .badRequest("request target must be an absolute path")
         }
+        return RequestLine(method: method, methodEnd: methodEnd, targetStart: targetStart, targetEnd: targetEnd,
+                           minor: minor, next: i)
+    }
+
+    func parse() throws(HTTPParseError) -> HTTPRequestHead {
+        let line = try parseRequestLine()
+        let (method, methodEnd, targetStart, targetEnd, minor) = (line.method, line.methodEnd, line.targetStart, line.targetEnd, line.minor)
+        var i = line.next
 
         // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
         var fields: [HTTPField] = []

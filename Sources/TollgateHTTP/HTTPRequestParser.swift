@@ -145,6 +145,7 @@ public struct HTTPRequestParser: Sendable {
                         continue
                     }
                     guard lineLength <= limits.maxRequestLine else { throw .uriTooLong(limit: limits.maxRequestLine) }
+                    try HTTPHeadParser.checkRequestLine(UnsafeRawBufferPointer(rebasing: p[lineStart...i]), limits: limits)
                     sawRequestLine = true
                 } else if lineLength == 0 {
                     let end = i + 1

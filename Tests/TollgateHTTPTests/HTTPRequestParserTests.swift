@@ -69,6 +69,12 @@ let framingCases: [FramingCase] = [
     fails("27 no colon", "GET / HTTP/1.1\r\n\(H)NoColonHere\r\n\r\n", 400),
     fails("28 whitespace before first header", "GET / HTTP/1.1\r\n Host: x\r\n\r\n", 400),
     fails("29 missing Host", "GET / HTTP/1.1\r\n\r\n", 400),
+    // HTTP/0.9 sends only its request line and waits: refused at that line's end (400),
+    // not after the header timeout (408).
+    fails("HTTP/0.9 request line alone", "GET /\r\n", 400),
+    fails("lower-case version, line alone", "GET / http/1.1\r\n", 400),
+    fails("unknown version, line alone", "GET / HTTP/2.0\r\n", 505),
+    fails("unknown method, line alone", "BREW /pot HTTP/1.1\r\n", 501),
     fails("29 two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     // Two credentials: which one would a proxy behind us believe? Refused (issue 7 item 14).
     fails("two Authorization headers", "GET / HTTP/1.1\r\n\(H)Authorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n", 400),
