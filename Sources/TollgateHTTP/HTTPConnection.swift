@@ -76,6 +76,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     }
 
     var isIdle: Bool { phase == .awaitingHead && input.isEmpty && output.isEmpty }
+    /// Response bytes queued and not yet accepted by the kernel (tests prove bounds with it).
+    var queuedOutputBytes: Int { output.readableCount }
 
     // MARK: - I/O events
 

@@ -201,6 +201,9 @@ public final class HTTPExchange {
         connection?.abortConnection()
     }
 
+    /// Response bytes this exchange's connection holds in memory right now.
+    var queuedOutputBytes: Int { connection?.queuedOutputBytes ?? 0 }
+
     /// Whether the body is paused by `pauseBody()`.
     public var isBodyPaused: Bool { bodyPaused }
 

@@ -205,14 +205,43 @@ struct HTTPServerTests {
         let server = try TestServer()
         defer { server.stop() }
         let client = try RawClient(port: server.port)
-        // More than the kernel's socket buffers hold, so the server must wait for the reader.
+        var small: Int32 = 64 * 1024
+        setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        // Far more than the kernel's socket buffers and the high-water mark together.
         let total = 64 * 1024 * 1024
         client.send("GET /stream?\(total) HTTP/1.1\r\n\(host)\r\n")
-        // Do not read until the server has had to stop producing.
+        // Do not read until the server has had to stop producing ...
         #expect(eventually { server.counters.snapshot.blockedWrites > 0 })
+        // ... and it stays stopped: what it produced is bounded by what the kernel holds,
+        // not the 64 MiB it was asked for.
+        let producedWhileBlocked = server.counters.snapshot.producedBytes
+        #expect(producedWhileBlocked < 16 * 1024 * 1024, "produced \(producedWhileBlocked) bytes for a reader that reads nothing")
         let response = try client.readResponse()
         #expect(response.body.count == total)
         #expect(server.counters.snapshot.streamedBytes == total)
+        // The connection never held more than the high-water mark plus one write.
+        let options = HTTPServerOptions()
+        #expect(server.counters.snapshot.maxQueued > 0)
+        #expect(server.counters.snapshot.maxQueued <= options.highWaterMark + 16 * 1024 + 64,
+                "held \(server.counters.snapshot.maxQueued) bytes")
+    }
+
+    @Test func pausedBodyStaysInTheClientsKernelNotInOurMemory() throws {
+        let server = try TestServer { $0.limits = HTTPParserLimits(maxBody: 1 << 30) }
+        defer { server.stop() }
+        let client = try RawClient(port: server.port, timeoutSeconds: 1)
+        var tv = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(client.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let total = 256 * 1024 * 1024
+        client.send("POST /hold HTTP/1.1\r\n\(host)Content-Length: \(total)\r\n\r\n")
+        let piece = [UInt8](repeating: 0x61, count: 1 << 20)
+        var sent = 0
+        // Send until the kernel refuses more (both socket buffers full): the server paused.
+        while sent < total, client.trySend(piece) { sent += piece.count }
+        #expect(sent < total, "the server read everything: no backpressure")
+        #expect(eventually { server.counters.snapshot.started == 1 })
+        // What the server took is one read of its scratch buffer, however much was sent.
+        #expect(server.counters.snapshot.bodyBytes <= 64 * 1024, "read \(server.counters.snapshot.bodyBytes)")
     }
 
     @Test func clientDisconnectMidStreamAbortsTheExchange() throws {

@@ -16,6 +16,8 @@ final class TestCounters: Sendable {
         var blockedWrites = 0
         var maxQueued = 0
         var streamedBytes = 0
+        /// Bytes a Streamer has handed to `write` so far.
+        var producedBytes = 0
         var bodyBytes = 0
     }
     let values = Mutex(Values())
@@ -44,6 +46,12 @@ final class TestResponder: HTTPResponder {
         } else if head.pathEquals("/deny") {
             // A 401-like early answer: the body (if any) is never read, the connection closes.
             exchange.respondError(status: 401, message: "denied", code: "invalid_api_key", close: true)
+        } else if head.pathEquals("/hold") {
+            // Reads one piece of the body, then pauses for good: the rest must stay with the
+            // client's kernel, not in our memory.
+            let hold = BodyCounter(exchange: exchange, counters: counters, pauseEvery: 1, resume: false)
+            exchange.context = hold
+            exchange.readBody(delegate: hold)
         } else if head.pathEquals("/slow") {
             let millis = UInt64(head.query ?? "100") ?? 100
             let delayed = DelayedReply(exchange: exchange)
@@ -80,22 +88,26 @@ final class BodyCounter: HTTPExchangeDelegate, TimerHandler {
     let exchange: HTTPExchange
     let counters: TestCounters
     let pauseEvery: Int
+    let resume: Bool
     var count = 0
     var sincePause = 0
 
-    init(exchange: HTTPExchange, counters: TestCounters, pauseEvery: Int) {
+    init(exchange: HTTPExchange, counters: TestCounters, pauseEvery: Int, resume: Bool = true) {
         self.exchange = exchange
         self.counters = counters
         self.pauseEvery = pauseEvery
+        self.resume = resume
     }
 
     func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
         count += bytes.count
         sincePause += bytes.count
+        let total = count
+        counters.update { $0.bodyBytes = total }
         if pauseEvery > 0 && sincePause >= pauseEvery {
             sincePause = 0
             exchange.pauseBody()
-            exchange.loop.schedule(self, at: exchange.loop.now + 100_000)
+            if resume { exchange.loop.schedule(self, at: exchange.loop.now + 100_000) }
         }
     }
 
@@ -138,6 +150,11 @@ final class Streamer: HTTPExchangeDelegate {
             let n = min(chunk.count, total - sent)
             sent += n
             let accepted = chunk.withUnsafeBytes { exchange.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            let queued = exchange.queuedOutputBytes, produced = sent
+            counters.update {
+                $0.maxQueued = max($0.maxQueued, queued)
+                $0.producedBytes = produced
+            }
             if !accepted {
                 counters.update { $0.blockedWrites += 1 }
                 return
