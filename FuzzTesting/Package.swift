@@ -24,6 +24,7 @@ let package = Package(
 
         // Only links when built with `-Xswiftc -sanitize=fuzzer,... -Xswiftc -parse-as-library`.
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

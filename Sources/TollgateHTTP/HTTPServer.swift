@@ -82,6 +82,20 @@ public final class HTTPServer: Sendable {
         return address
     }
 
+    /// Serves an already connected, non-blocking stream socket (a socketpair end, an
+    /// inherited descriptor) on the first loop, as if it had been accepted. The server owns
+    /// `fd` from here on. Used by the connection fuzzer to drive exact byte splits.
+    public func adopt(_ fd: Int32, peer: IPAddress = .unknown) {
+        let loop = group.loops[0]
+        loop.execute { [self] in
+            guard let context = contexts.get(on: loop), !context.isDraining else {
+                closeDescriptor(fd)
+                return
+            }
+            context.adopt(fd, peer: peer)
+        }
+    }
+
     public var address: SocketAddress? { boundAddress.withLock { $0 } }
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }

@@ -74,20 +74,26 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
                 continue
             }
             guard case .processed(let fd) = result else { return }
-            guard server.reserveConnection() else {
-                rejectOverLimit(fd, peer: peer)
-                continue
-            }
-            Socket.setNoDelay(fd)
-            let connection = HTTPConnection(fd: fd, peer: peer, context: self)
-            do { try loop.register(fd, interest: .read, handler: connection) } catch {
-                closeDescriptor(fd)
-                server.releaseConnection()
-                continue
-            }
-            connections[fd] = connection
-            connection.start()
+            adopt(fd, peer: peer)
         }
+    }
+
+    /// Serves a connected, non-blocking stream socket (accepted here, or handed over through
+    /// `HTTPServer.adopt`).
+    func adopt(_ fd: Int32, peer: IPAddress) {
+        guard server.reserveConnection() else {
+            rejectOverLimit(fd, peer: peer)
+            return
+        }
+        Socket.setNoDelay(fd)
+        let connection = HTTPConnection(fd: fd, peer: peer, context: self)
+        do { try loop.register(fd, interest: .read, handler: connection) } catch {
+            closeDescriptor(fd)
+            server.releaseConnection()
+            return
+        }
+        connections[fd] = connection
+        connection.start()
     }
 
     private func pauseAccepting() {

@@ -24,6 +24,12 @@ public final class PerLoop<Value>: @unchecked Sendable {
         slots[loop.index].value = value
     }
 
+    /// The calling loop's value; call on that loop.
+    public func get(on loop: EventLoop) -> Value? {
+        loop.assertInLoop()
+        return slots[loop.index].value
+    }
+
     /// Runs `body` on every loop with that loop's value (if set). Safe from any thread.
     public func forEach(_ body: @escaping @Sendable (Value) -> Void) {
         for (index, loop) in loops.enumerated() {
