@@ -94,7 +94,7 @@ enum GeneralSectionParser {
 /// `server:` → ServerConfig. Bounds are generous; they exist to catch typos (`max_header:
 /// 32MB`) and values the HTTP layer cannot honour, not to second-guess tuning.
 enum ServerSectionParser {
-    static let keys = ["listen", "workers", "max_connections", "max_header", "max_body", "header_timeout",
+    static let keys = ["listen", "workers", "max_connections", "max_header", "max_body", "max_buffered", "header_timeout",
                        "body_timeout", "idle_timeout", "drain_timeout", "trusted_proxies"]
 
     static func parse(_ node: ConfigNode?) -> ServerConfig {
@@ -141,6 +141,7 @@ enum ServerSectionParser {
             maxConnections: m["max_connections"]?.integer(1...1_000_000) ?? d.maxConnections,
             maxHeader: m["max_header"]?.byteSize(1024...(1 << 20)) ?? d.maxHeader,
             maxBody: m["max_body"]?.byteSize(1...(1 << 40)) ?? d.maxBody,
+            maxBuffered: m["max_buffered"]?.byteSize((1 << 20)...(1 << 40)) ?? d.maxBuffered,
             headerTimeout: m["header_timeout"]?.duration(minimum: oneMillisecond) ?? d.headerTimeout,
             bodyTimeout: m["body_timeout"]?.duration(minimum: oneMillisecond) ?? d.bodyTimeout,
             idleTimeout: m["idle_timeout"]?.duration(minimum: oneMillisecond) ?? d.idleTimeout,

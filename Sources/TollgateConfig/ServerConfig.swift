@@ -13,6 +13,9 @@ public struct ServerConfig: Sendable, Equatable {
     public let maxHeader: Int
     /// Bytes of request body (→ 413, decided from Content-Length).
     public let maxBody: Int
+    /// Request body bytes the whole process holds in memory before and while dispatching
+    /// them; at the cap reading from clients pauses (backpressure).
+    public let maxBuffered: Int
     public let headerTimeout: Duration
     public let bodyTimeout: Duration
     public let idleTimeout: Duration
@@ -22,7 +25,7 @@ public struct ServerConfig: Sendable, Equatable {
 
     public init(listenHost: String = "127.0.0.1", listenPort: UInt16 = 8080, workers: Int? = nil,
                 maxConnections: Int = 10_000, maxHeader: Int = 32 * 1024, maxBody: Int = 100 * 1024 * 1024,
-                headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
+                maxBuffered: Int = 256 * 1024 * 1024, headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
                 idleTimeout: Duration = .seconds(75), drainTimeout: Duration = .seconds(30),
                 trustedProxies: [String] = []) {
         self.listenHost = listenHost
@@ -31,6 +34,7 @@ public struct ServerConfig: Sendable, Equatable {
         self.maxConnections = maxConnections
         self.maxHeader = maxHeader
         self.maxBody = maxBody
+        self.maxBuffered = maxBuffered
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.idleTimeout = idleTimeout

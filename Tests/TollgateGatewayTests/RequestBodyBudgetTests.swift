@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+import Synchronization
+import Testing
+@testable import TollgateGateway
+import TollgateIO
+
+final class GrantLog: Sendable {
+    private let names = Mutex<[String]>([])
+    func append(_ name: String) { names.withLock { $0.append(name) } }
+    func withLock<R>(_ body: ([String]) -> R) -> R { names.withLock { body($0) } }
+}
+
+final class RecordingWaiter: BodyBudgetWaiter, @unchecked Sendable {
+    let loop: EventLoop
+    let name: String
+    let log: GrantLog
+    init(_ name: String, loop: EventLoop, log: GrantLog) {
+        self.name = name
+        self.loop = loop
+        self.log = log
+    }
+    func bodyBudgetGranted() { log.append(name) }
+}
+
+@Suite(.serialized)
+struct RequestBodyBudgetTests {
+    func withLoop(_ body: (EventLoop) throws -> Void) throws {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer { group.stop(); group.join() }
+        try body(group.loops[0])
+    }
+
+    func waitFor(_ log: GrantLog, count: Int) -> [String] {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let names = log.withLock { $0 }
+            if names.count >= count { return names }
+        }
+        return log.withLock { $0 }
+    }
+
+    @Test func grantsInArrivalOrderAndNeverBeyondTheCapacity() throws {
+        try withLoop { loop in
+            let budget = RequestBodyBudget(capacity: 100)
+            let log = GrantLog()
+            let a = RecordingWaiter("a", loop: loop, log: log)
+            let b = RecordingWaiter("b", loop: loop, log: log)
+            let c = RecordingWaiter("c", loop: loop, log: log)
+            #expect(budget.reserve(60, for: a) == nil)
+            #expect(budget.reserve(50, for: b) != nil)
+            // 10 would fit, but b came first: no overtaking (a large body is never starved).
+            #expect(budget.reserve(10, for: c) != nil)
+            #expect(budget.reserved == 60)
+            budget.release(60)
+            #expect(waitFor(log, count: 2) == ["b", "c"])
+            #expect(budget.reserved == 60)
+            #expect(!budget.tryGrow(by: 41))
+            #expect(budget.tryGrow(by: 40))
+            budget.release(100)
+            #expect(budget.reserved == 0)
+        }
+    }
+
+    @Test func aWithdrawnWaiterLetsTheNextOneIn() throws {
+        try withLoop { loop in
+            let budget = RequestBodyBudget(capacity: 100)
+            let log = GrantLog()
+            let a = RecordingWaiter("a", loop: loop, log: log)
+            let big = RecordingWaiter("big", loop: loop, log: log)
+            let small = RecordingWaiter("small", loop: loop, log: log)
+            #expect(budget.reserve(50, for: a) == nil)
+            let ticket = try #require(budget.reserve(80, for: big))
+            #expect(budget.reserve(20, for: small) != nil)
+            budget.withdraw(ticket)  // the big one's client went away
+            #expect(waitFor(log, count: 1) == ["small"])
+            #expect(budget.reserved == 70)
+        }
+    }
+
+    @Test func aRequestLargerThanTheCapacityIsCappedNotStuck() throws {
+        try withLoop { loop in
+            let budget = RequestBodyBudget(capacity: 100)
+            let log = GrantLog()
+            #expect(budget.reserve(1_000, for: RecordingWaiter("huge", loop: loop, log: log)) == nil)
+            #expect(budget.reserved == 100)
+        }
+    }
+
+    @Test func aGrantForAWaiterThatIsGoneIsGivenBack() throws {
+        try withLoop { loop in
+            let budget = RequestBodyBudget(capacity: 100)
+            let log = GrantLog()
+            let holder = RecordingWaiter("holder", loop: loop, log: log)
+            #expect(budget.reserve(100, for: holder) == nil)
+            do {
+                let gone = RecordingWaiter("gone", loop: loop, log: log)
+                #expect(budget.reserve(30, for: gone) != nil)
+            }
+            budget.release(100)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while budget.reserved != 0 && ContinuousClock.now < deadline {}
+            #expect(budget.reserved == 0)
+            #expect(log.withLock { $0 }.isEmpty)
+        }
+    }
+}
