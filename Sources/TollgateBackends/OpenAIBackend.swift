@@ -99,33 +99,66 @@ public final class OpenAIBackend: BackendAdapter {
 }
 
 /// One call to an OpenAI-compatible server.
-final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
+final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandler {
     private var transfer: UpstreamTransfer?
     private var sink: (any BackendSink)?
     private let body: any RequestBodySource
     private var usage = UsageScanner()
+    /// True while the transfer is being started: an end reported then (curl_multi_add_handle
+    /// failed) is held and delivered from the loop, never inside `invoke`.
+    private var starting = true
+    private var heldOutcome: UpstreamOutcome?
 
     init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
-        transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+        let transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+        starting = false
+        if heldOutcome != nil {
+            // Zero delay: the end is reported at the end of this loop iteration.
+            transfer.loop.schedule(self, at: transfer.loop.now)
+        } else {
+            self.transfer = transfer
+        }
+    }
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        guard let outcome = heldOutcome else { return }
+        heldOutcome = nil
+        report(outcome)
     }
 
     func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
-        sink?.backendHead(status: status, headers: headers)
+        guard !starting else { return }
+        var kept: [(String, String)] = []
+        var length: Int?
+        for (name, value) in headers {
+            if name == "content-length" { length = Int(value) } else { kept.append((name, value)) }
+        }
+        sink?.backendHead(status: status, headers: kept, contentLength: length)
     }
 
     func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !starting else { return false }
         usage.scan(bytes)
         return sink?.backendBody(bytes) ?? false
     }
 
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        body.readBody(into: buffer)
+        guard !starting else { return .wouldBlock }
+        return body.readBody(into: buffer)
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
         self.transfer = nil
+        if starting {
+            heldOutcome = outcome
+            return
+        }
+        report(outcome)
+    }
+
+    private func report(_ outcome: UpstreamOutcome) {
         guard let sink else { return }
         self.sink = nil
         sink.backendEnded(outcome: outcome, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
@@ -141,6 +174,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
 
     func cancel() {
         sink = nil
+        heldOutcome = nil
         transfer?.cancel()
         transfer = nil
     }

@@ -47,30 +47,9 @@ final class PlanRuntime {
         case .simulated(let options, let state):
             made = SimulatedBackend(options: options, state: state, loop: context.loop)
         case .unavailable(let reason):
-            made = UnavailableBackend(name: backend.name, reason: reason)
+            made = UnavailableBackend(name: backend.name, reason: reason, loop: context.loop)
         }
         adapters[index] = made
         return made
     }
-}
-
-/// The adapter for a kind not served yet: it fails every call at once, as a connect failure,
-/// so the request moves on to the model's next candidate.
-final class UnavailableBackend: BackendAdapter, BackendInvocation {
-    let name: String
-    let reason: String
-
-    init(name: String, reason: String) {
-        self.name = name
-        self.reason = reason
-    }
-
-    func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        sink.backendEnded(outcome: .connectFailed(reason), usage: TokenUsage(), reportedGPUSeconds: nil, coldStart: false)
-        return self
-    }
-
-    func resumeReceiving() {}
-    func bodyReadable() {}
-    func cancel() {}
 }

@@ -10,7 +10,7 @@ import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
 
-final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource, TimerHandler {
+final class ProxyExchange: HTTPExchangeDelegate {
     /// Bodies up to this size are kept whole, so a failed attempt can be replayed on the next
     /// candidate; larger ones stream once (no failover after their first byte left).
     static let replayLimit = 8 << 20
@@ -40,8 +40,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var attempt = 0
     private var maxAttempts = 0
     private(set) var backendIndex: Int?
-    private var invocation: (any BackendInvocation)?
-    private var firstByteTimer: TimerToken?
+    /// The attempt in charge; every report goes through it and counts only while it is current.
+    private var current: ProxyAttempt?
+    private var invocation: (any BackendInvocation)? { current?.invocation }
     private var lastFailure: (status: Int, code: String, message: String)?
     private var failureReasons: [String] = []
 
@@ -76,6 +77,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     }
 
     var attempts: Int { attempt }
+    /// The number of the attempt whose reports count (0 before the first).
+    var currentAttemptNumber: Int { current?.number ?? 0 }
     var modelName: String? { modelPlan?.name ?? scanner.model }
     /// The backend of the current (or last) attempt.
     private(set) var backendName: String?
@@ -169,12 +172,18 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
                                requestID: exchange.id.description,
                                accept: exchange.head.value(of: "accept"))
         upstreamStart = context.loop.now
-        cancelFirstByteTimer()
+        current?.retire(loop: context.loop, cancelCall: true)
+        let next = ProxyAttempt(number: attempt, owner: self)
+        current = next
         firstByteTimeoutNs = backend.firstByteTimeoutNs
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
         if bodyComplete { armFirstByteTimer() }
-        invocation = context.adapter(index).invoke(call, body: self, sink: self)
+        let started = context.adapter(index).invoke(call, body: next, sink: next)
+        // Adapters never report inside `invoke`; should one do so anyway, the attempt it ended
+        // is over (and a later one may be current): its call is stopped, never stored over the
+        // live one.
+        if current === next && !next.isOver { next.invocation = started } else { started.cancel() }
     }
 
     /// Sets up the rewrite for this attempt: the model renamed for the backend, and
@@ -213,7 +222,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
 
     // MARK: - RequestBodySource (the upstream pulls the body)
 
-    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+    func attemptReadBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
         if exchange.isAborted { return .abort }
         addUsageEditIfKnown()
         var written = 0
@@ -267,13 +276,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         }
     }
 
-    func bufferedBody() -> [UInt8]? {
+    func attemptBufferedBody() -> [UInt8]? {
         bodyComplete && bodyBase == 0 ? body : nil
     }
 
     // MARK: - BackendSink
 
-    func backendHead(status: Int, headers: [(String, String)]) {
+    func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
         cancelFirstByteTimer()
         if firstByteAt == 0 { firstByteAt = context.loop.now }
         // SPEC §3: 5xx, 429 and 401/403 (our credentials) are the backend's fault: collect the
@@ -289,14 +298,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         let contentType = headers.first { $0.0 == "content-type" }?.1
         isSSE = contentType?.hasPrefix("text/event-stream") ?? false
         var forwarded = HTTPHeaders()
-        var length: Int?
-        for (name, value) in headers {
-            switch name {
-            case "content-type": continue
-            case "content-length": length = Int(value)
-            default: forwarded.add(name, value)
-            }
-        }
+        var length = contentLength
+        for (name, value) in headers where name != "content-type" { forwarded.add(name, value) }
         forwarded.add("x-tollgate-backend", backendName ?? "")
         if isSSE {
             // The gateway adds its metering comment to streams, so their length changes.
@@ -306,7 +309,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         exchange.startResponse(status: status, headers: forwarded, contentType: contentType ?? "application/json", length: length)
     }
 
-    func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if collectingError {
             if errorBody.count < 64 << 10 { errorBody.append(contentsOf: bytes.prefix(64 << 10 - errorBody.count)) }
             return true
@@ -339,9 +342,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         return "\(whole).\(String(repeating: "0", count: 6 - digits.count))\(digits)"
     }
 
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
-        invocation = nil
-        cancelFirstByteTimer()
+    func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,
+                      coldStart: Bool) {
+        attempt.retire(loop: context.loop, cancelCall: false)
         upstreamSeconds += reportedGPUSeconds ?? Double(context.loop.now &- upstreamStart) / 1e9
         self.usage = usage
         self.coldStart = self.coldStart || coldStart
@@ -454,8 +457,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
 
     private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false) {
         errorText = errorText ?? code
-        invocation?.cancel()
-        invocation = nil
+        current?.retire(loop: context.loop, cancelCall: true)
         guard !exchange.isResponseStarted else { return }
         exchange.respondError(status: status, message: message, code: code, close: closeConnection || !exchange.isBodyComplete)
     }
@@ -465,21 +467,19 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var firstByteTimeoutNs: UInt64 = 0
 
     private func armFirstByteTimer() {
-        guard firstByteTimer == nil, !committed, !collectingError, !exchange.isFinished else { return }
-        firstByteTimer = context.loop.schedule(self, at: context.loop.now + firstByteTimeoutNs)
+        guard !committed, !collectingError, !exchange.isFinished else { return }
+        current?.armFirstByteTimer(loop: context.loop, timeout: firstByteTimeoutNs)
     }
 
     private func cancelFirstByteTimer() {
-        if let token = firstByteTimer { context.loop.cancel(token) }
-        firstByteTimer = nil
+        current?.disarmFirstByteTimer(loop: context.loop)
     }
 
-    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504).
-    func timerFired(deadline: UInt64, now: UInt64) {
-        firstByteTimer = nil
-        guard invocation != nil, !committed, !collectingError else { return }
-        invocation?.cancel()
-        invocation = nil
+    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504). Its
+    /// call is stopped before the next candidate starts, so two never run at once.
+    func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
+        guard !committed, !collectingError else { return }
+        attempt.retire(loop: context.loop, cancelCall: true)
         upstreamSeconds += Double(now &- upstreamStart) / 1e9
         attemptFailed(status: 504, code: "backend_timeout", message: "no response within first_byte_timeout")
     }
@@ -494,8 +494,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             upstreamSeconds += Double(context.loop.now &- upstreamStart) / 1e9
             errorText = "client_closed"
         }
-        invocation?.cancel()
-        invocation = nil
-        cancelFirstByteTimer()
+        current?.retire(loop: context.loop, cancelCall: true)
     }
 }
