@@ -5,7 +5,7 @@
 // Adapters live on one loop (one instance per backend per loop), so they may keep
 // loop-confined state without locks. hf_space, runpod, modal, replicate and http adapters
 // implement the same protocol in the next issue.
-public import TollgateIO
+import TollgateIO
 public import TollgateUpstream
 
 /// The OpenAI-compatible operation a client asked for.

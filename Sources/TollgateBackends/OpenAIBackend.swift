@@ -3,7 +3,7 @@
 // or a hosted API) through libcurl. The gateway has already rewritten the body (model name,
 // stream_options.include_usage for streamed chat); this adapter adds the backend's own
 // credentials, streams both ways, and reads `usage` as the response passes.
-public import TollgateIO
+import TollgateIO
 public import TollgateUpstream
 
 public struct OpenAIBackendOptions: Sendable {
@@ -55,6 +55,11 @@ public final class OpenAIBackend: BackendAdapter {
         return .bytes(bytes)
     }
 
+    /// SPEC §3: the upstream headers a client may see. Everything else an OpenAI-compatible
+    /// server sends (openai-organization, openai-project, its x-ratelimit-*, set-cookie, …)
+    /// describes our account with the upstream, not the client's request.
+    static let passedHeaders = UpstreamHeaderAllowlist(["content-type", "content-disposition", "cache-control", "retry-after"])
+
     public let options: OpenAIBackendOptions
     private let multi: CurlMulti
     /// Built once: the headers every request to this backend carries, and the URL per route.
@@ -93,7 +98,8 @@ public final class OpenAIBackend: BackendAdapter {
                                       body: Self.upstreamBody(call, body),
                                       connectTimeoutMs: options.connectTimeoutMs,
                                       totalTimeoutMs: options.totalTimeoutMs,
-                                      maxResponseBytes: options.maxResponseBytes)
+                                      maxResponseBytes: options.maxResponseBytes,
+                                      responseHeaders: Self.passedHeaders)
         return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }
@@ -130,12 +136,10 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
 
     func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
         guard !starting else { return }
-        var kept: [(String, String)] = []
-        var length: Int?
-        for (name, value) in headers {
-            if name == "content-length" { length = Int(value) } else { kept.append((name, value)) }
-        }
-        sink?.backendHead(status: status, headers: kept, contentLength: length)
+        // Retry-After belongs to a 4xx the client gets as-is (SPEC §3); on a 5xx or 429 the
+        // gateway decides, and on a success it means nothing.
+        let passed = (400..<500).contains(status) ? headers : headers.filter { $0.0 != "retry-after" }
+        sink?.backendHead(status: status, headers: passed, contentLength: transfer.contentLength)
     }
 
     func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
