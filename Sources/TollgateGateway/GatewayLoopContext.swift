@@ -9,11 +9,20 @@ import TollgateUpstream
 final class GatewayLoopContext {
     let loop: EventLoop
     private(set) lazy var multi = CurlMulti(loop: loop)
+    /// Streams in flight, for the drain deadline (whatever plan they started on).
+    private(set) lazy var liveStreams = LiveStreams(loop: loop)
     private(set) var runtime: PlanRuntime!
 
     init(loop: EventLoop, plan: GatewayPlan) {
         self.loop = loop
         runtime = PlanRuntime(plan: plan, context: self)
+    }
+
+    /// Ends the streams still running at `deadline` (monotonic nanoseconds) with an error
+    /// event, before the server closes what is left of the drain.
+    func endStreams(at deadline: UInt64) {
+        loop.assertInLoop()
+        liveStreams.endAll(at: deadline)
     }
 
     /// Installs a new plan for the requests that start from now on.
@@ -36,6 +45,7 @@ final class PlanRuntime {
     }
 
     var loop: EventLoop { context.loop }
+    var liveStreams: LiveStreams { context.liveStreams }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }

@@ -101,7 +101,12 @@ public final class GatewayPlan: Sendable {
     /// Keyed by the digest; the match is confirmed in constant time.
     private let keys: [[UInt8]: KeyPlan]
 
-    public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan]) {
+    /// Every configured upstream secret, cut out of upstream text the gateway relays (SPEC §7).
+    public let redactor: SecretRedactor
+
+    public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
+                secrets: [String] = []) {
+        self.redactor = SecretRedactor(secrets: secrets)
         self.backends = backends
         self.models = models
         self.users = users

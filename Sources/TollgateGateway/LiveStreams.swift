@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+// The SSE responses in flight on one loop, so the drain deadline can end each with the
+// `event: error` SPEC §3 promises instead of the connection being cut mid-event. Entries are
+// weak: a stream that ended without saying so is simply skipped. Loop-confined.
+import TollgateIO
+
+final class LiveStreams: TimerHandler {
+    private struct Entry {
+        weak var stream: ProxyExchange?
+    }
+
+    private let loop: EventLoop
+    private var streams: [ObjectIdentifier: Entry] = [:]
+    private var deadline: TimerToken?
+
+    init(loop: EventLoop) {
+        self.loop = loop
+    }
+
+    var count: Int { streams.count }
+
+    func add(_ stream: ProxyExchange) {
+        streams[ObjectIdentifier(stream)] = Entry(stream: stream)
+    }
+
+    func remove(_ stream: ProxyExchange) {
+        streams.removeValue(forKey: ObjectIdentifier(stream))
+    }
+
+    /// At `at` (monotonic nanoseconds) every stream still running is ended.
+    func endAll(at: UInt64) {
+        if let deadline { loop.cancel(deadline) }
+        deadline = loop.schedule(self, at: at)
+    }
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        self.deadline = nil
+        let ending = streams.values.compactMap(\.stream)
+        streams.removeAll()
+        for stream in ending { stream.endForShutdown() }
+    }
+}
