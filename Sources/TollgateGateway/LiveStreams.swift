@@ -12,6 +12,8 @@ final class LiveStreams: TimerHandler {
     private let loop: EventLoop
     private var streams: [ObjectIdentifier: Entry] = [:]
     private var deadline: TimerToken?
+    /// The drain deadline has passed: a stream that starts now is ended at once.
+    private var pastDeadline = false
 
     init(loop: EventLoop) {
         self.loop = loop
@@ -21,6 +23,8 @@ final class LiveStreams: TimerHandler {
 
     func add(_ stream: ProxyExchange) {
         streams[ObjectIdentifier(stream)] = Entry(stream: stream)
+        // Ended from the loop, not from inside the response head being written.
+        if pastDeadline && deadline == nil { deadline = loop.schedule(self, at: loop.now) }
     }
 
     func remove(_ stream: ProxyExchange) {
@@ -35,6 +39,7 @@ final class LiveStreams: TimerHandler {
 
     func timerFired(deadline: UInt64, now: UInt64) {
         self.deadline = nil
+        pastDeadline = true
         let ending = streams.values.compactMap(\.stream)
         streams.removeAll()
         for stream in ending { stream.endForShutdown() }

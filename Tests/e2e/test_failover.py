@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import Gateway, USER_KEY, config_for
+from fake_upstream import SLOW_SECONDS
 
 AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
 
@@ -145,8 +146,8 @@ def test_first_byte_timeout_cancels_the_slow_attempt(gw, upstream):
     resp, _ = post(gw, chat("fo-slow"))
     assert resp.status == 200
     # The slow backend gets the request, no byte for 1 s, and is abandoned: its connection
-    # closes (no GPU keeps working for nobody) long before it would have answered (3 s).
-    assert time.monotonic() - started < 2.5
+    # closes (no GPU keeps working for nobody) before it would have answered.
+    assert time.monotonic() - started < SLOW_SECONDS
     assert wait_until(lambda: recorder.waits_cancelled > before, 2)
     assert recorder.max_parallel[resp.getheader("x-request-id")] == 1
 
