@@ -140,6 +140,8 @@ class Handler(BaseHTTPRequestHandler):
         self.recorder.enter(rid)
         try:
             self._answer(model, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True   # the gateway went away (capped, cancelled): expected
         finally:
             self.recorder.leave(rid)
 
