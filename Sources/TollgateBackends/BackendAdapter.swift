@@ -5,7 +5,7 @@
 // Adapters live on one loop (one instance per backend per loop), so they may keep
 // loop-confined state without locks. hf_space, runpod, modal, replicate and http adapters
 // implement the same protocol in the next issue.
-public import TollgateIO
+import TollgateIO
 public import TollgateUpstream
 
 /// The OpenAI-compatible operation a client asked for.
@@ -65,10 +65,13 @@ public struct TokenUsage: Sendable, Equatable {
 /// which in-process backends report too.
 public typealias BackendOutcome = UpstreamOutcome
 
-/// What the adapter reports back, on the loop.
+/// What the adapter reports back, on the loop — never from inside `invoke` (see
+/// `BackendAdapter.invoke`).
 public protocol BackendSink: AnyObject {
-    /// The response status and the headers worth passing on.
-    func backendHead(status: Int, headers: [(String, String)])
+    /// The response status and the headers worth passing on: only the adapter's allowlist
+    /// (SPEC §3), values free of control bytes. `contentLength` is the body's length when the
+    /// backend declared one the adapter can vouch for (never for a chunked reply), else nil.
+    func backendHead(status: Int, headers: [(String, String)], contentLength: Int?)
     /// Response body bytes; false asks the adapter to pause until `resumeReceiving()`.
     func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// The call is over. `usage` carries tokens the backend reported; `reportedGPUSeconds` what
@@ -90,5 +93,9 @@ public protocol BackendInvocation: AnyObject {
 public protocol BackendAdapter: AnyObject {
     var name: String { get }
     /// Starts a call. The adapter reads the request body from `body` and reports to `sink`.
+    /// It never calls `sink` (or `body`) before `invoke` has returned: a call that fails at
+    /// once reports its end from the loop a moment later (a zero-delay timer), so the caller
+    /// always holds the invocation before any report about it arrives and can never mistake a
+    /// dead call for the live one (issue 7 item 5).
     func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation
 }

@@ -3,7 +3,7 @@
 // or a hosted API) through libcurl. The gateway has already rewritten the body (model name,
 // stream_options.include_usage for streamed chat); this adapter adds the backend's own
 // credentials, streams both ways, and reads `usage` as the response passes.
-public import TollgateIO
+import TollgateIO
 public import TollgateUpstream
 
 public struct OpenAIBackendOptions: Sendable {
@@ -55,6 +55,11 @@ public final class OpenAIBackend: BackendAdapter {
         return .bytes(bytes)
     }
 
+    /// SPEC §3: the upstream headers a client may see. Everything else an OpenAI-compatible
+    /// server sends (openai-organization, openai-project, its x-ratelimit-*, set-cookie, …)
+    /// describes our account with the upstream, not the client's request.
+    static let passedHeaders = UpstreamHeaderAllowlist(["content-type", "content-disposition", "cache-control", "retry-after"])
+
     public let options: OpenAIBackendOptions
     private let multi: CurlMulti
     /// Built once: the headers every request to this backend carries, and the URL per route.
@@ -93,39 +98,71 @@ public final class OpenAIBackend: BackendAdapter {
                                       body: Self.upstreamBody(call, body),
                                       connectTimeoutMs: options.connectTimeoutMs,
                                       totalTimeoutMs: options.totalTimeoutMs,
-                                      maxResponseBytes: options.maxResponseBytes)
+                                      maxResponseBytes: options.maxResponseBytes,
+                                      responseHeaders: Self.passedHeaders)
         return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }
 
 /// One call to an OpenAI-compatible server.
-final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
+final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandler {
     private var transfer: UpstreamTransfer?
     private var sink: (any BackendSink)?
     private let body: any RequestBodySource
     private var usage = UsageScanner()
+    /// True while the transfer is being started: an end reported then (curl_multi_add_handle
+    /// failed) is held and delivered from the loop, never inside `invoke`.
+    private var starting = true
+    private var heldOutcome: UpstreamOutcome?
 
     init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
-        transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+        let transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+        starting = false
+        if heldOutcome != nil {
+            // Zero delay: the end is reported at the end of this loop iteration.
+            transfer.loop.schedule(self, at: transfer.loop.now)
+        } else {
+            self.transfer = transfer
+        }
+    }
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        guard let outcome = heldOutcome else { return }
+        heldOutcome = nil
+        report(outcome)
     }
 
     func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
-        sink?.backendHead(status: status, headers: headers)
+        guard !starting else { return }
+        // Retry-After belongs to a 4xx the client gets as-is (SPEC §3); on a 5xx or 429 the
+        // gateway decides, and on a success it means nothing.
+        let passed = (400..<500).contains(status) ? headers : headers.filter { $0.0 != "retry-after" }
+        sink?.backendHead(status: status, headers: passed, contentLength: transfer.contentLength)
     }
 
     func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !starting else { return false }
         usage.scan(bytes)
         return sink?.backendBody(bytes) ?? false
     }
 
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        body.readBody(into: buffer)
+        guard !starting else { return .wouldBlock }
+        return body.readBody(into: buffer)
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
         self.transfer = nil
+        if starting {
+            heldOutcome = outcome
+            return
+        }
+        report(outcome)
+    }
+
+    private func report(_ outcome: UpstreamOutcome) {
         guard let sink else { return }
         self.sink = nil
         sink.backendEnded(outcome: outcome, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
@@ -141,6 +178,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation {
 
     func cancel() {
         sink = nil
+        heldOutcome = nil
         transfer?.cancel()
         transfer = nil
     }

@@ -107,14 +107,15 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
             started = true
             if fails {
                 let body = Array(#"{"error":{"message":"simulated backend failure","type":"server_error","param":null,"code":"simulated_failure"}}"#.utf8)
-                sink.backendHead(status: 503, headers: [("content-type", "application/json")])
+                sink.backendHead(status: 503, headers: [("content-type", "application/json")], contentLength: body.count)
                 _ = body.withUnsafeBytes { sink.backendBody($0) }
                 end(.completed)
                 return
             }
             let answer = SimulatedResponses.answer(for: call, requestBody: requestBody)
             usage = answer.usage
-            sink.backendHead(status: 200, headers: [("content-type", answer.contentType)])
+            sink.backendHead(status: 200, headers: [("content-type", answer.contentType)],
+                             contentLength: call.stream ? nil : answer.chunks.reduce(0) { $0 + $1.count })
             pendingChunks = answer.chunks
         }
         sendNext()

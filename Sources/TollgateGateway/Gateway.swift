@@ -4,6 +4,7 @@
 // 127.0.0.1 port 0.
 public import TollgateHTTP
 public import TollgateIO
+import CLinux
 import Synchronization
 import TollgateUpstream
 
@@ -65,12 +66,20 @@ public final class Gateway: Sendable {
     public var address: SocketAddress? { server.address }
     public var openConnections: Int { server.connectionCount }
 
+    /// How long before the drain deadline streams are ended (at most).
+    static let streamEndMargin: UInt64 = 500_000_000
+
     /// Graceful stop: readiness turns false, listeners close, in-flight requests get up to
     /// `options`' drain timeout, then everything closes and the loops exit.
     /// - Returns: true when every request finished within the timeout.
     @discardableResult
     public func shutdown(drainTimeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)? = nil) -> Bool {
         state.markDraining()
+        // Streams still running a little before the deadline end with SPEC §3's error event;
+        // the margin lets that last event reach the client before the server closes the rest.
+        let margin = min(drainTimeout / 4, Self.streamEndMargin)
+        let endStreamsAt = tg_monotonic_ns() + drainTimeout - margin
+        contexts.forEach { $0.endStreams(at: endStreamsAt) }
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()

@@ -9,11 +9,20 @@ import TollgateUpstream
 final class GatewayLoopContext {
     let loop: EventLoop
     private(set) lazy var multi = CurlMulti(loop: loop)
+    /// Streams in flight, for the drain deadline (whatever plan they started on).
+    private(set) lazy var liveStreams = LiveStreams(loop: loop)
     private(set) var runtime: PlanRuntime!
 
     init(loop: EventLoop, plan: GatewayPlan) {
         self.loop = loop
         runtime = PlanRuntime(plan: plan, context: self)
+    }
+
+    /// Ends the streams still running at `deadline` (monotonic nanoseconds) with an error
+    /// event, before the server closes what is left of the drain.
+    func endStreams(at deadline: UInt64) {
+        loop.assertInLoop()
+        liveStreams.endAll(at: deadline)
     }
 
     /// Installs a new plan for the requests that start from now on.
@@ -36,6 +45,7 @@ final class PlanRuntime {
     }
 
     var loop: EventLoop { context.loop }
+    var liveStreams: LiveStreams { context.liveStreams }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }
@@ -47,30 +57,9 @@ final class PlanRuntime {
         case .simulated(let options, let state):
             made = SimulatedBackend(options: options, state: state, loop: context.loop)
         case .unavailable(let reason):
-            made = UnavailableBackend(name: backend.name, reason: reason)
+            made = UnavailableBackend(name: backend.name, reason: reason, loop: context.loop)
         }
         adapters[index] = made
         return made
     }
-}
-
-/// The adapter for a kind not served yet: it fails every call at once, as a connect failure,
-/// so the request moves on to the model's next candidate.
-final class UnavailableBackend: BackendAdapter, BackendInvocation {
-    let name: String
-    let reason: String
-
-    init(name: String, reason: String) {
-        self.name = name
-        self.reason = reason
-    }
-
-    func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        sink.backendEnded(outcome: .connectFailed(reason), usage: TokenUsage(), reportedGPUSeconds: nil, coldStart: false)
-        return self
-    }
-
-    func resumeReceiving() {}
-    func bodyReadable() {}
-    func cancel() {}
 }

@@ -41,9 +41,34 @@ extension GatewayPlan {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
             users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models)))
         }
-        // The loader checked every entry's syntax; IPBlock reads the same forms.
+        // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,
+                  secrets: config.backends.flatMap(Self.secrets(of:)),
                   trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) })
+    }
+
+    /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token
+    /// pair, and the credential headers of its idle request (a `Bearer x` value also as `x`).
+    static func secrets(of backend: BackendConfig) -> [String] {
+        var secrets: [String] = []
+        if let key = backend.apiKey { secrets.append(key) }
+        if case .modal(let modal) = backend.options {
+            secrets += [modal.tokenID, modal.tokenSecret].compactMap { $0 }
+        }
+        if case .http(let request)? = backend.idle?.action {
+            for header in request.headers where Self.isCredentialHeader(header.name) {
+                secrets.append(header.value)
+                if let space = header.value.firstIndex(of: " ") {
+                    secrets.append(String(header.value[header.value.index(after: space)...]))
+                }
+            }
+        }
+        return secrets
+    }
+
+    private static func isCredentialHeader(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return ["auth", "key", "token", "secret", "cookie", "signature"].contains { lower.contains($0) }
     }
 
     /// Backends whose kind has no adapter yet (reported at start-up).

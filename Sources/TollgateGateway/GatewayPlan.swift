@@ -104,8 +104,12 @@ public final class GatewayPlan: Sendable {
     /// Keyed by the digest; the match is confirmed in constant time.
     private let keys: [[UInt8]: KeyPlan]
 
+    /// Every configured upstream secret, cut out of upstream text the gateway relays (SPEC §7).
+    public let redactor: SecretRedactor
+
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
-                trustedProxies: [IPBlock] = []) {
+                secrets: [String] = [], trustedProxies: [IPBlock] = []) {
+        self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends
         self.models = models

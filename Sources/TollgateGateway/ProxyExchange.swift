@@ -3,14 +3,17 @@
 // in it without decoding it, picks the model's candidates in order, streams the (rewritten)
 // body to the backend, relays the response chunk by chunk with backpressure both ways, fails
 // over per SPEC §3's outcome table while nothing has reached the client, and ends with the
-// facts the usage record needs. Loop-confined.
+// facts the usage record needs. Every upstream reply passes the adapter's header allowlist;
+// a plain reply's head waits for its first body byte (a reply that breaks before it still
+// becomes a clean 502), its declared length is held to, and its upstream text never carries
+// our backend secrets. Loop-confined.
 import CLinux
 import TollgateBackends
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
 
-final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource, TimerHandler {
+final class ProxyExchange: HTTPExchangeDelegate {
     /// Bodies up to this size are kept whole, so a failed attempt can be replayed on the next
     /// candidate; larger ones stream once (no failover after their first byte left).
     static let replayLimit = 8 << 20
@@ -33,6 +36,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var bodyBase = 0
     private var bodyComplete = false
     private var replayable = true
+    /// Where `stream_options.include_usage` must be made true (chat and completions).
+    private var streamOptions = StreamOptionsLocator()
+    private var locatesStreamOptions: Bool { operation != .embeddings }
 
     // Routing and attempts.
     private(set) var modelPlan: ModelPlan?
@@ -40,26 +46,40 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var attempt = 0
     private var maxAttempts = 0
     private(set) var backendIndex: Int?
-    private var invocation: (any BackendInvocation)?
-    private var firstByteTimer: TimerToken?
+    /// The attempt in charge; every report goes through it and counts only while it is current.
+    private var current: ProxyAttempt?
+    private var invocation: (any BackendInvocation)? { current?.invocation }
     private var lastFailure: (status: Int, code: String, message: String)?
     private var failureReasons: [String] = []
 
     // The body as sent to the current attempt: original bytes with edits applied.
     private var readCursor = 0
-    private var edits: [(at: Int, remove: Int, insert: [UInt8])] = []
+    private var edits: [StreamOptionsLocator.Edit] = []
     private var editIndex = 0
     private var insertOffset = 0
+    /// This attempt asks the upstream for usage (streamed chat to an OpenAI-compatible server).
     private var injectUsage = false
-    private var injectedUsage = false
+    /// How many of `streamOptions.edits` this attempt has taken into `edits`.
+    private var usageEditsTaken = 0
 
-    // Response.
+    // Response of the current attempt.
+    /// Its status is passed on: no failover because of it (a failure before the client got a
+    /// byte may still fail over).
     private var committed = false
     private var collectingError = false
     private var errorStatus = 0
     private var errorBody: [UInt8] = []
     private var isSSE = false
-    private var splicer = SSEDoneSplicer()
+    private var framer = SSEEventFramer()
+    /// A plain reply's head, sent with its first body byte (or at its end).
+    private var pendingHead: (status: Int, headers: HTTPHeaders, contentType: String, length: Int?)?
+    /// The length the client was promised, and the bytes sent towards it.
+    private var declaredLength: Int?
+    private var relayedBytes = 0
+    /// A passed-through 4xx goes through the secret redactor (it may echo our Authorization).
+    private var redactBody = false
+    private var redactionCarry: [UInt8] = []
+    private var inLiveStreams = false
     private var upstreamStart: UInt64 = 0
     private(set) var firstByteAt: UInt64 = 0
     private(set) var upstreamSeconds: Double = 0
@@ -76,6 +96,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     }
 
     var attempts: Int { attempt }
+    /// The number of the attempt whose reports count (0 before the first).
+    var currentAttemptNumber: Int { current?.number ?? 0 }
     var modelName: String? { modelPlan?.name ?? scanner.model }
     /// The backend of the current (or last) attempt.
     private(set) var backendName: String?
@@ -88,7 +110,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             fail(400, code: "invalid_json", message: Self.describe(failure), closeConnection: true)
             return
         }
+        if locatesStreamOptions { streamOptions.scan(bytes) }
         body.append(contentsOf: bytes)
+        absorbUsageEdits()
         if !dispatched {
             if scanner.model != nil && bodyBase + body.count > Self.replayLimit { dispatch() }
         } else {
@@ -104,6 +128,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             fail(400, code: "invalid_json", message: Self.describe(failure), closeConnection: false)
             return
         }
+        streamOptions.finish()
+        absorbUsageEdits()
         if !dispatched { dispatch() } else { invocation?.bodyReadable() }
     }
 
@@ -159,9 +185,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         backendIndex = index
         let backend = plan.backends[index]
         backendName = backend.name
+        resetResponse()
         prepareBody(for: backend, clientModel: model.name)
-        collectingError = false
-        errorBody = []
         let call = BackendCall(operation: operation, model: model.name,
                                upstreamModel: backend.upstreamModel ?? model.name,
                                stream: scanner.stream ?? false,
@@ -169,60 +194,88 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
                                requestID: exchange.id.description,
                                accept: exchange.head.value(of: "accept"))
         upstreamStart = context.loop.now
-        cancelFirstByteTimer()
+        current?.retire(loop: context.loop, cancelCall: true)
+        let next = ProxyAttempt(number: attempt, owner: self)
+        current = next
         firstByteTimeoutNs = backend.firstByteTimeoutNs
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
         if bodyComplete { armFirstByteTimer() }
-        invocation = context.adapter(index).invoke(call, body: self, sink: self)
+        let started = context.adapter(index).invoke(call, body: next, sink: next)
+        // Adapters never report inside `invoke`; should one do so anyway, the attempt it ended
+        // is over (and a later one may be current): its call is stopped, never stored over the
+        // live one.
+        if current === next && !next.isOver { next.invocation = started } else { started.cancel() }
     }
 
-    /// Sets up the rewrite for this attempt: the model renamed for the backend, and
-    /// `stream_options.include_usage` added to streamed chat so the last chunk carries usage.
+    /// Forgets the previous attempt's reply.
+    private func resetResponse() {
+        committed = false
+        collectingError = false
+        errorStatus = 0
+        errorBody = []
+        isSSE = false
+        framer = SSEEventFramer()
+        pendingHead = nil
+        declaredLength = nil
+        relayedBytes = 0
+        redactBody = false
+        redactionCarry = []
+    }
+
+    /// Sets up the rewrite for this attempt: the model renamed for the backend, and, for
+    /// streamed chat to an OpenAI-compatible server, `stream_options.include_usage` made true
+    /// so the last chunk carries usage even when the client declined it (the client then does
+    /// not get that chunk).
     private func prepareBody(for backend: BackendPlan, clientModel: String) {
         readCursor = 0
         editIndex = 0
         insertOffset = 0
         edits = []
         if let upstream = backend.upstreamModel, upstream != clientModel, let range = scanner.modelRange {
-            edits.append((range.lowerBound, range.count, Array(JSONText.quoted(upstream).utf8)))
+            edits.append(.init(at: range.lowerBound, remove: range.count, insert: Array(JSONText.quoted(upstream).utf8)))
         }
         if case .openai = backend.kind {
-            injectUsage = operation == .chatCompletions && scanner.stream == true && !scanner.hasStreamOptions
+            injectUsage = operation == .chatCompletions && scanner.stream == true
         } else {
             injectUsage = false
         }
-        injectedUsage = false
-        addUsageEditIfKnown()
+        usageEditsTaken = 0
+        absorbUsageEdits()
     }
 
-    private static let usageOption = Array(#","stream_options":{"include_usage":true}"#.utf8)
-
-    private func addUsageEditIfKnown() {
-        guard injectUsage, !injectedUsage, let brace = scanner.closingBraceOffset else { return }
-        injectedUsage = true
-        edits.append((brace, 0, Self.usageOption))
-        edits.sort { $0.at < $1.at }
+    /// Takes the usage edits found since the last call into this attempt's edits, in order.
+    /// They lie ahead of what was sent (the locator sees bytes before the upstream can).
+    private func absorbUsageEdits() {
+        guard injectUsage else { return }
+        while usageEditsTaken < streamOptions.edits.count {
+            let edit = streamOptions.edits[usageEditsTaken]
+            usageEditsTaken += 1
+            guard edit.at >= readCursor else { continue }
+            var i = edits.count
+            while i > editIndex && edits[i - 1].at > edit.at { i -= 1 }
+            edits.insert(edit, at: i)
+        }
     }
 
     private var editDelta: Int {
-        var delta = edits.reduce(0) { $0 + $1.insert.count - $1.remove }
-        if injectUsage && !injectedUsage { delta += Self.usageOption.count }
-        return delta
+        edits.reduce(0) { $0 + $1.insert.count - $1.remove }
     }
 
     // MARK: - RequestBodySource (the upstream pulls the body)
 
-    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+    func attemptReadBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
         if exchange.isAborted { return .abort }
-        addUsageEditIfKnown()
+        guard let out = buffer.baseAddress else { return .wouldBlock }
         var written = 0
         while written < buffer.count {
             if editIndex < edits.count && readCursor == edits[editIndex].at {
                 let edit = edits[editIndex]
                 let n = min(edit.insert.count - insertOffset, buffer.count - written)
-                edit.insert.withUnsafeBytes { src in
-                    (buffer.baseAddress! + written).copyMemory(from: src.baseAddress! + insertOffset, byteCount: n)
+                if n > 0 {
+                    edit.insert.withUnsafeBytes { src in
+                        if let from = src.baseAddress { (out + written).copyMemory(from: from + insertOffset, byteCount: n) }
+                    }
                 }
                 written += n
                 insertOffset += n
@@ -233,12 +286,14 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
                 }
                 continue
             }
-            let limit = editIndex < edits.count ? edits[editIndex].at : Int.max
+            var limit = editIndex < edits.count ? edits[editIndex].at : Int.max
+            // A value whose edit is not decided yet waits for the bytes that decide it.
+            if injectUsage, let hold = streamOptions.holdFrom { limit = min(limit, hold) }
             let available = min(bodyBase + body.count, limit) - readCursor
             guard available > 0 else { break }
             let n = min(available, buffer.count - written)
             body.withUnsafeBytes { src in
-                (buffer.baseAddress! + written).copyMemory(from: src.baseAddress! + (readCursor - bodyBase), byteCount: n)
+                if let from = src.baseAddress { (out + written).copyMemory(from: from + (readCursor - bodyBase), byteCount: n) }
             }
             written += n
             readCursor += n
@@ -267,13 +322,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         }
     }
 
-    func bufferedBody() -> [UInt8]? {
+    func attemptBufferedBody() -> [UInt8]? {
         bodyComplete && bodyBase == 0 ? body : nil
     }
 
     // MARK: - BackendSink
 
-    func backendHead(status: Int, headers: [(String, String)]) {
+    func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
         cancelFirstByteTimer()
         if firstByteAt == 0 { firstByteAt = context.loop.now }
         // SPEC §3: 5xx, 429 and 401/403 (our credentials) are the backend's fault: collect the
@@ -286,41 +341,70 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             return
         }
         committed = true
+        // The adapter passed only SPEC §3's allowlist, with clean values.
         let contentType = headers.first { $0.0 == "content-type" }?.1
         isSSE = contentType?.hasPrefix("text/event-stream") ?? false
         var forwarded = HTTPHeaders()
-        var length: Int?
-        for (name, value) in headers {
-            switch name {
-            case "content-type": continue
-            case "content-length": length = Int(value)
-            default: forwarded.add(name, value)
-            }
+        for (name, value) in headers where name != "content-type" && !(isSSE && name == "cache-control") {
+            forwarded.add(name, value)
         }
         forwarded.add("x-tollgate-backend", backendName ?? "")
         if isSSE {
             // The gateway adds its metering comment to streams, so their length changes.
-            length = nil
             forwarded.add("cache-control", "no-cache")
+            framer.withholdUsage = streamOptions.clientAskedForUsage == false
+            exchange.startResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
+            if !inLiveStreams {
+                inLiveStreams = true
+                context.liveStreams.add(self)
+            }
+            return
         }
-        exchange.startResponse(status: status, headers: forwarded, contentType: contentType ?? "application/json", length: length)
+        // A passed-through 4xx may echo our credentials: redacted, so its length may change.
+        redactBody = status >= 400 && !plan.redactor.isEmpty
+        declaredLength = redactBody ? nil : contentLength
+        pendingHead = (status, forwarded, contentType ?? "application/json", declaredLength)
     }
 
-    func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// Sends the plain reply's head, once.
+    private func startClientResponse() {
+        guard let head = pendingHead else { return }
+        pendingHead = nil
+        exchange.startResponse(status: head.status, headers: head.headers, contentType: head.contentType, length: head.length)
+    }
+
+    func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
         if collectingError {
             if errorBody.count < 64 << 10 { errorBody.append(contentsOf: bytes.prefix(64 << 10 - errorBody.count)) }
             return true
         }
         guard committed, !exchange.isFinished else { return false }
         if isSSE {
-            let (before, rest) = splicer.feed(bytes)
-            var ok = before.withUnsafeBytes { exchange.write($0) }
-            if let rest {
-                ok = exchange.write(meteringComment()) && ok
-                ok = rest.withUnsafeBytes { exchange.write($0) } && ok
+            var ok = true
+            framer.feed(bytes) { piece in
+                switch piece {
+                case .bytes(let data): ok = exchange.write(data) && ok
+                case .beforeDone: ok = exchange.write(meteringComment()) && ok
+                }
             }
             return ok
         }
+        startClientResponse()
+        if redactBody {
+            let out = plan.redactor.redact(bytes, carry: &redactionCarry, final: false)
+            return out.isEmpty || out.withUnsafeBytes { exchange.write($0) }
+        }
+        if let declared = declaredLength, bytes.count > declared - relayedBytes {
+            // More than the upstream declared (curl stops at the length, so this guards the
+            // client's framing whatever the transport does): send what fits, then close.
+            let room = declared - relayedBytes
+            if room > 0 { exchange.write(UnsafeRawBufferPointer(rebasing: bytes[0..<room])) }
+            relayedBytes = declared
+            errorText = "backend_length_mismatch"
+            exchange.abort()
+            return false
+        }
+        relayedBytes += bytes.count
         return exchange.write(bytes)
     }
 
@@ -339,9 +423,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         return "\(whole).\(String(repeating: "0", count: 6 - digits.count))\(digits)"
     }
 
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
-        invocation = nil
-        cancelFirstByteTimer()
+    func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,
+                      coldStart: Bool) {
+        attempt.retire(loop: context.loop, cancelCall: false)
         upstreamSeconds += reportedGPUSeconds ?? Double(context.loop.now &- upstreamStart) / 1e9
         self.usage = usage
         self.coldStart = self.coldStart || coldStart
@@ -350,26 +434,42 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             return
         }
         if !committed {
-            switch outcome {
-            case .completed:
-                attemptFailed(status: 502, code: "bad_gateway", message: "the backend closed without a response")
-            case .connectFailed(let m), .tlsFailed(let m):
-                attemptFailed(status: 502, code: "backend_unreachable", message: m)
-            case .timedOut(let m):
-                attemptFailed(status: 504, code: "backend_timeout", message: m)
-            case .broken(let m):
-                attemptFailed(status: 502, code: "bad_gateway", message: m)
-            case .tooLarge:
-                attemptFailed(status: 502, code: "response_too_large", message: "the backend's response exceeds max_response")
-            case .cancelled:
-                break
-            }
+            failBeforeResponse(outcome, detail: "")
             return
+        }
+        if !isSSE && !exchange.isResponseStarted && !exchange.isFinished {
+            // A plain reply not a byte of which reached the client: it can still get a clean
+            // error (or the next candidate), never a 200 head and a cut (issue 7 item 15).
+            if outcome == .completed {
+                if let declared = declaredLength, declared > relayedBytes {
+                    failBeforeResponse(.broken("the body was shorter than its Content-Length"), detail: "")
+                    return
+                }
+            } else {
+                failBeforeResponse(outcome, detail: " before its response body")
+                return
+            }
         }
         // After the first byte a failure can only end the response (SPEC §3).
         if outcome == .completed {
-            let tail = splicer.flush()
-            if !tail.isEmpty { tail.withUnsafeBytes { _ = exchange.write($0) } }
+            if isSSE {
+                framer.finish { piece in
+                    if case .bytes(let data) = piece { exchange.write(data) }
+                }
+                exchange.finish()
+                leaveLiveStreams()
+                return
+            }
+            startClientResponse()
+            if redactBody && !redactionCarry.isEmpty {
+                let tail = plan.redactor.redact(UnsafeRawBufferPointer(start: nil, count: 0), carry: &redactionCarry, final: true)
+                if !tail.isEmpty { tail.withUnsafeBytes { _ = exchange.write($0) } }
+            }
+            if let declared = declaredLength, relayedBytes != declared {
+                errorText = "backend_length_mismatch"
+                exchange.abort()
+                return
+            }
             exchange.finish()
             return
         }
@@ -380,20 +480,54 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         case .connectFailed(let m), .tlsFailed(let m), .broken(let m): message = "backend failed mid-response: \(m)"
         case .completed, .cancelled: message = "backend stopped mid-response"
         }
-        errorText = message
+        let redacted = plan.redactor.redact(message)
+        errorText = redacted
         if isSSE {
-            let event = "event: error\ndata: \(JSONText.errorBody(message: message, type: "server_error", code: "upstream_failed"))\n\n"
-            exchange.write(event)
-            exchange.finish()
+            endStream(message: redacted, code: "upstream_failed")
         } else {
             exchange.abort()
+        }
+    }
+
+    /// Ends a stream early with SPEC §3's final `error` event. A partly received event is
+    /// dropped, never half-sent, so the error event always parses.
+    private func endStream(message: String, code: String) {
+        framer.discardPartialEvent()
+        let separator = framer.isAtEventBoundary ? "" : "\n\n"
+        exchange.write(separator + "event: error\ndata: \(JSONText.errorBody(message: message, type: "server_error", code: code))\n\n")
+        exchange.finish()
+        leaveLiveStreams()
+    }
+
+    /// Maps how an attempt ended, before anything reached the client, onto SPEC §3's table.
+    private func failBeforeResponse(_ outcome: BackendOutcome, detail: String) {
+        switch outcome {
+        case .completed:
+            attemptFailed(status: 502, code: "bad_gateway", message: "the backend closed without a response")
+        case .connectFailed(let m), .tlsFailed(let m):
+            attemptFailed(status: 502, code: "backend_unreachable", message: m)
+        case .timedOut(let m):
+            attemptFailed(status: 504, code: "backend_timeout", message: m + detail)
+        case .broken(let m):
+            attemptFailed(status: 502, code: "bad_gateway", message: m + detail)
+        case .tooLarge:
+            attemptFailed(status: 502, code: "response_too_large", message: "the backend's response exceeds max_response")
+        case .cancelled:
+            // Only a call the gateway stopped ends so, and then the client is gone; should one
+            // end so anyway, the client must still get an answer.
+            if !exchange.isFinished { attemptFailed(status: 502, code: "bad_gateway", message: "the backend call was aborted") }
         }
     }
 
     /// A failure before anything reached the client: remember why, then the next candidate.
     private func attemptFailed(status: Int, code: String? = nil, message: String? = nil) {
         let name = backendName ?? "backend"
-        let text = message ?? Self.upstreamMessage(errorBody) ?? "HTTP \(status)"
+        // Upstream text may echo our credentials (an error quoting the request's headers): the
+        // body is redacted whole before a message is cut out of it, so no cut can split a
+        // secret, and the message again after its escapes were decoded.
+        let redactor = plan.redactor
+        let upstream = errorBody.isEmpty ? nil : Self.upstreamMessage(redactor.redact(errorBody))
+        let text = redactor.redact(message ?? upstream ?? "HTTP \(status)")
         failureReasons.append("\(name): \(text)")
         switch status {
         case 429:
@@ -407,8 +541,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
         default:
             lastFailure = (502, code ?? "bad_gateway", "\(name) failed: \(text)")
         }
-        collectingError = false
-        errorBody = []
+        resetResponse()
         tryNextCandidate()
     }
 
@@ -454,8 +587,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
 
     private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false) {
         errorText = errorText ?? code
-        invocation?.cancel()
-        invocation = nil
+        current?.retire(loop: context.loop, cancelCall: true)
         guard !exchange.isResponseStarted else { return }
         exchange.respondError(status: status, message: message, code: code, close: closeConnection || !exchange.isBodyComplete)
     }
@@ -465,21 +597,19 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
     private var firstByteTimeoutNs: UInt64 = 0
 
     private func armFirstByteTimer() {
-        guard firstByteTimer == nil, !committed, !collectingError, !exchange.isFinished else { return }
-        firstByteTimer = context.loop.schedule(self, at: context.loop.now + firstByteTimeoutNs)
+        guard !committed, !collectingError, !exchange.isFinished else { return }
+        current?.armFirstByteTimer(loop: context.loop, timeout: firstByteTimeoutNs)
     }
 
     private func cancelFirstByteTimer() {
-        if let token = firstByteTimer { context.loop.cancel(token) }
-        firstByteTimer = nil
+        current?.disarmFirstByteTimer(loop: context.loop)
     }
 
-    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504).
-    func timerFired(deadline: UInt64, now: UInt64) {
-        firstByteTimer = nil
-        guard invocation != nil, !committed, !collectingError else { return }
-        invocation?.cancel()
-        invocation = nil
+    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504). Its
+    /// call is stopped before the next candidate starts, so two never run at once.
+    func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
+        guard !committed, !collectingError else { return }
+        attempt.retire(loop: context.loop, cancelCall: true)
         upstreamSeconds += Double(now &- upstreamStart) / 1e9
         attemptFailed(status: 504, code: "backend_timeout", message: "no response within first_byte_timeout")
     }
@@ -494,8 +624,26 @@ final class ProxyExchange: HTTPExchangeDelegate, BackendSink, RequestBodySource,
             upstreamSeconds += Double(context.loop.now &- upstreamStart) / 1e9
             errorText = "client_closed"
         }
-        invocation?.cancel()
-        invocation = nil
-        cancelFirstByteTimer()
+        current?.retire(loop: context.loop, cancelCall: true)
+        leaveLiveStreams()
+    }
+
+    // MARK: - Drain
+
+    private func leaveLiveStreams() {
+        guard inLiveStreams else { return }
+        inLiveStreams = false
+        context.liveStreams.remove(self)
+    }
+
+    /// The drain deadline is here: a stream still running ends with SPEC §3's `error` event
+    /// (and its upstream call is stopped) rather than being cut by the closing connection.
+    func endForShutdown() {
+        leaveLiveStreams()
+        guard isSSE, committed, !exchange.isFinished else { return }
+        if invocation != nil { upstreamSeconds += Double(context.loop.now &- upstreamStart) / 1e9 }
+        current?.retire(loop: context.loop, cancelCall: true)
+        errorText = "shutting_down"
+        endStream(message: "The gateway is shutting down; this stream was ended at its drain deadline.", code: "shutting_down")
     }
 }

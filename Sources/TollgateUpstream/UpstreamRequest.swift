@@ -28,11 +28,14 @@ public struct UpstreamRequest: Sendable {
     /// Only these schemes may be used (curl's CURLOPT_PROTOCOLS_STR): a configured URL can
     /// never turn into file:// or gopher://.
     public var allowedProtocols: String
+    /// The response headers the caller wants to see (framing is the transfer's own business).
+    public var responseHeaders: UpstreamHeaderAllowlist
 
     public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
                 headers: [(String, String)] = [], body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
-                maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https") {
+                maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https",
+                responseHeaders: UpstreamHeaderAllowlist = .none) {
         self.url = url
         self.method = method
         self.fixedHeaders = fixedHeaders ?? UpstreamHeaderList([])
@@ -42,6 +45,7 @@ public struct UpstreamRequest: Sendable {
         self.totalTimeoutMs = totalTimeoutMs
         self.maxResponseBytes = maxResponseBytes
         self.allowedProtocols = allowedProtocols
+        self.responseHeaders = responseHeaders
     }
 }
 
@@ -89,7 +93,8 @@ public enum UpstreamBodyChunk {
 
 /// Receives a transfer's events on the loop that runs it.
 public protocol UpstreamTransferDelegate: AnyObject {
-    /// The final (non-1xx) status and headers arrived.
+    /// The final (non-1xx) status and the allowlisted headers arrived (values free of control
+    /// bytes; `transfer.contentLength` tells the body's length when it can be trusted).
     func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)])
     /// Body bytes, valid only during the call. Return false to pause receiving (the bytes were
     /// taken); call `resumeReceiving()` to continue.

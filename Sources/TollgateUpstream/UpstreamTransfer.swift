@@ -19,9 +19,18 @@ public final class UpstreamTransfer {
     private var fixedHeaders: UpstreamHeaderList?
     private var requestHeaders = RequestHeaderNodes(before: nil)
     private let maxResponseBytes: Int
+    private let allowlist: UpstreamHeaderAllowlist
 
     public private(set) var status = 0
     public private(set) var responseHeaders: [(String, String)] = []
+    /// The response body's length, once the head is complete, when it can be trusted: declared
+    /// once (or repeated identically), digits only, and the reply is not chunked — with both,
+    /// curl de-chunks and ignores the length (RFC 9112 §6.3 rule 3), so passing it on would
+    /// desync the client's connection.
+    public private(set) var contentLength: Int?
+    private var declaredLength: Int?
+    private var lengthUntrusted = false
+    private var isChunked = false
     public private(set) var isHeadComplete = false
     public private(set) var bytesReceived = 0
     public private(set) var isFinished = false
@@ -37,6 +46,7 @@ public final class UpstreamTransfer {
         self.delegate = delegate
         self.handle = multi.takeEasyHandle()
         self.maxResponseBytes = request.maxResponseBytes
+        self.allowlist = request.responseHeaders
         errorBuffer[0] = 0
         configure(request)
         multi.add(self)
@@ -179,10 +189,15 @@ public final class UpstreamTransfer {
 
     /// Returns false to abort the transfer (a declared body over `maxResponseBytes`).
     fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Trailers of a chunked body also come through here: nothing after the head counts.
+        if isHeadComplete { return true }
         // Status line of each response (1xx interim ones included): "HTTP/1.1 200 OK", "HTTP/2 200".
         if bytes.count >= 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T") && bytes[2] == UInt8(ascii: "T")
             && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "/") {
             responseHeaders.removeAll(keepingCapacity: true)
+            declaredLength = nil
+            lengthUntrusted = false
+            isChunked = false
             status = Self.parseStatus(bytes)
             return true
         }
@@ -190,11 +205,11 @@ public final class UpstreamTransfer {
         while end > 0 && (bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D) { end -= 1 }
         if end == 0 {
             // The blank line: the head is complete unless it was an interim 1xx response.
-            if status >= 200 && !isHeadComplete {
+            if status >= 200 {
+                contentLength = isChunked || lengthUntrusted ? nil : declaredLength
                 // A declared length over the cap is refused before anything reaches the
                 // client, so the gateway can still answer with a clean 502.
-                if let declared = responseHeaders.first(where: { $0.0 == "content-length" }).flatMap({ Int($0.1) }),
-                   declared > maxResponseBytes {
+                if let declared = contentLength, declared > maxResponseBytes {
                     exceededMaxResponse = true
                     return false
                 }
@@ -203,38 +218,71 @@ public final class UpstreamTransfer {
             }
             return true
         }
-        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")),
-              let kept = Self.keptName(UnsafeRawBufferPointer(rebasing: bytes[0..<colon])) else { return true }
+        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return true }
+        let name = UnsafeRawBufferPointer(rebasing: bytes[0..<colon])
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
-        let name = kept.isEmpty
-            ? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<colon]), as: UTF8.self).lowercased() : kept
-        let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
-        if responseHeaders.count < 100 { responseHeaders.append((name, value)) }
+        var valueEnd = end
+        while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+        let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
+        switch Self.framingHeader(name) {
+        case .contentLength:
+            noteContentLength(value)
+            return true
+        case .transferEncoding:
+            // Any transfer coding but identity means the length is not the body's (RFC 9112 §6.3).
+            isChunked = true
+            return true
+        case nil:
+            break
+        }
+        guard let kept = allowlist.match(name) else { return true }
+        // A value with a control byte (a bare CR, NUL, ESC, …) could split or forge headers
+        // where the client parses them: such a header is dropped, never repaired.
+        guard Self.isCleanValue(value) else { return true }
+        if responseHeaders.count < 100 {
+            responseHeaders.append((kept, String(decoding: value, as: UTF8.self)))
+        }
         return true
     }
 
-    /// The response headers that may reach the client, and only these become Strings: framing
-    /// and hop-by-hop headers are re-decided downstream, and Location is never passed on
-    /// (reliability-anchors §4 item 13; redirects are not followed). Returns the lowercase
-    /// name for the fixed ones, "" for a kept prefix family (lowercased by the caller), nil for
-    /// the rest.
-    static func keptName(_ name: UnsafeRawBufferPointer) -> String? {
-        func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+    private enum FramingHeader { case contentLength, transferEncoding }
+
+    private static func framingHeader(_ name: UnsafeRawBufferPointer) -> FramingHeader? {
         func equals(_ text: StaticString) -> Bool {
             guard name.count == text.utf8CodeUnitCount else { return false }
-            for i in 0..<name.count where lower(name[i]) != text.utf8Start[i] { return false }
+            for i in 0..<name.count where ((name[i] >= 0x41 && name[i] <= 0x5A) ? name[i] | 0x20 : name[i]) != text.utf8Start[i] {
+                return false
+            }
             return true
         }
-        func hasPrefix(_ text: StaticString) -> Bool {
-            guard name.count > text.utf8CodeUnitCount else { return false }
-            for i in 0..<text.utf8CodeUnitCount where lower(name[i]) != text.utf8Start[i] { return false }
-            return true
+        if equals("content-length") { return .contentLength }
+        if equals("transfer-encoding") { return .transferEncoding }
+        return nil
+    }
+
+    /// Digits only, at most 18 of them; a second, different value makes the length untrusted.
+    private func noteContentLength(_ value: UnsafeRawBufferPointer) {
+        guard !value.isEmpty, value.count <= 18 else {
+            lengthUntrusted = true
+            return
         }
-        if equals("content-type") { return "content-type" }
-        if equals("content-length") { return "content-length" }
-        if equals("retry-after") { return "retry-after" }
-        return hasPrefix("x-ratelimit-") || hasPrefix("openai-") ? "" : nil
+        var n = 0
+        for b in value {
+            guard b >= 0x30 && b <= 0x39 else {
+                lengthUntrusted = true
+                return
+            }
+            n = n * 10 + Int(b - 0x30)
+        }
+        if let previous = declaredLength, previous != n { lengthUntrusted = true }
+        declaredLength = n
+    }
+
+    /// RFC 9110 §5.5: field values are visible characters, spaces and tabs (obs-text allowed).
+    static func isCleanValue(_ value: UnsafeRawBufferPointer) -> Bool {
+        for b in value where (b < 0x20 && b != 0x09) || b == 0x7F { return false }
+        return true
     }
 
     private static func parseStatus(_ line: UnsafeRawBufferPointer) -> Int {

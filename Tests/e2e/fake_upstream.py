@@ -10,9 +10,25 @@ Behaviour is picked by the `model` field the gateway sends upstream:
   bad-400       400 (the request's fault: passed through)
   endless       streams a chunk every 10 ms until the client goes away
   big           returns a large non-streamed body of `BIG_BYTES`
-Every request is recorded (path, headers, body length, body head) for assertions.
+  fail-403, fail-503           403 / 503 with an OpenAI-style error
+  echo-auth-500, echo-auth-429 the error message repeats the request's Authorization header
+  echo-auth-400 a 400 that repeats it, sent in 3-byte chunks (a secret split across chunks)
+  leaky         200 JSON with headers an upstream may send but a client must not see
+  cl-and-chunked  200 with both Content-Length and Transfer-Encoding: chunked
+  bad-header    200 whose Content-Type carries a bare CR and Cache-Control a control byte
+  head-then-reset  200 chunked head, then the connection closes before any body byte
+  partial-then-reset  200 with Content-Length 1000, 100 bytes, then the connection closes
+  stream-then-reset   two SSE events, then the connection closes mid-stream
+  paced         SSE, 100 ms between chunks (for the metering comment's gpu_seconds)
+A base URL ending in /as/<behaviour> picks the behaviour instead of the model.
+Every request is recorded (path, headers, body length, sha256, body head, x-request-id) for
+assertions; `parallel` counts requests in flight per x-request-id, `waits_cancelled` the
+slow-first requests whose client (the gateway) went away while they waited.
 """
+import hashlib
 import json
+import select
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +42,10 @@ class Recorder:
         self.requests = []
         self.disconnects = 0
         self.streams_open = 0
+        self.waits_cancelled = 0
+        self.disconnected = set()
+        self.active = {}
+        self.max_parallel = {}
 
     def add(self, entry):
         with self.lock:
@@ -34,6 +54,19 @@ class Recorder:
     def last(self):
         with self.lock:
             return self.requests[-1] if self.requests else None
+
+    def for_request(self, request_id):
+        with self.lock:
+            return [r for r in self.requests if r["rid"] == request_id]
+
+    def enter(self, request_id):
+        with self.lock:
+            self.active[request_id] = self.active.get(request_id, 0) + 1
+            self.max_parallel[request_id] = max(self.max_parallel.get(request_id, 0), self.active[request_id])
+
+    def leave(self, request_id):
+        with self.lock:
+            self.active[request_id] -= 1
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -47,12 +80,14 @@ class Handler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length")
         total = 0
         head = b""
+        self.body_sha = hashlib.sha256()
         if length is not None:
             remaining = int(length)
             while remaining > 0:
                 chunk = self.rfile.read(min(remaining, 1 << 20))
                 if not chunk:
                     break
+                self.body_sha.update(chunk)
                 if len(head) < 65536:
                     head += chunk[: 65536 - len(head)]
                 total += len(chunk)
@@ -67,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
                 remaining = size
                 while remaining > 0:
                     chunk = self.rfile.read(min(remaining, 1 << 20))
+                    self.body_sha.update(chunk)
                     if len(head) < 65536:
                         head += chunk[: 65536 - len(head)]
                     total += len(chunk)
@@ -93,20 +129,127 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model", "")
         if not model and head.startswith(b'{"model"'):
             model = head[10:].split(b'"')[0].decode()
+        if self.path.startswith("/as/"):
+            # A base URL of {upstream}/as/<behaviour> picks the behaviour without renaming the
+            # model, so a replayed body can be compared byte for byte.
+            model = self.path.split("/")[2]
+        rid = self.headers.get("X-Request-ID", "")
         self.recorder.add({"path": self.path, "headers": dict(self.headers), "length": total,
-                           "body": body, "head": head[:512]})
+                           "body": body, "head": head[:512], "sha": self.body_sha.hexdigest(), "rid": rid,
+                           "model": model})
+        self.recorder.enter(rid)
+        try:
+            self._answer(model, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True   # the gateway went away (capped, cancelled): expected
+        finally:
+            self.recorder.leave(rid)
+
+    def _client_gone_within(self, seconds):
+        """Waits up to `seconds`; True as soon as the client (the gateway) closes the connection."""
+        deadline = time.monotonic() + seconds
+        sock = self.connection
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([sock], [], [], max(0.0, min(0.05, deadline - time.monotonic())))
+            if ready:
+                try:
+                    if sock.recv(1, socket.MSG_PEEK) == b"":
+                        return True
+                except OSError:
+                    return True
+        return False
+
+    def _raw(self, data):
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def _answer(self, model, body):
         usage = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
+        auth = self.headers.get("Authorization", "")
         if model == "slow-first":
-            time.sleep(SLOW_SECONDS)
+            if self._client_gone_within(SLOW_SECONDS):
+                with self.recorder.lock:
+                    self.recorder.waits_cancelled += 1
+                self.close_connection = True
+                return
             model = "ok"
         if model == "fail-500":
             return self._send_json(500, {"error": {"message": "GPU exploded", "type": "server_error"}})
+        if model == "fail-503":
+            return self._send_json(503, {"error": {"message": "loading model", "type": "server_error"}})
         if model == "fail-429":
             return self._send_json(429, {"error": {"message": "slow down"}}, {"Retry-After": "7"})
         if model == "fail-401":
             return self._send_json(401, {"error": {"message": "bad key"}})
+        if model == "fail-403":
+            return self._send_json(403, {"error": {"message": "forbidden for this project"}})
+        if model == "echo-auth-500":
+            return self._send_json(500, {"error": {"message": f"upstream failed for header Authorization: {auth}"}})
+        if model == "echo-auth-429":
+            return self._send_json(429, {"error": {"message": f"rate limited key {auth}"}}, {"Retry-After": "3"})
+        if model == "echo-auth-400":
+            data = json.dumps({"error": {"message": f"bad request from {auth}; key {auth[7:]}",
+                                         "type": "invalid_request_error"}}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Retry-After", "5")
+            self.send_header("OpenAI-Organization", "org-secret-123")
+            self.end_headers()
+            # Three bytes per chunk, each flushed and apart in time, so the gateway sees the
+            # key in pieces.
+            for i in range(0, len(data), 3):
+                piece = data[i:i + 3]
+                self._raw(b"%x\r\n%s\r\n" % (len(piece), piece))
+                time.sleep(0.002)
+            self._raw(b"0\r\n\r\n")
+            return
         if model == "bad-400":
             return self._send_json(400, {"error": {"message": "max_tokens too large", "type": "invalid_request_error"}})
+        if model == "leaky":
+            return self._send_json(200, {"id": "x", "object": "chat.completion", "choices": [], "usage": usage}, {
+                "OpenAI-Organization": "org-secret-123", "OpenAI-Project": "proj_abc", "OpenAI-Processing-Ms": "12",
+                "X-RateLimit-Limit-Requests": "10000", "X-RateLimit-Remaining-Tokens": "5",
+                "Set-Cookie": "__cf_bm=abc; path=/", "Retry-After": "3", "X-Upstream-Secret": "s",
+                "Cache-Control": "no-store", "Content-Disposition": "inline"})
+        if model == "cl-and-chunked":
+            data = b'{"object":"chat.completion","pad":"' + b"y" * 64 + b'"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "5")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._raw(b"%x\r\n%s\r\n0\r\n\r\n" % (len(data), data))
+            return
+        if model == "bad-header":
+            data = b'{"object":"chat.completion"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json\rX-Injected: yes")
+            self.send_header("Cache-Control", "no-\x01store")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self._raw(data)
+            return
+        if model == "head-then-reset":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(0.05)
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if model == "partial-then-reset":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self._raw(b'{"pad":"' + b"z" * 92)
+            time.sleep(0.05)
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
         if model in ("big", "big-capped"):
             data = b'{"pad":"' + b"x" * (4 << 20) + b'"}'
             self.send_response(200)
@@ -118,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.endswith("/embeddings"):
             return self._send_json(200, {"object": "list", "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3},
                                          "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}]})
-        if body.get("stream") or model in ("stream", "endless"):
+        if body.get("stream") or model in ("stream", "endless", "stream-then-reset", "paced"):
             return self._stream(model, body, usage)
         return self._send_json(200, {
             "id": "chatcmpl-fake", "object": "chat.completion", "created": 1, "model": model,
@@ -151,6 +294,12 @@ class Handler(BaseHTTPRequestHandler):
                 i += 1
                 if model == "endless":
                     time.sleep(0.01)
+                if model == "paced":
+                    time.sleep(0.1)
+                if model == "stream-then-reset" and i == 2:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
             if (body.get("stream_options") or {}).get("include_usage"):
                 chunk("data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": model,
                                               "choices": [], "usage": usage}) + "\n\n")
@@ -159,6 +308,7 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             with self.recorder.lock:
                 self.recorder.disconnects += 1
+                self.recorder.disconnected.add(self.headers.get("X-Request-ID", ""))
         finally:
             with self.recorder.lock:
                 self.recorder.streams_open -= 1

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: Apache-2.0
+// Finds, as a request body streams past, the edits that make `stream_options.include_usage`
+// true, so a streamed chat is metered whatever the client asked (issue 7 item 15; servers send
+// the usage chunk only when asked — research/backend-protocols.md §5):
+//   - no top-level `stream_options`: insert `,"stream_options":{"include_usage":true}` before
+//     the closing brace;
+//   - `stream_options` an object: each `include_usage` whose value is not `true` gets `true`;
+//     without one, `"include_usage":true` goes in before its closing brace;
+//   - `stream_options: null`: replaced by `{"include_usage":true}`.
+// It also tells whether the client itself asked for usage (then it gets the usage chunk).
+// Member names are compared decoded (`include\u005fusage` is `include_usage`), so an escaped
+// duplicate cannot hide a `false` from the gateway that the upstream would honour. The JSON's
+// structure is checked by JSONRequestScanner; this only follows it and never traps on bad
+// input. Offsets are absolute body offsets, like the scanner's.
+
+struct StreamOptionsLocator {
+    struct Edit: Equatable {
+        var at: Int
+        var remove: Int
+        var insert: [UInt8]
+    }
+
+    /// Edits found so far, in offset order (later ones are appended as bytes arrive).
+    private(set) var edits: [Edit] = []
+    /// A value whose edit is undecided starts here (a literal or string being read): the body
+    /// must not be sent past this offset until it is decided.
+    private(set) var holdFrom: Int?
+    /// nil: no `stream_options`; else whether the client's (last) `include_usage` was `true`.
+    private(set) var clientAskedForUsage: Bool?
+
+    private var offset = 0
+    private var depth = 0
+    private var inString = false
+    private var escaped = false
+    /// At depth 1, or depth 2 inside stream_options: the next string is a member name.
+    private var expectingKey = false
+    private var keyTarget: KeyTarget = .none
+    /// Decoded member name being read (bounded; longer names match nothing of interest).
+    private var key: [UInt8] = []
+    private var keyTooLong = false
+    private var unicodeDigits = -1
+    private var unicodeValue: UInt32 = 0
+    /// The member whose value comes next, at depth 1 or inside stream_options.
+    private var valueFor: Member = .other
+    private var topMembers = 0
+
+    // Inside the top-level `stream_options` object (depth 2).
+    private var inOptions = false
+    private var optionMembers = 0
+    private var optionsHaveIncludeUsage = false
+    private var sawOptions = false
+
+    // A literal or string value being read whose edit depends on it.
+    private var pending: Pending?
+    /// The first bytes of that literal, and its whole length.
+    private var literal: [UInt8] = []
+    private var literalLength = 0
+
+    private enum KeyTarget { case none, top, options }
+    private enum Member { case other, streamOptions, includeUsage }
+    private enum Pending { case optionsLiteral, usageLiteral, usageString }
+
+    private static let usageOption = Array(#","stream_options":{"include_usage":true}"#.utf8)
+    private static let bareUsageOption = Array(#""stream_options":{"include_usage":true}"#.utf8)
+    private static let includeUsageMember = Array(#""include_usage":true"#.utf8)
+    private static let commaIncludeUsageMember = Array(#","include_usage":true"#.utf8)
+    private static let optionsObject = Array(#"{"include_usage":true}"#.utf8)
+    private static let trueLiteral = Array("true".utf8)
+
+    mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+        var i = 0
+        while i < bytes.count {
+            if inString && !escaped && keyTarget == .none && pending == nil {
+                // Inside a string nobody needs (message text): skip to the next quote or backslash.
+                var j = i
+                while j < bytes.count && bytes[j] != UInt8(ascii: "\"") && bytes[j] != UInt8(ascii: "\\") { j += 1 }
+                offset += j - i
+                i = j
+                if i == bytes.count { return }
+            }
+            step(bytes[i])
+            offset += 1
+            i += 1
+        }
+    }
+
+    /// The body ended: a value still open (only in malformed JSON, which the scanner rejects)
+    /// holds nothing back any more.
+    mutating func finish() {
+        if pending == .optionsLiteral || pending == .usageLiteral { endLiteral() }
+        pending = nil
+        holdFrom = nil
+    }
+
+    private mutating func step(_ b: UInt8) {
+        if inString {
+            stepInString(b)
+            return
+        }
+        if pending == .optionsLiteral || pending == .usageLiteral {
+            if Self.isLiteralByte(b) {
+                if literal.count < 8 { literal.append(b) }
+                literalLength += 1
+                return
+            }
+            endLiteral()
+        }
+        switch b {
+        case UInt8(ascii: "\""):
+            inString = true
+            escaped = false
+            if expectingKey && (depth == 1 || (inOptions && depth == 2)) {
+                keyTarget = depth == 1 ? .top : .options
+                key.removeAll(keepingCapacity: true)
+                keyTooLong = false
+                unicodeDigits = -1
+                if keyTarget == .top { topMembers += 1 } else { optionMembers += 1 }
+            } else if valueFor == .includeUsage && inOptions && depth == 2 {
+                // `"include_usage":"yes"`: lenient servers may read a string as a boolean.
+                pending = .usageString
+                holdFrom = offset
+                clientAskedForUsage = false
+            } else if valueFor == .streamOptions && depth == 1 {
+                sawOptions = true  // not an object: the upstream rejects it; nothing to add
+                clientAskedForUsage = false
+            }
+            valueFor = .other
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            if depth == 1 && valueFor == .streamOptions {
+                sawOptions = true
+                if b == UInt8(ascii: "{") {
+                    inOptions = true
+                    optionMembers = 0
+                    optionsHaveIncludeUsage = false
+                    expectingKey = true
+                } else {
+                    clientAskedForUsage = false  // not an object: the upstream rejects it or ignores it
+                }
+            } else if depth == 0 && b == UInt8(ascii: "{") {
+                expectingKey = true
+            }
+            depth += 1
+            valueFor = .other
+        case UInt8(ascii: "}"), UInt8(ascii: "]"):
+            if depth == 2 && inOptions {
+                inOptions = false
+                if !optionsHaveIncludeUsage {
+                    add(Edit(at: offset, remove: 0, insert: optionMembers > 0 ? Self.commaIncludeUsageMember : Self.includeUsageMember))
+                    clientAskedForUsage = false
+                }
+            } else if depth == 1 && b == UInt8(ascii: "}") && !sawOptions {
+                add(Edit(at: offset, remove: 0, insert: topMembers > 0 ? Self.usageOption : Self.bareUsageOption))
+            }
+            depth -= 1
+            valueFor = .other
+            expectingKey = false
+        case UInt8(ascii: ":"):
+            expectingKey = false
+        case UInt8(ascii: ","):
+            if depth == 1 || (inOptions && depth == 2) { expectingKey = true }
+            valueFor = .other
+        default:
+            guard Self.isLiteralByte(b) else { return }
+            if depth == 1 && valueFor == .streamOptions {
+                sawOptions = true
+                pending = .optionsLiteral
+            } else if depth == 2 && inOptions && valueFor == .includeUsage {
+                pending = .usageLiteral
+            } else {
+                valueFor = .other
+                return
+            }
+            holdFrom = offset
+            literal.removeAll(keepingCapacity: true)
+            literal.append(b)
+            literalLength = 1
+            valueFor = .other
+        }
+    }
+
+    private mutating func stepInString(_ b: UInt8) {
+        if escaped {
+            escaped = false
+            if keyTarget != .none {
+                switch b {
+                case UInt8(ascii: "u"): unicodeDigits = 0; unicodeValue = 0
+                case UInt8(ascii: "n"): appendKey(0x0A)
+                case UInt8(ascii: "t"): appendKey(0x09)
+                case UInt8(ascii: "r"): appendKey(0x0D)
+                case UInt8(ascii: "b"): appendKey(0x08)
+                case UInt8(ascii: "f"): appendKey(0x0C)
+                default: appendKey(b)
+                }
+            }
+            return
+        }
+        if unicodeDigits >= 0 {
+            let digit: UInt32
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
+            default: digit = 0; keyTooLong = true  // malformed: match nothing
+            }
+            unicodeValue = unicodeValue << 4 | digit
+            unicodeDigits += 1
+            if unicodeDigits == 4 {
+                unicodeDigits = -1
+                // Only ASCII can spell a name of interest; anything else makes it match nothing.
+                if unicodeValue < 0x80 { appendKey(UInt8(unicodeValue)) } else { keyTooLong = true }
+            }
+            return
+        }
+        if b == UInt8(ascii: "\\") {
+            escaped = true
+            return
+        }
+        if b == UInt8(ascii: "\"") {
+            inString = false
+            endString()
+            return
+        }
+        if keyTarget != .none { appendKey(b) }
+    }
+
+    private mutating func appendKey(_ b: UInt8) {
+        if key.count < 32 { key.append(b) } else { keyTooLong = true }
+    }
+
+    private mutating func endString() {
+        if pending == .usageString {
+            // The string, quotes included (this is its closing quote), becomes `true`.
+            let start = holdFrom ?? offset
+            pending = nil
+            holdFrom = nil
+            add(Edit(at: start, remove: offset + 1 - start, insert: Self.trueLiteral))
+            return
+        }
+        switch keyTarget {
+        case .top:
+            valueFor = !keyTooLong && Self.equals(key, "stream_options") ? .streamOptions : .other
+        case .options:
+            if !keyTooLong && Self.equals(key, "include_usage") {
+                valueFor = .includeUsage
+                optionsHaveIncludeUsage = true
+            } else {
+                valueFor = .other
+            }
+        case .none:
+            valueFor = .other
+        }
+        keyTarget = .none
+    }
+
+    private mutating func endLiteral() {
+        guard let kind = pending, let start = holdFrom else {
+            pending = nil
+            return
+        }
+        pending = nil
+        holdFrom = nil
+        let isTrue = literalLength == 4 && Self.equals(literal, "true")
+        switch kind {
+        case .usageLiteral:
+            // `false`, `null`, `0`, …: whatever it is, the upstream gets `true`.
+            clientAskedForUsage = isTrue
+            if !isTrue { add(Edit(at: start, remove: literalLength, insert: Self.trueLiteral)) }
+        case .optionsLiteral:
+            clientAskedForUsage = false
+            // `null` means "no options": give the upstream ours. Any other literal is invalid
+            // there and is left for the upstream to reject.
+            if literalLength == 4 && Self.equals(literal, "null") {
+                add(Edit(at: start, remove: 4, insert: Self.optionsObject))
+            }
+        case .usageString:
+            break
+        }
+    }
+
+    private mutating func add(_ edit: Edit) {
+        // Offsets only grow as bytes arrive, so appending keeps the order.
+        edits.append(edit)
+    }
+
+    private static func equals(_ bytes: [UInt8], _ text: StaticString) -> Bool {
+        guard bytes.count == text.utf8CodeUnitCount else { return false }
+        for i in 0..<bytes.count where bytes[i] != text.utf8Start[i] { return false }
+        return true
+    }
+
+    private static func isLiteralByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b == UInt8(ascii: "-")
+            || b == UInt8(ascii: "+") || b == UInt8(ascii: ".")
+    }
+}

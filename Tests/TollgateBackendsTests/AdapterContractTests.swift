@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// The adapter contract the proxy relies on (issue 7 item 5): no adapter reports to its sink
+// inside `invoke`, not even a call that fails at once; and a cancelled call reports nothing.
+import Glibc
+import Synchronization
+import Testing
+@testable import TollgateBackends
+import TollgateIO
+import TollgateUpstream
+
+/// Records what an adapter reported, and whether `invoke` had returned by then.
+private final class ContractSink: BackendSink, RequestBodySource, @unchecked Sendable {
+    /// Touched on the loop thread only; read by the test after `done` is set.
+    var events: [String] = []
+    var invoking = false
+    var reportedInsideInvoke = false
+    let done = Flag()
+
+    func backendHead(status: Int, headers: [(String, String)], contentLength: Int?) { note("head \(status)") }
+    func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool { note("body"); return true }
+    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
+        note("ended \(outcome)")
+        done.set()
+    }
+    func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk { .end }
+    func bufferedBody() -> [UInt8]? { Array("{}".utf8) }
+
+    private func note(_ event: String) {
+        if invoking { reportedInsideInvoke = true }
+        events.append(event)
+    }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Holds a loop-confined value across the `@Sendable` task boundary (used on the loop only).
+private final class LoopBox<Value>: @unchecked Sendable {
+    var value: Value?
+}
+
+/// Polls `flag` until it is set or `seconds` passed.
+private func waitFor(_ flag: Flag, seconds: Double = 5) -> Bool {
+    let deadline = monotonicSeconds() + seconds
+    while !flag.isSet {
+        if monotonicSeconds() > deadline { return false }
+        usleep(1000)
+    }
+    return true
+}
+
+private func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Sets its flag when its timer fires.
+private final class Later: TimerHandler {
+    let flag: Flag
+    init(_ flag: Flag) { self.flag = flag }
+    func timerFired(deadline: UInt64, now: UInt64) { flag.set() }
+}
+
+struct AdapterContractTests {
+    private static let call = BackendCall(operation: .chatCompletions, model: "m", upstreamModel: "m", stream: false,
+                                          bodyLength: 2, requestID: "r1")
+
+    /// Runs `make` on a fresh loop, invokes the adapter it builds, and returns the sink once the
+    /// call ended (or nil after 5 s).
+    private func run(_ make: @escaping @Sendable (EventLoop) -> any BackendAdapter) throws -> ContractSink? {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer {
+            group.stop()
+            group.join()
+        }
+        let sink = ContractSink()
+        let keep = LoopBox<any BackendInvocation>()
+        let loop = group.loops[0]
+        loop.execute {
+            let adapter = make(loop)
+            sink.invoking = true
+            keep.value = adapter.invoke(Self.call, body: sink, sink: sink)
+            sink.invoking = false
+        }
+        return waitFor(sink.done) ? sink : nil
+    }
+
+    @Test func anUnavailableBackendFailsAfterInvokeReturned() throws {
+        let sink = try #require(try run { UnavailableBackend(name: "rp", reason: "not in this version", loop: $0) })
+        #expect(!sink.reportedInsideInvoke)
+        #expect(sink.events == ["ended connect failed: not in this version"])
+    }
+
+    @Test func aRefusedConnectionFailsAfterInvokeReturned() throws {
+        // Port 9 (discard) on loopback: nothing listens, the connect is refused.
+        let sink = try #require(try run { loop in
+            OpenAIBackend(options: OpenAIBackendOptions(name: "dead", baseURL: "http://127.0.0.1:9", apiKey: nil),
+                          multi: CurlMulti(loop: loop))
+        })
+        #expect(!sink.reportedInsideInvoke)
+        #expect(sink.events.count == 1 && sink.events[0].hasPrefix("ended connect failed"))
+    }
+
+    @Test func aSimulatedBackendWithNoLatencyAnswersAfterInvokeReturned() throws {
+        let sink = try #require(try run { loop in
+            SimulatedBackend(options: SimulatedBackendOptions(name: "sim", latencyMeanMs: 0, latencyJitterMs: 0),
+                             state: SimulatedBackendState(), loop: loop)
+        })
+        #expect(!sink.reportedInsideInvoke)
+        #expect(sink.events.first == "head 200" && sink.events.last == "ended completed")
+    }
+
+    @Test func aCancelledUnavailableCallReportsNothing() throws {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer {
+            group.stop()
+            group.join()
+        }
+        let sink = ContractSink()
+        let finished = Flag()
+        let loop = group.loops[0]
+        loop.execute {
+            let adapter = UnavailableBackend(name: "rp", reason: "no", loop: loop)
+            adapter.invoke(Self.call, body: sink, sink: sink).cancel()
+            // A timer later than the refused call's zero-delay one: by then it would have ended.
+            loop.schedule(Later(finished), at: loop.now + 20_000_000)
+        }
+        #expect(waitFor(finished))
+        #expect(sink.events.isEmpty)
+    }
+}
