@@ -93,7 +93,7 @@ def test_second_serve_on_a_served_address_refuses_to_start(upstream):
 def test_serve_warns_about_each_inert_key(upstream):
     from conftest import Gateway, config_for
     text = config_for(upstream[0]) + "budgets: { usd_per_month: 5 }\n"
-    text = text.replace("    first_byte_timeout: 1s\n", "    first_byte_timeout: 1s\n    health: { path: /health }\n", 1)
+    text = text.replace("    api_key: upstream-secret-key\n", "    api_key: upstream-secret-key\n    health: { path: /health }\n", 1)
     gw = Gateway(text)
     try:
         warnings = [l for l in gw.stderr_lines if "has no effect in this version" in l]
