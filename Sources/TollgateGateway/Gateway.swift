@@ -31,8 +31,11 @@ public final class Gateway: Sendable {
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
-    public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1) throws(IOError) {
+    ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
+    public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
+                maxBuffered: Int = 256 << 20) throws(IOError) {
         self.options = options
+        let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
         let contexts = PerLoop<GatewayLoopContext>(group)
@@ -45,7 +48,8 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
-            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
+            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog,
+                                             bodyBudget: bodyBudget)
             contexts.set(responder.context, on: loop)
             return responder
         }

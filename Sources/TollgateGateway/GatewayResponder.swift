@@ -13,9 +13,13 @@ final class GatewayResponder: HTTPResponder {
     private let state: GatewayState
     private let routes: RouteTable
     private let sink: any UsageSink
+    /// `server.max_buffered`, shared by every loop.
+    private let bodyBudget: RequestBodyBudget
     let context: GatewayLoopContext
 
-    init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink) {
+    init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
+         bodyBudget: RequestBodyBudget) {
+        self.bodyBudget = bodyBudget
         self.loop = loop
         self.state = state
         self.routes = routes
@@ -57,9 +61,9 @@ final class GatewayResponder: HTTPResponder {
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
             let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
-                                      user: caller.user, keyID: caller.keyID)
+                                      user: caller.user, keyID: caller.keyID, budget: bodyBudget)
             exchange.context = proxy
-            exchange.readBody(delegate: proxy)
+            proxy.start()
         }
     }
 

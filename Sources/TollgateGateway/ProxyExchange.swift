@@ -20,6 +20,10 @@ final class ProxyExchange: HTTPExchangeDelegate {
     /// Buffered-but-unsent body bytes above which the client's upload is paused.
     static let bodyHighWater = 1 << 20
     static let bodyLowWater = 256 << 10
+    /// A chunked body's reservation grows by this much at a time (its length is unknown).
+    static let budgetStep = 1 << 20
+    /// One read of the HTTP layer (its scratch buffer): what may arrive before a pause acts.
+    static let readSlack = 64 << 10
 
     let exchange: HTTPExchange
     /// The plan (and its adapters) this request started with; a reload does not change it.
@@ -31,11 +35,15 @@ final class ProxyExchange: HTTPExchangeDelegate {
 
     // Request body.
     private var scanner = JSONRequestScanner()
-    private var body: [UInt8] = []
+    private var body: RequestBodyBuffer
     /// Absolute offset of `body[0]` (bytes before it were sent and dropped).
     private var bodyBase = 0
     private var bodyComplete = false
     private var replayable = true
+    /// This request's share of `server.max_buffered`.
+    private let lease: BodyBudgetLease
+    /// Reading paused until the budget grants more.
+    private var pausedForBudget = false
     /// Where `stream_options.include_usage` must be made true (chat and completions).
     private var streamOptions = StreamOptionsLocator()
     private var locatesStreamOptions: Bool { operation != .embeddings }
@@ -87,8 +95,11 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private(set) var coldStart = false
     private(set) var errorText: String?
 
-    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String) {
+    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
+         budget: RequestBodyBudget) {
         self.exchange = exchange
+        self.lease = BodyBudgetLease(budget: budget, loop: context.loop)
+        if case .length(let n) = exchange.head.framing { body = RequestBodyBuffer(expected: n) } else { body = RequestBodyBuffer(expected: nil) }
         self.context = context
         self.operation = operation
         self.user = user
@@ -104,6 +115,68 @@ final class ProxyExchange: HTTPExchangeDelegate {
 
     // MARK: - Request body
 
+    /// Starts reading the body once its share of `server.max_buffered` is reserved (SPEC §2):
+    /// its declared length, or a first step of a chunked one. Until then the body stays in the
+    /// client's kernel (no `100 Continue` either), and the request waits its turn.
+    func start() {
+        exchange.delegate = self  // a client that hangs up while waiting is still heard
+        let wanted: Int
+        switch exchange.head.framing {
+        case .length(let n): wanted = n
+        case .chunked: wanted = Self.budgetStep
+        case .none: wanted = 0
+        }
+        if wanted == 0 || lease.grow(by: wanted, then: { [weak self] in self?.budgetGranted() }) {
+            exchange.readBody(delegate: self)
+        }
+    }
+
+    private func budgetGranted() {
+        guard !exchange.isFinished else {
+            lease.releaseAll()
+            return
+        }
+        exchange.readBody(delegate: self)  // the first grant; later ones resume a paused body
+        if pausedForBudget {
+            pausedForBudget = false
+            if body.count - (readCursor - bodyBase) <= Self.bodyHighWater { exchange.resumeBody() }
+        }
+    }
+
+    /// Called with every body piece: makes sure the next read still fits the reservation.
+    /// A body whose `model` is unknown when its whole reservation is used (its length exceeds
+    /// `server.max_buffered`) cannot be dispatched without holding more: 413.
+    private func keepWithinBudget() {
+        guard !bodyComplete else { return }
+        let expected: Int
+        if case .length(let n) = exchange.head.framing { expected = n - exchange.bodyBytesIn } else { expected = Self.readSlack }
+        guard body.count + min(expected, Self.readSlack) > lease.reserved else { return }
+        if !dispatched && lease.reserved >= lease.capacity {
+            guard scanner.model != nil else {
+                fail(413, code: "request_too_large",
+                     message: "The request's `model` must come within the first \(lease.capacity) bytes of its body (server.max_buffered).",
+                     closeConnection: true)
+                return
+            }
+            dispatch()  // stream it on: what was sent is released as it goes
+            return
+        }
+        if !lease.grow(by: Self.budgetStep, then: { [weak self] in self?.budgetGranted() }) {
+            pausedForBudget = true
+            exchange.pauseBody()
+        }
+    }
+
+    /// Once dispatched, a request holds at most its replay window plus the unsent high-water
+    /// mark (and one read); a complete body holds just itself. The rest goes back.
+    private func shrinkReservation() {
+        if bodyComplete {
+            lease.shrink(to: body.count)
+        } else {
+            lease.shrink(to: max(body.count, Self.replayLimit) + Self.bodyHighWater + 2 * Self.readSlack)
+        }
+    }
+
     func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
         scanner.scan(bytes)
         if let failure = scanner.failure {
@@ -111,7 +184,11 @@ final class ProxyExchange: HTTPExchangeDelegate {
             return
         }
         if locatesStreamOptions { streamOptions.scan(bytes) }
-        body.append(contentsOf: bytes)
+        guard body.append(bytes) else {
+            fail(503, code: "server_overloaded", message: "The gateway is out of memory for request bodies; retry shortly.",
+                 closeConnection: true)
+            return
+        }
         absorbUsageEdits()
         if !dispatched {
             if scanner.model != nil && bodyBase + body.count > Self.replayLimit { dispatch() }
@@ -119,6 +196,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             invocation?.bodyReadable()
             if body.count - (readCursor - bodyBase) > Self.bodyHighWater { exchange.pauseBody() }
         }
+        if !exchange.isFinished { keepWithinBudget() }
     }
 
     func exchangeBodyEnded(_ exchange: HTTPExchange) {
@@ -130,7 +208,10 @@ final class ProxyExchange: HTTPExchangeDelegate {
         }
         streamOptions.finish()
         absorbUsageEdits()
-        if !dispatched { dispatch() } else { invocation?.bodyReadable() }
+        if !dispatched { dispatch() } else {
+            shrinkReservation()
+            invocation?.bodyReadable()
+        }
     }
 
     private static func describe(_ failure: JSONRequestScanner.Failure) -> String {
@@ -145,6 +226,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private func dispatch() {
         guard !dispatched, !exchange.isFinished else { return }
         dispatched = true
+        shrinkReservation()
         guard let name = scanner.model else {
             fail(400, code: "missing_model", message: "You must provide a model parameter.")
             return
@@ -292,9 +374,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             let available = min(bodyBase + body.count, limit) - readCursor
             guard available > 0 else { break }
             let n = min(available, buffer.count - written)
-            body.withUnsafeBytes { src in
-                if let from = src.baseAddress { (out + written).copyMemory(from: from + (readCursor - bodyBase), byteCount: n) }
-            }
+            body.copy(from: readCursor - bodyBase, count: n, to: out + written)
             written += n
             readCursor += n
         }
@@ -317,13 +397,13 @@ final class ProxyExchange: HTTPExchangeDelegate {
             bodyBase += sent
             replayable = false
         }
-        if exchange.isBodyPaused && body.count - (readCursor - bodyBase) < Self.bodyLowWater {
+        if exchange.isBodyPaused && !pausedForBudget && body.count - (readCursor - bodyBase) < Self.bodyLowWater {
             exchange.resumeBody()
         }
     }
 
     func attemptBufferedBody() -> [UInt8]? {
-        bodyComplete && bodyBase == 0 ? body : nil
+        bodyComplete && bodyBase == 0 ? body.contiguous() : nil
     }
 
     // MARK: - BackendSink

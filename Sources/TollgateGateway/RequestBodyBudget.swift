@@ -12,8 +12,9 @@ import TollgateIO
 /// A request waiting for body budget; called on its own loop.
 protocol BodyBudgetWaiter: AnyObject {
     var loop: EventLoop { get }
-    /// The reservation asked for was granted: the body may be read now.
-    func bodyBudgetGranted()
+    /// The reservation with `ticket` was granted: the body may be read now. Returns false
+    /// when the waiter no longer wants it (it withdrew too late): the bytes go back.
+    func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool
 }
 
 public final class RequestBodyBudget: Sendable {
@@ -123,11 +124,8 @@ public final class RequestBodyBudget: Sendable {
             self.budget = budget
         }
         func deliver() {
-            if let waiter = pending.waiter {
-                waiter.bodyBudgetGranted()
-            } else {
-                budget.release(pending.bytes)
-            }
+            if let waiter = pending.waiter, waiter.bodyBudgetGranted(ticket: pending.ticket, bytes: pending.bytes) { return }
+            budget.release(pending.bytes)
         }
     }
 }

@@ -38,7 +38,7 @@ struct Serve: ParsableCommand {
         }
         let gateway: Gateway
         do {
-            gateway = try Gateway(options: options, plan: plan)
+            gateway = try Gateway(options: options, plan: plan, maxBuffered: loaded.server.maxBuffered)
             let address = try gateway.start()
             Console.error("tollgate: listening on \(address)")
         } catch let error as IOError where error.errno == EADDRINUSE {

@@ -19,7 +19,10 @@ final class RecordingWaiter: BodyBudgetWaiter, @unchecked Sendable {
         self.loop = loop
         self.log = log
     }
-    func bodyBudgetGranted() { log.append(name) }
+    func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool {
+        log.append(name)
+        return true
+    }
 }
 
 @Suite(.serialized)

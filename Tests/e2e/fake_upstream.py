@@ -59,14 +59,29 @@ class Recorder:
         with self.lock:
             return [r for r in self.requests if r["rid"] == request_id]
 
-    def enter(self, request_id):
+    def enter(self, request_id, sock):
+        """Counts the requests of `request_id` whose connection is still open. An earlier one
+        is asked directly (a peek that sees its EOF), not by whether its handler thread has
+        noticed yet: the gateway closes an abandoned attempt before it starts the next, and on
+        loopback that FIN is queued before the next request arrives, so the count is exact."""
         with self.lock:
-            self.active[request_id] = self.active.get(request_id, 0) + 1
-            self.max_parallel[request_id] = max(self.max_parallel.get(request_id, 0), self.active[request_id])
+            live = [s for s in self.active.get(request_id, []) if self._open(s)]
+            live.append(sock)
+            self.active[request_id] = live
+            self.max_parallel[request_id] = max(self.max_parallel.get(request_id, 0), len(live))
 
-    def leave(self, request_id):
+    def leave(self, request_id, sock):
         with self.lock:
-            self.active[request_id] -= 1
+            self.active[request_id] = [s for s in self.active.get(request_id, []) if s is not sock]
+
+    @staticmethod
+    def _open(sock):
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,13 +152,13 @@ class Handler(BaseHTTPRequestHandler):
         self.recorder.add({"path": self.path, "headers": dict(self.headers), "length": total,
                            "body": body, "head": head[:512], "sha": self.body_sha.hexdigest(), "rid": rid,
                            "model": model})
-        self.recorder.enter(rid)
+        self.recorder.enter(rid, self.connection)
         try:
             self._answer(model, body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True   # the gateway went away (capped, cancelled): expected
         finally:
-            self.recorder.leave(rid)
+            self.recorder.leave(rid, self.connection)
 
     def _client_gone_within(self, seconds):
         """Waits up to `seconds`; True as soon as the client (the gateway) closes the connection."""

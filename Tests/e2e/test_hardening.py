@@ -181,3 +181,41 @@ def test_second_stop_signal_during_drain_exits_at_once(upstream, first, second):
         conn.close()
     finally:
         gw.stop()
+
+
+def test_max_buffered_bounds_memory_when_every_model_comes_last(upstream):
+    """50 clients × 20 MB bodies whose `model` is the last member: each must be held whole
+    before it can be routed. With max_buffered 64 MB the gateway reads only what fits and
+    lets the others wait (their bytes stay in their kernels): RSS stays under 64 + 64 MiB,
+    and every request is answered."""
+    import http.client
+    import threading
+    from conftest import Gateway, config_for
+    text = config_for(upstream[0]).replace("  max_body: 200MB\n", "  max_body: 200MB\n  max_buffered: 64MB\n")
+    gw = Gateway(text)
+    try:
+        filler = b"x" * (20 << 20)
+        body = b'{"messages":[{"role":"user","content":"' + filler + b'"}],"model":"gpt-test"}'
+        results = []
+        lock = threading.Lock()
+
+        def one():
+            conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=120)
+            conn.request("POST", "/v1/chat/completions", body=body,
+                         headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            with lock:
+                results.append(resp.status)
+            conn.close()
+
+        threads = [threading.Thread(target=one) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(180)
+        assert results == [200] * 50, results
+        peak_mib = gw.rss_kb("VmHWM") / 1024
+        assert peak_mib < 64 + 64, f"peak RSS {peak_mib:.0f} MiB"
+    finally:
+        gw.stop()
