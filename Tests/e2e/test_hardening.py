@@ -219,3 +219,31 @@ def test_max_buffered_bounds_memory_when_every_model_comes_last(upstream):
         assert peak_mib < 64 + 64, f"peak RSS {peak_mib:.0f} MiB"
     finally:
         gw.stop()
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_drain_finishes_the_stream_in_flight_and_is_never_ready_meanwhile(upstream, sig):
+    import http.client
+    import signal
+    from conftest import Gateway, config_for
+    from test_lifecycle import wait_for_stderr
+    gw = Gateway(config_for(upstream[0]))
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=20)
+    conn.request("POST", "/v1/chat/completions", body=json.dumps({"model": "sim-slow", "stream": True, "messages": []}),
+                 headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 200
+    assert resp.read1(1)               # a byte of the stream arrived: really in flight
+    gw.proc.send_signal(getattr(signal, sig))
+    assert wait_for_stderr(gw, "draining")
+    # While it drains, nothing may call it ready: new connections are refused (the listener
+    # is closed) or, if one slips in, answered 503.
+    try:
+        answer = raw_exchange(gw.port, b"GET /readyz HTTP/1.1\r\nHost: t\r\n\r\n", timeout=2)
+        assert not answer or status_of(answer) == 503, answer
+    except OSError:
+        pass
+    rest = resp.read()
+    assert rest.rstrip().endswith(b"data: [DONE]")
+    assert gw.proc.wait(20) == 0
+    gw.log.close()

@@ -70,6 +70,28 @@ def test_every_shipped_config_passes_check_config():
         assert out.returncode == 0, (path, out.stderr)
 
 
+def wait_for_stderr(gw, text, seconds=10):
+    """Reads the gateway's stderr (unbuffered, bounded) until a line contains `text`."""
+    import os
+    import select
+    import time
+    fd = gw.proc.stderr.fileno()
+    deadline = time.monotonic() + seconds
+    pending = b""
+    while time.monotonic() < deadline:
+        if any(text in line for line in gw.stderr_lines):
+            return True
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            gw.stderr_lines += [line.decode(errors="replace") + "\n" for line in lines]
+    return any(text in line for line in gw.stderr_lines)
+
+
 def test_sighup_reloads_models_and_keys(upstream):
     gw = Gateway(config_for(upstream[0]))
     try:
@@ -89,9 +111,11 @@ def test_sighup_reloads_models_and_keys(upstream):
         while time.monotonic() < deadline and status_for("added-later") != 200:
             time.sleep(0.05)
         assert status_for("added-later") == 200
-        # A broken file is refused and the running config stays.
+        # A broken file is refused and the running config stays: wait until the gateway has
+        # really read it (it says so), or this would pass with no reload at all.
         gw.config.write_text("server: { bogus: 1 }\n")
         gw.proc.send_signal(signal.SIGHUP)
+        assert wait_for_stderr(gw, "keeping the running config")
         assert status_for("added-later") == 200
     finally:
         assert gw.stop() == 0
