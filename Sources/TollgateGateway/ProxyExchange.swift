@@ -432,7 +432,10 @@ final class ProxyExchange: HTTPExchangeDelegate {
         if isSSE {
             // The gateway adds its metering comment to streams, so their length changes.
             forwarded.add("cache-control", "no-cache")
-            framer.withholdUsage = streamOptions.clientAskedForUsage == false
+            // As OpenAI does: the usage chunk (`choices: []`) only for a client that asked for
+            // it; code reading `chunk.choices[0]` of every chunk would break on it otherwise.
+            // The gateway asked the upstream anyway, so the meter still sees it.
+            framer.withholdUsage = streamOptions.clientAskedForUsage != true
             exchange.startResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
             if !inLiveStreams {
                 inLiveStreams = true

@@ -15,20 +15,51 @@ def test_chat(gateway, upstream):
     assert reply.usage.prompt_tokens == 11
 
 
-def test_streamed_chat_carries_usage(gateway, upstream):
-    _, recorder = upstream
-    stream = client(gateway).chat.completions.create(
-        model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True)
+def stream_text_and_usage(stream):
     text, usage = "", None
     for chunk in stream:
         if chunk.choices:
             text += chunk.choices[0].delta.content or ""
+        else:
+            assert chunk.usage is not None   # the only chunk without choices is the usage one
         if chunk.usage:
             usage = chunk.usage
+    return text, usage
+
+
+def test_streamed_chat_carries_usage_when_asked(gateway, upstream):
+    _, recorder = upstream
+    stream = client(gateway).chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True,
+        stream_options={"include_usage": True})
+    text, usage = stream_text_and_usage(stream)
     assert text == "Hello from upstream"
-    # The gateway added stream_options.include_usage, so the last chunk carried usage.
     assert usage is not None and usage.completion_tokens == 7
     assert recorder.last()["body"]["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize("options", [None, {"include_usage": False}])
+def test_streamed_chat_is_metered_but_usage_chunk_withheld_when_not_asked(gateway, upstream, options):
+    """As OpenAI: no usage chunk unless asked (clients that read choices[0] of every chunk
+    would break on it). The upstream is asked anyway, so the access log has the tokens."""
+    import json
+    import time
+    _, recorder = upstream
+    extra = {"stream_options": options} if options is not None else {}
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}], stream=True, **extra)
+    rid = raw.headers.get("x-request-id")
+    text, usage = stream_text_and_usage(raw.parse())
+    assert text == "Hello from upstream"
+    assert usage is None
+    assert recorder.last()["body"]["stream_options"] == {"include_usage": True}
+    deadline = time.monotonic() + 5
+    line = None
+    while line is None and time.monotonic() < deadline:
+        line = next((json.loads(l) for l in gateway.access_log() if json.loads(l).get("id") == rid
+                     or json.loads(l).get("client_request_id") == rid), None)
+        time.sleep(0.02)
+    assert line is not None and line["completion_tokens"] == 7
 
 
 def test_embeddings(gateway):
