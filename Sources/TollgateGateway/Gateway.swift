@@ -5,7 +5,7 @@
 public import TollgateHTTP
 public import TollgateIO
 import Synchronization
-import TollgateUpstream
+public import TollgateUpstream
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -30,7 +30,9 @@ public final class Gateway: Sendable {
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
-    public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1) throws(IOError) {
+    ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
+    public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
+                curlShare: CurlShare = CurlShare()) throws(IOError) {
         self.options = options
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
@@ -44,7 +46,8 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
-            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog)
+            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog,
+                                             curlShare: curlShare)
             contexts.set(responder.context, on: loop)
             return responder
         }

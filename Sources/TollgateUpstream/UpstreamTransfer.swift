@@ -53,6 +53,14 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
         _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = tg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
+        // Removing a transfer whose name is still being resolved must not join the resolver
+        // thread on the loop (asyn-thread.c Curl_resolver_kill waits for getaddrinfo, up to the
+        // resolver's whole timeout, unless quick_exit is set); the thread is detached instead
+        // and frees itself when getaddrinfo returns (CURLOPT_QUICK_EXIT.md, 7.87.0).
+        _ = tg_easy_setopt_long(easy, CURLOPT_QUICK_EXIT, 1)
+        if let seconds = multi.share.dnsCacheTimeoutSeconds {
+            _ = tg_easy_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, seconds)
+        }
         if !Curl.proxyFromEnvironment { _ = tg_easy_setopt_string(easy, CURLOPT_NOPROXY, "*") }
         _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
         // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
@@ -70,8 +78,13 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = tg_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        // Both ends of a connection socket's life pass through the multi, which tells its
+        // sockets apart from the resolver's (CurlMulti.updateSocket).
+        let multiPointer = Unmanaged.passUnretained(multi).toOpaque()
+        _ = tg_easy_setopt_opensocket(easy, curlOpenSocketCallback)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, multiPointer)
         _ = tg_easy_setopt_closesocket(easy, curlCloseSocketCallback)
-        _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(multi).toOpaque())
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, multiPointer)
 
         fixedHeaders = request.fixedHeaders
         var nodes = RequestHeaderNodes(before: request.fixedHeaders)
@@ -301,6 +314,17 @@ private let curlReadCallback: curl_read_callback = { pointer, size, count, userd
     guard let userdata, let pointer else { return Int(tg_readfunc_abort()) }
     let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
     return transfer.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+}
+
+// CURLOPT_OPENSOCKETFUNCTION: what curl does by default (socket(2) with the address's family,
+// type and protocol; curl makes it non-blocking), plus telling the multi.
+private let curlOpenSocketCallback: curl_opensocket_callback = { userdata, _, address in
+    guard let address else { return tg_socket_bad() }
+    let fd = Glibc.socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+    if fd >= 0, let userdata {
+        Unmanaged<CurlMulti>.fromOpaque(userdata).takeUnretainedValue().socketOpened(fd)
+    }
+    return fd < 0 ? tg_socket_bad() : fd
 }
 
 private let curlCloseSocketCallback: curl_closesocket_callback = { userdata, socket in
