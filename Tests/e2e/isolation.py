@@ -9,8 +9,10 @@ import select
 import shlex
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 
@@ -98,3 +100,44 @@ class SilentResolver:
 
     def close(self):
         self.sock.close()
+
+
+class LoopbackResolver(SilentResolver):
+    """Answers every A query with 127.0.0.1 and every other query with no records, and counts
+    the A queries: how often the gateway really resolved a name."""
+
+    def __init__(self):
+        super().__init__()
+        self.a_queries = 0
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                query, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            if len(query) < 12:
+                continue
+            # The question: labels up to the zero byte, then type and class (RFC 1035 §4.1.2).
+            end = 12
+            while end < len(query) and query[end] != 0:
+                end += query[end] + 1
+            if end + 5 > len(query):
+                continue
+            qtype = struct.unpack("!H", query[end + 1:end + 3])[0]
+            question = query[12:end + 5]
+            answers = b""
+            if qtype == 1:
+                self.a_queries += 1
+                answers = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton("127.0.0.1")
+            header = query[:2] + struct.pack("!HHHHH", 0x8180, 1, 1 if answers else 0, 0, 0)
+            self.sock.sendto(header + question + answers, peer)
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(5)
+        super().close()

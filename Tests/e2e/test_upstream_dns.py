@@ -255,3 +255,32 @@ def test_every_new_connection_to_a_named_backend_is_watched():
         assert gw.stop() == 0
         namespace.close()
         upstream.close()
+
+
+def test_the_loops_share_one_dns_cache():
+    """Every loop's transfers use one DNS cache (a CURLSH): a name resolved by one loop is not
+    resolved again by the others while the entry lives (60 s)."""
+    require_isolation()
+    resolver = isolation.LoopbackResolver()
+    upstream = ClosingUpstream()
+    namespace = isolation.Namespace(resolv_conf=resolver.resolv_conf(2), hosts="127.0.0.1 localhost\n")
+    gw = Gateway(config(f"http://upstream.tollgate-resolved.test:{upstream.port}").replace("workers: 1", "workers: 2"),
+                 wrap=namespace.wrap())
+    try:
+        headers = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
+        # Sixteen connections: the kernel spreads them over both loops' listeners
+        # (SO_REUSEPORT); the chance that all land on one loop is 2^-15.
+        clients = [http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10) for _ in range(16)]
+        for client in clients:
+            client.request("POST", "/v1/chat/completions", body=CHAT, headers=headers)
+            response = client.getresponse()
+            assert response.status == 200, response.read()
+            response.read()
+            client.close()
+        assert upstream.connections == 16
+        assert resolver.a_queries == 1, f"{resolver.a_queries} resolutions for one name"
+    finally:
+        assert gw.stop() == 0
+        namespace.close()
+        upstream.close()
+        resolver.close()
