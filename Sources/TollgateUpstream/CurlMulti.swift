@@ -24,6 +24,20 @@ public enum Curl {
     /// Whether a proxy variable curl honours is set in the environment (read once). When none
     /// is, transfers set CURLOPT_NOPROXY "*": the same result, without curl calling getenv for
     /// no_proxy, NO_PROXY, http_proxy, all_proxy and ALL_PROXY on every request (url.c).
+    /// The hashed CA directory this libcurl trusts by default (CURLINFO_CAPATH, 7.84.0; Debian:
+    /// /etc/ssl/certs), else OpenSSL's conventional one. A backend's `ca_file` replaces the
+    /// default CA file, so the system's trust comes through this directory then.
+    static let systemCAPath: String = {
+        initialize()
+        guard let easy = curl_easy_init() else { return "/etc/ssl/certs" }
+        defer { curl_easy_cleanup(easy) }
+        var path: UnsafeMutablePointer<CChar>?
+        guard tg_easy_getinfo_string(easy, CURLINFO_CAPATH, &path) == CURLE_OK, let path, path[0] != 0 else {
+            return "/etc/ssl/certs"
+        }
+        return String(cString: path)
+    }()
+
     static let proxyFromEnvironment: Bool = {
         let names: [String] = ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
         return names.contains { getenv($0) != nil }

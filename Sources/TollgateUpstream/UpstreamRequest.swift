@@ -28,11 +28,15 @@ public struct UpstreamRequest: Sendable {
     /// Only these schemes may be used (curl's CURLOPT_PROTOCOLS_STR): a configured URL can
     /// never turn into file:// or gopher://.
     public var allowedProtocols: String
+    /// A PEM file of CA certificates trusted in addition to the system's; certificate
+    /// verification itself is never turned off.
+    public var caFile: String?
 
     public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
                 headers: [(String, String)] = [], body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
-                maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https") {
+                maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https", caFile: String? = nil) {
+        self.caFile = caFile
         self.url = url
         self.method = method
         self.fixedHeaders = fixedHeaders ?? UpstreamHeaderList([])
