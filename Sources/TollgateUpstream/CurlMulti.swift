@@ -21,9 +21,6 @@ public enum Curl {
     /// "libcurl/7.88.1 OpenSSL/3.0.x zlib/… nghttp2/…"
     public static var version: String { String(cString: tg_curl_version()) }
 
-    /// Whether a proxy variable curl honours is set in the environment (read once). When none
-    /// is, transfers set CURLOPT_NOPROXY "*": the same result, without curl calling getenv for
-    /// no_proxy, NO_PROXY, http_proxy, all_proxy and ALL_PROXY on every request (url.c).
     /// The hashed CA directory this libcurl trusts by default (CURLINFO_CAPATH, 7.84.0; Debian:
     /// /etc/ssl/certs), else OpenSSL's conventional one. A backend's `ca_file` replaces the
     /// default CA file, so the system's trust comes through this directory then.
@@ -38,6 +35,9 @@ public enum Curl {
         return String(cString: path)
     }()
 
+    /// Whether a proxy variable curl honours is set in the environment (read once). When none
+    /// is, transfers set CURLOPT_NOPROXY "*": the same result, without curl calling getenv for
+    /// no_proxy, NO_PROXY, http_proxy, all_proxy and ALL_PROXY on every request (url.c).
     static let proxyFromEnvironment: Bool = {
         let names: [String] = ["http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
         return names.contains { getenv($0) != nil }

@@ -33,9 +33,10 @@ public final class CurlShare: @unchecked Sendable {
     }
 
     deinit {
-        // Every easy handle using the share has been cleaned up by now: each CurlMulti holds
-        // this object until its own deinit has released its handles.
-        curl_share_cleanup(handle)
+        // Each CurlMulti holds this object until its own deinit has released its easy handles,
+        // so none should be left. If one were (CURLSHE_IN_USE), curl could still take these
+        // locks: they are then left allocated rather than destroyed under it.
+        guard curl_share_cleanup(handle) == CURLSHE_OK else { return }
         for i in 0..<Self.mutexCount { pthread_mutex_destroy(mutexes + i) }
         mutexes.deallocate()
     }
