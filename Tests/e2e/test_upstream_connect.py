@@ -5,7 +5,7 @@ import socket
 import time
 
 import isolation
-from conftest import USER_KEY, Gateway
+from conftest import Gateway
 from test_upstream_dns import CHAT, config, request_head, require_isolation
 
 

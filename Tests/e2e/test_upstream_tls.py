@@ -3,7 +3,6 @@ HTTP/1.1 offered by ALPN (hypercorn), a chat stream, a slow reader on a large st
 gateway's memory bounded, and certificate failures answered 502 `backend_tls`."""
 import http.client
 import json
-import os
 import pathlib
 import shutil
 import socket

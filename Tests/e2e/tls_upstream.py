@@ -13,7 +13,6 @@ GET /stats answers {"sent": bytes of big-stream bodies handed to the server so f
 """
 import asyncio
 import json
-import socket
 import sys
 
 from hypercorn.asyncio import serve
