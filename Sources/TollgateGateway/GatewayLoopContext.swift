@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the gateway keeps per loop: that loop's libcurl multi handle (its DNS cache is the
-// process's CurlShare) and the runtime of the current plan (one adapter per backend, created on first use), so a request and its upstream
-// transfer share a thread. A reload swaps in a new runtime; requests in flight keep theirs.
+// process's CurlShare) and the runtime of the current plan (one adapter per backend, created on
+// first use), so a request and its upstream transfer share a thread. A reload swaps in a new
+// runtime; requests in flight keep theirs.
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
