@@ -14,9 +14,12 @@ public struct OpenAIBackendOptions: Sendable {
     public var connectTimeoutMs: Int
     public var totalTimeoutMs: Int
     public var maxResponseBytes: Int
+    /// CA certificates trusted for this backend on top of the system's (`tls.ca_file`).
+    public var caFile: String?
 
     public init(name: String, baseURL: String, apiKey: String?, connectTimeoutMs: Int = 10_000,
-                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30) {
+                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30, caFile: String? = nil) {
+        self.caFile = caFile
         self.name = name
         self.baseURL = baseURL
         self.apiKey = apiKey
@@ -99,7 +102,7 @@ public final class OpenAIBackend: BackendAdapter {
                                       connectTimeoutMs: options.connectTimeoutMs,
                                       totalTimeoutMs: options.totalTimeoutMs,
                                       maxResponseBytes: options.maxResponseBytes,
-                                      responseHeaders: Self.passedHeaders)
+                                      responseHeaders: Self.passedHeaders, caFile: options.caFile)
         return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }

@@ -51,6 +51,8 @@ public struct BackendConfig: Sendable, Equatable {
     public let budgetMicroDollarsPerMonth: Int64?
     /// Active probe; nil = passive outcomes only.
     public let health: HealthCheck?
+    /// Extra trust for the backend's certificate; nil = the system's only.
+    public let tls: BackendTLS?
     public let circuit: CircuitConfig
     public let idle: IdlePolicy?
     /// Line of the backend's name in the file (0 when built in code).
@@ -61,7 +63,7 @@ public struct BackendConfig: Sendable, Equatable {
                 timeout: Duration = .seconds(300), firstByteTimeout: Duration = .seconds(120),
                 connectTimeout: Duration = .seconds(10), expectedRun: Duration = .seconds(1),
                 coldStart: Duration = .zero, billColdStart: Bool = false, maxResponse: Int = 1 << 30,
-                budgetMicroDollarsPerMonth: Int64? = nil, health: HealthCheck? = nil,
+                budgetMicroDollarsPerMonth: Int64? = nil, health: HealthCheck? = nil, tls: BackendTLS? = nil,
                 circuit: CircuitConfig = .init(), idle: IdlePolicy? = nil, line: Int = 0) {
         self.name = name
         self.options = options
@@ -79,6 +81,7 @@ public struct BackendConfig: Sendable, Equatable {
         self.maxResponse = maxResponse
         self.budgetMicroDollarsPerMonth = budgetMicroDollarsPerMonth
         self.health = health
+        self.tls = tls
         self.circuit = circuit
         self.idle = idle
         self.line = line

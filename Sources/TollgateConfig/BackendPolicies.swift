@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Pricing, health, circuit and idle settings of a backend (also used by prices.yaml targets).
+// Pricing, health, TLS trust, circuit and idle settings of a backend (also used by prices.yaml targets).
 
 /// How a backend is paid for.
 public enum Billing: String, Sendable, Equatable, CaseIterable {
@@ -54,6 +54,18 @@ public struct HealthCheck: Sendable, Equatable {
     public init(probe: Probe, interval: Duration = .seconds(15)) {
         self.probe = probe
         self.interval = interval
+    }
+}
+
+/// `tls:` — trust for a backend's certificate beyond the system's (SPEC §2, §7): verification
+/// is never turned off, and `caFile` adds trust, never removes it.
+public struct BackendTLS: Sendable, Equatable {
+    /// A PEM file of CA certificates trusted for this backend in addition to the system store.
+    /// Relative paths are relative to the working directory (as `storage.sqlite`).
+    public let caFile: String
+
+    public init(caFile: String) {
+        self.caFile = caFile
     }
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// price/billing, health, circuit and idle of a backend (pricing is shared with prices.yaml).
+// price/billing, health, tls, circuit and idle of a backend (pricing is shared with prices.yaml).
 import Yams
 
 enum BackendPolicyParser {
@@ -42,6 +42,27 @@ enum BackendPolicyParser {
             return nil
         }
         return HealthCheck(probe: defaultProbe, interval: interval)
+    }
+
+    /// `tls: { ca_file: PATH }`. The file is checked now, so check-config reports a wrong
+    /// path, not the first request: it must be a readable PEM file with a certificate in it.
+    static func tls(_ node: ConfigNode?) -> BackendTLS? {
+        guard let node, let t = MappingReader(node, expected: "{ ca_file: PATH }") else { return nil }
+        t.checkKeys(allowed: ["ca_file"])
+        guard let fileNode = t.required("ca_file", note: " (a PEM file of CA certificates to trust for this backend)"),
+              let path = fileNode.nonEmptyString(expected: "a file path") else { return nil }
+        let text: String
+        do {
+            text = try FileSystem.readText(path)
+        } catch {
+            fileNode.error("'\(ConfigNode.clip(path))': \(error)")
+            return nil
+        }
+        guard text.contains("-----BEGIN CERTIFICATE-----") else {
+            fileNode.error("'\(ConfigNode.clip(path))' has no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            return nil
+        }
+        return BackendTLS(caFile: path)
     }
 
     static func circuit(_ node: ConfigNode?) -> CircuitConfig {

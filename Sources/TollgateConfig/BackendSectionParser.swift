@@ -6,7 +6,7 @@
 enum BackendSectionParser {
     static let commonKeys = ["kind", "url", "api_key", "model", "price", "billing", "max_concurrency", "timeout",
                              "first_byte_timeout", "connect_timeout", "expected_run", "cold_start", "bill_cold_start",
-                             "max_response", "budget_usd_per_month", "health", "circuit", "idle"]
+                             "max_response", "budget_usd_per_month", "health", "tls", "circuit", "idle"]
 
     static let kindKeys: [BackendKind: [String]] = [
         .hfSpace: ["space", "token", "api_name", "inputs", "output"],
@@ -23,6 +23,7 @@ enum BackendSectionParser {
         .simulated: ["url": "a simulated backend runs in-process and has no 'url'",
                      "api_key": "a simulated backend has no 'api_key'",
                      "health": "a simulated backend has no health endpoint",
+                     "tls": "a simulated backend makes no connections",
                      "idle": "a simulated backend has no idle action"],
     ]
 
@@ -80,6 +81,10 @@ enum BackendSectionParser {
         let billColdStart = m["bill_cold_start"]?.bool() ?? false
         let maxResponse = m["max_response"]?.byteSize(1...(1 << 40)) ?? (1 << 30)
         let circuit = BackendPolicyParser.circuit(m["circuit"])
+        let tls = BackendPolicyParser.tls(m["tls"])
+        if tls != nil, let url, url.scheme != "https", let node = m["tls"] {
+            node.warning("tls applies to https:// URLs only; this backend's url is \(url.scheme)://")
+        }
 
         // health and idle depend on the kind; everything else has been checked by now.
         guard let kind else { return nil }
@@ -92,7 +97,7 @@ enum BackendSectionParser {
             model: kind == .replicate ? nil : model, pricing: pricing, maxConcurrency: maxConcurrency,
             timeout: timeout, firstByteTimeout: firstByteTimeout, connectTimeout: connectTimeout,
             expectedRun: expectedRun, coldStart: coldStart, billColdStart: billColdStart, maxResponse: maxResponse,
-            budgetMicroDollarsPerMonth: budget, health: health, circuit: circuit, idle: idle, line: nameLine)
+            budgetMicroDollarsPerMonth: budget, health: health, tls: tls, circuit: circuit, idle: idle, line: nameLine)
     }
 
     /// The `url` key as a base URL (no userinfo, query or fragment); nil when absent or bad.

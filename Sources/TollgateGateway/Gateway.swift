@@ -6,7 +6,7 @@ public import TollgateHTTP
 public import TollgateIO
 import CLinux
 import Synchronization
-import TollgateUpstream
+public import TollgateUpstream
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -32,8 +32,9 @@ public final class Gateway: Sendable {
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
+    ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
-                maxBuffered: Int = 256 << 20) throws(IOError) {
+                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare()) throws(IOError) {
         self.options = options
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
@@ -49,7 +50,7 @@ public final class Gateway: Sendable {
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog,
-                                             bodyBudget: bodyBudget)
+                                             bodyBudget: bodyBudget, curlShare: curlShare)
             contexts.set(responder.context, on: loop)
             return responder
         }

@@ -1,20 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the gateway keeps per loop: that loop's libcurl multi handle and the runtime of the
-// current plan (one adapter per backend, created on first use), so a request and its upstream
-// transfer share a thread. A reload swaps in a new runtime; requests in flight keep theirs.
+// What the gateway keeps per loop: that loop's libcurl multi handle (its DNS cache is the
+// process's CurlShare) and the runtime of the current plan (one adapter per backend, created on
+// first use), so a request and its upstream transfer share a thread. A reload swaps in a new
+// runtime; requests in flight keep theirs.
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
 
 final class GatewayLoopContext {
     let loop: EventLoop
-    private(set) lazy var multi = CurlMulti(loop: loop)
+    private let curlShare: CurlShare
+    private(set) lazy var multi = CurlMulti(loop: loop, share: curlShare)
     /// Streams in flight, for the drain deadline (whatever plan they started on).
     private(set) lazy var liveStreams = LiveStreams(loop: loop)
     private(set) var runtime: PlanRuntime!
 
-    init(loop: EventLoop, plan: GatewayPlan) {
+    init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare) {
         self.loop = loop
+        self.curlShare = curlShare
         runtime = PlanRuntime(plan: plan, context: self)
     }
 

@@ -86,7 +86,8 @@ extension GatewayPlan {
             kind = .openai(OpenAIBackendOptions(
                 name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
                 connectTimeoutMs: backend.connectTimeout.milliseconds,
-                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse))
+                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                caFile: backend.tls?.caFile))
         case .simulated(let sim):
             kind = .simulated(SimulatedBackendOptions(
                 name: backend.name, latencyMeanMs: Double(sim.latency.milliseconds),

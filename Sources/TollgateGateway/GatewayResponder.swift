@@ -7,6 +7,7 @@ import TollgateBackends
 import TollgateConfig
 import TollgateHTTP
 import TollgateIO
+import TollgateUpstream
 
 final class GatewayResponder: HTTPResponder {
     private let loop: EventLoop
@@ -18,13 +19,13 @@ final class GatewayResponder: HTTPResponder {
     let context: GatewayLoopContext
 
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
-         bodyBudget: RequestBodyBudget) {
+         bodyBudget: RequestBodyBudget, curlShare: CurlShare) {
         self.bodyBudget = bodyBudget
         self.loop = loop
         self.state = state
         self.routes = routes
         self.sink = sink
-        self.context = GatewayLoopContext(loop: loop, plan: plan)
+        self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare)
     }
 
     func respond(to exchange: HTTPExchange) {

@@ -587,8 +587,11 @@ final class ProxyExchange: HTTPExchangeDelegate {
         switch outcome {
         case .completed:
             attemptFailed(status: 502, code: "bad_gateway", message: "the backend closed without a response")
-        case .connectFailed(let m), .tlsFailed(let m):
+        case .connectFailed(let m):
             attemptFailed(status: 502, code: "backend_unreachable", message: m)
+        case .tlsFailed(let m):
+            // SPEC §3: a certificate the gateway does not trust is not "unreachable".
+            attemptFailed(status: 502, code: "backend_tls", message: m)
         case .timedOut(let m):
             attemptFailed(status: 504, code: "backend_timeout", message: m + detail)
         case .broken(let m):

@@ -115,6 +115,14 @@ public final class EventLoop: @unchecked Sendable {
         return slots[index].interest
     }
 
+    /// Whether `fd`'s registration is `handler`'s (a guest such as libcurl, whose descriptors
+    /// may be closed behind its back, checks before changing or removing one).
+    public func isRegistered(_ fd: Int32, to handler: any IOHandler) -> Bool {
+        let index = Int(fd)
+        guard index >= 0, index < slots.count, let owner = slots[index].handler else { return false }
+        return owner === handler
+    }
+
     /// Removes `fd` from the epoll set (call before closing it).
     public func deregister(_ fd: Int32) {
         assertInLoop()

@@ -21,6 +21,20 @@ public enum Curl {
     /// "libcurl/7.88.1 OpenSSL/3.0.x zlib/… nghttp2/…"
     public static var version: String { String(cString: tg_curl_version()) }
 
+    /// The hashed CA directory this libcurl trusts by default (CURLINFO_CAPATH, 7.84.0; Debian:
+    /// /etc/ssl/certs), else OpenSSL's conventional one. A backend's `ca_file` replaces the
+    /// default CA file, so the system's trust comes through this directory then.
+    static let systemCAPath: String = {
+        initialize()
+        guard let easy = curl_easy_init() else { return "/etc/ssl/certs" }
+        defer { curl_easy_cleanup(easy) }
+        var path: UnsafeMutablePointer<CChar>?
+        guard tg_easy_getinfo_string(easy, CURLINFO_CAPATH, &path) == CURLE_OK, let path, path[0] != 0 else {
+            return "/etc/ssl/certs"
+        }
+        return String(cString: path)
+    }()
+
     /// Whether a proxy variable curl honours is set in the environment (read once). When none
     /// is, transfers set CURLOPT_NOPROXY "*": the same result, without curl calling getenv for
     /// no_proxy, NO_PROXY, http_proxy, all_proxy and ALL_PROXY on every request (url.c).
@@ -33,6 +47,8 @@ public enum Curl {
 public final class CurlMulti: TimerHandler {
     let loop: EventLoop
     let handle: UnsafeMutableRawPointer
+    /// The process's DNS cache; every easy handle of this multi joins it.
+    let share: CurlShare
     private var sockets: [Int32: CurlSocket] = [:]
     private var timer = TimerSlot()
     private var running: Int32 = 0
@@ -50,9 +66,10 @@ public final class CurlMulti: TimerHandler {
     private(set) var callDepth = 0
     private var pendingRemovals: [UpstreamTransfer] = []
 
-    public init(loop: EventLoop, maxCachedConnections: Int = 256) {
+    public init(loop: EventLoop, share: CurlShare, maxCachedConnections: Int = 256) {
         Curl.initialize()
         self.loop = loop
+        self.share = share
         guard let multi = curl_multi_init() else { fatalError("curl_multi_init failed") }
         handle = multi
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -84,6 +101,9 @@ public final class CurlMulti: TimerHandler {
     func takeEasyHandle() -> EasyHandle {
         if let handle = idleHandles.popLast() { return handle }
         guard let easy = curl_easy_init() else { fatalError("curl_easy_init failed") }
+        // Once per handle: curl_easy_reset clears the options in data->set but keeps the share,
+        // which lives in data->share (easy.c, setopt.c CURLOPT_SHARE in libcurl 7.88).
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_SHARE, share.handle)
         return EasyHandle(easy: easy, errorBuffer: .allocate(capacity: Int(CURL_ERROR_SIZE)))
     }
 
@@ -143,11 +163,12 @@ public final class CurlMulti: TimerHandler {
     // MARK: - Driving curl from the loop
 
     fileprivate func socketEvent(_ fd: Int32, _ events: IOEvents) {
-        if sockets[fd]?.isIdle == true {
+        if let socket = sockets[fd], socket.isIdle {
             // An idle cached connection became readable: the upstream closed it (or sent
             // something unasked). curl finds out when it next checks the connection; stop
-            // watching it so a level-triggered event does not repeat forever.
-            removeSocket(fd)
+            // watching it so a level-triggered event does not repeat forever (the entry stays:
+            // its close will still be reported, and a reuse registers it again).
+            if loop.isRegistered(fd, to: socket) { loop.deregister(fd) }
             return
         }
         var flags: Int32 = 0
@@ -175,32 +196,68 @@ public final class CurlMulti: TimerHandler {
 
     fileprivate func updateSocket(_ fd: Int32, what: Int32) {
         if what == CURL_POLL_REMOVE {
-            // Kept registered: a connection that goes back to curl's cache is usually taken
-            // again by the next request with the same interest, and leaving it in the epoll set
-            // saves a DEL and an ADD per request. If it turns readable while idle (the upstream
-            // closed it), `socketEvent` removes it then; curl's close callback removes it too.
-            sockets[fd]?.isIdle = true
+            guard let socket = sockets[fd] else { return }
+            if socket.closeIsReported {
+                // Kept registered: a connection that goes back to curl's cache is usually taken
+                // again by the next request with the same interest, and leaving it in the epoll
+                // set saves a DEL and an ADD per request. If it turns readable while idle (the
+                // upstream closed it), `socketEvent` stops watching it; curl's close callback
+                // removes the entry before the descriptor is closed.
+                socket.isIdle = true
+            } else {
+                // A descriptor curl may close without the close callback: the threaded
+                // resolver's socketpair is reported with CURL_POLL_REMOVE and then closed at once
+                // (asyn-thread.c destroy_async_data: Curl_multi_closed, then sclose). Keeping it
+                // would hand its registration to the next socket that gets the same number.
+                removeSocket(fd)
+            }
             return
         }
         var interest: IOEvents = []
         if what == CURL_POLL_IN || what == CURL_POLL_INOUT { interest.insert(.read) }
         if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { interest.insert(.write) }
-        if let socket = sockets[fd] {
-            socket.isIdle = false
-            do { try loop.setInterest(fd, interest) } catch { removeSocket(fd) }
+        let socket: CurlSocket
+        if let existing = sockets[fd] {
+            socket = existing
         } else {
-            let socket = CurlSocket(fd: fd, multi: self)
+            socket = CurlSocket(fd: fd, multi: self, closeIsReported: false)
+            sockets[fd] = socket
+        }
+        socket.isIdle = false
+        watch(socket, interest)
+    }
+
+    /// Puts `socket` in the epoll set with `interest`: a MOD when the loop's registration for
+    /// the number is this socket's, else (never registered, dropped while idle, or lost because
+    /// the number was closed and reused without us hearing of it) a fresh ADD.
+    private func watch(_ socket: CurlSocket, _ interest: IOEvents) {
+        if loop.isRegistered(socket.fd, to: socket) {
             do {
-                try loop.register(fd, interest: interest, handler: socket)
-                sockets[fd] = socket
+                try loop.setInterest(socket.fd, interest)
+                return
             } catch {
-                // Cannot watch this socket: curl will time the transfer out.
+                // ENOENT: the kernel already forgot the descriptor (closed); register afresh.
+                loop.deregister(socket.fd)
             }
+        }
+        do {
+            try loop.register(socket.fd, interest: interest, handler: socket)
+        } catch {
+            // Cannot watch this socket: curl will time the transfer out.
         }
     }
 
+    /// Stops watching `fd`, touching the loop's registration only when it is ours.
     private func removeSocket(_ fd: Int32) {
-        if sockets.removeValue(forKey: fd) != nil { loop.deregister(fd) }
+        guard let socket = sockets.removeValue(forKey: fd) else { return }
+        if loop.isRegistered(fd, to: socket) { loop.deregister(fd) }
+    }
+
+    /// curl made a connection socket (CURLOPT_OPENSOCKETFUNCTION). The number was free, so an
+    /// entry under it can only be stale; the new socket's close will be reported.
+    func socketOpened(_ fd: Int32) {
+        removeSocket(fd)
+        sockets[fd] = CurlSocket(fd: fd, multi: self, closeIsReported: true)
     }
 
     /// curl is about to close `fd` (CURLOPT_CLOSESOCKETFUNCTION): stop watching it first, so a
@@ -224,12 +281,16 @@ public final class CurlMulti: TimerHandler {
 final class CurlSocket: IOHandler {
     let fd: Int32
     unowned let multi: CurlMulti
+    /// Opened through our CURLOPT_OPENSOCKETFUNCTION, so curl closes it through our
+    /// CURLOPT_CLOSESOCKETFUNCTION: only such sockets stay registered while idle.
+    let closeIsReported: Bool
     /// curl said CURL_POLL_REMOVE (the connection is in its cache, no transfer uses it).
     var isIdle = false
 
-    init(fd: Int32, multi: CurlMulti) {
+    init(fd: Int32, multi: CurlMulti, closeIsReported: Bool) {
         self.fd = fd
         self.multi = multi
+        self.closeIsReported = closeIsReported
     }
 
     func handleIO(_ events: IOEvents) {

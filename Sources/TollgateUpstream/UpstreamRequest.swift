@@ -30,12 +30,16 @@ public struct UpstreamRequest: Sendable {
     public var allowedProtocols: String
     /// The response headers the caller wants to see (framing is the transfer's own business).
     public var responseHeaders: UpstreamHeaderAllowlist
+    /// A PEM file of CA certificates trusted in addition to the system's; certificate
+    /// verification itself is never turned off.
+    public var caFile: String?
 
     public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
                 headers: [(String, String)] = [], body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
                 maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https",
-                responseHeaders: UpstreamHeaderAllowlist = .none) {
+                responseHeaders: UpstreamHeaderAllowlist = .none, caFile: String? = nil) {
+        self.caFile = caFile
         self.url = url
         self.method = method
         self.fixedHeaders = fixedHeaders ?? UpstreamHeaderList([])

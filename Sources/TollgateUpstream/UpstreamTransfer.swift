@@ -63,25 +63,59 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
         _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
         _ = tg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
+        // Removing a transfer whose name is still being resolved must not join the resolver
+        // thread on the loop (asyn-thread.c Curl_resolver_kill waits for getaddrinfo, up to the
+        // resolver's whole timeout, unless quick_exit is set); the thread is detached instead
+        // and frees itself when getaddrinfo returns (CURLOPT_QUICK_EXIT.md, 7.87.0).
+        _ = tg_easy_setopt_long(easy, CURLOPT_QUICK_EXIT, 1)
+        if let seconds = multi.share.dnsCacheTimeoutSeconds {
+            _ = tg_easy_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, seconds)
+        }
         if !Curl.proxyFromEnvironment { _ = tg_easy_setopt_string(easy, CURLOPT_NOPROXY, "*") }
         _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
         // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        // Certificates are always verified (curl's defaults, restated so no code path can lose
+        // them; SPEC §7).
+        _ = tg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
+        _ = tg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caFile = request.caFile {
+            // CURLOPT_CAINFO replaces libcurl's default CA bundle instead of adding to it
+            // (CURLOPT_CAINFO.md). The system's trust stays through the hashed directory
+            // (CURLOPT_CAPATH): with OpenSSL both are loaded into one store
+            // (SSL_CTX_load_verify_locations), so `ca_file` adds trust, never removes it. The
+            // directory is read lazily by subject hash, so no bundle is parsed per connection.
+            _ = tg_easy_setopt_string(easy, CURLOPT_CAINFO, caFile)
+            _ = tg_easy_setopt_string(easy, CURLOPT_CAPATH, Curl.systemCAPath)
+        }
         _ = tg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
         _ = tg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
-        // Wait for an existing HTTP/2 connection to multiplex on rather than opening another.
-        // No CURLOPT_PIPEWAIT: with it, libcurl 7.88 left part of a burst of new transfers to an
-        // HTTP/1.1 upstream waiting for a connection that never came (37 of 200 SSE streams in
-        // Benchmarks/run.sh got no response head); HTTP/2 still multiplexes without it.
+        // HTTP/1.1 even when a TLS upstream offers h2 by ALPN (curl's default for https is h2).
+        // Backpressure needs a paused transfer to stop reading its own connection, so TCP holds
+        // the upstream back. Over HTTP/2, libcurl 7.88 keeps a paused stream's 32 MiB window
+        // (HTTP2_HUGE_WINDOW_SIZE, not configurable) and, while other streams keep the shared
+        // connection read, buffers the paused stream's data in memory: one slow client grew the
+        // gateway by 14 MiB as ten other streams to the same backend completed
+        // (Tests/e2e/test_upstream_tls.py). A response of any kind pauses for a slow client,
+        // so every transfer is pinned, not only streams.
+        _ = tg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        // No CURLOPT_PIPEWAIT (it only matters for HTTP/2 multiplexing): with it, libcurl 7.88
+        // left part of a burst of new transfers to an HTTP/1.1 upstream waiting for a connection
+        // that never came (37 of 200 SSE streams in Benchmarks/run.sh got no response head).
         _ = tg_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = tg_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = tg_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        // Both ends of a connection socket's life pass through the multi, which tells its
+        // sockets apart from the resolver's (CurlMulti.updateSocket).
+        let multiPointer = Unmanaged.passUnretained(multi).toOpaque()
+        _ = tg_easy_setopt_opensocket(easy, curlOpenSocketCallback)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, multiPointer)
         _ = tg_easy_setopt_closesocket(easy, curlCloseSocketCallback)
-        _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, Unmanaged.passUnretained(multi).toOpaque())
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, multiPointer)
 
         fixedHeaders = request.fixedHeaders
         var nodes = RequestHeaderNodes(before: request.fixedHeaders)
@@ -176,7 +210,11 @@ public final class UpstreamTransfer {
         case CURLE_OPERATION_TIMEDOUT:
             return .timedOut(message)
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+             CURLE_SSL_CRL_BADFILE, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT, CURLE_USE_SSL_FAILED,
+             CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED:
+            // Every handshake and certificate failure (SPEC §3: 502 backend_tls). A failed
+            // close_notify (CURLE_SSL_SHUTDOWN_FAILED) is not one: it comes after the exchange.
             return .tlsFailed(message)
         case CURLE_ABORTED_BY_CALLBACK, CURLE_WRITE_ERROR, CURLE_READ_ERROR:
             return .cancelled
@@ -349,6 +387,17 @@ private let curlReadCallback: curl_read_callback = { pointer, size, count, userd
     guard let userdata, let pointer else { return Int(tg_readfunc_abort()) }
     let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
     return transfer.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+}
+
+// CURLOPT_OPENSOCKETFUNCTION: what curl does by default (socket(2) with the address's family,
+// type and protocol; curl makes it non-blocking), plus telling the multi.
+private let curlOpenSocketCallback: curl_opensocket_callback = { userdata, _, address in
+    guard let address else { return tg_socket_bad() }
+    let fd = Glibc.socket(address.pointee.family, address.pointee.socktype, address.pointee.protocol)
+    if fd >= 0, let userdata {
+        Unmanaged<CurlMulti>.fromOpaque(userdata).takeUnretainedValue().socketOpened(fd)
+    }
+    return fd < 0 ? tg_socket_bad() : fd
 }
 
 private let curlCloseSocketCallback: curl_closesocket_callback = { userdata, socket in

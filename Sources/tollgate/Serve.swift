@@ -9,12 +9,19 @@ import TollgateConfig
 import TollgateGateway
 import TollgateHTTP
 import TollgateIO
+import TollgateUpstream
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
 
     @Option(name: .long, help: "Config file.")
     var config: String = "Config/tollgate.yaml"
+
+    /// Seconds a resolved backend name is kept (libcurl's CURLOPT_DNS_CACHE_TIMEOUT, 60 by
+    /// default). Hidden: not a setting users need, but tests set 0 so that every new upstream
+    /// connection resolves again (the resolver's descriptors are what they exercise).
+    @Option(name: .long, help: .hidden)
+    var upstreamDnsCacheSeconds: Int?
 
     func run() throws {
         OpenFileLimit.raiseToHardLimit()
@@ -38,7 +45,8 @@ struct Serve: ParsableCommand {
         }
         let gateway: Gateway
         do {
-            gateway = try Gateway(options: options, plan: plan, maxBuffered: loaded.server.maxBuffered)
+            gateway = try Gateway(options: options, plan: plan, maxBuffered: loaded.server.maxBuffered,
+                                  curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
             let address = try gateway.start()
             Console.error("tollgate: listening on \(address)")
         } catch let error as IOError where error.errno == EADDRINUSE {

@@ -100,7 +100,7 @@ struct AdapterContractTests {
         // Port 9 (discard) on loopback: nothing listens, the connect is refused.
         let sink = try #require(try run { loop in
             OpenAIBackend(options: OpenAIBackendOptions(name: "dead", baseURL: "http://127.0.0.1:9", apiKey: nil),
-                          multi: CurlMulti(loop: loop))
+                          multi: CurlMulti(loop: loop, share: CurlShare()))
         })
         #expect(!sink.reportedInsideInvoke)
         #expect(sink.events.count == 1 && sink.events[0].hasPrefix("ended connect failed"))

@@ -27,7 +27,9 @@ def binary():
 
 
 class Gateway:
-    def __init__(self, config_text, extra_env=None, max_fds=None):
+    def __init__(self, config_text, extra_env=None, max_fds=None, wrap=(), extra_args=()):
+        """`wrap` is a command prefix the binary runs under (isolation.Namespace.wrap);
+        `extra_args` are added after `serve --config FILE`."""
         self.dir = tempfile.TemporaryDirectory()
         self.config = pathlib.Path(self.dir.name) / "tollgate.yaml"
         self.config.write_text(config_text)
@@ -38,7 +40,7 @@ class Gateway:
                 import resource
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_fds, max_fds))
 
-        self.proc = subprocess.Popen([binary(), "serve", "--config", str(self.config)],
+        self.proc = subprocess.Popen([*wrap, binary(), "serve", "--config", str(self.config), *extra_args],
                                      stdout=self.log, stderr=subprocess.PIPE, env=env, preexec_fn=limit_fds)
         self.port = None
         self.stderr_lines = []
