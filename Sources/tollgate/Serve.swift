@@ -38,6 +38,14 @@ struct Serve: ParsableCommand {
         // they arrive only through the signalfd below.
         var signals = sigset_t()
         _ = tg_block_signals(&signals)
+        // Made before the first connection is accepted: once clients may use up every
+        // descriptor, a signalfd created later could fail (EMFILE), and the loop below would
+        // take that for a stop signal.
+        let signalFD = tg_signalfd(&signals)
+        guard signalFD >= 0 else {
+            Console.error("tollgate: cannot create the signal descriptor: \(String(cString: strerror(tg_errno())))")
+            throw ExitCode(1)
+        }
         let options = HTTPServerOptions(server: loaded.server, defaultWorkers: EventLoopGroup.coreCount)
         let plan = GatewayPlan(config: loaded)
         for (name, reason) in plan.unavailableBackends {
@@ -57,12 +65,14 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
-        let signalFD = tg_signalfd(&signals)
         waitLoop: while true {
             var info = signalfd_siginfo()
             let n = read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size)
             if n < 0 && tg_errno() == EINTR { continue }
-            guard n == MemoryLayout<signalfd_siginfo>.size else { break }
+            guard n == MemoryLayout<signalfd_siginfo>.size else {
+                Console.error("tollgate: reading the signal descriptor failed (\(String(cString: strerror(tg_errno())))); stopping")
+                break
+            }
             switch Int32(info.ssi_signo) {
             case SIGHUP:
                 reload(gateway, current: loaded)
