@@ -16,6 +16,32 @@ USER_KEY = "tg-e2e-user-key-0123456789abcdef"
 OTHER_KEY = "tg-e2e-limited-key-0123456789abc"
 
 
+# --- Helpers shared by the test files ---------------------------------------------------------
+
+AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
+
+
+def chat(model, **extra):
+    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
+
+
+def wait_until(predicate, seconds=10):
+    """Polls `predicate` until it holds or `seconds` pass (no fixed sleeps in the tests)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def log_line(gw, request_id):
+    """The access-log line of the request with this id (waits for the log writer)."""
+    import json
+    assert wait_until(lambda: any(request_id in l for l in gw.access_log()), 5), request_id
+    return [json.loads(l) for l in gw.access_log() if request_id in l][0]
+
+
 def binary():
     env = os.environ.get("TOLLGATE_BIN")
     if env:

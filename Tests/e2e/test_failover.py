@@ -10,10 +10,9 @@ import time
 
 import pytest
 
-from conftest import Gateway, USER_KEY, config_for
+from conftest import Gateway, USER_KEY, config_for, AUTH, chat, wait_until, log_line
 from fake_upstream import SLOW_SECONDS
 
-AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
 
 
 def backend(name, behaviour, extra=""):
@@ -85,22 +84,10 @@ def post(gw, body, timeout=20):
     return resp, payload
 
 
-def chat(model, **extra):
-    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
 
 
-def wait_until(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
-def log_line(gw, request_id):
-    assert wait_until(lambda: any(request_id in l for l in gw.access_log()), 5), request_id
-    return [json.loads(l) for l in gw.access_log() if request_id in l][0]
 
 
 def raw_request(gw, body, rcvbuf=None):

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from conftest import USER_KEY
+from conftest import USER_KEY, AUTH, chat, wait_until
 
-AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
 
 
 def post(gateway, body, path="/v1/chat/completions", headers=None, timeout=20):
@@ -22,17 +21,8 @@ def post(gateway, body, path="/v1/chat/completions", headers=None, timeout=20):
     return resp, payload
 
 
-def chat(model, **extra):
-    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
 
 
-def wait_until(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_non_streamed_response_is_relayed_with_backend_header(gateway):

@@ -10,9 +10,8 @@ import time
 
 import pytest
 
-from conftest import Gateway, USER_KEY, config_for
+from conftest import Gateway, USER_KEY, config_for, AUTH, chat, log_line
 
-AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
 SECRET = "upstream-secret-key"
 
 
@@ -59,8 +58,6 @@ def gw(upstream):
     gateway.stop()
 
 
-def chat(model, **extra):
-    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
 
 
 def post(gw, body, conn=None):
@@ -91,18 +88,8 @@ def raw_head_and_body(gw, body):
     return head, rest
 
 
-def wait_until(predicate, seconds=10):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
-def log_line(gw, request_id):
-    assert wait_until(lambda: any(request_id in l for l in gw.access_log()), 5), request_id
-    return [json.loads(l) for l in gw.access_log() if request_id in l][0]
 
 
 # --- Item 9: the allowlist ------------------------------------------------------------------------

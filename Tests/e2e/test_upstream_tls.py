@@ -15,14 +15,13 @@ import time
 import pytest
 
 import isolation
-from conftest import USER_KEY, Gateway
+from conftest import USER_KEY, Gateway, AUTH, chat
 
 trustme = pytest.importorskip("trustme")
 pytest.importorskip("hypercorn")
 import tls_upstream  # noqa: E402  (after the skips: it imports hypercorn)
 
 HERE = pathlib.Path(__file__).resolve().parent
-AUTH = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"}
 
 
 class TLSUpstream:
@@ -128,8 +127,6 @@ def logged(gw, request_id, seconds=5):
         time.sleep(0.02)
 
 
-def chat(model, **extra):
-    return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
 
 
 @pytest.mark.parametrize("prefix", ["h2", "h1"])
