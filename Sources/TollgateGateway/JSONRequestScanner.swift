@@ -9,10 +9,16 @@
 // `\u` escapes in names are decoded. So the scanner is a full RFC 8259 recogniser, not a
 // heuristic: it checks the grammar at every depth (an explicit bit stack, never recursion),
 // the number syntax, the escapes, UTF-8 (RFC 8259 §8.1) and unpaired surrogates (RFC 7493 §2.1),
-// and it refuses with `invalidRequest` what a parser would read differently from the scanner:
-// an escape in a top-level member name, a second top-level "model" or "stream", a "model" that
-// is not a string and a "stream" that is not a boolean (pydantic-based servers coerce "yes" and
-// 1 to true, and a stream the gateway thinks is not one is not metered).
+// and it refuses with `invalidRequest` what some parser would read differently from the scanner:
+// - an escape in a top-level member name (`m\u006fdel` is "model" to a parser, SPEC §3);
+// - a second top-level "model" or "stream" (parsers keep the last one, simdjson the first);
+// - a top-level name that is "model", "stream" or "stream_options" only case-insensitively
+//   ("Model", "ſtream"): Go's encoding/json, which Ollama and LocalAI use, fills a struct field
+//   from a case-insensitive match with Unicode simple folding, so that is a duplicate there;
+// - a top-level name or model that starts with U+FEFF: Foundation drops one leading U+FEFF from
+//   every string, so "\u{FEFF}model" is "model" to a Swift backend;
+// - a "model" that is not a string, or longer than `maxModelBytes`, and a "stream" that is not a
+//   boolean (pydantic coerces "yes" and 1 to true, and an unseen stream is not metered).
 //
 // It is a byte-at-a-time state machine, so a body split anywhere gives the same verdict at the
 // same offset. It allocates nothing per byte: only the model's bytes (at most `maxModelBytes`)
@@ -90,9 +96,12 @@ struct JSONRequestScanner {
     private var stringIsName = false
     private var stringRole = StringRole.other
     private var stringStart = 0
-    /// Candidate names (Member bits) the top-level name read so far is still a prefix of.
-    private var nameCandidates: UInt8 = 0
-    private var nameLength = 0
+    /// The top-level name read so far, against the names that matter: as is, and case-folded.
+    private var exactName = NameMatch()
+    private var foldedName = NameMatch()
+    private var foldPending = false
+    /// Bytes of U+FEFF (EF BB BF) that open the name or model read so far; -1: it does not.
+    private var leadingBOM = 0
     /// The top-level member whose value comes next, and which of model/stream were named.
     private var member = Member.other
     private var named: UInt8 = 0
@@ -279,9 +288,11 @@ struct JSONRequestScanner {
         stringIsName = name
         stringRole = role
         stringStart = offset
+        leadingBOM = 0
         if role == .topLevelName {
-            nameCandidates = Member.model.rawValue | Member.stream.rawValue | Member.streamOptions.rawValue
-            nameLength = 0
+            exactName = NameMatch()
+            foldedName = NameMatch()
+            foldPending = false
         } else if role == .model {
             modelBytes.removeAll(keepingCapacity: true)
         }
@@ -331,19 +342,18 @@ struct JSONRequestScanner {
     private mutating func record(_ b: UInt8) {
         switch stringRole {
         case .topLevelName:
-            guard nameCandidates != 0 else { return }
-            var still: UInt8 = 0
-            if nameCandidates & Member.model.rawValue != 0 && Self.byte(of: "model", at: nameLength) == b {
-                still |= Member.model.rawValue
+            exactName.feed(b)
+            // Go's folding (encoding/json equalFoldRight): ASCII case, and U+017F ſ (C5 BF) is
+            // an s. U+212A K folds to k, which none of the names has.
+            if foldPending {
+                foldPending = false
+                if b == 0xBF { foldedName.feed(UInt8(ascii: "s")) } else { foldedName.fail() }
+            } else if b == 0xC5 {
+                foldPending = true
+            } else {
+                foldedName.feed(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
             }
-            if nameCandidates & Member.stream.rawValue != 0 && Self.byte(of: "stream", at: nameLength) == b {
-                still |= Member.stream.rawValue
-            }
-            if nameCandidates & Member.streamOptions.rawValue != 0 && Self.byte(of: "stream_options", at: nameLength) == b {
-                still |= Member.streamOptions.rawValue
-            }
-            nameCandidates = still
-            nameLength += 1
+            if startsWithBOM(b) { rejection = .invalidRequest("a top-level member name starts with U+FEFF") }
         case .model:
             guard modelBytes.count < Self.maxModelBytes else {
                 rejection = .invalidRequest("\"model\" is longer than \(Self.maxModelBytes) bytes")
@@ -351,19 +361,38 @@ struct JSONRequestScanner {
             }
             if modelBytes.capacity == 0 { modelBytes.reserveCapacity(64) }
             modelBytes.append(b)
+            if startsWithBOM(b) { rejection = .invalidRequest("\"model\" starts with U+FEFF") }
         case .other:
             break
         }
+    }
+
+    /// Whether `b` completes a U+FEFF at the start of the string.
+    private mutating func startsWithBOM(_ b: UInt8) -> Bool {
+        guard leadingBOM >= 0 else { return false }
+        let expected: UInt8 = leadingBOM == 0 ? 0xEF : leadingBOM == 1 ? 0xBB : 0xBF
+        guard b == expected else {
+            leadingBOM = -1
+            return false
+        }
+        leadingBOM += 1
+        return leadingBOM == 3
     }
 
     private mutating func endString() {
         if stringIsName {
             state = .colon
             guard stringRole == .topLevelName else { return }
-            member = .other
-            if nameCandidates & Member.model.rawValue != 0 && nameLength == 5 { member = .model }
-            if nameCandidates & Member.stream.rawValue != 0 && nameLength == 6 { member = .stream }
-            if nameCandidates & Member.streamOptions.rawValue != 0 && nameLength == 14 { member = .streamOptions }
+            member = exactName.member
+            if member == .other && !foldPending {
+                switch foldedName.member {
+                case .model: rejection = .invalidRequest("a top-level member name differs from \"model\" only in case")
+                case .stream: rejection = .invalidRequest("a top-level member name differs from \"stream\" only in case")
+                case .streamOptions: rejection = .invalidRequest("a top-level member name differs from \"stream_options\" only in case")
+                case .other: break
+                }
+                if rejection != nil { return }
+            }
             switch member {
             case .model, .stream:
                 // Parsers keep the last duplicate; the gateway would have routed on the first.
@@ -498,6 +527,37 @@ struct JSONRequestScanner {
     }
 
     // MARK: Helpers
+
+    /// Which of "model", "stream" and "stream_options" the bytes fed so far spell.
+    private struct NameMatch {
+        private var candidates = Member.model.rawValue | Member.stream.rawValue | Member.streamOptions.rawValue
+        private var length = 0
+
+        mutating func feed(_ b: UInt8) {
+            guard candidates != 0 else { return }
+            var still: UInt8 = 0
+            if candidates & Member.model.rawValue != 0 && JSONRequestScanner.byte(of: "model", at: length) == b {
+                still |= Member.model.rawValue
+            }
+            if candidates & Member.stream.rawValue != 0 && JSONRequestScanner.byte(of: "stream", at: length) == b {
+                still |= Member.stream.rawValue
+            }
+            if candidates & Member.streamOptions.rawValue != 0 && JSONRequestScanner.byte(of: "stream_options", at: length) == b {
+                still |= Member.streamOptions.rawValue
+            }
+            candidates = still
+            length += 1
+        }
+
+        mutating func fail() { candidates = 0 }
+
+        var member: Member {
+            if candidates & Member.model.rawValue != 0 && length == 5 { return .model }
+            if candidates & Member.stream.rawValue != 0 && length == 6 { return .stream }
+            if candidates & Member.streamOptions.rawValue != 0 && length == 14 { return .streamOptions }
+            return .other
+        }
+    }
 
     private func isObject(_ level: Int) -> Bool {
         let index = level - 1

@@ -97,6 +97,38 @@ struct JSONRequestScannerTests {
         #expect(nested.model == model("m"))
     }
 
+    @Test func aNameOnlySomeParsersReadAsModelIsRefused() {
+        // Go's encoding/json (Ollama, LocalAI) fills the `model` field from a case-insensitive
+        // match with simple folding, so for it these are duplicates that win.
+        let caseNames = [("Model", "model"), ("MODEL", "model"), ("modeL", "model"), ("Stream", "stream"),
+                         ("STREAM", "stream"), ("\u{17F}tream", "stream"), ("Stream_Options", "stream_options"),
+                         ("\u{17F}tream_option\u{17F}", "stream_options")]
+        for (name, member) in caseNames {
+            #expect(check("{\"model\":\"allowed\",\"\(name)\":\"other\"}").rejection
+                == .invalidRequest("a top-level member name differs from \"\(member)\" only in case"), "\(name)")
+            #expect(check("{\"\(name)\":1}").rejection != nil, "\(name) alone")
+        }
+        for name in ["models", "mode", "modelo", "stream_option", "s\u{17F}", "\u{212A}", "mod\u{17F}l", "\u{C5}"] {
+            let near = check("{\"\(name)\":1,\"model\":\"m\"}")
+            #expect(near.rejection == nil, "\(name)")
+            #expect(near.model == model("m"))
+        }
+        #expect(check(#"{"messages":[{"Model":"x"}],"metadata":{"MODEL":1},"model":"m"}"#).rejection == nil)
+
+        // Foundation drops one leading U+FEFF from every string: "\u{FEFF}model" is "model" to it.
+        let bomName = JSONRequestScanner.Rejection.invalidRequest("a top-level member name starts with U+FEFF")
+        #expect(check("{\"model\":\"allowed\",\"\u{FEFF}model\":\"other\"}").rejection == bomName)
+        #expect(check("{\"\u{FEFF}\u{FEFF}model\":1}").rejection == bomName)
+        #expect(check("{\"\u{FEFF}x\":1}").rejection == bomName)
+        let bomModel = JSONRequestScanner.Rejection.invalidRequest("\"model\" starts with U+FEFF")
+        #expect(check("{\"model\":\"\u{FEFF}allowed\"}").rejection == bomModel)
+        #expect(check(#"{"model":"\ufeffallowed"}"#).rejection == bomModel)
+        // Anywhere else U+FEFF is an ordinary character.
+        let inside = check("{\"mo\u{FEFF}del\":1,\"model\":\"a\u{FEFF}\",\"x\":{\"\u{FEFF}model\":1},\"\u{FEFE}\":2}")
+        #expect(inside.rejection == nil)
+        #expect(inside.model == model("a\u{FEFF}"))
+    }
+
     @Test func duplicateModelOrStreamIsRefused() {
         #expect(check(#"{"model":"allowed","model":"other"}"#).rejection == Self.duplicateModel)
         #expect(check(#"{"model":"a","messages":[],"model":"a"}"#).rejection == Self.duplicateModel)
@@ -127,7 +159,7 @@ struct JSONRequestScannerTests {
         #expect(none.model == nil)
         #expect(check(#"{"input":"{\"model\":\"evil\",","model":"m"}"#).model == model("m"))
         #expect(check(#"{"input":["model","stream"],"model":"m"}"#).model == model("m"))
-        #expect(check(#"{"prefix_model":"evil","modelx":"evil","mode":"evil","Model":"evil","model":"m"}"#).model == model("m"))
+        #expect(check(#"{"prefix_model":"evil","modelx":"evil","mode":"evil","model ":"evil","model":"m"}"#).model == model("m"))
         #expect(check(#"{"streamx":1,"strea":2,"stream_option":3,"stream_optionss":4}"#).hasStreamOptions == false)
     }
 

@@ -121,10 +121,10 @@ enum JSONScannerOracle {
         else { return nil }
         let text = Array(data)
         let outcome = scan(text)
-        // Foundation escapes `"`, `\` and controls in names; SPEC §3 refuses escaped top-level names.
-        let escapedName = object.keys.contains { $0.unicodeScalars.contains { $0 == "\"" || $0 == "\\" || $0.value < 0x20 } }
-        var refused = escapedName
-        if let model = object["model"] { refused = refused || (model as? String).map { $0.utf8.count > JSONRequestScanner.maxModelBytes } ?? true }
+        var refused = object.keys.contains(where: refusedName)
+        if let model = object["model"] {
+            refused = refused || (model as? String).map { $0.utf8.count > JSONRequestScanner.maxModelBytes || $0.unicodeScalars.first == "\u{FEFF}" } ?? true
+        }
         if let stream = object["stream"] { refused = refused || (!(stream is NSNull) && boolean(stream) == nil) }
         let written = String(decoding: text.prefix(300), as: UTF8.self).debugDescription
         if refused {
@@ -134,6 +134,24 @@ enum JSONScannerOracle {
         guard outcome.rejection == nil else { return "round trip \(written): scanner refuses what Foundation wrote: \(outcome)" }
         if let why = membersDisagree(object, outcome) { return "round trip \(written): \(why)" }
         return nil
+    }
+
+    /// A top-level name the scanner must refuse once Foundation has written it out.
+    private static func refusedName(_ name: String) -> Bool {
+        // Foundation escapes `"`, `\` and controls, and SPEC §3 refuses escaped top-level names.
+        if name.unicodeScalars.contains(where: { $0 == "\"" || $0 == "\\" || $0.value < 0x20 }) { return true }
+        if name.unicodeScalars.first == "\u{FEFF}" { return true }
+        // Go's case folding: ASCII case, ſ (U+017F) is s, K (U+212A) is k.
+        let folded = String(String.UnicodeScalarView(name.unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar {
+            case "A"..."Z": return Unicode.Scalar(scalar.value | 0x20)!
+            case "\u{17F}": return "s"
+            case "\u{212A}": return "k"
+            default: return scalar
+            }
+        }))
+        let members = ["model", "stream", "stream_options"]
+        return members.contains { Array(folded.utf8) == Array($0.utf8) } && !members.contains { Array(name.utf8) == Array($0.utf8) }
     }
 
     private static func membersDisagree(_ object: [String: Any], _ outcome: JSONScanOutcome) -> String? {
