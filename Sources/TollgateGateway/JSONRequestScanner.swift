@@ -15,8 +15,8 @@
 // - a top-level name that is "model", "stream" or "stream_options" only case-insensitively
 //   ("Model", "ſtream"): Go's encoding/json, which Ollama and LocalAI use, fills a struct field
 //   from a case-insensitive match with Unicode simple folding, so that is a duplicate there;
-// - a top-level name or model that starts with U+FEFF: Foundation drops one leading U+FEFF from
-//   every string, so "\u{FEFF}model" is "model" to a Swift backend;
+// - a top-level name or model that contains U+FEFF: Foundation drops a raw U+FEFF at the start
+//   of a string or after an escape, so "\u{FEFF}model" is "model" to a Swift backend;
 // - a "model" that is not a string, or longer than `maxModelBytes`, and a "stream" that is not a
 //   boolean (pydantic coerces "yes" and 1 to true, and an unseen stream is not metered).
 //
@@ -40,6 +40,8 @@ struct JSONRequestScanner {
         case notAnObject
         case malformed(String)
     }
+
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
 
     /// Nesting limit, counting the top-level object: the same as Foundation's JSONSerialization.
     static let maxDepth = 512
@@ -100,8 +102,8 @@ struct JSONRequestScanner {
     private var exactName = NameMatch()
     private var foldedName = NameMatch()
     private var foldPending = false
-    /// Bytes of U+FEFF (EF BB BF) that open the name or model read so far; -1: it does not.
-    private var leadingBOM = 0
+    /// How many bytes of U+FEFF (EF BB BF) the name or model read so far ends with.
+    private var bomMatch = 0
     /// The top-level member whose value comes next, and which of model/stream were named.
     private var member = Member.other
     private var named: UInt8 = 0
@@ -131,6 +133,17 @@ struct JSONRequestScanner {
                 // matters without running the state machine on each one, validating UTF-8
                 // sequences that lie whole in this chunk.
                 var j = i
+                // Eight bytes at a time while none of them is `"`, `\`, a control or non-ASCII
+                // (the bit tricks of Hacker's Delight §6-1, "find the first 0-byte").
+                while count - j >= 8 {
+                    let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+                    let quote = w ^ 0x2222_2222_2222_2222
+                    let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                    let special = (quote &- Self.ones) & ~quote | (backslash &- Self.ones) & ~backslash
+                        | (w &- 0x2020_2020_2020_2020) & ~w | w
+                    if special & 0x8080_8080_8080_8080 != 0 { break }
+                    j += 8
+                }
                 while j < count {
                     let b = base[j]
                     if b >= 0x20 && b < 0x80 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
@@ -288,7 +301,7 @@ struct JSONRequestScanner {
         stringIsName = name
         stringRole = role
         stringStart = offset
-        leadingBOM = 0
+        bomMatch = 0
         if role == .topLevelName {
             exactName = NameMatch()
             foldedName = NameMatch()
@@ -353,7 +366,7 @@ struct JSONRequestScanner {
             } else {
                 foldedName.feed(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
             }
-            if startsWithBOM(b) { rejection = .invalidRequest("a top-level member name starts with U+FEFF") }
+            if completesBOM(b) { rejection = .invalidRequest("a top-level member name contains U+FEFF") }
         case .model:
             guard modelBytes.count < Self.maxModelBytes else {
                 rejection = .invalidRequest("\"model\" is longer than \(Self.maxModelBytes) bytes")
@@ -361,22 +374,22 @@ struct JSONRequestScanner {
             }
             if modelBytes.capacity == 0 { modelBytes.reserveCapacity(64) }
             modelBytes.append(b)
-            if startsWithBOM(b) { rejection = .invalidRequest("\"model\" starts with U+FEFF") }
+            if completesBOM(b) { rejection = .invalidRequest("\"model\" contains U+FEFF") }
         case .other:
             break
         }
     }
 
-    /// Whether `b` completes a U+FEFF at the start of the string.
-    private mutating func startsWithBOM(_ b: UInt8) -> Bool {
-        guard leadingBOM >= 0 else { return false }
-        let expected: UInt8 = leadingBOM == 0 ? 0xEF : leadingBOM == 1 ? 0xBB : 0xBF
-        guard b == expected else {
-            leadingBOM = -1
-            return false
+    /// Whether `b` completes a U+FEFF (the bytes are well-formed UTF-8, so EF BB BF is one).
+    private mutating func completesBOM(_ b: UInt8) -> Bool {
+        if b == 0xEF {
+            bomMatch = 1
+        } else if (bomMatch == 1 && b == 0xBB) || (bomMatch == 2 && b == 0xBF) {
+            bomMatch += 1
+        } else {
+            bomMatch = 0
         }
-        leadingBOM += 1
-        return leadingBOM == 3
+        return bomMatch == 3
     }
 
     private mutating func endString() {

@@ -123,7 +123,7 @@ enum JSONScannerOracle {
         let outcome = scan(text)
         var refused = object.keys.contains(where: refusedName)
         if let model = object["model"] {
-            refused = refused || (model as? String).map { $0.utf8.count > JSONRequestScanner.maxModelBytes || $0.unicodeScalars.first == "\u{FEFF}" } ?? true
+            refused = refused || (model as? String).map { $0.utf8.count > JSONRequestScanner.maxModelBytes || $0.unicodeScalars.contains("\u{FEFF}") } ?? true
         }
         if let stream = object["stream"] { refused = refused || (!(stream is NSNull) && boolean(stream) == nil) }
         let written = String(decoding: text.prefix(300), as: UTF8.self).debugDescription
@@ -140,7 +140,7 @@ enum JSONScannerOracle {
     private static func refusedName(_ name: String) -> Bool {
         // Foundation escapes `"`, `\` and controls, and SPEC §3 refuses escaped top-level names.
         if name.unicodeScalars.contains(where: { $0 == "\"" || $0 == "\\" || $0.value < 0x20 }) { return true }
-        if name.unicodeScalars.first == "\u{FEFF}" { return true }
+        if name.unicodeScalars.contains("\u{FEFF}") { return true }
         // Go's case folding: ASCII case, ſ (U+017F) is s, K (U+212A) is k.
         let folded = String(String.UnicodeScalarView(name.unicodeScalars.map { scalar -> Unicode.Scalar in
             switch scalar {
