@@ -98,9 +98,9 @@ struct JSONRequestScanner {
     private var stringIsName = false
     private var stringRole = StringRole.other
     private var stringStart = 0
-    /// The top-level name read so far, against the names that matter: as is, and case-folded.
-    private var exactName = NameMatch()
-    private var foldedName = NameMatch()
+    /// The top-level name read so far, as is and case-folded, packed (compared once it ends).
+    private var exactName = PackedName()
+    private var foldedName = PackedName()
     private var foldPending = false
     /// How many bytes of U+FEFF (EF BB BF) the name or model read so far ends with.
     private var bomMatch = 0
@@ -185,6 +185,11 @@ struct JSONRequestScanner {
     // MARK: - The state machine
 
     private mutating func step(_ b: UInt8) {
+        if state.rawValue >= State.minus.rawValue && state.rawValue <= State.exponent.rawValue {
+            if numberByte(b) { return }
+            // The number ended at the byte before; this byte belongs to what follows it.
+            state = .afterValue
+        }
         switch state {
         case .start:
             if Self.isSpace(b) { return }
@@ -233,7 +238,7 @@ struct JSONRequestScanner {
             hexCount = 0
             hexValue = 0
         case .minus, .zero, .integer, .dot, .fraction, .exponentMark, .exponentSign, .exponent:
-            numberByte(b)
+            break  // handled above
         case .literal:
             literalByte(b)
         case .done:
@@ -303,8 +308,8 @@ struct JSONRequestScanner {
         stringStart = offset
         bomMatch = 0
         if role == .topLevelName {
-            exactName = NameMatch()
-            foldedName = NameMatch()
+            exactName = PackedName()
+            foldedName = PackedName()
             foldPending = false
         } else if role == .model {
             modelBytes.removeAll(keepingCapacity: true)
@@ -355,16 +360,16 @@ struct JSONRequestScanner {
     private mutating func record(_ b: UInt8) {
         switch stringRole {
         case .topLevelName:
-            exactName.feed(b)
+            exactName.append(b)
             // Go's folding (encoding/json equalFoldRight): ASCII case, and U+017F ſ (C5 BF) is
             // an s. U+212A K folds to k, which none of the names has.
             if foldPending {
                 foldPending = false
-                if b == 0xBF { foldedName.feed(UInt8(ascii: "s")) } else { foldedName.fail() }
+                foldedName.append(b == 0xBF ? UInt8(ascii: "s") : 0xFF)
             } else if b == 0xC5 {
                 foldPending = true
             } else {
-                foldedName.feed(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
+                foldedName.append(b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b)
             }
             if completesBOM(b) { rejection = .invalidRequest("a top-level member name contains U+FEFF") }
         case .model:
@@ -396,9 +401,9 @@ struct JSONRequestScanner {
         if stringIsName {
             state = .colon
             guard stringRole == .topLevelName else { return }
-            member = exactName.member
-            if member == .other && !foldPending {
-                switch foldedName.member {
+            member = Self.member(named: exactName)
+            if member == .other {
+                switch Self.member(named: foldedName) {
                 case .model: rejection = .invalidRequest("a top-level member name differs from \"model\" only in case")
                 case .stream: rejection = .invalidRequest("a top-level member name differs from \"stream\" only in case")
                 case .streamOptions: rejection = .invalidRequest("a top-level member name differs from \"stream_options\" only in case")
@@ -491,43 +496,41 @@ struct JSONRequestScanner {
 
     // MARK: Numbers and literals
 
-    /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    private mutating func numberByte(_ b: UInt8) {
+    /// RFC 8259 §6: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`. Returns false when
+    /// the number ended before `b` (only possible where a number may end).
+    private mutating func numberByte(_ b: UInt8) -> Bool {
         let isDigit = b &- UInt8(ascii: "0") < 10
         switch state {
         case .minus:
-            guard isDigit else { rejection = .malformed("invalid number"); return }
-            state = b == UInt8(ascii: "0") ? .zero : .integer
-            return
+            if isDigit { state = b == UInt8(ascii: "0") ? .zero : .integer } else { rejection = .malformed("invalid number") }
         case .zero, .integer:
             if isDigit {
-                guard state == .integer else { rejection = .malformed("number with a leading zero"); return }
-                return
+                if state == .zero { rejection = .malformed("number with a leading zero") }
+            } else if b == UInt8(ascii: ".") {
+                state = .dot
+            } else if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
+                state = .exponentMark
+            } else {
+                return false
             }
-            if b == UInt8(ascii: ".") { state = .dot; return }
-            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") { state = .exponentMark; return }
         case .dot:
-            guard isDigit else { rejection = .malformed("invalid number"); return }
-            state = .fraction
-            return
+            if isDigit { state = .fraction } else { rejection = .malformed("invalid number") }
         case .fraction:
-            if isDigit { return }
-            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") { state = .exponentMark; return }
+            if b == UInt8(ascii: "e") || b == UInt8(ascii: "E") { state = .exponentMark } else if !isDigit { return false }
         case .exponentMark:
-            if b == UInt8(ascii: "+") || b == UInt8(ascii: "-") { state = .exponentSign; return }
-            guard isDigit else { rejection = .malformed("invalid number"); return }
-            state = .exponent
-            return
+            if b == UInt8(ascii: "+") || b == UInt8(ascii: "-") {
+                state = .exponentSign
+            } else if isDigit {
+                state = .exponent
+            } else {
+                rejection = .malformed("invalid number")
+            }
         case .exponentSign:
-            guard isDigit else { rejection = .malformed("invalid number"); return }
-            state = .exponent
-            return
+            if isDigit { state = .exponent } else { rejection = .malformed("invalid number") }
         default:  // .exponent
-            if isDigit { return }
+            if !isDigit { return false }
         }
-        // The number ended at the byte before; this byte belongs to what follows it.
-        state = .afterValue
-        step(b)
+        return true
     }
 
     private mutating func literalByte(_ b: UInt8) {
@@ -541,35 +544,42 @@ struct JSONRequestScanner {
 
     // MARK: Helpers
 
-    /// Which of "model", "stream" and "stream_options" the bytes fed so far spell.
-    private struct NameMatch {
-        private var candidates = Member.model.rawValue | Member.stream.rawValue | Member.streamOptions.rawValue
-        private var length = 0
+    /// The first 16 bytes of a name and its length (capped at 17: the names that matter are
+    /// shorter), packed so that comparing it with a name is two word compares.
+    private struct PackedName: Equatable {
+        private var low: UInt64 = 0
+        private var high: UInt64 = 0
+        private var count = 0
 
-        mutating func feed(_ b: UInt8) {
-            guard candidates != 0 else { return }
-            var still: UInt8 = 0
-            if candidates & Member.model.rawValue != 0 && JSONRequestScanner.byte(of: "model", at: length) == b {
-                still |= Member.model.rawValue
-            }
-            if candidates & Member.stream.rawValue != 0 && JSONRequestScanner.byte(of: "stream", at: length) == b {
-                still |= Member.stream.rawValue
-            }
-            if candidates & Member.streamOptions.rawValue != 0 && JSONRequestScanner.byte(of: "stream_options", at: length) == b {
-                still |= Member.streamOptions.rawValue
-            }
-            candidates = still
-            length += 1
+        init() {}
+
+        init(_ text: StaticString) {
+            for i in 0..<text.utf8CodeUnitCount { append(text.utf8Start[i]) }
         }
 
-        mutating func fail() { candidates = 0 }
-
-        var member: Member {
-            if candidates & Member.model.rawValue != 0 && length == 5 { return .model }
-            if candidates & Member.stream.rawValue != 0 && length == 6 { return .stream }
-            if candidates & Member.streamOptions.rawValue != 0 && length == 14 { return .streamOptions }
-            return .other
+        mutating func append(_ b: UInt8) {
+            guard count < 16 else {
+                count = 17
+                return
+            }
+            if count < 8 {
+                low |= UInt64(b) &<< UInt64(count &* 8)
+            } else {
+                high |= UInt64(b) &<< UInt64((count &- 8) &* 8)
+            }
+            count &+= 1
         }
+    }
+
+    private static let modelName = PackedName("model")
+    private static let streamName = PackedName("stream")
+    private static let streamOptionsName = PackedName("stream_options")
+
+    private static func member(named name: PackedName) -> Member {
+        if name == modelName { return .model }
+        if name == streamName { return .stream }
+        if name == streamOptionsName { return .streamOptions }
+        return .other
     }
 
     private func isObject(_ level: Int) -> Bool {

@@ -108,7 +108,8 @@ struct JSONRequestScannerTests {
                 == .invalidRequest("a top-level member name differs from \"\(member)\" only in case"), "\(name)")
             #expect(check("{\"\(name)\":1}").rejection != nil, "\(name) alone")
         }
-        for name in ["models", "mode", "modelo", "stream_option", "s\u{17F}", "\u{212A}", "mod\u{17F}l", "\u{C5}"] {
+        for name in ["models", "mode", "modelo", "stream_option", "s\u{17F}", "\u{212A}", "mod\u{17F}l", "\u{C5}", "\u{17F}",
+                     "stream_optionsx", "stream_optionsxx", "stream_optionsxxx", String(repeating: "model", count: 20)] {
             let near = check("{\"\(name)\":1,\"model\":\"m\"}")
             #expect(near.rejection == nil, "\(name)")
             #expect(near.model == model("m"))
