@@ -24,7 +24,11 @@ let package = Package(
 
         // Only links when built with `-Xswiftc -sanitize=fuzzer,... -Xswiftc -parse-as-library`.
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP"], swiftSettings: swiftSettings),
+        // The whole server (parser, connection, loop) driven through a socketpair.
         .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"], swiftSettings: swiftSettings),
+        // JSONRequestScanner.swift (no imports) and the unit tests' JSONScannerOracle.swift are
+        // symlinked files in its folder: TollgateGateway itself needs libcurl, Yams and the rest.
+        .executableTarget(name: "FuzzJSONScanner", swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

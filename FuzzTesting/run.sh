@@ -6,7 +6,7 @@
 #
 # Environment:
 #   FUZZ_VARIANTS="debug release"     which variants to build and run
-#   FUZZ_TARGETS="FuzzHTTPParser"     which targets to run
+#   FUZZ_TARGETS="FuzzHTTPParser FuzzJSONScanner"   which targets to run
 #   FUZZ_EXTRA_ARGS="..."             more libFuzzer flags (e.g. "-fork=2 -ignore_crashes=1")
 #
 # Exits 1 if a seed or a FailCases/ input crashes, or if fuzzing finds a crash (its path is
@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 HERE=$(pwd)
 SECONDS_PER_VARIANT=${1:-60}
 VARIANTS=${FUZZ_VARIANTS:-debug release}
-TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser}
+TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser FuzzJSONScanner}
 EXTRA_ARGS=${FUZZ_EXTRA_ARGS:-}
 
 if ! [[ $SECONDS_PER_VARIANT =~ ^[0-9]+$ ]]; then
@@ -52,11 +52,14 @@ for variant in $VARIANTS; do
 done
 
 shopt -s nullglob
-seeds=(seeds/*)
-failcases=()
-for f in FailCases/*; do
-    case $f in *.md|*.txt) ;; *) failcases+=("$f") ;; esac
-done
+
+# Each target has its own seeds (read only), dictionary and past crashers.
+target_files() {  # target -> SEED_DIR DICT FAIL_DIR
+    case $1 in
+        FuzzJSONScanner) SEED_DIR=seeds-json DICT=json.dict FAIL_DIR=FailCases-json ;;
+        *) SEED_DIR=seeds DICT=http.dict FAIL_DIR=FailCases ;;
+    esac
+}
 
 # Runs one libFuzzer invocation; records any new crash file it leaves under $artifacts.
 run_fuzzer() {  # variant target artifacts log args...
@@ -80,10 +83,16 @@ explain() {  # target file
     local bin=.build/debug/$1
     [ -x "$bin" ] || return 0
     timeout --kill-after=10s 300 "$bin" -artifact_prefix="$LOGS/replay-" "$2" 2>&1 \
-        | grep -E "Fatal error|^ +(whole|fragmented|byte-by-byte):|ERROR: AddressSanitizer" | head -4 | sed 's/^ */     /'
+        | grep -E "Fatal error|^ +(whole|fragmented|byte-by-byte|pieces[^:]*):|ERROR: AddressSanitizer" | head -4 | sed 's/^ */     /'
 }
 
 for target in $TARGETS; do
+    target_files "$target"
+    seeds=("$SEED_DIR"/*)
+    failcases=()
+    for f in "$FAIL_DIR"/*; do
+        case $f in *.md|*.txt) ;; *) failcases+=("$f") ;; esac
+    done
     for variant in $VARIANTS; do
         bin=.build/$variant/$target
         artifacts=artifacts/$target-$variant
@@ -119,7 +128,7 @@ for target in $TARGETS; do
             # shellcheck disable=SC2086
             run_fuzzer "$variant" "$target" "$artifacts" "$log" \
                 -max_total_time="$SECONDS_PER_VARIANT" -max_len=16384 -timeout=25 -rss_limit_mb=2560 \
-                -dict=http.dict -print_final_stats=1 $EXTRA_ARGS "corpus/$target" seeds
+                -dict="$DICT" -print_final_stats=1 $EXTRA_ARGS "corpus/$target" "$SEED_DIR"
             rc=$?
             cov=$(grep -E '^#[0-9]+' "$log" | grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*/[0-9a-zA-Z]*' | tail -1)
             execs=$(grep -o 'number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')

@@ -1,0 +1,1 @@
+../../../Tests/TollgateGatewayTests/JSONScannerOracle.swift
