@@ -34,13 +34,6 @@ struct JSONRequestScanner {
         case invalidRequest(String)
     }
 
-    /// The two-case view older callers switch over: an `invalidRequest` shows as `malformed`
-    /// (still a 400, refused before routing) until the caller maps `rejection` itself.
-    enum Failure: Error, Equatable {
-        case notAnObject
-        case malformed(String)
-    }
-
     private static let ones: UInt64 = 0x0101_0101_0101_0101
 
     /// Nesting limit, counting the top-level object: the same as Foundation's JSONSerialization.
@@ -59,14 +52,6 @@ struct JSONRequestScanner {
     /// Absolute offset of the `}` that closes the top-level object, once seen.
     private(set) var closingBraceOffset: Int?
     private(set) var rejection: Rejection?
-
-    var failure: Failure? {
-        switch rejection {
-        case nil: return nil
-        case .notAnObject: return .notAnObject
-        case .malformed(let why), .invalidRequest(let why): return .malformed(why)
-        }
-    }
 
     var isComplete: Bool { closingBraceOffset != nil }
 

@@ -179,8 +179,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
 
     func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
         scanner.scan(bytes)
-        if let failure = scanner.failure {
-            fail(400, code: "invalid_json", message: Self.describe(failure), closeConnection: true)
+        if let rejection = scanner.rejection {
+            refuse(rejection, closeConnection: true)
             return
         }
         if locatesStreamOptions { streamOptions.scan(bytes) }
@@ -202,8 +202,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
     func exchangeBodyEnded(_ exchange: HTTPExchange) {
         bodyComplete = true
         scanner.finish()
-        if let failure = scanner.failure {
-            fail(400, code: "invalid_json", message: Self.describe(failure), closeConnection: false)
+        if let rejection = scanner.rejection {
+            refuse(rejection, closeConnection: false)
             return
         }
         streamOptions.finish()
@@ -214,10 +214,17 @@ final class ProxyExchange: HTTPExchangeDelegate {
         }
     }
 
-    private static func describe(_ failure: JSONRequestScanner.Failure) -> String {
-        switch failure {
-        case .notAnObject: return "The request body must be a JSON object."
-        case .malformed(let why): return "The request body is not valid JSON: \(why)."
+    /// SPEC §3: malformed JSON is 400 `invalid_json`; a body that parsers would read in
+    /// different ways (an escaped top-level name, a duplicate `model`) is 400 `invalid_request`,
+    /// so what the gateway authorises and prices is what the backend runs.
+    private func refuse(_ rejection: JSONRequestScanner.Rejection, closeConnection: Bool) {
+        switch rejection {
+        case .notAnObject:
+            fail(400, code: "invalid_json", message: "The request body must be a JSON object.", closeConnection: closeConnection)
+        case .malformed(let why):
+            fail(400, code: "invalid_json", message: "The request body is not valid JSON: \(why).", closeConnection: closeConnection)
+        case .invalidRequest(let why):
+            fail(400, code: "invalid_request", message: "The request body is ambiguous: \(why).", closeConnection: closeConnection)
         }
     }
 

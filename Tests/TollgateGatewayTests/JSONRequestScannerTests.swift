@@ -287,13 +287,6 @@ struct JSONRequestScannerTests {
         #expect(check(swapped).rejection == .malformed("mismatched brackets"))
     }
 
-    @Test func oldAPIShowsInvalidRequestAsMalformed() {
-        var scanner = JSONRequestScanner()
-        Array(#"{"model":"a","model":"b"}"#.utf8).withUnsafeBytes { scanner.scan($0) }
-        scanner.finish()
-        #expect(scanner.failure == .malformed("duplicate top-level \"model\""))
-    }
-
     // MARK: - Differential: random bodies against Foundation
 
     /// Mutations of the cases above, with a printed seed so a failure can be replayed

@@ -239,3 +239,23 @@ def test_drain_finishes_the_stream_in_flight_and_is_never_ready_meanwhile(upstre
     assert rest.rstrip().endswith(b"data: [DONE]")
     assert gw.proc.wait(20) == 0
     gw.log.close()
+
+
+@pytest.mark.parametrize("body", [
+    # Every JSON parser upstream takes the last member: the escaped one, naming another model.
+    b'{"model":"gpt-test","m\\u006fdel":"embed","messages":[]}',
+    b'{"model":"gpt-test","model":"embed","messages":[]}',
+    b'{"model":"gpt-test","stream":false,"stream":true,"messages":[]}',
+    b'{"Model":"embed","model":"gpt-test","messages":[]}',
+])
+def test_a_body_parsers_would_read_differently_is_invalid_request(gateway, upstream, body):
+    """The model allow-list and pins cannot be bypassed: bob may use only gpt-test."""
+    from conftest import OTHER_KEY
+    recorder = upstream[1]
+    before = len(recorder.requests)
+    request = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {OTHER_KEY}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    response = raw_exchange(gateway.port, request)
+    assert status_of(response) == 400, response
+    assert body_of(response)["error"]["code"] == "invalid_request"
+    assert len(recorder.requests) == before   # nothing went upstream
