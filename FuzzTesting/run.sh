@@ -6,7 +6,7 @@
 #
 # Environment:
 #   FUZZ_VARIANTS="debug release"     which variants to build and run
-#   FUZZ_TARGETS="FuzzHTTPParser FuzzJSONScanner"   which targets to run
+#   FUZZ_TARGETS="FuzzHTTPParser FuzzJSONScanner FuzzConnection"   which targets to run
 #   FUZZ_EXTRA_ARGS="..."             more libFuzzer flags (e.g. "-fork=2 -ignore_crashes=1")
 #
 # Exits 1 if a seed or a FailCases/ input crashes, or if fuzzing finds a crash (its path is
@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 HERE=$(pwd)
 SECONDS_PER_VARIANT=${1:-60}
 VARIANTS=${FUZZ_VARIANTS:-debug release}
-TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser FuzzJSONScanner}
+TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser FuzzJSONScanner FuzzConnection}
 EXTRA_ARGS=${FUZZ_EXTRA_ARGS:-}
 
 if ! [[ $SECONDS_PER_VARIANT =~ ^[0-9]+$ ]]; then
@@ -57,6 +57,7 @@ shopt -s nullglob
 target_files() {  # target -> SEED_DIR DICT FAIL_DIR
     case $1 in
         FuzzJSONScanner) SEED_DIR=seeds-json DICT=json.dict FAIL_DIR=FailCases-json ;;
+        FuzzConnection) SEED_DIR=seeds-conn DICT=http.dict FAIL_DIR=FailCases-conn ;;
         *) SEED_DIR=seeds DICT=http.dict FAIL_DIR=FailCases ;;
     esac
 }
