@@ -170,6 +170,7 @@ models:
   bad-400: {{ task: chat, backends: [up] }}
   endless: {{ task: chat, backends: [up] }}
   big: {{ task: chat, backends: [up] }}
+  huge: {{ task: chat, backends: [up] }}
   ok: {{ task: chat, backends: [dead, up] }}
   renamed: {{ task: chat, backends: [up-renamed] }}
   only-dead: {{ task: chat, backends: [dead] }}

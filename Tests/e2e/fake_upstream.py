@@ -10,6 +10,10 @@ Behaviour is picked by the `model` field the gateway sends upstream:
   bad-400       400 (the request's fault: passed through)
   endless       streams a chunk every 10 ms until the client goes away
   big           returns a large non-streamed body of `BIG_BYTES`
+  huge          returns `HUGE_BYTES` (256 MiB) in 1 MiB writes, counting what it sent per request
+                (`sent`): more than any buffer on the way, so only backpressure keeps it bounded
+  slow-read     (as /as/slow-read) reads the request body at about 50 MB/s, slower than a
+                client on loopback sends it: the gateway must pause the client's upload
   fail-403, fail-503           403 / 503 with an OpenAI-style error
   echo-auth-500, echo-auth-429 the error message repeats the request's Authorization header
   echo-auth-400 a 400 that repeats it, sent in 3-byte chunks (a secret split across chunks)
@@ -34,6 +38,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SLOW_SECONDS = 3.0
+HUGE_BYTES = 256 << 20
 
 
 class Recorder:
@@ -46,6 +51,7 @@ class Recorder:
         self.disconnected = set()
         self.active = {}
         self.max_parallel = {}
+        self.sent = {}
 
     def add(self, entry):
         with self.lock:
@@ -98,10 +104,13 @@ class Handler(BaseHTTPRequestHandler):
         self.body_sha = hashlib.sha256()
         if length is not None:
             remaining = int(length)
+            slow = self.path.startswith("/as/slow-read")
             while remaining > 0:
-                chunk = self.rfile.read(min(remaining, 1 << 20))
+                chunk = self.rfile.read(min(remaining, 256 << 10 if slow else 1 << 20))
                 if not chunk:
                     break
+                if slow:
+                    time.sleep(0.005)   # a slow consumer: ~50 MB/s
                 self.body_sha.update(chunk)
                 if len(head) < 65536:
                     head += chunk[: 65536 - len(head)]
@@ -264,6 +273,18 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(0.05)
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+            return
+        if model == "huge":
+            rid = self.headers.get("X-Request-ID", "")
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(HUGE_BYTES))
+            self.end_headers()
+            block = b"h" * (1 << 20)
+            for _ in range(HUGE_BYTES // len(block)):
+                self.wfile.write(block)
+                with self.recorder.lock:
+                    self.recorder.sent[rid] = self.recorder.sent.get(rid, 0) + len(block)
             return
         if model in ("big", "big-capped"):
             data = b'{"pad":"' + b"x" * (4 << 20) + b'"}'

@@ -259,3 +259,76 @@ def test_a_body_parsers_would_read_differently_is_invalid_request(gateway, upstr
     assert status_of(response) == 400, response
     assert body_of(response)["error"]["code"] == "invalid_request"
     assert len(recorder.requests) == before   # nothing went upstream
+
+
+# --- Backpressure, proven with far more data than any bound ----------------------------------
+
+def test_a_client_that_reads_nothing_holds_back_a_256mb_upstream_reply(gateway, upstream):
+    """The upstream sends 256 MiB; the client reads nothing. The gateway pauses the transfer
+    once its buffer is full, so the upstream can send only what the kernels and the gateway's
+    high-water mark hold — then every byte still arrives when the client reads."""
+    from fake_upstream import HUGE_BYTES
+    recorder = upstream[1]
+    rid = "huge-backpressure-1"
+    before = sum(recorder.sent.values())   # the upstream sees the gateway's own request id
+    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    body = json.dumps({"model": "huge", "messages": []}).encode()
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nX-Request-ID: " + rid.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    # Wait (bounded) until the upstream has stopped making progress: it is blocked on us.
+    last, stable_since = -1, time.monotonic()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        sent = sum(recorder.sent.values()) - before
+        if sent != last:
+            last, stable_since = sent, time.monotonic()
+        elif sent > 0 and time.monotonic() - stable_since > 0.5:
+            break
+        time.sleep(0.02)
+    assert 0 < last < 48 << 20, f"the upstream sent {last >> 20} MiB to a client that read nothing"
+    assert gateway.rss_kb("VmRSS") < 64 * 1024
+    received = 0
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        received += len(chunk)
+    sock.close()
+    assert received > HUGE_BYTES          # the head and every body byte
+    assert gateway.rss_kb("VmHWM") < 64 * 1024
+
+
+def test_a_slow_upstream_pauses_a_128mb_upload(upstream):
+    """The upstream reads the body at ~50 MB/s, the client sends faster: the gateway stops
+    reading from the client instead of buffering the difference."""
+    from conftest import Gateway, config_for
+    port = upstream[0]
+    extra_backends = f"""  slow-reader:
+    kind: openai
+    url: http://127.0.0.1:{port}/as/slow-read
+"""
+    gw = Gateway(config_for(port, extra_backends=extra_backends,
+                            extra_models="  slow-embed: { task: embedding, backends: [slow-reader] }\n"))
+    try:
+        size = 128 << 20
+        prefix, suffix = b'{"model":"slow-embed","input":"', b'"}'
+        total = len(prefix) + size + len(suffix)
+        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+        sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + prefix)
+        block = b"a" * (1 << 20)
+        for _ in range(size // len(block)):
+            sock.sendall(block)
+        sock.sendall(suffix)
+        import http.client
+        resp = http.client.HTTPResponse(sock)
+        resp.begin()
+        assert resp.status == 200
+        resp.read()
+        sock.close()
+        assert upstream[1].last()["length"] == total
+        assert gw.rss_kb("VmHWM") < 64 * 1024, gw.rss_kb("VmHWM")
+    finally:
+        gw.stop()
