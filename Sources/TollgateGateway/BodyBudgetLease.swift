@@ -5,13 +5,14 @@
 // whatever way the request ends. Loop-confined.
 import TollgateIO
 
-final class BodyBudgetLease: BodyBudgetWaiter {
+final class BodyBudgetLease: BodyBudgetWaiter, TimerHandler {
     let loop: EventLoop
     private let budget: RequestBodyBudget
     /// Bytes this request may hold.
     private(set) var reserved = 0
     /// A request for more that waits in the budget's queue.
-    private var waiting: (ticket: UInt64, bytes: Int, granted: () -> Void)?
+    private var waiting: (ticket: UInt64, bytes: Int, granted: () -> Void, gaveUp: () -> Void)?
+    private var giveUpTimer: TimerToken?
 
     init(budget: RequestBodyBudget, loop: EventLoop) {
         self.budget = budget
@@ -21,22 +22,36 @@ final class BodyBudgetLease: BodyBudgetWaiter {
     deinit {
         if let waiting { budget.withdraw(waiting.ticket) }
         budget.release(reserved)
+        if let giveUpTimer { loop.cancel(giveUpTimer) }
     }
 
     var capacity: Int { budget.capacity }
     var isWaiting: Bool { waiting != nil }
 
     /// Asks for `bytes` more (at most the budget's capacity in all). True when they are
-    /// reserved now; otherwise `granted` runs on this loop once they are.
-    func grow(by bytes: Int, then granted: @escaping () -> Void) -> Bool {
+    /// reserved now; otherwise `granted` runs on this loop once they are — or, if `limitNs`
+    /// passes first, the wait is withdrawn and `gaveUp` runs instead. A request that already
+    /// holds bytes and waits for more must not wait forever: every holder waiting for every
+    /// other (chunked bodies whose `model` comes last) would never end.
+    func grow(by bytes: Int, limitNs: UInt64 = 0, then granted: @escaping () -> Void,
+              gaveUp: @escaping () -> Void = {}) -> Bool {
         let amount = min(bytes, budget.capacity - reserved)
         guard amount > 0, waiting == nil else { return amount <= 0 }
         if let ticket = budget.reserve(amount, for: self) {
-            waiting = (ticket, amount, granted)
+            waiting = (ticket, amount, granted, gaveUp)
+            if limitNs > 0 { giveUpTimer = loop.schedule(self, at: loop.now + limitNs) }
             return false
         }
         reserved += amount
         return true
+    }
+
+    func timerFired(deadline: UInt64, now: UInt64) {
+        giveUpTimer = nil
+        guard let pending = waiting else { return }
+        waiting = nil
+        budget.withdraw(pending.ticket)
+        pending.gaveUp()
     }
 
     /// Gives back what is reserved beyond `bytes` (the request needs less from now on).
@@ -50,6 +65,8 @@ final class BodyBudgetLease: BodyBudgetWaiter {
     func releaseAll() {
         if let waiting { budget.withdraw(waiting.ticket) }
         waiting = nil
+        if let giveUpTimer { loop.cancel(giveUpTimer) }
+        giveUpTimer = nil
         budget.release(reserved)
         reserved = 0
     }
@@ -58,6 +75,8 @@ final class BodyBudgetLease: BodyBudgetWaiter {
         // A grant for a wait this lease already gave up (withdrawn too late) is not ours.
         guard let pending = waiting, pending.ticket == ticket else { return false }
         waiting = nil
+        if let giveUpTimer { loop.cancel(giveUpTimer) }
+        giveUpTimer = nil
         reserved += bytes
         pending.granted()
         return true

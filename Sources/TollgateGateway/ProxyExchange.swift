@@ -24,6 +24,9 @@ final class ProxyExchange: HTTPExchangeDelegate {
     static let budgetStep = 1 << 20
     /// One read of the HTTP layer (its scratch buffer): what may arrive before a pause acts.
     static let readSlack = 64 << 10
+    /// How long a request that already holds body bytes waits for more budget before it is
+    /// refused (503 `server_busy`), so holders waiting on each other cannot wait forever.
+    static let budgetGrowthWaitNs: UInt64 = 10_000_000_000
 
     let exchange: HTTPExchange
     /// The plan (and its adapters) this request started with; a reload does not change it.
@@ -161,10 +164,26 @@ final class ProxyExchange: HTTPExchangeDelegate {
             dispatch()  // stream it on: what was sent is released as it goes
             return
         }
-        if !lease.grow(by: Self.budgetStep, then: { [weak self] in self?.budgetGranted() }) {
+        let granted = lease.grow(by: Self.budgetStep, limitNs: Self.budgetGrowthWaitNs,
+                                 then: { [weak self] in self?.budgetGranted() },
+                                 gaveUp: { [weak self] in self?.budgetWaitGaveUp() })
+        if !granted {
             pausedForBudget = true
             exchange.pauseBody()
         }
+    }
+
+    private func budgetWaitGaveUp() {
+        var headers = HTTPHeaders()
+        headers.add("retry-after", "1")
+        errorText = "server_busy"
+        current?.retire(loop: context.loop, cancelCall: true)
+        guard !exchange.isResponseStarted else {
+            exchange.abort()
+            return
+        }
+        exchange.respondError(status: 503, message: "The gateway holds server.max_buffered bytes of request bodies and could not take more of this one; retry shortly.",
+                              code: "server_busy", headers: headers, close: true)
     }
 
     /// Once dispatched, a request holds at most its replay window plus the unsent high-water

@@ -108,3 +108,35 @@ struct RequestBodyBudgetTests {
         }
     }
 }
+
+@Suite(.serialized)
+struct BodyBudgetLeaseTests {
+    @Test func aWaitForMoreGivesUpAtItsLimitAndLeavesNothingBehind() throws {
+        let group = try EventLoopGroup(count: 1)
+        group.start()
+        defer { group.stop(); group.join() }
+        let loop = group.loops[0]
+        let budget = RequestBodyBudget(capacity: 100)
+        let log = GrantLog()
+        let keep = LeaseKeeper()
+        loop.execute { keep.start(budget: budget, loop: loop, log: log) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while log.withLock({ $0.count < 3 }) && ContinuousClock.now < deadline {}
+        #expect(log.withLock { $0 } == ["holder granted at once", "waiter queued", "gave up"])
+        #expect(budget.reserved == 100)   // the holder's; the waiter took nothing
+    }
+}
+
+/// Makes and keeps the leases on the loop (they are loop-confined).
+final class LeaseKeeper: @unchecked Sendable {
+    var leases: [BodyBudgetLease] = []
+    func start(budget: RequestBodyBudget, loop: EventLoop, log: GrantLog) {
+        let holder = BodyBudgetLease(budget: budget, loop: loop)
+        if holder.grow(by: 100, then: {}) { log.append("holder granted at once") }
+        let waiter = BodyBudgetLease(budget: budget, loop: loop)
+        if !waiter.grow(by: 50, limitNs: 30_000_000, then: { log.append("granted") }, gaveUp: { log.append("gave up") }) {
+            log.append("waiter queued")
+        }
+        leases = [holder, waiter]
+    }
+}
