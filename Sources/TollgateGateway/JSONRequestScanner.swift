@@ -397,15 +397,20 @@ struct JSONRequestScanner {
                 if rejection != nil { return }
             }
             switch member {
-            case .model, .stream:
-                // Parsers keep the last duplicate; the gateway would have routed on the first.
+            case .model, .stream, .streamOptions:
+                // Parsers keep the last duplicate; the gateway would have routed (or rewritten
+                // `include_usage` in) the first. A repeated `stream_options` would also make the
+                // rewrite's edit list grow with the body, outside `server.max_buffered`.
                 guard named & member.rawValue == 0 else {
-                    rejection = .invalidRequest(member == .model ? "duplicate top-level \"model\"" : "duplicate top-level \"stream\"")
+                    switch member {
+                    case .model: rejection = .invalidRequest("duplicate top-level \"model\"")
+                    case .stream: rejection = .invalidRequest("duplicate top-level \"stream\"")
+                    default: rejection = .invalidRequest("duplicate top-level \"stream_options\"")
+                    }
                     return
                 }
                 named |= member.rawValue
-            case .streamOptions:
-                hasStreamOptions = true
+                if member == .streamOptions { hasStreamOptions = true }
             case .other:
                 break
             }

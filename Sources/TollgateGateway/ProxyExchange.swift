@@ -176,24 +176,26 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private func budgetWaitGaveUp() {
         var headers = HTTPHeaders()
         headers.add("retry-after", "1")
-        errorText = "server_busy"
-        current?.retire(loop: context.loop, cancelCall: true)
-        guard !exchange.isResponseStarted else {
-            exchange.abort()
-            return
-        }
-        exchange.respondError(status: 503, message: "The gateway holds server.max_buffered bytes of request bodies and could not take more of this one; retry shortly.",
-                              code: "server_busy", headers: headers, close: true)
+        fail(503, code: "server_busy",
+             message: "The gateway holds server.max_buffered bytes of request bodies and could not take more of this one; retry shortly.",
+             closeConnection: true, headers: headers)
     }
 
     /// Once dispatched, a request holds at most its replay window plus the unsent high-water
     /// mark (and one read); a complete body holds just itself. The rest goes back.
+    /// Once the body can no longer be replayed it holds only what is unsent (at most the
+    /// high-water mark and a read). Shrinks by whole steps only, so a streaming upload does not
+    /// give back and take again a little on every chunk.
     private func shrinkReservation() {
+        let target: Int
         if bodyComplete {
-            lease.shrink(to: body.count)
+            target = body.count
+        } else if !replayable {
+            target = body.count + Self.bodyHighWater + 2 * Self.readSlack
         } else {
-            lease.shrink(to: max(body.count, Self.replayLimit) + Self.bodyHighWater + 2 * Self.readSlack)
+            target = max(body.count, Self.replayLimit) + Self.bodyHighWater + 2 * Self.readSlack
         }
+        if bodyComplete || lease.reserved - target >= Self.budgetStep { lease.shrink(to: target) }
     }
 
     func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
@@ -417,15 +419,22 @@ final class ProxyExchange: HTTPExchangeDelegate {
 
     /// Past the replay limit, bytes already sent are dropped so a huge upload stays bounded.
     private func releaseSentBody() {
-        let sent = readCursor - bodyBase
-        if bodyBase + body.count > Self.replayLimit && sent > 64 << 10 {
-            body.removeFirst(sent)
-            bodyBase += sent
-            replayable = false
-        }
+        if bodyBase + body.count > Self.replayLimit && readCursor - bodyBase > 64 << 10 { dropSentBody() }
         if exchange.isBodyPaused && !pausedForBudget && body.count - (readCursor - bodyBase) < Self.bodyLowWater {
             exchange.resumeBody()
         }
+    }
+
+    /// Drops what the current attempt has sent: no later attempt can replay it (the body is
+    /// past the replay window, or a reply was committed), so its memory and its share of
+    /// `server.max_buffered` go back.
+    private func dropSentBody() {
+        let sent = readCursor - bodyBase
+        guard sent > 0 else { return }
+        body.removeFirst(sent)
+        bodyBase += sent
+        replayable = false
+        if dispatched { shrinkReservation() }
     }
 
     func attemptBufferedBody() -> [UInt8]? {
@@ -463,6 +472,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             // The gateway asked the upstream anyway, so the meter still sees it.
             framer.withholdUsage = streamOptions.clientAskedForUsage != true
             exchange.startResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
+            dropSentBody()  // the client has bytes: no failover from here on, no replay copy
             if !inLiveStreams {
                 inLiveStreams = true
                 context.liveStreams.add(self)
@@ -480,6 +490,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
         guard let head = pendingHead else { return }
         pendingHead = nil
         exchange.startResponse(status: head.status, headers: head.headers, contentType: head.contentType, length: head.length)
+        dropSentBody()  // the client has bytes: no failover from here on, no replay copy
     }
 
     func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -697,11 +708,23 @@ final class ProxyExchange: HTTPExchangeDelegate {
         }
     }
 
-    private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false) {
+    private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false,
+                      headers: HTTPHeaders = HTTPHeaders()) {
         errorText = errorText ?? code
         current?.retire(loop: context.loop, cancelCall: true)
-        guard !exchange.isResponseStarted else { return }
-        exchange.respondError(status: status, message: message, code: code, close: closeConnection || !exchange.isBodyComplete)
+        guard !exchange.isResponseStarted else {
+            // The attempt was stopped, so it will never end the response: end it here (a
+            // body refused after its stream began, e.g. a duplicate past an 8 MiB dispatch).
+            if isSSE && committed && !exchange.isFinished {
+                endStream(message: message, code: code)
+            } else {
+                exchange.abort()
+            }
+            leaveLiveStreams()
+            return
+        }
+        exchange.respondError(status: status, message: message, code: code, headers: headers,
+                              close: closeConnection || !exchange.isBodyComplete)
     }
 
     // MARK: - Timers and client events

@@ -140,10 +140,14 @@ struct JSONRequestScannerTests {
         #expect(check(#"{"model":"a" , "stream":true ,"stream" :true}"#).rejection == Self.duplicateStream)
         // Refused at the second name, before its value: whatever follows cannot matter.
         #expect(check(#"{"model":"a","model":"#).rejection == Self.duplicateModel)
+        // stream_options too: the include_usage rewrite would edit the first, parsers read the
+        // last, and a body of 4M repeats would grow the edit list outside max_buffered.
+        #expect(check(#"{"model":"m","stream_options":null,"stream_options":{"include_usage":false}}"#).rejection
+                == .invalidRequest("duplicate top-level \"stream_options\""))
     }
 
     @Test func duplicatesOfOtherMembersAndNestedOnesAreAllowed() {
-        let s = check(#"{"temperature":1,"temperature":2,"model":"m","stream_options":null,"stream_options":{"include_usage":true},"stream":true}"#)
+        let s = check(#"{"temperature":1,"temperature":2,"model":"m","stream_options":{"include_usage":true,"include_usage":true},"stream":true}"#)
         #expect(s.rejection == nil)
         #expect(s.model == model("m"))
         #expect(s.stream == true)

@@ -14,6 +14,8 @@ Behaviour is picked by the `model` field the gateway sends upstream:
                 (`sent`): more than any buffer on the way, so only backpressure keeps it bounded
   slow-read     (as /as/slow-read) reads the request body at about 50 MB/s, slower than a
                 client on loopback sends it: the gateway must pause the client's upload
+  early-sse     (as /as/early-sse) answers an SSE head and one event before reading the body,
+                then reads it to its end (or the gateway giving up) and ends the stream
   fail-403, fail-503           403 / 503 with an OpenAI-style error
   echo-auth-500, echo-auth-429 the error message repeats the request's Authorization header
   echo-auth-400 a 400 that repeats it, sent in 3-byte chunks (a secret split across chunks)
@@ -145,6 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_POST(self):
+        if self.path.startswith("/as/early-sse"):
+            return self._early_sse()
         total, head = self._read_body()
         try:
             body = json.loads(head) if total == len(head) else {}
@@ -168,6 +172,21 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True   # the gateway went away (capped, cancelled): expected
         finally:
             self.recorder.leave(rid, self.connection)
+
+    def _early_sse(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        event = b'data: {"choices":[{"index":0,"delta":{"content":"early"}}]}\n\n'
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+        self.wfile.flush()
+        try:
+            self._read_body()
+            done = b"data: [DONE]\n\n"
+            self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+        except (BrokenPipeError, ConnectionResetError, ValueError):
+            self.close_connection = True
 
     def _client_gone_within(self, seconds):
         """Waits up to `seconds`; True as soon as the client (the gateway) closes the connection."""

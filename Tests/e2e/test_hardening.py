@@ -332,3 +332,41 @@ def test_a_slow_upstream_pauses_a_128mb_upload(upstream):
         assert gw.rss_kb("VmHWM") < 64 * 1024, gw.rss_kb("VmHWM")
     finally:
         gw.stop()
+
+
+def test_a_body_refused_after_its_stream_began_ends_the_stream(upstream):
+    """A body past the 8 MiB replay window is dispatched as soon as its model is known; if the
+    rest then turns out to be refused (here a duplicate `model`), the stream that already began
+    must end with an `error` event — not stay open with nobody to finish it."""
+    from conftest import Gateway, config_for
+    port = upstream[0]
+    extra = f"""  early:
+    kind: openai
+    url: http://127.0.0.1:{port}/as/early-sse
+"""
+    gw = Gateway(config_for(port, extra_backends=extra, extra_models="  early-model: { task: chat, backends: [early] }\n"))
+    try:
+        prefix = b'{"model":"early-model","stream":true,"messages":[],"pad":"'
+        pad = b"a" * (9 << 20)
+        suffix = b'","model":"other"}'
+        total = len(prefix) + len(pad) + len(suffix)
+        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=20)
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n"
+                     + prefix + pad)
+        received = b""
+        while b"early" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+        sock.sendall(suffix)
+        while not received.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(65536)   # times out (20 s) if the stream is left open
+            if not chunk:
+                break
+            received += chunk
+        sock.close()
+        assert b"event: error" in received
+        assert b"invalid_request" in received
+    finally:
+        gw.stop()
