@@ -370,3 +370,39 @@ def test_a_body_refused_after_its_stream_began_ends_the_stream(upstream):
         assert b"invalid_request" in received
     finally:
         gw.stop()
+
+
+def test_a_running_stream_gives_its_body_budget_back(upstream):
+    """A 20 MB body (model last) must be held whole until it is routed; once its stream has
+    begun no failover can replay it, so the bytes and their share of max_buffered go back:
+    a second 20 MB request is served while the first stream still runs."""
+    import http.client
+    from conftest import Gateway, config_for
+    port = upstream[0]
+    extra = f"""  endless-up:
+    kind: openai
+    url: http://127.0.0.1:{port}/as/endless
+"""
+    text = config_for(port, extra_backends=extra, extra_models="  endless-as: { task: chat, backends: [endless-up] }\n")
+    gw = Gateway(text.replace("  max_body: 200MB\n", "  max_body: 200MB\n  max_buffered: 24MB\n"))
+    try:
+        pad = b"x" * (20 << 20)
+        first = socket.create_connection(("127.0.0.1", gw.port), timeout=20)
+        body = b'{"messages":[],"pad":"' + pad + b'","stream":true,"model":"endless-as"}'
+        first.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                      + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        received = b""
+        while b"data:" not in received:
+            chunk = first.recv(65536)
+            assert chunk
+            received += chunk
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=15)
+        second = b'{"messages":[],"pad":"' + pad + b'","model":"gpt-test"}'
+        conn.request("POST", "/v1/chat/completions", body=second,
+                     headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+        resp = conn.getresponse()          # times out if the first stream still holds 20 MB
+        assert resp.status == 200
+        resp.read()
+        first.close()
+    finally:
+        gw.stop()
