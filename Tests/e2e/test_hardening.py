@@ -373,9 +373,9 @@ def test_a_body_refused_after_its_stream_began_ends_the_stream(upstream):
 
 
 def test_a_running_stream_gives_its_body_budget_back(upstream):
-    """A 20 MB body (model last) must be held whole until it is routed; once its stream has
-    begun no failover can replay it, so the bytes and their share of max_buffered go back:
-    a second 20 MB request is served while the first stream still runs."""
+    """A 7 MB body is kept whole for a failover replay; once its stream has begun no failover
+    can happen, so the bytes and their share of max_buffered go back: with a 12 MB budget a
+    second 7 MB request is served while the first stream still runs."""
     import http.client
     from conftest import Gateway, config_for
     port = upstream[0]
@@ -384,9 +384,9 @@ def test_a_running_stream_gives_its_body_budget_back(upstream):
     url: http://127.0.0.1:{port}/as/endless
 """
     text = config_for(port, extra_backends=extra, extra_models="  endless-as: { task: chat, backends: [endless-up] }\n")
-    gw = Gateway(text.replace("  max_body: 200MB\n", "  max_body: 200MB\n  max_buffered: 24MB\n"))
+    gw = Gateway(text.replace("  max_body: 200MB\n", "  max_body: 200MB\n  max_buffered: 12MB\n"))
     try:
-        pad = b"x" * (20 << 20)
+        pad = b"x" * (7 << 20)
         first = socket.create_connection(("127.0.0.1", gw.port), timeout=20)
         body = b'{"messages":[],"pad":"' + pad + b'","stream":true,"model":"endless-as"}'
         first.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
@@ -400,7 +400,7 @@ def test_a_running_stream_gives_its_body_budget_back(upstream):
         second = b'{"messages":[],"pad":"' + pad + b'","model":"gpt-test"}'
         conn.request("POST", "/v1/chat/completions", body=second,
                      headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
-        resp = conn.getresponse()          # times out if the first stream still holds 20 MB
+        resp = conn.getresponse()          # times out if the first stream still holds 7 MB
         assert resp.status == 200
         resp.read()
         first.close()
