@@ -135,13 +135,18 @@ enum ServerSectionParser {
             }
         }
 
+        let maxBody = m["max_body"]?.byteSize(1...(1 << 40)) ?? d.maxBody
+        let maxBuffered = m["max_buffered"]?.byteSize((1 << 20)...(1 << 40)) ?? d.maxBuffered
+        if maxBuffered < maxBody, let node = m["max_buffered"] ?? m["max_body"] {
+            node.warning("max_buffered (\(maxBuffered) bytes) is below max_body (\(maxBody) bytes): a body that large reserves the whole buffer and the others wait for it, and one whose `model` comes after max_buffered bytes is refused (413)")
+        }
         let oneMillisecond = Duration.milliseconds(1)
         return ServerConfig(
             listenHost: host, listenPort: port, workers: workers,
             maxConnections: m["max_connections"]?.integer(1...1_000_000) ?? d.maxConnections,
             maxHeader: m["max_header"]?.byteSize(1024...(1 << 20)) ?? d.maxHeader,
-            maxBody: m["max_body"]?.byteSize(1...(1 << 40)) ?? d.maxBody,
-            maxBuffered: m["max_buffered"]?.byteSize((1 << 20)...(1 << 40)) ?? d.maxBuffered,
+            maxBody: maxBody,
+            maxBuffered: maxBuffered,
             headerTimeout: m["header_timeout"]?.duration(minimum: oneMillisecond) ?? d.headerTimeout,
             bodyTimeout: m["body_timeout"]?.duration(minimum: oneMillisecond) ?? d.bodyTimeout,
             idleTimeout: m["idle_timeout"]?.duration(minimum: oneMillisecond) ?? d.idleTimeout,

@@ -19,6 +19,11 @@ public final class LogWriter: Sendable {
     private let capacity: Int
     private let dropped = Atomic<Int>(0)
     private let droppedLineCount = Atomic<Int>(0)
+    /// Monotonic deadline for the last writes once `close()` was called (0 = open): a stdout
+    /// that stays full must not hold the process's exit forever.
+    private let closeDeadline = Atomic<UInt64>(0)
+    /// How long `close()` lets a full stdout drain before the rest is dropped and counted.
+    private let closeGraceNs: UInt64
     private let thread = Mutex<PosixThread?>(nil)
     private static let wakeThreshold = 256 << 10
     private static let tickMillis: Int32 = 100
@@ -26,7 +31,9 @@ public final class LogWriter: Sendable {
     /// - Parameters:
     ///   - outputFD: where lines go (1 = stdout).
     ///   - capacity: most bytes queued before batches are dropped.
-    public init(outputFD: Int32 = 1, capacity: Int = 8 << 20) {
+    ///   - closeGraceNs: how long `close()` waits for a full output before dropping the rest.
+    public init(outputFD: Int32 = 1, capacity: Int = 8 << 20, closeGraceNs: UInt64 = 5_000_000_000) {
+        self.closeGraceNs = closeGraceNs
         self.outputFD = outputFD
         self.capacity = capacity
         self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
@@ -67,6 +74,7 @@ public final class LogWriter: Sendable {
 
     /// Writes what is queued, then stops the thread.
     public func close() {
+        closeDeadline.store(tg_monotonic_ns() + closeGraceNs, ordering: .relaxed)
         queue.withLock { $0.isClosed = true }
         signal()
         let handle = thread.withLock { $0 }
@@ -117,9 +125,12 @@ public final class LogWriter: Sendable {
                     let error = tg_errno()
                     if error == EINTR { continue }
                     if error == EAGAIN || error == EWOULDBLOCK {
-                        var descriptor = pollfd(fd: outputFD, events: Int16(POLLOUT), revents: 0)
-                        _ = poll(&descriptor, 1, Self.tickMillis)
-                        continue
+                        let deadline = closeDeadline.load(ordering: .relaxed)
+                        if deadline == 0 || tg_monotonic_ns() < deadline {
+                            var descriptor = pollfd(fd: outputFD, events: Int16(POLLOUT), revents: 0)
+                            _ = poll(&descriptor, 1, Self.tickMillis)
+                            continue
+                        }
                     }
                     droppedLineCount.add(Self.lineCount(UnsafeRawBufferPointer(rebasing: raw[offset...])), ordering: .relaxed)
                     return

@@ -60,15 +60,6 @@ public final class RequestBodyBudget: Sendable {
         }
     }
 
-    /// Tries to grow a reservation by `bytes` without waiting (a chunked body that goes on).
-    func tryGrow(by bytes: Int) -> Bool {
-        state.withLock { s in
-            guard s.queueHead == s.queue.count, s.used + bytes <= capacity else { return false }
-            s.used += bytes
-            return true
-        }
-    }
-
     /// Gives back `bytes` of a granted reservation and grants waiting ones in order.
     func release(_ bytes: Int) {
         guard bytes > 0 else { return }

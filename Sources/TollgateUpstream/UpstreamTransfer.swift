@@ -71,7 +71,14 @@ public final class UpstreamTransfer {
         if let seconds = multi.share.dnsCacheTimeoutSeconds {
             _ = tg_easy_setopt_long(easy, CURLOPT_DNS_CACHE_TIMEOUT, seconds)
         }
-        if !Curl.proxyFromEnvironment { _ = tg_easy_setopt_string(easy, CURLOPT_NOPROXY, "*") }
+        if !Curl.proxyFromEnvironment {
+            _ = tg_easy_setopt_string(easy, CURLOPT_NOPROXY, "*")
+        } else {
+            // Through an HTTPS proxy curl hands the proxy's own "HTTP/1.1 200 Connection
+            // established" head to the header callback first, and it would be taken for the
+            // backend's (CURLOPT_SUPPRESS_CONNECT_HEADERS.md, 7.54.0).
+            _ = tg_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
+        }
         _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
         // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)

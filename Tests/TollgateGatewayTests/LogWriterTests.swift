@@ -50,6 +50,23 @@ struct LogWriterTests {
     }
 }
 
+extension LogWriterTests {
+    @Test func closeDoesNotWaitForeverOnAStdoutNobodyReads() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
+        let writer = LogWriter(outputFD: fds[1], capacity: 8 << 20, closeGraceNs: 200_000_000)
+        writer.start()
+        let line = Array(String(repeating: "z", count: 99).utf8) + [0x0A]
+        for _ in 0..<4000 { line.withUnsafeBytes { writer.submit($0) } }   // 400 KB > the pipe's 64 KiB
+        let start = ContinuousClock.now
+        writer.close()   // the reader never comes: bounded, and the loss is counted
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(writer.droppedLines > 0)
+    }
+}
+
 /// Reads a pipe to EOF in small, slow steps on its own thread.
 final class PipeReader: @unchecked Sendable {
     let fd: Int32
