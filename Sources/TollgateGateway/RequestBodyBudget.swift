@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `server.max_buffered`: the request body bytes all clients together may have in the gateway's
 // memory (SPEC §2). A request reserves what it may hold before its body is read; what does not
-// fit waits, first come first served, with its body unread (backpressure: the bytes stay in the
+// fit waits, first come first served (a small body that fits may pass), with its body unread (backpressure: the bytes stay in the
 // client's kernel and its sends block). Reserving up front rather than per chunk is what keeps
 // this deadlock-free: bodies whose `model` comes last must be held whole before they can move,
 // and 50 of them admitted piecemeal would each hold a part and wait for each other forever.
@@ -35,6 +35,8 @@ public final class RequestBodyBudget: Sendable {
 
     public let capacity: Int
     private let state = Mutex(State())
+    /// Reservations up to this size may pass waiting ones when they fit.
+    static let smallBody = 64 << 10
 
     public init(capacity: Int) {
         self.capacity = max(capacity, 1)
@@ -49,7 +51,11 @@ public final class RequestBodyBudget: Sendable {
     func reserve(_ bytes: Int, for waiter: any BodyBudgetWaiter) -> UInt64? {
         let amount = min(max(bytes, 0), capacity)
         return state.withLock { s -> UInt64? in
-            if s.queueHead == s.queue.count && s.used + amount <= capacity {
+            // A small body that fits goes ahead of a large waiter: chat requests keep flowing
+            // while an upload waits for room. It cannot starve the waiter for long: small
+            // bodies are few bytes each and done quickly.
+            let mayPass = s.queueHead == s.queue.count || amount <= Self.smallBody
+            if mayPass && s.used + amount <= capacity {
                 s.used += amount
                 return nil
             }

@@ -45,37 +45,40 @@ struct RequestBodyBudgetTests {
 
     @Test func grantsInArrivalOrderAndNeverBeyondTheCapacity() throws {
         try withLoop { loop in
-            let budget = RequestBodyBudget(capacity: 100)
             let log = GrantLog()
             let a = RecordingWaiter("a", loop: loop, log: log)
             let b = RecordingWaiter("b", loop: loop, log: log)
             let c = RecordingWaiter("c", loop: loop, log: log)
-            #expect(budget.reserve(60, for: a) == nil)
-            #expect(budget.reserve(50, for: b) != nil)
-            // 10 would fit, but b came first: no overtaking (a large body is never starved).
-            #expect(budget.reserve(10, for: c) != nil)
-            #expect(budget.reserved == 60)
-            budget.release(60)
+            let budget = RequestBodyBudget(capacity: 300_000)
+            #expect(budget.reserve(200_000, for: a) == nil)
+            #expect(budget.reserve(150_000, for: b) != nil)
+            // 70 KB would fit, but b came first: no overtaking by a large body ...
+            #expect(budget.reserve(70_000, for: c) != nil)
+            // ... while a small one that fits goes ahead (chat keeps flowing during an upload).
+            let small = RecordingWaiter("small", loop: loop, log: log)
+            #expect(budget.reserve(1_000, for: small) == nil)
+            #expect(budget.reserved == 201_000)
+            budget.release(200_000)
             #expect(waitFor(log, count: 2) == ["b", "c"])
-            #expect(budget.reserved == 60)
-            budget.release(60)
+            #expect(budget.reserved == 221_000)
+            budget.release(221_000)
             #expect(budget.reserved == 0)
         }
     }
 
     @Test func aWithdrawnWaiterLetsTheNextOneIn() throws {
         try withLoop { loop in
-            let budget = RequestBodyBudget(capacity: 100)
+            let budget = RequestBodyBudget(capacity: 500_000)
             let log = GrantLog()
             let a = RecordingWaiter("a", loop: loop, log: log)
             let big = RecordingWaiter("big", loop: loop, log: log)
-            let small = RecordingWaiter("small", loop: loop, log: log)
-            #expect(budget.reserve(50, for: a) == nil)
-            let ticket = try #require(budget.reserve(80, for: big))
-            #expect(budget.reserve(20, for: small) != nil)
+            let next = RecordingWaiter("next", loop: loop, log: log)
+            #expect(budget.reserve(250_000, for: a) == nil)
+            let ticket = try #require(budget.reserve(400_000, for: big))
+            #expect(budget.reserve(200_000, for: next) != nil)   // fits, but behind big
             budget.withdraw(ticket)  // the big one's client went away
-            #expect(waitFor(log, count: 1) == ["small"])
-            #expect(budget.reserved == 70)
+            #expect(waitFor(log, count: 1) == ["next"])
+            #expect(budget.reserved == 450_000)
         }
     }
 
