@@ -42,6 +42,37 @@ def log_line(gw, request_id):
     return [json.loads(l) for l in gw.access_log() if request_id in l][0]
 
 
+def read_to_end(sock):
+    """Every byte `sock` still delivers until the peer closes (bounded by the socket's timeout)."""
+    received = b""
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            return received
+        received += chunk
+
+
+def upload_embedding(port, model, size):
+    """POSTs an embeddings request whose `input` is `size` bytes, in 1 MiB sends (a client
+    faster than any upstream on loopback); returns (status, total bytes of the body)."""
+    import http.client
+    import socket
+    prefix, suffix = b'{"model":"' + model.encode() + b'","input":"', b'"}'
+    total = len(prefix) + size + len(suffix)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + prefix)
+    block = b"a" * (1 << 20)
+    for _ in range(size // len(block)):
+        sock.sendall(block)
+    sock.sendall(suffix)
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    resp.read()
+    sock.close()
+    return resp.status, total
+
+
 def binary():
     env = os.environ.get("TOLLGATE_BIN")
     if env:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Gateway, USER_KEY, config_for, AUTH, chat, wait_until, log_line
+from conftest import Gateway, USER_KEY, config_for, AUTH, chat, wait_until, log_line, read_to_end
 from fake_upstream import SLOW_SECONDS
 
 
@@ -214,12 +214,7 @@ def test_a_stream_failing_after_its_first_byte_ends_with_an_error_event(gw, upst
 def test_a_plain_response_failing_after_its_first_byte_is_cut_off(gw, upstream):
     _, recorder = upstream
     sock = raw_request(gw, chat("fo-partial"))
-    received = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        received += chunk
+    received = read_to_end(sock)
     sock.close()
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
@@ -252,11 +247,7 @@ def test_an_unavailable_backend_ahead_of_a_slow_reader_lets_it_resume(gw):
     received = sock.recv(65536)
     time.sleep(0.5)  # stop reading: the gateway pauses the upstream and must resume it later
     sock.settimeout(10)
-    while True:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            break
-        received += chunk
+    received += read_to_end(sock)
     sock.close()
     head, _, rest = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import USER_KEY, log_line
+from conftest import USER_KEY, log_line, upload_embedding
 
 POST_ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
 
@@ -312,22 +312,8 @@ def test_a_slow_upstream_pauses_a_128mb_upload(upstream):
     gw = Gateway(config_for(port, extra_backends=extra_backends,
                             extra_models="  slow-embed: { task: embedding, backends: [slow-reader] }\n"))
     try:
-        size = 128 << 20
-        prefix, suffix = b'{"model":"slow-embed","input":"', b'"}'
-        total = len(prefix) + size + len(suffix)
-        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
-        sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
-                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + prefix)
-        block = b"a" * (1 << 20)
-        for _ in range(size // len(block)):
-            sock.sendall(block)
-        sock.sendall(suffix)
-        import http.client
-        resp = http.client.HTTPResponse(sock)
-        resp.begin()
-        assert resp.status == 200
-        resp.read()
-        sock.close()
+        status, total = upload_embedding(gw.port, "slow-embed", 128 << 20)
+        assert status == 200
         assert upstream[1].last()["length"] == total
         assert gw.rss_kb("VmHWM") < 64 * 1024, gw.rss_kb("VmHWM")
     finally:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import USER_KEY, AUTH, chat, wait_until
+from conftest import USER_KEY, AUTH, chat, wait_until, read_to_end, upload_embedding
 
 
 
@@ -129,11 +129,7 @@ def test_slow_reader_gets_the_whole_stream(gateway):
                  + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
     received = sock.recv(65536)
     time.sleep(1.0)  # stop reading: the upstream's 4 MiB cannot all be buffered in between
-    while True:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            break
-        received += chunk
+    received += read_to_end(sock)
     head, _, rest = received.partition(b"\r\n\r\n")
     assert b"200" in head.split(b"\r\n")[0]
     assert len(rest) == len(b'{"pad":""}') + (4 << 20)
@@ -142,22 +138,8 @@ def test_slow_reader_gets_the_whole_stream(gateway):
 
 def test_100mb_upload_streams_with_bounded_memory(gateway, upstream):
     _, recorder = upstream
-    size = 100 << 20
-    prefix = b'{"model":"embed","input":"'
-    suffix = b'"}'
-    total = len(prefix) + size + len(suffix)
-    sock = socket.create_connection(("127.0.0.1", gateway.port), timeout=60)
-    sock.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
-                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(total).encode() + b"\r\n\r\n" + prefix)
-    block = b"a" * (1 << 20)
-    for _ in range(size // len(block)):
-        sock.sendall(block)
-    sock.sendall(suffix)
-    resp = http.client.HTTPResponse(sock)
-    resp.begin()
-    assert resp.status == 200
-    resp.read()
-    sock.close()
+    status, total = upload_embedding(gateway.port, "embed", 100 << 20)
+    assert status == 200
     assert recorder.last()["length"] == total
     # Bounded: the gateway's peak RSS stays far below the upload size.
     assert gateway.rss_kb("VmHWM") < 64 * 1024, gateway.rss_kb("VmHWM")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Gateway, USER_KEY, config_for, AUTH, chat, log_line
+from conftest import Gateway, USER_KEY, config_for, AUTH, chat, log_line, read_to_end
 
 SECRET = "upstream-secret-key"
 
@@ -77,12 +77,7 @@ def raw_head_and_body(gw, body):
     sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
                  + b"\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: "
                  + str(len(data)).encode() + b"\r\n\r\n" + data)
-    received = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        received += chunk
+    received = read_to_end(sock)
     sock.close()
     head, _, rest = received.partition(b"\r\n\r\n")
     return head, rest

@@ -15,7 +15,7 @@ import time
 import pytest
 
 import isolation
-from conftest import USER_KEY, Gateway, AUTH, chat
+from conftest import USER_KEY, Gateway, AUTH, chat, read_to_end
 
 trustme = pytest.importorskip("trustme")
 pytest.importorskip("hypercorn")
@@ -236,11 +236,7 @@ def test_a_slow_reader_of_a_large_tls_stream_keeps_the_gateway_small(tls, prefix
     assert versions == ["1.1"] * 11, f"the upstream ({offered}) was spoken to in {versions}"
     assert held_kb < 8 * 1024, f"the gateway grew by {held_kb // 1024} MiB while one stream was paused"
     assert paused_sent < 32 << 20
-    while True:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            break
-        received += chunk
+    received += read_to_end(sock)
     sock.close()
     head, _, rest = received.partition(b"\r\n\r\n")
     assert b" 200 " in head.split(b"\r\n")[0]
