@@ -21,14 +21,16 @@ let package = Package(
         .target(name: "CLinux"),
         .target(name: "TollgateIO", dependencies: ["CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
+        // Hands control to libFuzzer; shared by every target below.
+        .target(name: "FuzzSupport", swiftSettings: swiftSettings),
 
         // Only links when built with `-Xswiftc -sanitize=fuzzer,... -Xswiftc -parse-as-library`.
-        .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP"], swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP", "FuzzSupport"], swiftSettings: swiftSettings),
         // The whole server (parser, connection, loop) driven through a socketpair.
-        .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"], swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux", "FuzzSupport"], swiftSettings: swiftSettings),
         // JSONRequestScanner.swift (no imports) and the unit tests' JSONScannerOracle.swift are
         // symlinked files in its folder: TollgateGateway itself needs libcurl, Yams and the rest.
-        .executableTarget(name: "FuzzJSONScanner", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzJSONScanner", dependencies: ["FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,7 @@ import Glibc
 import Synchronization
 import TollgateHTTP
 import TollgateIO
+import FuzzSupport
 
 let trace = getenv("FUZZ_CONN_TRACE") != nil
 
@@ -321,18 +322,8 @@ public func fuzzConnection(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `--defsym main=FuzzConnection_main`; with
-// `-parse-as-library` nothing defines that symbol (see FuzzHTTPParser).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+// SwiftPM links an executable target with `--defsym main=FuzzConnection_main` (see FuzzSupport).
 @_cdecl("FuzzConnection_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzConnection)
+    runFuzzer(argc, argv, fuzzConnection)
 }

@@ -14,6 +14,7 @@
 // a violation is a crash that libFuzzer reports and saves.
 import Glibc
 import TollgateHTTP
+import FuzzSupport
 
 /// FUZZ_HTTP_TRACE=1 prints each input's outcomes to stderr (for replaying a seed or a crash).
 let trace = getenv("FUZZ_HTTP_TRACE") != nil
@@ -333,19 +334,8 @@ public func fuzzHTTPParser(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-// SwiftPM links an executable target with `--defsym main=FuzzHTTPParser_main`; with
-// `-parse-as-library` nothing defines that symbol, so define it and hand over to libFuzzer
-// (shared/research/reliability-anchors.md §3).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+// SwiftPM links an executable target with `--defsym main=FuzzHTTPParser_main` (see FuzzSupport).
 @_cdecl("FuzzHTTPParser_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzHTTPParser)
+    runFuzzer(argc, argv, fuzzHTTPParser)
 }

@@ -18,6 +18,7 @@
 // (JSONScannerOracle.roundTripDisagreement). Any disagreement is a `fatalError`, so libFuzzer
 // saves the input.
 import Foundation
+import FuzzSupport
 
 /// FUZZ_JSON_TRACE=1 prints each input's pieces and outcome to stderr.
 let trace = ProcessInfo.processInfo.environment["FUZZ_JSON_TRACE"] != nil
@@ -59,19 +60,8 @@ public func fuzzJSONScanner(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     return 0
 }
 
-// SwiftPM links an executable target with `--defsym main=FuzzJSONScanner_main`; with
-// `-parse-as-library` nothing defines that symbol, so define it and hand over to libFuzzer
-// (shared/research/reliability-anchors.md §3).
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+// SwiftPM links an executable target with `--defsym main=FuzzJSONScanner_main` (see FuzzSupport).
 @_cdecl("FuzzJSONScanner_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv, fuzzJSONScanner)
+    runFuzzer(argc, argv, fuzzJSONScanner)
 }
