@@ -13,7 +13,7 @@ struct HTTPHeadParser {
     }
 
     /// The request line's parts, with the index just past its CRLF.
-    struct RequestLine {
+    struct RequestLine: Sendable {
         let method: HTTPMethod
         let methodEnd: Int
         let targetStart: Int
@@ -22,14 +22,15 @@ struct HTTPHeadParser {
         let next: Int
     }
 
-    /// Judges a request line as soon as its CRLF has arrived (`line` = the line and its
-    /// CRLF), with exactly the errors the whole head would get: an HTTP/0.9 request
-    /// (`GET /`) is refused at once instead of waiting for a blank line that never comes.
-    static func checkRequestLine(_ line: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) {
-        _ = try HTTPHeadParser(bytes: line, limits: limits).parseRequestLine()
+    /// Parses a request line as soon as its CRLF has arrived (`line` = the line and its CRLF),
+    /// with exactly the errors the whole head would get: an HTTP/0.9 request (`GET /`) is
+    /// refused at once instead of waiting for a blank line that never comes. The result is
+    /// kept for `parse(after:)`, so the line is parsed once.
+    static func parseRequestLine(_ line: UnsafeRawBufferPointer, limits: HTTPParserLimits) throws(HTTPParseError) -> RequestLine {
+        try HTTPHeadParser(bytes: line, limits: limits).parseRequestLine()
     }
 
-    func parseRequestLine() throws(HTTPParseError) -> RequestLine {
+    private func parseRequestLine() throws(HTTPParseError) -> RequestLine {
         // MARK: request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
         var i = 0
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
@@ -66,8 +67,9 @@ struct HTTPHeadParser {
                            minor: minor, next: i)
     }
 
-    func parse() throws(HTTPParseError) -> HTTPRequestHead {
-        let line = try parseRequestLine()
+    /// Parses the fields of a head whose request line `line` (offsets from the start of the
+    /// same bytes) was parsed already.
+    func parse(after line: RequestLine) throws(HTTPParseError) -> HTTPRequestHead {
         let (method, methodEnd, targetStart, targetEnd, minor) = (line.method, line.methodEnd, line.targetStart, line.targetEnd, line.minor)
         var i = line.next
 

@@ -60,7 +60,8 @@ public struct HTTPRequestParser: Sendable {
     private var scanned = 0
     private var lineStart = 0
     private var leadingEmpty = 0
-    private var sawRequestLine = false
+    /// The request line, parsed when its CRLF arrived (nil until then).
+    private var requestLine: HTTPHeadParser.RequestLine?
 
     // Body.
     private var remaining = 0
@@ -105,7 +106,7 @@ public struct HTTPRequestParser: Sendable {
         scanned = 0
         lineStart = 0
         leadingEmpty = 0
-        sawRequestLine = false
+        requestLine = nil
         remaining = 0
         chunkSize = 0
         chunkDigits = 0
@@ -123,7 +124,7 @@ public struct HTTPRequestParser: Sendable {
             // Limits are checked at the byte that crosses them, before the byte itself is
             // judged, so the answer never depends on how the stream was split into reads (a
             // whole buffer and a byte-at-a-time one meet the same byte first).
-            if !sawRequestLine && i - leadingEmpty >= limits.maxRequestLine + 2 {
+            if requestLine == nil && i - leadingEmpty >= limits.maxRequestLine + 2 {
                 throw .uriTooLong(limit: limits.maxRequestLine)
             }
             if i - leadingEmpty >= limits.maxHeader {
@@ -135,7 +136,18 @@ public struct HTTPRequestParser: Sendable {
                 // front proxy may disagree about where the line ended (request smuggling).
                 guard i > lineStart, p[i - 1] == HTTPBytes.cr else { throw .badRequest("bare LF in request head") }
                 let lineLength = i - 1 - lineStart
-                if !sawRequestLine {
+                if let line = requestLine {
+                    if lineLength == 0 {
+                        let end = i + 1
+                        guard end - leadingEmpty <= limits.maxHeader else {
+                            throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
+                        }
+                        let head = try HTTPHeadParser(bytes: UnsafeRawBufferPointer(rebasing: p[leadingEmpty..<end]), limits: limits)
+                            .parse(after: line)
+                        enterBody(head.framing)
+                        return (.head(head), end)
+                    }
+                } else {
                     if lineLength == 0 {
                         // RFC 9112 §2.2: ignore empty lines before the request-line (bounded).
                         leadingEmpty = i + 1
@@ -145,22 +157,15 @@ public struct HTTPRequestParser: Sendable {
                         continue
                     }
                     guard lineLength <= limits.maxRequestLine else { throw .uriTooLong(limit: limits.maxRequestLine) }
-                    try HTTPHeadParser.checkRequestLine(UnsafeRawBufferPointer(rebasing: p[lineStart...i]), limits: limits)
-                    sawRequestLine = true
-                } else if lineLength == 0 {
-                    let end = i + 1
-                    guard end - leadingEmpty <= limits.maxHeader else {
-                        throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
-                    }
-                    let head = try parseHead(UnsafeRawBufferPointer(rebasing: p[leadingEmpty..<end]))
-                    enterBody(head.framing)
-                    return (.head(head), end)
+                    // Offsets from `lineStart`: the head is parsed from there too (`leadingEmpty`).
+                    requestLine = try HTTPHeadParser.parseRequestLine(UnsafeRawBufferPointer(rebasing: p[lineStart...i]),
+                                                                      limits: limits)
                 }
                 lineStart = i + 1
             } else if b == HTTPBytes.cr {
                 if i + 1 == count { break }  // look again once the next byte is here
                 guard p[i + 1] == HTTPBytes.lf else { throw .badRequest("bare CR in request head") }
-            } else if !sawRequestLine && !(b == HTTPBytes.sp || (b >= 0x21 && b <= 0x7E)) {
+            } else if requestLine == nil && !(b == HTTPBytes.sp || (b >= 0x21 && b <= 0x7E)) {
                 // Binary garbage, a TLS ClientHello or a control character: refuse at once
                 // rather than waiting for a line end that may never come.
                 throw .badRequest("invalid character in request line")
@@ -175,7 +180,7 @@ public struct HTTPRequestParser: Sendable {
         scanned = 0
         lineStart = 0
         leadingEmpty = 0
-        sawRequestLine = false
+        requestLine = nil
         switch framing {
         case .none, .length(0):
             state = .messageEnd
@@ -187,11 +192,6 @@ public struct HTTPRequestParser: Sendable {
             chunkDigits = 0
             state = .chunkSize
         }
-    }
-
-    /// Parses a complete head: request line through the empty line, CRLFs already verified.
-    private func parseHead(_ p: UnsafeRawBufferPointer) throws(HTTPParseError) -> HTTPRequestHead {
-        try HTTPHeadParser(bytes: p, limits: limits).parse()
     }
 
     // MARK: - Chunked body (RFC 9112 §7.1)
