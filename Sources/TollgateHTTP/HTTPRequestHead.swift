@@ -82,15 +82,8 @@ public struct HTTPRequestHead: Sendable {
     /// The first value of the header named `lowercaseName` (names compare case-insensitively).
     public func value(of lowercaseName: String) -> String? {
         let name = Array(lowercaseName.utf8)
-        for f in fields where Int(f.nameEnd - f.nameStart) == name.count {
-            var same = true
-            for j in 0..<name.count where HTTPBytes.lower(bytes[Int(f.nameStart) + j]) != name[j] {
-                same = false
-                break
-            }
-            if same { return string(Int(f.valueStart), Int(f.valueEnd)) }
-        }
-        return nil
+        guard let f = fields.first(where: { hasName($0, name) }) else { return nil }
+        return string(Int(f.valueStart), Int(f.valueEnd))
     }
 
     /// Every value of the header named `lowercaseName`, joined with ", " in the order received
@@ -98,17 +91,20 @@ public struct HTTPRequestHead: Sendable {
     public func combinedValue(of lowercaseName: String) -> String? {
         let name = Array(lowercaseName.utf8)
         var result: String?
-        for f in fields where Int(f.nameEnd - f.nameStart) == name.count {
-            var same = true
-            for j in 0..<name.count where HTTPBytes.lower(bytes[Int(f.nameStart) + j]) != name[j] {
-                same = false
-                break
-            }
-            guard same else { continue }
+        for f in fields where hasName(f, name) {
             let value = string(Int(f.valueStart), Int(f.valueEnd))
             result = result.map { "\($0), \(value)" } ?? value
         }
         return result
+    }
+
+    /// Whether field `f` is named `lowercaseName` (compared case-insensitively).
+    private func hasName(_ f: HTTPField, _ lowercaseName: [UInt8]) -> Bool {
+        guard Int(f.nameEnd - f.nameStart) == lowercaseName.count else { return false }
+        for j in 0..<lowercaseName.count where HTTPBytes.lower(bytes[Int(f.nameStart) + j]) != lowercaseName[j] {
+            return false
+        }
+        return true
     }
 
     public var authorization: String? { value(at: authorizationIndex) }
