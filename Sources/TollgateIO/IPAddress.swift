@@ -26,13 +26,7 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
             let v4 = withUnsafeBytes(of: &copy) { $0.load(as: sockaddr_in.self) }
             self = Self.mapped(v4: UInt32(bigEndian: v4.sin_addr.s_addr))
         case AF_INET6:
-            let v6 = withUnsafeBytes(of: &copy) { $0.load(as: sockaddr_in6.self) }
-            var bytes = v6.sin6_addr
-            let (high, low) = withUnsafeBytes(of: &bytes) { raw in
-                (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
-            self.init(high: high, low: low)
+            self.init(withUnsafeBytes(of: &copy) { $0.load(as: sockaddr_in6.self) }.sin6_addr)
         default:
             return nil
         }
@@ -46,13 +40,18 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         if inet_pton(AF_INET, string, &v4) == 1 {
             self = Self.mapped(v4: UInt32(bigEndian: v4.s_addr))
         } else if inet_pton(AF_INET6, string, &v6) == 1 {
-            let (high, low) = withUnsafeBytes(of: &v6) { raw in
-                (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                 UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-            }
-            self.init(high: high, low: low)
+            self.init(v6)
         } else {
             return nil
+        }
+    }
+
+    /// From the 16 bytes of an IPv6 address (network order).
+    private init(_ v6: in6_addr) {
+        var bytes = v6
+        (high, low) = withUnsafeBytes(of: &bytes) { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
         }
     }
 

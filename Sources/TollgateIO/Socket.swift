@@ -8,15 +8,8 @@ public enum Socket {
     /// A non-blocking listening socket with SO_REUSEADDR and, when `reusePort`, SO_REUSEPORT so
     /// every loop can have its own listener on the same port and the kernel spreads accepts.
     public static func listen(on address: SocketAddress, backlog: Int32 = 4096, reusePort: Bool) throws(IOError) -> Int32 {
-        let fd = try syscallNonBlocking("socket") {
-            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        }
+        let fd = try bound(to: address, reusePort: reusePort)
         do throws(IOError) {
-            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
-            _ = try address.withSockAddr { (sa, len) throws(IOError) in
-                try syscallNonBlocking("bind") { Glibc.bind(fd, sa, len) }
-            }
             try syscallNonBlocking("listen") { Glibc.listen(fd, backlog) }
         } catch {
             closeDescriptor(fd)
@@ -29,14 +22,26 @@ public enum Socket {
     /// throws EADDRINUSE when another socket already listens on `address`, whatever its
     /// options, without ever accepting a connection itself.
     public static func checkAddressFree(_ address: SocketAddress) throws(IOError) {
+        closeDescriptor(try bound(to: address, reusePort: false))
+    }
+
+    /// A non-blocking TCP socket with SO_REUSEADDR (and SO_REUSEPORT when asked) bound to
+    /// `address`; closed again if any step fails.
+    private static func bound(to address: SocketAddress, reusePort: Bool) throws(IOError) -> Int32 {
         let fd = try syscallNonBlocking("socket") {
-            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        defer { closeDescriptor(fd) }
-        try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
-        _ = try address.withSockAddr { (sa, len) throws(IOError) in
-            try syscallNonBlocking("bind") { Glibc.bind(fd, sa, len) }
+        do throws(IOError) {
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+            if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
+            _ = try address.withSockAddr { (sa, len) throws(IOError) in
+                try syscallNonBlocking("bind") { Glibc.bind(fd, sa, len) }
+            }
+        } catch {
+            closeDescriptor(fd)
+            throw error
         }
+        return fd
     }
 
     /// Accepts one pending connection as a non-blocking, close-on-exec socket.
@@ -44,7 +49,7 @@ public enum Socket {
     public static func accept(_ listener: Int32, peer: inout IPAddress) throws(IOError) -> IOResult<Int32> {
         var storage = sockaddr_storage()
         let result = try syscall("accept4") {
-            tg_accept4_peer(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), &storage)
+            tg_accept4(listener, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), &storage)
         }
         if case .processed = result { peer = IPAddress(storage) ?? .unknown }
         return result

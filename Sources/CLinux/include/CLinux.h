@@ -69,9 +69,8 @@ static inline int tg_signalfd(sigset_t *set) { return signalfd(-1, set, SFD_CLOE
 // change system headers for every module that imports them (and clash with other C modules),
 // so the prototype is declared directly (glibc has exported it since 2.10).
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
-static inline int tg_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
-/* accept4 that also reports the peer's address (no extra syscall for the access log). */
-static inline int tg_accept4_peer(int fd, int flags, struct sockaddr_storage *peer) {
+/* Also reports the peer's address (no extra syscall for the access log). */
+static inline int tg_accept4(int fd, int flags, struct sockaddr_storage *peer) {
     socklen_t len = sizeof(*peer);
     return accept4(fd, (struct sockaddr *)peer, &len, flags);
 }
