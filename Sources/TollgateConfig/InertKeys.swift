@@ -24,7 +24,6 @@ enum InertKeys {
         "storage": metering, "admin": "the admin API is not served yet",
         "metrics": "/metrics is not served yet", "groups": limits, "budgets": limits,
     ]
-    private static let server: [String: String] = [:]
     private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
@@ -42,7 +41,6 @@ enum InertKeys {
                 continue
             }
             switch name {
-            case "server": collect(value, prefix: "server", keys: server, into: &found)
             case "defaults": collect(value, prefix: "defaults", keys: defaults, into: &found)
             case "users", "models", "backends":
                 for (entryName, _, entry) in entries(of: value) {

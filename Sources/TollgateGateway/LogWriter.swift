@@ -17,7 +17,6 @@ public final class LogWriter: Sendable {
     private let wakeFD: Int32
     private let outputFD: Int32
     private let capacity: Int
-    private let dropped = Atomic<Int>(0)
     private let droppedLineCount = Atomic<Int>(0)
     /// Monotonic deadline for the last writes once `close()` was called (0 = open): a stdout
     /// that stays full must not hold the process's exit forever.
@@ -43,8 +42,6 @@ public final class LogWriter: Sendable {
         Glibc.close(wakeFD)
     }
 
-    /// Batches dropped because the writer fell behind.
-    public var droppedBatches: Int { dropped.load(ordering: .relaxed) }
     /// Lines lost: dropped at a full queue or unwritable output (exposed as a metric later).
     public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
 
@@ -60,7 +57,6 @@ public final class LogWriter: Sendable {
         let shouldWake = queue.withLock { q -> Bool in
             guard !q.isClosed else { return false }
             guard q.pending.count + bytes.count <= capacity else {
-                dropped.add(1, ordering: .relaxed)
                 droppedLineCount.add(Self.lineCount(bytes), ordering: .relaxed)
                 return false
             }

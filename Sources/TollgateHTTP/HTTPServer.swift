@@ -118,17 +118,13 @@ public final class HTTPServer: Sendable {
     // MARK: - Drain
 
     /// Stops accepting, lets in-flight requests finish for up to `timeout` nanoseconds, then
-    /// closes whatever is left. Blocks the calling thread (not a loop thread).
+    /// closes whatever is left. Blocks the calling thread (not a loop thread). While waiting it
+    /// also watches `interrupt` (e.g. the process's signalfd): when that fd is readable,
+    /// `handler` reads it and returns true to end the drain at once (a second SIGTERM), as if
+    /// the deadline had passed.
     /// - Returns: true when every connection finished on its own.
     @discardableResult
-    public func drain(timeout: UInt64) -> Bool {
-        drain(timeout: timeout, interrupt: nil)
-    }
-
-    /// Drains like `drain(timeout:)`; while waiting it also watches `interrupt` (e.g. the
-    /// process's signalfd): when that fd is readable, `handler` reads it and returns true to
-    /// end the drain at once (a second SIGTERM), as if the deadline had passed.
-    public func drain(timeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)?) -> Bool {
+    public func drain(timeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)? = nil) -> Bool {
         guard !draining.exchange(true, ordering: .acquiringAndReleasing) else { return false }
         contexts.forEach { $0.beginDrain() }
         let deadline = tg_monotonic_ns() + timeout

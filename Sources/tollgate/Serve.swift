@@ -66,14 +66,11 @@ struct Serve: ParsableCommand {
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
         waitLoop: while true {
-            var info = signalfd_siginfo()
-            let n = read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size)
-            if n < 0 && tg_errno() == EINTR { continue }
-            guard n == MemoryLayout<signalfd_siginfo>.size else {
+            guard let signal = Self.nextSignal(signalFD) else {
                 Console.error("tollgate: reading the signal descriptor failed (\(String(cString: strerror(tg_errno())))); stopping")
                 break
             }
-            switch Int32(info.ssi_signo) {
+            switch signal {
             case SIGHUP:
                 reload(gateway, current: loaded)
             default:
@@ -83,10 +80,8 @@ struct Serve: ParsableCommand {
         Console.error("tollgate: draining (up to \(loaded.server.drainTimeout); a second SIGTERM or SIGINT stops at once)")
         var interrupted = false
         let clean = gateway.shutdown(drainTimeout: options.drainTimeout, interrupt: (signalFD, {
-            var info = signalfd_siginfo()
-            guard read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size else { return false }
             // SIGHUP while draining: nothing to reload into; only a second stop signal counts.
-            let signal = Int32(info.ssi_signo)
+            let signal = Self.nextSignal(signalFD)
             interrupted = signal == SIGTERM || signal == SIGINT
             return interrupted
         }))
@@ -96,6 +91,17 @@ struct Serve: ParsableCommand {
             Console.error("tollgate: stopped at a second signal; connections still open were closed")
         } else {
             Console.error("tollgate: stopped; connections still open at the drain deadline were closed")
+        }
+    }
+
+    /// The next signal from the signalfd (blocking, EINTR retried); nil if it cannot be read.
+    private static func nextSignal(_ fd: Int32) -> Int32? {
+        var info = signalfd_siginfo()
+        while true {
+            let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)
+            if n == MemoryLayout<signalfd_siginfo>.size { return Int32(info.ssi_signo) }
+            if n < 0 && tg_errno() == EINTR { continue }
+            return nil
         }
     }
 
