@@ -20,13 +20,10 @@ final class BodyBudgetLease: BodyBudgetWaiter, TimerHandler {
     }
 
     deinit {
-        if let waiting { budget.withdraw(waiting.ticket) }
-        budget.release(reserved)
-        if let giveUpTimer { loop.cancel(giveUpTimer) }
+        releaseAll()
     }
 
     var capacity: Int { budget.capacity }
-    var isWaiting: Bool { waiting != nil }
 
     /// Asks for `bytes` more (at most the budget's capacity in all). True when they are
     /// reserved now; otherwise `granted` runs on this loop once they are — or, if `limitNs`
@@ -48,10 +45,18 @@ final class BodyBudgetLease: BodyBudgetWaiter, TimerHandler {
 
     func timerFired(deadline: UInt64, now: UInt64) {
         giveUpTimer = nil
-        guard let pending = waiting else { return }
-        waiting = nil
+        guard let pending = takeWait() else { return }
         budget.withdraw(pending.ticket)
         pending.gaveUp()
+    }
+
+    /// Ends the wait, if any, and its give-up timer; the caller decides what becomes of it.
+    private func takeWait() -> (ticket: UInt64, bytes: Int, granted: () -> Void, gaveUp: () -> Void)? {
+        guard let pending = waiting else { return nil }
+        waiting = nil
+        if let giveUpTimer { loop.cancel(giveUpTimer) }
+        giveUpTimer = nil
+        return pending
     }
 
     /// Gives back what is reserved beyond `bytes` (the request needs less from now on).
@@ -63,20 +68,14 @@ final class BodyBudgetLease: BodyBudgetWaiter, TimerHandler {
 
     /// Gives everything back now (the request ended; `deinit` would do it later).
     func releaseAll() {
-        if let waiting { budget.withdraw(waiting.ticket) }
-        waiting = nil
-        if let giveUpTimer { loop.cancel(giveUpTimer) }
-        giveUpTimer = nil
+        if let pending = takeWait() { budget.withdraw(pending.ticket) }
         budget.release(reserved)
         reserved = 0
     }
 
     func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool {
         // A grant for a wait this lease already gave up (withdrawn too late) is not ours.
-        guard let pending = waiting, pending.ticket == ticket else { return false }
-        waiting = nil
-        if let giveUpTimer { loop.cancel(giveUpTimer) }
-        giveUpTimer = nil
+        guard waiting?.ticket == ticket, let pending = takeWait() else { return false }
         reserved += bytes
         pending.granted()
         return true

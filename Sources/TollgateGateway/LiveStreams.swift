@@ -19,8 +19,6 @@ final class LiveStreams: TimerHandler {
         self.loop = loop
     }
 
-    var count: Int { streams.count }
-
     func add(_ stream: ProxyExchange) {
         streams[ObjectIdentifier(stream)] = Entry(stream: stream)
         // Ended from the loop, not from inside the response head being written.

@@ -53,8 +53,6 @@ final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
         firstByteTimer = nil
     }
 
-    var isFirstByteTimerArmed: Bool { firstByteTimer != nil }
-
     func timerFired(deadline: UInt64, now: UInt64) {
         firstByteTimer = nil
         exchange?.attemptTimedOut(self, now: now)

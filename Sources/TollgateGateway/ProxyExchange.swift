@@ -50,6 +50,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
     /// Where `stream_options.include_usage` must be made true (chat and completions).
     private var streamOptions = StreamOptionsLocator()
     private var locatesStreamOptions: Bool { operation != .embeddings }
+    /// Body bytes received and not yet taken by the current attempt.
+    private var unsentBodyBytes: Int { bodyBase + body.count - readCursor }
 
     // Routing and attempts.
     private(set) var modelPlan: ModelPlan?
@@ -142,7 +144,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
         exchange.readBody(delegate: self)  // the first grant; later ones resume a paused body
         if pausedForBudget {
             pausedForBudget = false
-            if body.count - (readCursor - bodyBase) <= Self.bodyHighWater { exchange.resumeBody() }
+            if unsentBodyBytes <= Self.bodyHighWater { exchange.resumeBody() }
         }
     }
 
@@ -182,10 +184,9 @@ final class ProxyExchange: HTTPExchangeDelegate {
     }
 
     /// Once dispatched, a request holds at most its replay window plus the unsent high-water
-    /// mark (and one read); a complete body holds just itself. The rest goes back.
-    /// Once the body can no longer be replayed it holds only what is unsent (at most the
-    /// high-water mark and a read). Shrinks by whole steps only, so a streaming upload does not
-    /// give back and take again a little on every chunk.
+    /// mark (and one read); a body that can no longer be replayed, only what is unsent; a
+    /// complete body, just itself. The rest goes back — by whole steps only, so a streaming
+    /// upload does not give back and take again a little on every chunk.
     private func shrinkReservation() {
         let target: Int
         if bodyComplete {
@@ -215,7 +216,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             if scanner.model != nil && bodyBase + body.count > Self.replayLimit { dispatch() }
         } else {
             invocation?.bodyReadable()
-            if body.count - (readCursor - bodyBase) > Self.bodyHighWater { exchange.pauseBody() }
+            if unsentBodyBytes > Self.bodyHighWater { exchange.pauseBody() }
         }
         if !exchange.isFinished { keepWithinBudget() }
     }
@@ -420,7 +421,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     /// Past the replay limit, bytes already sent are dropped so a huge upload stays bounded.
     private func releaseSentBody() {
         if bodyBase + body.count > Self.replayLimit && readCursor - bodyBase > 64 << 10 { dropSentBody() }
-        if exchange.isBodyPaused && !pausedForBudget && body.count - (readCursor - bodyBase) < Self.bodyLowWater {
+        if exchange.isBodyPaused && !pausedForBudget && unsentBodyBytes < Self.bodyLowWater {
             exchange.resumeBody()
         }
     }
@@ -471,8 +472,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             // it; code reading `chunk.choices[0]` of every chunk would break on it otherwise.
             // The gateway asked the upstream anyway, so the meter still sees it.
             framer.withholdUsage = streamOptions.clientAskedForUsage != true
-            exchange.startResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
-            dropSentBody()  // the client has bytes: no failover from here on, no replay copy
+            beginClientResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
             if !inLiveStreams {
                 inLiveStreams = true
                 context.liveStreams.add(self)
@@ -489,8 +489,13 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private func startClientResponse() {
         guard let head = pendingHead else { return }
         pendingHead = nil
-        exchange.startResponse(status: head.status, headers: head.headers, contentType: head.contentType, length: head.length)
-        dropSentBody()  // the client has bytes: no failover from here on, no replay copy
+        beginClientResponse(status: head.status, headers: head.headers, contentType: head.contentType, length: head.length)
+    }
+
+    /// The client gets the head: no failover from here on, so the replay copy goes too.
+    private func beginClientResponse(status: Int, headers: HTTPHeaders, contentType: String?, length: Int?) {
+        exchange.startResponse(status: status, headers: headers, contentType: contentType, length: length)
+        dropSentBody()
     }
 
     func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -546,7 +551,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,
                       coldStart: Bool) {
         attempt.retire(loop: context.loop, cancelCall: false)
-        upstreamSeconds += reportedGPUSeconds ?? Double(context.loop.now &- upstreamStart) / 1e9
+        if let reportedGPUSeconds { upstreamSeconds += reportedGPUSeconds } else { chargeUpstreamTime(until: context.loop.now) }
         self.usage = usage
         self.coldStart = self.coldStart || coldStart
         if collectingError {
@@ -727,6 +732,11 @@ final class ProxyExchange: HTTPExchangeDelegate {
                               close: closeConnection || !exchange.isBodyComplete)
     }
 
+    /// Adds the current attempt's measured upstream time (its start until `now`).
+    private func chargeUpstreamTime(until now: UInt64) {
+        upstreamSeconds += Double(now &- upstreamStart) / 1e9
+    }
+
     // MARK: - Timers and client events
 
     private var firstByteTimeoutNs: UInt64 = 0
@@ -745,7 +755,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
         guard !committed, !collectingError else { return }
         attempt.retire(loop: context.loop, cancelCall: true)
-        upstreamSeconds += Double(now &- upstreamStart) / 1e9
+        chargeUpstreamTime(until: now)
         attemptFailed(status: 504, code: "backend_timeout", message: "no response within first_byte_timeout")
     }
 
@@ -756,7 +766,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     func exchangeAborted(_ exchange: HTTPExchange) {
         // The client is gone: stop the upstream now so no GPU keeps working for nobody.
         if invocation != nil {
-            upstreamSeconds += Double(context.loop.now &- upstreamStart) / 1e9
+            chargeUpstreamTime(until: context.loop.now)
             errorText = "client_closed"
         }
         current?.retire(loop: context.loop, cancelCall: true)
@@ -776,7 +786,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
     func endForShutdown() {
         leaveLiveStreams()
         guard isSSE, committed, !exchange.isFinished else { return }
-        if invocation != nil { upstreamSeconds += Double(context.loop.now &- upstreamStart) / 1e9 }
+        if invocation != nil { chargeUpstreamTime(until: context.loop.now) }
         current?.retire(loop: context.loop, cancelCall: true)
         errorText = "shutting_down"
         endStream(message: "The gateway is shutting down; this stream was ended at its drain deadline.", code: "shutting_down")

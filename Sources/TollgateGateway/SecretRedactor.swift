@@ -53,9 +53,7 @@ public struct SecretRedactor: Sendable {
     /// `text` with every secret replaced.
     public func redact(_ text: String) -> String {
         guard !secrets.isEmpty else { return text }
-        var carry: [UInt8] = []
-        let out = Array(text.utf8).withUnsafeBytes { redact($0, carry: &carry, final: true) }
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: redact(Array(text.utf8)), as: UTF8.self)
     }
 
     /// `bytes` (complete text) with every secret replaced.
