@@ -84,10 +84,9 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        // Certificates are always verified (curl's defaults, restated so no code path can lose
-        // them; SPEC §7).
-        _ = tg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
-        _ = tg_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        // Certificates are always verified: CURLOPT_SSL_VERIFYPEER 1 and VERIFYHOST 2 are curl's
+        // defaults, which curl_easy_reset restores for every transfer, and nothing here turns
+        // them off (SPEC §7).
         if let caFile = request.caFile {
             // CURLOPT_CAINFO replaces libcurl's default CA bundle instead of adding to it
             // (CURLOPT_CAINFO.md). The system's trust stays through the hashed directory
@@ -270,15 +269,15 @@ public final class UpstreamTransfer {
         var valueEnd = end
         while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
         let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
-        switch Self.framingHeader(name) {
-        case .contentLength:
+        switch Self.framingHeaders.match(name) {
+        case "content-length"?:
             noteContentLength(value)
             return true
-        case .transferEncoding:
+        case "transfer-encoding"?:
             // Any transfer coding but identity means the length is not the body's (RFC 9112 §6.3).
             isChunked = true
             return true
-        case nil:
+        default:
             break
         }
         guard let kept = allowlist.match(name) else { return true }
@@ -291,20 +290,8 @@ public final class UpstreamTransfer {
         return true
     }
 
-    private enum FramingHeader { case contentLength, transferEncoding }
-
-    private static func framingHeader(_ name: UnsafeRawBufferPointer) -> FramingHeader? {
-        func equals(_ text: StaticString) -> Bool {
-            guard name.count == text.utf8CodeUnitCount else { return false }
-            for i in 0..<name.count where ((name[i] >= 0x41 && name[i] <= 0x5A) ? name[i] | 0x20 : name[i]) != text.utf8Start[i] {
-                return false
-            }
-            return true
-        }
-        if equals("content-length") { return .contentLength }
-        if equals("transfer-encoding") { return .transferEncoding }
-        return nil
-    }
+    /// The headers that decide the body's framing: read by the transfer itself, never kept.
+    private static let framingHeaders = UpstreamHeaderAllowlist(["content-length", "transfer-encoding"])
 
     /// Digits only, at most 18 of them; a second, different value makes the length untrusted.
     private func noteContentLength(_ value: UnsafeRawBufferPointer) {
