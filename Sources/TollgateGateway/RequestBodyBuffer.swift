@@ -51,8 +51,6 @@ struct RequestBodyBuffer {
         firstSegment = min(max(expected ?? 4096, 1), Self.firstSegmentLimit)
     }
 
-    var isEmpty: Bool { count == 0 }
-
     /// Bytes allocated for what is held (what the process really spends on it).
     var allocatedBytes: Int { segments.reduce(0) { $0 + $1.capacity } }
 
@@ -62,8 +60,9 @@ struct RequestBodyBuffer {
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var rest = bytes
         while !rest.isEmpty {
-            if segments.isEmpty || segments[segments.count - 1].count == segments[segments.count - 1].capacity {
-                let isFirst = segments.isEmpty && headOffset == 0 && count == 0
+            if segments.last.map({ $0.count == $0.capacity }) ?? true {
+                // Nothing held (segments go only when everything was dropped): a small first one.
+                let isFirst = segments.isEmpty
                 guard let segment = Segment(capacity: isFirst ? firstSegment : Self.segmentSize, mapped: !isFirst) else {
                     return false
                 }
