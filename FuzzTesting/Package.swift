@@ -28,8 +28,9 @@ let package = Package(
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP", "FuzzSupport"], swiftSettings: swiftSettings),
         // The whole server (parser, connection, loop) driven through a socketpair.
         .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux", "FuzzSupport"], swiftSettings: swiftSettings),
-        // JSONRequestScanner.swift (no imports) and the unit tests' JSONScannerOracle.swift are
-        // symlinked files in its folder: TollgateGateway itself needs libcurl, Yams and the rest.
+        // JSONRequestScanner.swift, StreamOptionsLocator.swift (no imports) and the unit tests'
+        // JSONScannerOracle.swift are symlinked files in its folder: TollgateGateway itself needs
+        // libcurl, Yams and the rest.
         .executableTarget(name: "FuzzJSONScanner", dependencies: ["FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -43,6 +43,16 @@ CASES = {
     "big-number": b'{"a":1e400,"model":"m"}',
 }
 
+# The include_usage rewrite (StreamOptionsLocator behind the scanner): every shape it edits.
+OPTIONS_CASES = {
+    "options-absent-empty": b'{}',
+    "options-null": b'{"model":"m","stream_options" : null,"stream":true}',
+    "options-number": b'{"stream_options":-1.5e2 ,"model":"m"}',
+    "options-empty": b'{"stream_options":{ },"model":"m"}',
+    "options-nested": b'{"stream_options":{"x":[1,{"include_usage":false}],"include\\u005fusage":"no"},"model":"m"}',
+    "options-dup-usage": b'{"model":"m","stream_options":{"include_usage":true,"include_usage":0}}',
+}
+
 
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
@@ -51,7 +61,11 @@ def main():
         sizes = [(1,), (7,), (3, 1, 200), (256,)][i % 4]
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(seed(body, sizes))
-    print(f"wrote {len(CASES)} seeds to {OUT}")
+    for i, (name, body) in enumerate(sorted(OPTIONS_CASES.items())):
+        sizes = [(1,), (5, 2), (13,), (256,)][i % 4]
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(seed(body, sizes))
+    print(f"wrote {len(CASES) + len(OPTIONS_CASES)} seeds to {OUT}")
 
 
 if __name__ == "__main__":

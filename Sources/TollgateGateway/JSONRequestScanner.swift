@@ -2,7 +2,8 @@
 // Finds what routing needs in a JSON request body — the top-level "model" and "stream"
 // members and whether "stream_options" is present — as bytes arrive, without building any
 // object tree (a 100 MB embeddings input is never decoded). It also records where the model
-// value and the final closing brace sit, so the body can be rewritten while it streams.
+// value, the `stream_options` value and the final closing brace sit, so the body can be
+// rewritten while it streams (StreamOptionsLocator follows only the `stream_options` bytes).
 //
 // What the gateway authorises and prices must be what the backend runs (SPEC §3), and every
 // backend parses the body with an ordinary JSON parser where the last duplicate key wins and
@@ -49,6 +50,13 @@ struct JSONRequestScanner {
     /// `true`/`false`; `null` reads as `false` (the OpenAI default).
     private(set) var stream: Bool?
     private(set) var hasStreamOptions = false
+    /// Absolute offset of the first byte of the top-level `stream_options` value, once scanned.
+    private(set) var streamOptionsStart: Int?
+    /// Absolute offset just past that value, once it has ended. A number ends only at the byte
+    /// after it, so this is set when that byte is scanned (it is not part of the value).
+    private(set) var streamOptionsEnd: Int?
+    /// Whether the top-level object has a member (a name has been read at depth 1).
+    private(set) var hasMembers = false
     /// Absolute offset of the `}` that closes the top-level object, once seen.
     private(set) var closingBraceOffset: Int?
     private(set) var rejection: Rejection?
@@ -174,6 +182,7 @@ struct JSONRequestScanner {
             if numberByte(b) { return }
             // The number ended at the byte before; this byte belongs to what follows it.
             state = .afterValue
+            if depth == 1 { endTopLevelValue(at: offset) }
         }
         switch state {
         case .start:
@@ -252,6 +261,7 @@ struct JSONRequestScanner {
             rejection = .invalidRequest("\"stream\" must be a boolean")
             return
         }
+        if role == .streamOptions { streamOptionsStart = offset }
         switch b {
         case UInt8(ascii: "\""): beginString(name: false, role: role == .model ? .model : .other)
         case UInt8(ascii: "{"): open(object: true)
@@ -281,7 +291,15 @@ struct JSONRequestScanner {
             state = .done
         } else {
             state = .afterValue
+            if depth == 1 { endTopLevelValue(at: offset + 1) }
         }
+    }
+
+    /// A value of a top-level member ended just before `end`.
+    private mutating func endTopLevelValue(at end: Int) {
+        // `member` stays the last top-level name until the next one, and a duplicate
+        // `stream_options` is refused, so this is its value and it ends once.
+        if member == .streamOptions { streamOptionsEnd = end }
     }
 
     // MARK: Strings
@@ -386,6 +404,7 @@ struct JSONRequestScanner {
         if stringIsName {
             state = .colon
             guard stringRole == .topLevelName else { return }
+            hasMembers = true
             member = Self.member(named: exactName)
             if member == .other {
                 switch Self.member(named: foldedName) {
@@ -416,6 +435,7 @@ struct JSONRequestScanner {
             }
         } else {
             state = .afterValue
+            if depth == 1 { endTopLevelValue(at: offset + 1) }
             if stringRole == .model {
                 model = String(decoding: modelBytes, as: UTF8.self)
                 modelRange = stringStart..<(offset + 1)
@@ -529,6 +549,7 @@ struct JSONRequestScanner {
         literalIndex += 1
         guard literalIndex == text.utf8CodeUnitCount else { return }
         state = .afterValue
+        if depth == 1 { endTopLevelValue(at: offset + 1) }
         if literalIsStream { stream = literalKind == 0 }
     }
 

@@ -205,7 +205,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
             refuse(rejection, closeConnection: true)
             return
         }
-        if locatesStreamOptions { streamOptions.scan(bytes) }
+        if locatesStreamOptions { streamOptions.follow(bytes, scannedBy: scanner) }
         guard body.append(bytes) else {
             fail(503, code: "server_overloaded", message: "The gateway is out of memory for request bodies; retry shortly.",
                  closeConnection: true)

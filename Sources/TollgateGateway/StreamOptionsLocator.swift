@@ -8,10 +8,13 @@
 //     without one, `"include_usage":true` goes in before its closing brace;
 //   - `stream_options: null`: replaced by `{"include_usage":true}`.
 // It also tells whether the client itself asked for usage (then it gets the usage chunk).
-// Member names are compared decoded (`include\u005fusage` is `include_usage`), so an escaped
-// duplicate cannot hide a `false` from the gateway that the upstream would honour. The JSON's
-// structure is checked by JSONRequestScanner; this only follows it and never traps on bad
-// input. Offsets are absolute body offsets, like the scanner's.
+//
+// It rides on JSONRequestScanner, which has already checked and scanned the chunk: the scanner
+// delimits the top-level `stream_options` value and finds the closing brace, so this follows
+// only the bytes of that value (a few dozen), never the message text around it. Member names
+// inside it are compared decoded (`include\u005fusage` is `include_usage`), so an escaped
+// duplicate cannot hide a `false` from the gateway that the upstream would honour. It never
+// traps on bad input. Offsets are absolute body offsets, like the scanner's.
 
 struct StreamOptionsLocator {
     struct Edit: Equatable {
@@ -28,27 +31,32 @@ struct StreamOptionsLocator {
     /// nil: no `stream_options`; else whether the client's (last) `include_usage` was `true`.
     private(set) var clientAskedForUsage: Bool?
 
+    /// The top-level `stream_options` value has ended, or the object without one has: no byte
+    /// after it matters.
+    private var done = false
+
+    // Following the value (`followValue`).
     private var offset = 0
+    /// Containers open inside the value: 1 is inside the `stream_options` object itself.
     private var depth = 0
     private var inString = false
     private var escaped = false
-    /// At depth 1, or depth 2 inside stream_options: the next string is a member name.
+    /// Inside the `stream_options` object at its own level: the next string is a member name.
     private var expectingKey = false
-    private var keyTarget: KeyTarget = .none
+    private var readingKey = false
     /// Decoded member name being read (bounded; longer names match nothing of interest).
     private var key: [UInt8] = []
     private var keyTooLong = false
     private var unicodeDigits = -1
     private var unicodeValue: UInt32 = 0
-    /// The member whose value comes next, at depth 1 or inside stream_options.
-    private var valueFor: Member = .other
-    private var topMembers = 0
+    /// What the next value is: `stream_options`' own (before its first byte), an
+    /// `include_usage` inside it, or anything else.
+    private var valueFor: Member = .streamOptions
 
-    // Inside the top-level `stream_options` object (depth 2).
+    // Inside the `stream_options` object.
     private var inOptions = false
     private var optionMembers = 0
     private var optionsHaveIncludeUsage = false
-    private var sawOptions = false
 
     // A literal or string value being read whose edit depends on it.
     private var pending: Pending?
@@ -56,7 +64,6 @@ struct StreamOptionsLocator {
     private var literal: [UInt8] = []
     private var literalLength = 0
 
-    private enum KeyTarget { case none, top, options }
     private enum Member { case other, streamOptions, includeUsage }
     private enum Pending { case optionsLiteral, usageLiteral, usageString }
 
@@ -67,11 +74,41 @@ struct StreamOptionsLocator {
     private static let optionsObject = Array(#"{"include_usage":true}"#.utf8)
     private static let trueLiteral = Array("true".utf8)
 
-    mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+    /// Follows the chunk `scanner` has just scanned: `bytes` are the last `bytes.count` bytes
+    /// it took. Only the part inside the top-level `stream_options` value is read.
+    mutating func follow(_ bytes: UnsafeRawBufferPointer, scannedBy scanner: JSONRequestScanner) {
+        guard !done, scanner.rejection == nil else { return }
+        let chunkEnd = scanner.offset
+        let chunkStart = chunkEnd - bytes.count
+        if let start = scanner.streamOptionsStart {
+            let from = max(start, chunkStart)
+            let to = min(scanner.streamOptionsEnd ?? chunkEnd, chunkEnd)
+            if from < to {
+                followValue(UnsafeRawBufferPointer(rebasing: bytes[(from - chunkStart)..<(to - chunkStart)]), at: from)
+            }
+            if scanner.streamOptionsEnd != nil { valueEnded() }
+        } else if let brace = scanner.closingBraceOffset, !scanner.hasStreamOptions {
+            add(Edit(at: brace, remove: 0, insert: scanner.hasMembers ? Self.usageOption : Self.bareUsageOption))
+            done = true
+        }
+    }
+
+    /// The body ended: a value still open (only in malformed JSON, which the scanner rejects)
+    /// holds nothing back any more.
+    mutating func finish() {
+        if pending == .optionsLiteral || pending == .usageLiteral { endLiteral() }
+        pending = nil
+        holdFrom = nil
+    }
+
+    /// Reads the next bytes of the top-level `stream_options` value, the first of which is at
+    /// absolute offset `start`. Bytes that are not JSON are read without trapping.
+    mutating func followValue(_ bytes: UnsafeRawBufferPointer, at start: Int) {
+        offset = start
         var i = 0
         while i < bytes.count {
-            if inString && !escaped && keyTarget == .none && pending == nil {
-                // Inside a string nobody needs (message text): skip to the next quote or backslash.
+            if inString && !escaped && !readingKey && pending == nil {
+                // Inside a string nobody needs: skip to the next quote or backslash.
                 var j = i
                 while j < bytes.count && bytes[j] != UInt8(ascii: "\"") && bytes[j] != UInt8(ascii: "\\") { j += 1 }
                 offset += j - i
@@ -84,12 +121,10 @@ struct StreamOptionsLocator {
         }
     }
 
-    /// The body ended: a value still open (only in malformed JSON, which the scanner rejects)
-    /// holds nothing back any more.
-    mutating func finish() {
+    /// The value has ended (the scanner says so): a literal in it is whole now.
+    mutating func valueEnded() {
         if pending == .optionsLiteral || pending == .usageLiteral { endLiteral() }
-        pending = nil
-        holdFrom = nil
+        done = true
     }
 
     private mutating func step(_ b: UInt8) {
@@ -105,29 +140,28 @@ struct StreamOptionsLocator {
             }
             endLiteral()
         }
+        let atOptionsLevel = inOptions && depth == 1
         switch b {
         case UInt8(ascii: "\""):
             inString = true
             escaped = false
-            if expectingKey && (depth == 1 || (inOptions && depth == 2)) {
-                keyTarget = depth == 1 ? .top : .options
+            if expectingKey && atOptionsLevel {
+                readingKey = true
                 key.removeAll(keepingCapacity: true)
                 keyTooLong = false
                 unicodeDigits = -1
-                if keyTarget == .top { topMembers += 1 } else { optionMembers += 1 }
-            } else if valueFor == .includeUsage && inOptions && depth == 2 {
+                optionMembers += 1
+            } else if valueFor == .includeUsage && atOptionsLevel {
                 // `"include_usage":"yes"`: lenient servers may read a string as a boolean.
                 pending = .usageString
                 holdFrom = offset
                 clientAskedForUsage = false
-            } else if valueFor == .streamOptions && depth == 1 {
-                sawOptions = true  // not an object: the upstream rejects it; nothing to add
-                clientAskedForUsage = false
+            } else if valueFor == .streamOptions {
+                clientAskedForUsage = false  // not an object: the upstream rejects it; nothing to add
             }
             valueFor = .other
         case UInt8(ascii: "{"), UInt8(ascii: "["):
-            if depth == 1 && valueFor == .streamOptions {
-                sawOptions = true
+            if valueFor == .streamOptions {
                 if b == UInt8(ascii: "{") {
                     inOptions = true
                     optionMembers = 0
@@ -136,35 +170,30 @@ struct StreamOptionsLocator {
                 } else {
                     clientAskedForUsage = false  // not an object: the upstream rejects it or ignores it
                 }
-            } else if depth == 0 && b == UInt8(ascii: "{") {
-                expectingKey = true
             }
             depth += 1
             valueFor = .other
         case UInt8(ascii: "}"), UInt8(ascii: "]"):
-            if depth == 2 && inOptions {
+            if atOptionsLevel {
                 inOptions = false
                 if !optionsHaveIncludeUsage {
                     add(Edit(at: offset, remove: 0, insert: optionMembers > 0 ? Self.commaIncludeUsageMember : Self.includeUsageMember))
                     clientAskedForUsage = false
                 }
-            } else if depth == 1 && b == UInt8(ascii: "}") && !sawOptions {
-                add(Edit(at: offset, remove: 0, insert: topMembers > 0 ? Self.usageOption : Self.bareUsageOption))
             }
-            depth -= 1
+            if depth > 0 { depth -= 1 }
             valueFor = .other
             expectingKey = false
         case UInt8(ascii: ":"):
             expectingKey = false
         case UInt8(ascii: ","):
-            if depth == 1 || (inOptions && depth == 2) { expectingKey = true }
+            if atOptionsLevel { expectingKey = true }
             valueFor = .other
         default:
             guard Self.isLiteralByte(b) else { return }
-            if depth == 1 && valueFor == .streamOptions {
-                sawOptions = true
+            if valueFor == .streamOptions {
                 pending = .optionsLiteral
-            } else if depth == 2 && inOptions && valueFor == .includeUsage {
+            } else if atOptionsLevel && valueFor == .includeUsage {
                 pending = .usageLiteral
             } else {
                 valueFor = .other
@@ -181,7 +210,7 @@ struct StreamOptionsLocator {
     private mutating func stepInString(_ b: UInt8) {
         if escaped {
             escaped = false
-            if keyTarget != .none {
+            if readingKey {
                 switch b {
                 case UInt8(ascii: "u"): unicodeDigits = 0; unicodeValue = 0
                 case UInt8(ascii: "n"): appendKey(0x0A)
@@ -220,7 +249,7 @@ struct StreamOptionsLocator {
             endString()
             return
         }
-        if keyTarget != .none { appendKey(b) }
+        if readingKey { appendKey(b) }
     }
 
     private mutating func appendKey(_ b: UInt8) {
@@ -236,20 +265,13 @@ struct StreamOptionsLocator {
             add(Edit(at: start, remove: offset + 1 - start, insert: Self.trueLiteral))
             return
         }
-        switch keyTarget {
-        case .top:
-            valueFor = !keyTooLong && Self.equals(key, "stream_options") ? .streamOptions : .other
-        case .options:
-            if !keyTooLong && Self.equals(key, "include_usage") {
-                valueFor = .includeUsage
-                optionsHaveIncludeUsage = true
-            } else {
-                valueFor = .other
-            }
-        case .none:
+        if readingKey && !keyTooLong && Self.equals(key, "include_usage") {
+            valueFor = .includeUsage
+            optionsHaveIncludeUsage = true
+        } else {
             valueFor = .other
         }
-        keyTarget = .none
+        readingKey = false
     }
 
     private mutating func endLiteral() {

@@ -170,6 +170,37 @@ struct JSONRequestScannerTests {
         #expect(check(#"{"streamx":1,"strea":2,"stream_option":3,"stream_optionss":4}"#).hasStreamOptions == false)
     }
 
+    @Test func streamOptionsValueIsDelimitedAsItIsScanned() {
+        // StreamOptionsLocator follows only these bytes, so the range must be known as soon as
+        // it can be: its start once its first byte is scanned, its end once the value has
+        // ended (a number only at the byte after it), whatever the split.
+        let values = [#"{"include_usage":false}"#, "null", "12.5e-1", "0", #""no""#, "[1,{}]", "true",
+                      #"{"a":{"include_usage":[]},"include\u005fusage":null}"#]
+        for value in values {
+            for (before, after) in [(#"{"model":"m","stream_options":"#, "}"), (#"{"stream_options" : "#, #" , "stream":true}"#),
+                                    (#"{"messages":[{"stream_options":1}],"stream_options":"#, #","x":{"stream_options":2}}"#)] {
+                let bytes = Array((before + value + after).utf8)
+                let start = before.utf8.count
+                let end = start + value.utf8.count
+                let isNumber = value.first.map { $0 == "-" || $0.isNumber } ?? false
+                let s = check(bytes)
+                #expect(s.rejection == nil)
+                #expect(s.streamOptionsStart == start && s.streamOptionsEnd == end, "\(s)")
+                #expect(s.hasMembers)
+                var scanner = JSONRequestScanner()
+                for (i, b) in bytes.enumerated() {
+                    [b].withUnsafeBytes { scanner.scan($0) }
+                    #expect((scanner.streamOptionsStart != nil) == (i >= start), "\(value) after byte \(i)")
+                    #expect((scanner.streamOptionsEnd != nil) == (i >= (isNumber ? end : end - 1)), "\(value) after byte \(i)")
+                }
+            }
+        }
+        let none = check(#"{"model":"m","messages":[{"stream_options":null}]}"#)
+        #expect(none.streamOptionsStart == nil && none.streamOptionsEnd == nil && !none.hasStreamOptions)
+        let empty = check(" { } ")
+        #expect(!empty.hasMembers && empty.closingBraceOffset == 3)
+    }
+
     @Test func nonStringModelAndNonBooleanStreamAreRefused() {
         for value in ["1", "-1.5", "null", "true", "false", "{}", #"["a"]"#, #"{"name":"a"}"#] {
             #expect(check(#"{"model":\#(value)}"#).rejection == Self.modelNotString, "model \(value)")

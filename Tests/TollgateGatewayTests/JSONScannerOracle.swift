@@ -5,7 +5,8 @@
 // JSONSerialization, which reads duplicate keys the way every backend does (the last wins):
 //
 // - whatever the scanner accepts, Foundation accepts too, with the same top-level "model"
-//   (byte for byte), "stream" and "stream_options"; the model range holds the model;
+//   (byte for byte), "stream" and "stream_options"; the model range holds the model, and the
+//   stream_options range exactly its value;
 // - a body Foundation refuses is refused by the scanner (Foundation's one exception: numbers
 //   beyond a Double, which RFC 8259 §6 leaves to implementations and Python reads as inf);
 // - what Foundation accepts, written out again by Foundation, is accepted by the scanner unless
@@ -22,13 +23,31 @@ struct JSONScanOutcome: Equatable, CustomStringConvertible {
     var modelRange: Range<Int>?
     var stream: Bool?
     var hasStreamOptions = false
+    var streamOptionsStart: Int?
+    var streamOptionsEnd: Int?
+    var hasMembers = false
     var closingBraceOffset: Int?
     var offset = 0
+
+    init(_ scanner: JSONRequestScanner) {
+        rejection = scanner.rejection
+        model = scanner.model.map { Array($0.utf8) }
+        modelRange = scanner.modelRange
+        stream = scanner.stream
+        hasStreamOptions = scanner.hasStreamOptions
+        streamOptionsStart = scanner.streamOptionsStart
+        streamOptionsEnd = scanner.streamOptionsEnd
+        hasMembers = scanner.hasMembers
+        closingBraceOffset = scanner.closingBraceOffset
+        offset = scanner.offset
+    }
 
     var description: String {
         let m = model.map { String(decoding: $0, as: UTF8.self).debugDescription } ?? "nil"
         return "rejection \(rejection.map { "\($0)" } ?? "nil"), model \(m) at \(modelRange.map { "\($0)" } ?? "nil"), "
-            + "stream \(stream.map { "\($0)" } ?? "nil"), stream_options \(hasStreamOptions), "
+            + "stream \(stream.map { "\($0)" } ?? "nil"), stream_options \(hasStreamOptions) "
+            + "at \(streamOptionsStart.map { "\($0)" } ?? "nil")..<\(streamOptionsEnd.map { "\($0)" } ?? "nil"), "
+            + "members \(hasMembers), "
             + "brace \(closingBraceOffset.map { "\($0)" } ?? "nil"), offset \(offset)"
     }
 }
@@ -52,10 +71,7 @@ enum JSONScannerOracle {
             }
         }
         scanner.finish()
-        return JSONScanOutcome(rejection: scanner.rejection, model: scanner.model.map { Array($0.utf8) },
-                               modelRange: scanner.modelRange, stream: scanner.stream,
-                               hasStreamOptions: scanner.hasStreamOptions,
-                               closingBraceOffset: scanner.closingBraceOffset, offset: scanner.offset)
+        return JSONScanOutcome(scanner)
     }
 
     /// Scans `body` as two pieces cut at `cut` (0 and body.count give one empty piece).
@@ -66,10 +82,7 @@ enum JSONScannerOracle {
             scanner.scan(UnsafeRawBufferPointer(rebasing: all[cut..<all.count]))
         }
         scanner.finish()
-        return JSONScanOutcome(rejection: scanner.rejection, model: scanner.model.map { Array($0.utf8) },
-                               modelRange: scanner.modelRange, stream: scanner.stream,
-                               hasStreamOptions: scanner.hasStreamOptions,
-                               closingBraceOffset: scanner.closingBraceOffset, offset: scanner.offset)
+        return JSONScanOutcome(scanner)
     }
 
     /// Why the scanner's verdict on `body` disagrees with Foundation, or nil.
@@ -106,6 +119,8 @@ enum JSONScannerOracle {
         } else if outcome.modelRange != nil {
             return "a model range without a model"
         }
+        if let why = streamOptionsRangeDisagrees(body, object, outcome) { return why }
+        if outcome.hasMembers == object.isEmpty { return "members \(outcome.hasMembers) for \(object.count) distinct names" }
         let last = body.lastIndex { !isSpace($0) }
         if outcome.closingBraceOffset != last { return "closing brace at \(String(describing: outcome.closingBraceOffset)), last byte at \(String(describing: last))" }
         if outcome.offset != body.count { return "offset \(outcome.offset) after \(body.count) bytes" }
@@ -176,6 +191,31 @@ enum JSONScannerOracle {
         }
         if outcome.hasStreamOptions != (object["stream_options"] != nil) {
             return "stream_options: Foundation \(object["stream_options"] != nil), scanner \(outcome.hasStreamOptions)"
+        }
+        return nil
+    }
+
+    /// The stream_options range must hold exactly its value: no space around it, and the same
+    /// value as Foundation's (compared as Foundation writes both out).
+    private static func streamOptionsRangeDisagrees(_ body: [UInt8], _ object: [String: Any], _ outcome: JSONScanOutcome) -> String? {
+        guard let value = object["stream_options"] else {
+            if outcome.streamOptionsStart != nil || outcome.streamOptionsEnd != nil { return "a stream_options range without stream_options" }
+            return nil
+        }
+        guard let start = outcome.streamOptionsStart, let end = outcome.streamOptionsEnd, start >= 0, start < end, end <= body.count else {
+            return "stream_options without a range inside the body"
+        }
+        let slice = Array(body[start..<end])
+        if let first = slice.first, let last = slice.last, isSpace(first) || isSpace(last) {
+            return "the stream_options range \(start)..<\(end) has space around its value"
+        }
+        let wrapped = [UInt8(ascii: "[")] + slice + [UInt8(ascii: "]")]
+        guard let inRange = (try? JSONSerialization.jsonObject(with: Data(wrapped), options: [])) as? [Any], inRange.count == 1,
+              let mine = try? JSONSerialization.data(withJSONObject: inRange, options: [.sortedKeys, .fragmentsAllowed]),
+              let theirs = try? JSONSerialization.data(withJSONObject: [value], options: [.sortedKeys, .fragmentsAllowed]),
+              mine == theirs
+        else {
+            return "the stream_options range \(start)..<\(end) does not hold its value"
         }
         return nil
     }

@@ -6,19 +6,25 @@ import Testing
 @testable import TollgateGateway
 
 struct StreamOptionsLocatorTests {
-    /// Scans `body` in pieces of `size`, checks the hold never points at bytes already
+    /// Scans `body` in pieces of `size` the way ProxyExchange does (the scanner, then the
+    /// locator on what the scanner found), checks the hold never points at bytes already
     /// decided, and returns the rewritten body and whether the client asked for usage.
     private func rewrite(_ body: String, size: Int) -> (String, Bool?) {
+        var scanner = JSONRequestScanner()
         var locator = StreamOptionsLocator()
         let bytes = Array(body.utf8)
         var i = 0
         while i < bytes.count {
-            Array(bytes[i..<min(i + size, bytes.count)]).withUnsafeBytes { locator.scan($0) }
+            Array(bytes[i..<min(i + size, bytes.count)]).withUnsafeBytes {
+                scanner.scan($0)
+                locator.follow($0, scannedBy: scanner)
+            }
             i += size
             if let hold = locator.holdFrom { #expect(hold < i) }
             // Every edit found so far lies within the bytes seen.
             #expect(locator.edits.allSatisfy { $0.at <= i })
         }
+        scanner.finish()
         locator.finish()
         #expect(locator.holdFrom == nil)
         var out: [UInt8] = []
@@ -69,11 +75,22 @@ struct StreamOptionsLocatorTests {
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array(#"{}[]":,\ufalse true null 0 stream_options include_usage"#.utf8)
         for _ in 0..<2000 {
-            var locator = StreamOptionsLocator()
             let bytes = (0..<Int.random(in: 0..<80, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
-            bytes.withUnsafeBytes { locator.scan($0) }
+            // As the stream_options value itself, and as a body behind the scanner.
+            var locator = StreamOptionsLocator()
+            bytes.withUnsafeBytes { locator.followValue($0, at: 0) }
+            locator.valueEnded()
             locator.finish()
             #expect(locator.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 })
+            var scanner = JSONRequestScanner()
+            var behind = StreamOptionsLocator()
+            bytes.withUnsafeBytes {
+                scanner.scan($0)
+                behind.follow($0, scannedBy: scanner)
+            }
+            scanner.finish()
+            behind.finish()
+            #expect(behind.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 })
         }
     }
 }

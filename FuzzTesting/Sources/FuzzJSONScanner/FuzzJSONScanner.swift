@@ -15,8 +15,11 @@
 // closing brace, offset) must be identical. The whole-body outcome must then agree with
 // Foundation's JSONSerialization (JSONScannerOracle.disagreement), and Foundation's own
 // re-serialisation of the body must get the verdict SPEC §3 asks for
-// (JSONScannerOracle.roundTripDisagreement). Any disagreement is a `fatalError`, so libFuzzer
-// saves the input.
+// (JSONScannerOracle.roundTripDisagreement). StreamOptionsLocator (symlinked too) then follows
+// the scanner the way ProxyExchange drives it, whole, in the pieces and byte by byte: the
+// include_usage edits must not depend on the split and must give Foundation a body with
+// `include_usage: true` and nothing else changed (StreamOptionsCheck). Any disagreement is a
+// `fatalError`, so libFuzzer saves the input.
 import Foundation
 import FuzzSupport
 
@@ -48,6 +51,21 @@ func runCase(_ input: UnsafeRawBufferPointer) {
     }
     if let why = JSONScannerOracle.roundTripDisagreement(body) {
         fatalError("round trip: \(why)")
+    }
+
+    let rewrite = StreamOptionsCheck.run(body)
+    let rewriteSplit = StreamOptionsCheck.run(body, pieces: pieces)
+    let rewriteBytewise = StreamOptionsCheck.run(body, pieces: [1])
+    if trace { FileHandle.standardError.write(Data("rewrite: \(rewrite.outcome.map { "\($0)" } ?? "refused")\n".utf8)) }
+    if let why = rewrite.broken ?? rewriteSplit.broken ?? rewriteBytewise.broken {
+        fatalError("stream_options rewrite: \(why)")
+    }
+    if rewriteSplit.outcome != rewrite.outcome || rewriteBytewise.outcome != rewrite.outcome {
+        fatalError("the rewrite depends on the split\n  whole: \(String(describing: rewrite.outcome))\n"
+            + "  pieces \(pieces): \(String(describing: rewriteSplit.outcome))\n  byte-by-byte: \(String(describing: rewriteBytewise.outcome))")
+    }
+    if let outcome = rewrite.outcome, let why = StreamOptionsCheck.disagreement(body, outcome) {
+        fatalError("stream_options rewrite: \(why)")
     }
 }
 

@@ -1,0 +1,1 @@
+../../../Sources/TollgateGateway/StreamOptionsLocator.swift
