@@ -19,8 +19,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     targets: [
         .target(name: "CLinux"),
-        .target(name: "TollgateIO", dependencies: ["CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateHTTP", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
+        .target(name: "TollgateCore", swiftSettings: swiftSettings),
+        .target(name: "TollgateIO", dependencies: ["TollgateCore", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "TollgateCore"], swiftSettings: swiftSettings),
         // Hands control to libFuzzer; shared by every target below.
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
 
@@ -28,10 +29,9 @@ let package = Package(
         .executableTarget(name: "FuzzHTTPParser", dependencies: ["TollgateHTTP", "FuzzSupport"], swiftSettings: swiftSettings),
         // The whole server (parser, connection, loop) driven through a socketpair.
         .executableTarget(name: "FuzzConnection", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux", "FuzzSupport"], swiftSettings: swiftSettings),
-        // JSONRequestScanner.swift, StreamOptionsLocator.swift (no imports) and the unit tests'
-        // JSONScannerOracle.swift are symlinked files in its folder: TollgateGateway itself needs
-        // libcurl, Yams and the rest.
-        .executableTarget(name: "FuzzJSONScanner", dependencies: ["FuzzSupport"], swiftSettings: swiftSettings),
+        // The scanner and locator come from TollgateCore (a leaf); the unit tests'
+        // JSONScannerOracle.swift is a symlinked file in its folder.
+        .executableTarget(name: "FuzzJSONScanner", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

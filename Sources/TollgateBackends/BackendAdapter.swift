@@ -7,6 +7,7 @@
 // implement the same protocol in the next issue.
 import TollgateIO
 public import TollgateUpstream
+public import TollgateCore
 
 /// The OpenAI-compatible operation a client asked for.
 public enum APIOperation: String, Sendable {
@@ -49,16 +50,6 @@ public protocol RequestBodySource: AnyObject {
     func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk
     /// All body bytes (for in-process backends that need the whole request), if buffered.
     func bufferedBody() -> [UInt8]?
-}
-
-/// Token counts a backend reported, if any.
-public struct TokenUsage: Sendable, Equatable {
-    public var promptTokens: Int?
-    public var completionTokens: Int?
-    public init(promptTokens: Int? = nil, completionTokens: Int? = nil) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-    }
 }
 
 /// How a call ended, classified for SPEC §3's failover table: the transport's own outcome,

@@ -5,6 +5,7 @@
 // credentials, streams both ways, and reads `usage` as the response passes.
 import TollgateIO
 public import TollgateUpstream
+import TollgateCore
 
 public struct OpenAIBackendOptions: Sendable {
     public var name: String

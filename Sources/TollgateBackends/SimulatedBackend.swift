@@ -8,6 +8,7 @@ import CLinux
 import Glibc
 import Synchronization
 public import TollgateIO
+import TollgateCore
 
 public struct SimulatedBackendOptions: Sendable {
     public var name: String

@@ -3,6 +3,7 @@
 // their issue lands): every call fails as a connect failure, so the request moves on to the
 // model's next candidate. The failure is reported from the loop, never inside `invoke`.
 public import TollgateIO
+import TollgateCore
 
 public final class UnavailableBackend: BackendAdapter {
     public let name: String

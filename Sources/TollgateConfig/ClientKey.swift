@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import TollgateCore
 // A bearer key as the gateway keeps it: the SHA-256 digest, a short id for logs, and where it
 // came from. The plaintext is dropped at load time except for a default written in the file,
 // which is public anyway and which the CLI prints so the quick start works.

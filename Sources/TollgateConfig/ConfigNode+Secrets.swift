@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import TollgateCore
 // Secrets: never echoed in a message. Upstream credentials are kept as text (they must be
 // sent); client and admin keys only as digests, except a default written in the file.
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import TollgateCore
 
 /// A whole, validated config. Immutable; a reload builds a new one.
 public struct GatewayConfig: Sendable, Equatable {

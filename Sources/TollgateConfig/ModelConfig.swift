@@ -1,17 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-
-/// What a model does, which decides the routes that reach it.
-public enum ModelTask: String, Sendable, Equatable, CaseIterable {
-    case chat
-    case completion
-    case embedding
-    case image
-    case imageEdit = "image_edit"
-    case transcription
-    case diarization
-    /// Reached only through `/v1/run/<model>`.
-    case raw
-}
+public import TollgateCore
 
 /// One entry of `models:`.
 public struct ModelConfig: Sendable, Equatable {

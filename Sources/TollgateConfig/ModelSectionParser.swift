@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import TollgateCore
 
 /// `models:` → [ModelConfig]; every backend named must be declared under `backends:`.
 enum ModelSectionParser {

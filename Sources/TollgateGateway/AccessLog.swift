@@ -5,6 +5,7 @@
 import CLinux
 import TollgateHTTP
 import TollgateIO
+import TollgateCore
 
 final class AccessLog: UsageSink, LoopIterationObserver {
     private let writer: LogWriter

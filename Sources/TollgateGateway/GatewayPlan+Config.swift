@@ -5,6 +5,7 @@ import TollgateBackends
 public import TollgateConfig
 public import TollgateHTTP
 import TollgateIO
+import TollgateCore
 
 extension HTTPServerOptions {
     /// The `server:` section as the HTTP layer's options.
@@ -32,7 +33,7 @@ extension GatewayPlan {
             backends.append(Self.plan(for: backend))
         }
         let models = config.models.map { model in
-            ModelPlan(name: model.name, task: TollgateGateway.ModelTask(rawValue: model.task.rawValue) ?? .raw,
+            ModelPlan(name: model.name, task: model.task,
                       backends: model.backends.compactMap { backendIndex[$0] }, attempts: model.attempts)
         }
         var users: [UserPlan] = []
@@ -98,16 +99,24 @@ extension GatewayPlan {
         case .hfSpace, .runpod, .modal, .replicate, .http:
             kind = .unavailable("kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
-        let billing: BillingPlan
-        switch backend.pricing?.billing {
-        case .alwaysOn: billing = .alwaysOn(microdollarsPerHour: backend.pricing!.microDollars)
-        case .perSecond: billing = .perSecond(microdollarsPerSecond: Double(backend.pricing!.microDollars))
-        case .perRequest: billing = .perRequest(microdollars: backend.pricing!.microDollars)
-        case nil: billing = .free
-        }
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
-                           firstByteTimeoutNs: firstByte.nanoseconds, billing: billing)
+                           firstByteTimeoutNs: firstByte.nanoseconds,
+                           costModel: backend.pricing.map(Self.costModel(of:)) ?? .free)
+    }
+}
+
+extension GatewayPlan {
+    /// `price` + `billing` as the pure cost model (SPEC §3: round_up and minimum are per_second's).
+    static func costModel(of pricing: Pricing) -> CostModel {
+        let price = MicroDollars(pricing.microDollars)
+        switch pricing.billing {
+        case .alwaysOn: return .alwaysOn(perHour: price)
+        case .perRequest: return .perRequest(price)
+        case .perSecond:
+            let roundUpMs = pricing.roundUp.map { Int64(clamping: $0.nanoseconds / 1_000_000) }
+            return .perSecond(perSecond: price, roundUpMs: roundUpMs, minimum: pricing.minimumMicroDollars.map(MicroDollars.init))
+        }
     }
 }
 

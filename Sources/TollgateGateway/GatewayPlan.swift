@@ -4,6 +4,7 @@
 public import TollgateBackends
 import TollgateConfig
 public import TollgateIO
+public import TollgateCore
 
 public enum BackendKindPlan: Sendable {
     case openai(OpenAIBackendOptions)
@@ -13,43 +14,22 @@ public enum BackendKindPlan: Sendable {
     case unavailable(String)
 }
 
-public enum BillingPlan: Sendable, Equatable {
-    /// Paid while up: the marginal cost of one more request is zero.
-    case alwaysOn(microdollarsPerHour: Int64)
-    case perSecond(microdollarsPerSecond: Double)
-    case perRequest(microdollars: Int64)
-    case free
-}
-
 public struct BackendPlan: Sendable {
     public var name: String
     public var kind: BackendKindPlan
     /// The upstream's name for the model, when it differs from the client's.
     public var upstreamModel: String?
     public var firstByteTimeoutNs: UInt64
-    public var billing: BillingPlan
+    /// How its use turns into money (SPEC §3 `price`/`billing`).
+    public var costModel: CostModel
 
-    public init(name: String, kind: BackendKindPlan, upstreamModel: String?, firstByteTimeoutNs: UInt64, billing: BillingPlan) {
+    public init(name: String, kind: BackendKindPlan, upstreamModel: String?, firstByteTimeoutNs: UInt64, costModel: CostModel) {
         self.name = name
         self.kind = kind
         self.upstreamModel = upstreamModel
         self.firstByteTimeoutNs = firstByteTimeoutNs
-        self.billing = billing
+        self.costModel = costModel
     }
-
-    /// The marginal dollars of `seconds` of use (the metering issue refines this with rounding
-    /// and minimums).
-    public func cost(seconds: Double) -> Double {
-        switch billing {
-        case .alwaysOn, .free: return 0
-        case .perSecond(let micros): return seconds * micros / 1e6
-        case .perRequest(let micros): return Double(micros) / 1e6
-        }
-    }
-}
-
-public enum ModelTask: String, Sendable {
-    case chat, completion, embedding, image, imageEdit = "image_edit", transcription, diarization, raw
 }
 
 public struct ModelPlan: Sendable {

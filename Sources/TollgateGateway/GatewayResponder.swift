@@ -8,6 +8,7 @@ import TollgateConfig
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
+import TollgateCore
 
 final class GatewayResponder: HTTPResponder {
     private let loop: EventLoop

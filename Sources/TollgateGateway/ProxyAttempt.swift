@@ -7,6 +7,7 @@
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
+import TollgateCore
 
 final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
     /// 1 for the first candidate, 2 for the next, …

@@ -12,6 +12,7 @@ import TollgateBackends
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
+import TollgateCore
 
 final class ProxyExchange: HTTPExchangeDelegate {
     /// Bodies up to this size are kept whole, so a failed attempt can be replayed on the next
@@ -536,16 +537,9 @@ final class ProxyExchange: HTTPExchangeDelegate {
     /// `: tollgate {"gpu_seconds":…,"cost_usd":…,"backend":…}` — an SSE comment, ignored by
     /// clients, carrying what this stream cost so far.
     private func meteringComment() -> String {
-        let seconds = Double(context.loop.now &- upstreamStart) / 1e9
-        let cost = backendIndex.map { plan.backends[$0].cost(seconds: seconds) } ?? 0
-        return ": tollgate {\"gpu_seconds\":\(Self.decimal(seconds)),\"cost_usd\":\(Self.decimal(cost)),\"backend\":\(JSONText.quoted(backendName ?? ""))}\n\n"
-    }
-
-    static func decimal(_ value: Double) -> String {
-        let micros = Int((value * 1e6).rounded())
-        let whole = micros / 1_000_000, fraction = micros % 1_000_000
-        let digits = String(fraction)
-        return "\(whole).\(String(repeating: "0", count: 6 - digits.count))\(digits)"
+        let gpu = MilliGPUSeconds(nanoseconds: context.loop.now &- upstreamStart)
+        let cost = backendIndex.map { plan.backends[$0].costModel.cost(of: gpu) } ?? .zero
+        return ": tollgate {\"gpu_seconds\":\(gpu.secondsText),\"cost_usd\":\(cost),\"backend\":\(JSONText.quoted(backendName ?? ""))}\n\n"
     }
 
     func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,

@@ -4,6 +4,7 @@
 // arrives, the access log is its sink.
 
 public import TollgateHTTP
+public import TollgateCore
 
 public struct UsageRecord: Sendable {
     /// The gateway's own unique id.

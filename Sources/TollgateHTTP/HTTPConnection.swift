@@ -5,6 +5,7 @@
 import CLinux
 import Glibc
 import TollgateIO
+import TollgateCore
 
 final class HTTPConnection: IOHandler, TimerHandler {
     enum Phase: Equatable {

@@ -3,6 +3,7 @@
 // calls must come from that loop. After the client goes away every call is a harmless no-op,
 // so a responder finishing late (an upstream transfer completing) needs no special case.
 public import TollgateIO
+public import TollgateCore
 
 /// Receives the request body and the response-side events of one exchange (on its loop).
 public protocol HTTPExchangeDelegate: AnyObject {

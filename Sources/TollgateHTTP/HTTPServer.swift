@@ -5,6 +5,7 @@ import CLinux
 import Glibc
 import Synchronization
 public import TollgateIO
+public import TollgateCore
 
 extension HTTPResponder {
     /// Default: nothing to log for requests refused before they had an exchange.

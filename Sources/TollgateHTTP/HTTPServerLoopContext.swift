@@ -4,6 +4,7 @@
 import CLinux
 import Glibc
 import TollgateIO
+import TollgateCore
 
 final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandler {
     let loop: EventLoop

@@ -5,6 +5,7 @@ import ArgumentParser
 import CLinux
 import Glibc
 import TollgateConfig
+import TollgateCore
 
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a new API key and the sha256 line for the config.")

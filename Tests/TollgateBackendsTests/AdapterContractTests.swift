@@ -7,6 +7,7 @@ import Testing
 @testable import TollgateBackends
 import TollgateIO
 import TollgateUpstream
+import TollgateCore
 
 /// Records what an adapter reported, and whether `invoke` had returned by then.
 private final class ContractSink: BackendSink, RequestBodySource, @unchecked Sendable {

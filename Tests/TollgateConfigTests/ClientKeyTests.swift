@@ -3,6 +3,7 @@
 // only for a default written in the file; constant-time authentication.
 import Testing
 import TollgateConfig
+import TollgateCore
 
 @Suite struct ClientKeyTests {
     private let yaml = """

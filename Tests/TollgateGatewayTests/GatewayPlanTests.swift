@@ -2,6 +2,7 @@
 import Testing
 import TollgateConfig
 @testable import TollgateGateway
+import TollgateCore
 
 struct GatewayPlanTests {
     @Test func authenticatesByDigestOnly() {
@@ -15,16 +16,11 @@ struct GatewayPlanTests {
         #expect(plan.users[0].mayUse("m") && !plan.users[0].mayUse("n"))
     }
 
-    @Test func costFollowsBilling() {
-        func backend(_ billing: BillingPlan) -> BackendPlan {
-            BackendPlan(name: "b", kind: .simulated(.init(name: "b"), .init()), upstreamModel: nil,
-                        firstByteTimeoutNs: 1, billing: billing)
-        }
-        #expect(backend(.perSecond(microdollarsPerSecond: 190)).cost(seconds: 10) == 0.0019)
-        #expect(backend(.perRequest(microdollars: 10_000)).cost(seconds: 99) == 0.01)
-        #expect(backend(.alwaysOn(microdollarsPerHour: 400_000)).cost(seconds: 99) == 0)
-        #expect(ProxyExchange.decimal(0.0019) == "0.001900")
-        #expect(ProxyExchange.decimal(12.5) == "12.500000")
+    @Test func pricingBecomesTheCostModel() {
+        #expect(GatewayPlan.costModel(of: Pricing(billing: .perSecond, microDollars: 190, roundUp: .seconds(1), minimumMicroDollars: 10_000))
+                == .perSecond(perSecond: MicroDollars(190), roundUpMs: 1_000, minimum: MicroDollars(10_000)))
+        #expect(GatewayPlan.costModel(of: Pricing(billing: .perRequest, microDollars: 10_000)) == .perRequest(MicroDollars(10_000)))
+        #expect(GatewayPlan.costModel(of: Pricing(billing: .alwaysOn, microDollars: 400_000)) == .alwaysOn(perHour: MicroDollars(400_000)))
     }
 
     @Test func upstreamErrorMessagesAreExtracted() {

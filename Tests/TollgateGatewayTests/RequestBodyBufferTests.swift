@@ -2,6 +2,7 @@
 import Testing
 @testable import TollgateGateway
 import TollgateIO
+import TollgateCore
 
 struct RequestBodyBufferTests {
     @Test func holdsWhatWasAppendedAndDropsTheFrontSegmentBySegment() {

@@ -5,6 +5,7 @@
 import Testing
 import TollgateIO
 @testable import TollgateHTTP
+import TollgateCore
 
 struct FramingCase: CustomStringConvertible, Sendable {
     let name: String

@@ -5,6 +5,7 @@
 import Synchronization
 @testable import TollgateHTTP
 import TollgateIO
+import TollgateCore
 
 final class TestCounters: Sendable {
     struct Values {

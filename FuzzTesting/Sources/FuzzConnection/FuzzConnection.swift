@@ -24,6 +24,7 @@ import Glibc
 import Synchronization
 import TollgateHTTP
 import TollgateIO
+import TollgateCore
 import FuzzSupport
 
 let trace = getenv("FUZZ_CONN_TRACE") != nil

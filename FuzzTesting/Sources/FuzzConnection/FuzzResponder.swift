@@ -4,6 +4,7 @@
 // paused body, streamed under backpressure, aborted mid-stream, or before the body ended.
 import TollgateHTTP
 import TollgateIO
+import TollgateCore
 
 final class FuzzResponder: HTTPResponder {
     let loop: EventLoop

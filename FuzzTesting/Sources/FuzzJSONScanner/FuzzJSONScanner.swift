@@ -22,6 +22,7 @@
 // `fatalError`, so libFuzzer saves the input.
 import Foundation
 import FuzzSupport
+import TollgateCore
 
 /// FUZZ_JSON_TRACE=1 prints each input's pieces and outcome to stderr.
 let trace = ProcessInfo.processInfo.environment["FUZZ_JSON_TRACE"] != nil

@@ -1,1 +1,1 @@
-../../../Tests/TollgateGatewayTests/JSONScannerOracle.swift
+../../../Tests/TollgateCoreTests/JSONScannerOracle.swift

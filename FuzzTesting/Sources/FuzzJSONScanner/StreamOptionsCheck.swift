@@ -12,6 +12,7 @@
 // - clientAskedForUsage is nil without `stream_options`, else whether its `include_usage` is
 //   `true` as Foundation reads it.
 import Foundation
+import TollgateCore
 
 enum StreamOptionsCheck {
     struct Outcome: Equatable, CustomStringConvertible {

@@ -68,8 +68,9 @@ public struct ByteBuffer: ~Copyable {
     }
 
     /// Lets `body` write up to `count` bytes at the end; it returns how many it wrote.
-    public mutating func writeWithUnsafeMutableBytes(minimumWritable count: Int,
-                                                     _ body: (UnsafeMutableRawBufferPointer) throws(IOError) -> Int) throws(IOError) -> Int {
+    public mutating func writeWithUnsafeMutableBytes<Failure: Error>(
+        minimumWritable count: Int, _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Int
+    ) throws(Failure) -> Int {
         reserveWritable(count)
         let region = UnsafeMutableRawBufferPointer(start: base! + writeIndex, count: capacity - writeIndex)
         let written = try body(region)

@@ -25,11 +25,13 @@
 // same offset. It allocates nothing per byte: only the model's bytes (at most `maxModelBytes`)
 // and the `model` string itself.
 
-struct JSONRequestScanner {
+package struct JSONRequestScanner {
+    package init() {}
+
     /// Why a body is refused. SPEC §3: `notAnObject` and `malformed` are 400 `invalid_json`;
     /// `invalidRequest` is 400 `invalid_request` (valid JSON the gateway will not route,
     /// because another parser could read a different model or stream from it).
-    enum Rejection: Error, Equatable {
+    package enum Rejection: Error, Equatable {
         case notAnObject
         case malformed(String)
         case invalidRequest(String)
@@ -38,28 +40,28 @@ struct JSONRequestScanner {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
 
     /// Nesting limit, counting the top-level object: the same as Foundation's JSONSerialization.
-    static let maxDepth = 512
+    package static let maxDepth = 512
     /// A longer model name is refused rather than cut (a cut name could name another model).
-    static let maxModelBytes = 512
+    package static let maxModelBytes = 512
 
     /// Bytes scanned so far (absolute offset of the next byte).
-    private(set) var offset = 0
-    private(set) var model: String?
+    package private(set) var offset = 0
+    package private(set) var model: String?
     /// Absolute byte range of the model value including its quotes.
-    private(set) var modelRange: Range<Int>?
+    package private(set) var modelRange: Range<Int>?
     /// `true`/`false`; `null` reads as `false` (the OpenAI default).
-    private(set) var stream: Bool?
-    private(set) var hasStreamOptions = false
+    package private(set) var stream: Bool?
+    package private(set) var hasStreamOptions = false
     /// Absolute offset of the first byte of the top-level `stream_options` value, once scanned.
-    private(set) var streamOptionsStart: Int?
+    package private(set) var streamOptionsStart: Int?
     /// Absolute offset just past that value, once it has ended. A number ends only at the byte
     /// after it, so this is set when that byte is scanned (it is not part of the value).
-    private(set) var streamOptionsEnd: Int?
+    package private(set) var streamOptionsEnd: Int?
     /// Whether the top-level object has a member (a name has been read at depth 1).
-    private(set) var hasMembers = false
+    package private(set) var hasMembers = false
     /// Absolute offset of the `}` that closes the top-level object, once seen.
-    private(set) var closingBraceOffset: Int?
-    private(set) var rejection: Rejection?
+    package private(set) var closingBraceOffset: Int?
+    package private(set) var rejection: Rejection?
 
     var isComplete: Bool { closingBraceOffset != nil }
 
@@ -116,7 +118,7 @@ struct JSONRequestScanner {
     private var literalIsStream = false
 
     /// Scans the next bytes of the body.
-    mutating func scan(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func scan(_ bytes: UnsafeRawBufferPointer) {
         guard rejection == nil, let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var i = 0
         let count = bytes.count
@@ -166,7 +168,7 @@ struct JSONRequestScanner {
     }
 
     /// Called at the end of the body.
-    mutating func finish() {
+    package mutating func finish() {
         guard rejection == nil else { return }
         switch state {
         case .start: rejection = .notAnObject

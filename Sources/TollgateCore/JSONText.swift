@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Writing JSON strings by hand: error bodies and log lines are tiny and fixed in shape, and a
 // JSON encoder would pull Foundation into the hot path.
-public import TollgateIO
+
 
 public enum JSONText {
     /// `text` as a quoted JSON string (RFC 8259 §7): quotes, backslashes and control characters

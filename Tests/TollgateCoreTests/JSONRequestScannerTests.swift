@@ -4,8 +4,8 @@
 // checked against Foundation's JSONSerialization (JSONScannerOracle).
 import Foundation
 import Testing
-@testable import TollgateGateway
-import TollgateIO
+@testable import TollgateCore
+
 
 struct JSONRequestScannerTests {
     /// Scans `body` whole, byte by byte and cut in two at every point; all must give the same

@@ -2,7 +2,7 @@
 // The SSE relay in whole events: the metering comment before [DONE], the usage event withheld
 // when asked, a partial event never half-sent — for every way the stream can be split.
 import Testing
-@testable import TollgateGateway
+@testable import TollgateCore
 
 struct SSEEventFramerTests {
     /// Feeds `text` in pieces of `size` bytes; "<C>" marks where the comment would go.

@@ -12,9 +12,7 @@
 // - what Foundation accepts, written out again by Foundation, is accepted by the scanner unless
 //   SPEC §3 refuses it (`invalidRequest`), so the scanner is not merely strict.
 import Foundation
-#if canImport(TollgateGateway)
-@testable import TollgateGateway
-#endif
+import TollgateCore
 
 /// Everything the scanner reports once the body has ended.
 struct JSONScanOutcome: Equatable, CustomStringConvertible {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
-@testable import TollgateHTTP
-import TollgateIO
+@testable import TollgateCore
+
 
 @Suite struct JSONTextTests {
     private func escaped(_ text: String) -> String {

@@ -3,7 +3,7 @@
 // split at every byte.
 import Foundation
 import Testing
-@testable import TollgateGateway
+@testable import TollgateCore
 
 struct StreamOptionsLocatorTests {
     /// Scans `body` in pieces of `size` the way ProxyExchange does (the scanner, then the

@@ -2,7 +2,7 @@
 // The gateway's own id for each request: a random 64-bit prefix per loop run plus a counter,
 // as 24 hex characters. Unique across loops and restarts without coordination, and cheap
 // (no syscall or lock per request).
-import CLinux
+
 import Glibc
 
 public struct RequestID: Sendable, Hashable, CustomStringConvertible {
@@ -48,10 +48,8 @@ public struct RequestIDGenerator: Sendable {
     }
 
     private static func randomPrefix() -> UInt64 {
-        var seed: UInt64 = 0
-        // getrandom(2) without flags blocks only before the kernel's pool is initialised at boot.
-        let got = withUnsafeMutableBytes(of: &seed) { getrandom($0.baseAddress, 8, 0) }
-        if got != 8 { seed = UInt64.random(in: .min ... .max) }
-        return seed
+        // SystemRandomNumberGenerator reads getrandom(2) on Linux, which blocks only before the
+        // kernel's pool is initialised at boot.
+        UInt64.random(in: .min ... .max)
     }
 }

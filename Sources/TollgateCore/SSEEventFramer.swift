@@ -11,13 +11,15 @@
 // it comes). The common chunk — whole events, nothing to withhold — is passed on as it is,
 // without a copy.
 
-struct SSEEventFramer {
+package struct SSEEventFramer {
+    package init() {}
+
     /// Largest event held back while incomplete (a usage or [DONE] event is far smaller).
     static let maxHeld = 64 << 10
 
     /// Withhold the `choices: []` + `usage` event.
-    var withholdUsage = false
-    private(set) var sawDone = false
+    package var withholdUsage = false
+    package private(set) var sawDone = false
 
     /// The incomplete event received so far (nothing of it was passed on).
     private var held: [UInt8] = []
@@ -33,7 +35,7 @@ struct SSEEventFramer {
     private var lastEventEndedOnCR = false
     private var lastEventWithheld = false
 
-    enum Output {
+    package enum Output {
         /// Bytes to send, valid during the call.
         case bytes(UnsafeRawBufferPointer)
         /// The `data: [DONE]` event is next.
@@ -42,10 +44,10 @@ struct SSEEventFramer {
 
     /// True when nothing of an unfinished event has been passed on: an event written now
     /// starts cleanly.
-    var isAtEventBoundary: Bool { !passingThrough }
+    package var isAtEventBoundary: Bool { !passingThrough }
 
     /// Feeds upstream bytes; `emit` receives what to send, in order.
-    mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Output) -> Void) {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Output) -> Void) {
         guard !bytes.isEmpty else { return }
         var start = 0  // first byte of `bytes` not yet passed on, held or dropped
         if lastEventEndedOnCR {
@@ -103,7 +105,7 @@ struct SSEEventFramer {
     }
 
     /// The stream ended normally: whatever is held goes out as it is.
-    mutating func finish(_ emit: (Output) -> Void) {
+    package mutating func finish(_ emit: (Output) -> Void) {
         guard !held.isEmpty else { return }
         let rest = held
         held = []
@@ -111,7 +113,7 @@ struct SSEEventFramer {
     }
 
     /// The stream is being cut: an unfinished event is dropped, never half-sent.
-    mutating func discardPartialEvent() {
+    package mutating func discardPartialEvent() {
         held = []
     }
 
@@ -199,7 +201,7 @@ struct SSEEventFramer {
     }
 
     /// The usage chunk: `"choices":[]` and a `"usage":{` object (whitespace allowed).
-    static func isUsageEvent(_ event: UnsafeRawBufferPointer) -> Bool {
+    package static func isUsageEvent(_ event: UnsafeRawBufferPointer) -> Bool {
         member(event, "\"choices\"", opens: UInt8(ascii: "["), thenCloses: UInt8(ascii: "]"))
             && member(event, "\"usage\"", opens: UInt8(ascii: "{"), thenCloses: nil)
     }

@@ -16,20 +16,28 @@
 // duplicate cannot hide a `false` from the gateway that the upstream would honour. It never
 // traps on bad input. Offsets are absolute body offsets, like the scanner's.
 
-struct StreamOptionsLocator {
-    struct Edit: Equatable {
-        var at: Int
-        var remove: Int
-        var insert: [UInt8]
+package struct StreamOptionsLocator {
+    package struct Edit: Equatable {
+        package var at: Int
+        package var remove: Int
+        package var insert: [UInt8]
+
+        package init(at: Int, remove: Int, insert: [UInt8]) {
+            self.at = at
+            self.remove = remove
+            self.insert = insert
+        }
     }
 
+    package init() {}
+
     /// Edits found so far, in offset order (later ones are appended as bytes arrive).
-    private(set) var edits: [Edit] = []
+    package private(set) var edits: [Edit] = []
     /// A value whose edit is undecided starts here (a literal or string being read): the body
     /// must not be sent past this offset until it is decided.
-    private(set) var holdFrom: Int?
+    package private(set) var holdFrom: Int?
     /// nil: no `stream_options`; else whether the client's (last) `include_usage` was `true`.
-    private(set) var clientAskedForUsage: Bool?
+    package private(set) var clientAskedForUsage: Bool?
 
     /// The top-level `stream_options` value has ended, or the object without one has: no byte
     /// after it matters.
@@ -76,7 +84,7 @@ struct StreamOptionsLocator {
 
     /// Follows the chunk `scanner` has just scanned: `bytes` are the last `bytes.count` bytes
     /// it took. Only the part inside the top-level `stream_options` value is read.
-    mutating func follow(_ bytes: UnsafeRawBufferPointer, scannedBy scanner: JSONRequestScanner) {
+    package mutating func follow(_ bytes: UnsafeRawBufferPointer, scannedBy scanner: JSONRequestScanner) {
         guard !done, scanner.rejection == nil else { return }
         let chunkEnd = scanner.offset
         let chunkStart = chunkEnd - bytes.count
@@ -95,7 +103,7 @@ struct StreamOptionsLocator {
 
     /// The body ended: a value still open (only in malformed JSON, which the scanner rejects)
     /// holds nothing back any more.
-    mutating func finish() {
+    package mutating func finish() {
         if pending == .optionsLiteral || pending == .usageLiteral { endLiteral() }
         pending = nil
         holdFrom = nil

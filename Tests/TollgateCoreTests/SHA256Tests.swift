@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // FIPS 180-4 / NIST example vectors, plus the hex and constant-time helpers.
 import Testing
-import TollgateConfig
+import TollgateCore
 
 @Suite struct SHA256Tests {
     @Test(arguments: [

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
-@testable import TollgateHTTP
+@testable import TollgateCore
 
 struct RequestIDTests {
     @Test func formatsAs24HexDigits() {

@@ -1,1 +1,0 @@
-../../../Sources/TollgateGateway/StreamOptionsLocator.swift

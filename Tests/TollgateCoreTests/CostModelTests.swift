@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// SPEC §3/§5 pricing on integers: exact per-second cost, round_up, minimum, per_request,
+// always_on uptime, and inputs that would overflow or come from an untrusted report.
+import Testing
+import TollgateCore
+
+struct CostModelTests {
+    private let serverless = CostModel.perSecond(perSecond: MicroDollars(190))  // 0.00019 $/s
+
+    @Test func perSecondIsExactToTheMicroDollarRoundedUp() {
+        #expect(serverless.cost(of: MilliGPUSeconds(1_000)) == MicroDollars(190))
+        #expect(serverless.cost(of: MilliGPUSeconds(2_500)) == MicroDollars(475))
+        // 1 ms × 190 µ$/s = 0.19 µ$: a fraction is billed as one whole micro-dollar.
+        #expect(serverless.cost(of: MilliGPUSeconds(1)) == MicroDollars(1))
+        #expect(serverless.cost(of: .zero) == .zero)
+    }
+
+    @Test func roundUpBillsWholeStepsAndMinimumIsAFloor() {
+        let model = CostModel.perSecond(perSecond: MicroDollars(190), roundUpMs: 1_000, minimum: MicroDollars(10_000))
+        #expect(model.billedTime(MilliGPUSeconds(1_001)) == MilliGPUSeconds(2_000))
+        #expect(model.billedTime(MilliGPUSeconds(3_000)) == MilliGPUSeconds(3_000))
+        #expect(model.billedTime(.zero) == .zero)
+        #expect(model.cost(of: MilliGPUSeconds(1_001)) == MicroDollars(10_000))  // 380 µ$ < minimum
+        let noMinimum = CostModel.perSecond(perSecond: MicroDollars(190), roundUpMs: 1_000)
+        #expect(noMinimum.cost(of: MilliGPUSeconds(1_001)) == MicroDollars(380))
+    }
+
+    @Test func perRequestAndAlwaysOnMarginalCosts() {
+        #expect(CostModel.perRequest(MicroDollars(10_000)).cost(of: MilliGPUSeconds(99_000)) == MicroDollars(10_000))
+        #expect(CostModel.alwaysOn(perHour: MicroDollars(800_000)).cost(of: MilliGPUSeconds(99_000)) == .zero)
+        #expect(CostModel.free.cost(of: MilliGPUSeconds(99_000)) == .zero)
+    }
+
+    @Test func alwaysOnUptimeIsHoursTimesPrice() {
+        let space = CostModel.alwaysOn(perHour: MicroDollars(800_000))
+        #expect(space.uptimeCost(milliseconds: 3_600_000) == MicroDollars(800_000))
+        #expect(space.uptimeCost(milliseconds: 13 * 3_600_000) == MicroDollars(10_400_000))
+        #expect(space.uptimeCost(milliseconds: 1) == MicroDollars(1))
+        #expect(serverless.uptimeCost(milliseconds: 3_600_000) == .zero)
+    }
+
+    @Test func overflowSaturatesInsteadOfTrapping() {
+        let huge = CostModel.perSecond(perSecond: MicroDollars(.max))
+        #expect(huge.cost(of: MilliGPUSeconds(.max)) == MicroDollars(.max))
+        let step = CostModel.perSecond(perSecond: MicroDollars(1), roundUpMs: .max - 1)
+        #expect(step.billedTime(MilliGPUSeconds(.max)) == MilliGPUSeconds(.max))
+        #expect(CostModel.alwaysOn(perHour: MicroDollars(.max)).uptimeCost(milliseconds: .max) == MicroDollars(.max))
+        #expect(MicroDollars(.max) + MicroDollars(1) == MicroDollars(.max))
+        #expect(MicroDollars(.min) - MicroDollars(1) == MicroDollars(.min))
+    }
+
+    @Test func untrustedSecondsBecomeMilliseconds() {
+        #expect(MilliGPUSeconds(seconds: 1.2345) == MilliGPUSeconds(1_235))
+        #expect(MilliGPUSeconds(seconds: -3) == .zero)
+        #expect(MilliGPUSeconds(seconds: .nan) == .zero)
+        #expect(MilliGPUSeconds(seconds: .infinity) == .zero)
+        #expect(MilliGPUSeconds(seconds: 1e300).value == 100 * 365 * 86_400 * 1_000)
+        #expect(MilliGPUSeconds(nanoseconds: 1_499_999) == MilliGPUSeconds(1))
+        #expect(MilliGPUSeconds(nanoseconds: 1_500_000) == MilliGPUSeconds(2))
+        #expect(MilliGPUSeconds(nanoseconds: .max).value > 0)
+    }
+
+    @Test func dollarsPrintWithSixDecimals() {
+        #expect(MicroDollars(1_500_000).description == "1.500000")
+        #expect(MicroDollars(190).description == "0.000190")
+        #expect(MicroDollars(-5).description == "-0.000005")
+        #expect(MicroDollars(190).dollars == 0.00019)
+    }
+}
