@@ -36,9 +36,11 @@ let package = Package(
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "TollgateCore", "CCurl", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore", "CLinux"],
                 swiftSettings: swiftSettings),
+        // What each request cost and how it went: usage records, their sinks, the access log.
+        .target(name: "TollgateMetering", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateGateway",
                 dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends",
-                               "TollgateCore", "CLinux"],
+                               "TollgateMetering", "TollgateCore", "CLinux"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
                           dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateIO", "TollgateUpstream", "CLinux",
@@ -46,6 +48,8 @@ let package = Package(
                           swiftSettings: swiftSettings),
 
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TollgateIOTests", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
                     swiftSettings: swiftSettings),

@@ -7,6 +7,7 @@ public import TollgateIO
 import CLinux
 import Synchronization
 public import TollgateUpstream
+import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -49,7 +50,8 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
-            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan, sink: accessLog,
+            let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
+                                             sink: UsageSinks([accessLog]),
                                              bodyBudget: bodyBudget, curlShare: curlShare)
             contexts.set(responder.context, on: loop)
             return responder

@@ -9,6 +9,7 @@ import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
 import TollgateCore
+import TollgateMetering
 
 final class GatewayResponder: HTTPResponder {
     private let loop: EventLoop
@@ -121,7 +122,7 @@ final class GatewayResponder: HTTPResponder {
             record.backend = proxy.attempts > 0 ? proxy.backendName : nil
             record.attempts = proxy.attempts
             record.upstreamSeconds = proxy.upstreamSeconds
-            record.gpuSeconds = proxy.upstreamSeconds
+            record.gpu = MilliGPUSeconds(seconds: proxy.upstreamSeconds)
             record.coldStart = proxy.coldStart
             record.promptTokens = proxy.usage.promptTokens
             record.completionTokens = proxy.usage.completionTokens

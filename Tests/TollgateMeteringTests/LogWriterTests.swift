@@ -3,7 +3,7 @@
 // container runtime that falls behind): every line arrives, none is silently lost.
 import Glibc
 import Testing
-import TollgateGateway
+@testable import TollgateMetering
 
 struct LogWriterTests {
     @Test func nonBlockingStdoutThatFillsLosesNoLine() throws {

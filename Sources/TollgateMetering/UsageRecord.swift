@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What one client request cost and how it went: the seam between the exchange and metering.
-// Every exchange ends by producing exactly one record (SPEC §5); until the SQLite store
-// arrives, the access log is its sink.
+// Every exchange ends by producing exactly one record (SPEC §5), handed to every sink at once
+// (UsageSinks): the access log today, the SQLite writer with the metering issue.
 
-public import TollgateHTTP
 public import TollgateCore
 
 public struct UsageRecord: Sendable {
@@ -32,8 +31,10 @@ public struct UsageRecord: Sendable {
     public var ttfbMs: Double?
     public var queueMs: Double = 0
     public var coldStart: Bool = false
-    public var gpuSeconds: Double = 0
-    public var costUSD: Double = 0
+    /// GPU time billed: the backend's report where it gives one, else the measured upstream time.
+    public var gpu: MilliGPUSeconds = .zero
+    /// What the request cost on its backend's price (SPEC §5 `cost_usd`).
+    public var cost: MicroDollars = .zero
     /// Measured upstream seconds (first attempt start → last byte), before any backend report.
     public var upstreamSeconds: Double = 0
     public var bytesIn: Int

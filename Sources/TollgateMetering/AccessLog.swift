@@ -3,21 +3,20 @@
 // no locks or allocations beyond the line itself, and handed to the LogWriter thread once per
 // loop iteration. No header maps, keys or bodies are ever written.
 import CLinux
-import TollgateHTTP
-import TollgateIO
+public import TollgateIO
 import TollgateCore
 
-final class AccessLog: UsageSink, LoopIterationObserver {
+public final class AccessLog: UsageSink, LoopIterationObserver {
     private let writer: LogWriter
     private var buffer = ByteBuffer()
     private var cachedSecond: Int64 = -1
     private var cachedPrefix: [UInt8] = []
 
-    init(writer: LogWriter) {
+    public init(writer: LogWriter) {
         self.writer = writer
     }
 
-    func record(_ r: UsageRecord) {
+    public func record(_ r: UsageRecord) {
         buffer.append("{\"ts\":\"")
         appendTimestamp(r.timestamp)
         buffer.append("\",\"id\":\"")
@@ -63,7 +62,7 @@ final class AccessLog: UsageSink, LoopIterationObserver {
         buffer.append("}\n")
     }
 
-    func loopIterationEnded() {
+    public func loopIterationEnded() {
         guard !buffer.isEmpty else { return }
         writer.submit(buffer.readable)
         buffer.clear(keepingUpTo: 64 * 1024)
@@ -94,7 +93,8 @@ final class AccessLog: UsageSink, LoopIterationObserver {
         if second != cachedSecond {
             cachedSecond = second
             let days = second / 86_400
-            let (y, m, d) = HTTPDate.civil(fromDays: days)
+            let date = CivilDate(daysSinceEpoch: days)
+            let (y, m, d) = (date.year, date.month, date.day)
             let s = second - days * 86_400
             func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
             cachedPrefix = Array("\(y)-\(two(m))-\(two(d))T\(two(Int(s / 3600))):\(two(Int(s % 3600 / 60))):\(two(Int(s % 60)))".utf8)
