@@ -38,9 +38,13 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // What each request cost and how it went: usage records, their sinks, the access log.
         .target(name: "TollgateMetering", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
+        // Pure decisions on an injected clock, no I/O: which backend next, and whether a
+        // caller may (who, which model, how much).
+        .target(name: "TollgateRouting", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        .target(name: "TollgateLimits", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .target(name: "TollgateGateway",
                 dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends",
-                               "TollgateMetering", "TollgateCore", "CLinux"],
+                               "TollgateMetering", "TollgateRouting", "TollgateLimits", "TollgateCore", "CLinux"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
                           dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateIO", "TollgateUpstream", "CLinux",
@@ -50,6 +54,8 @@ let package = Package(
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateRoutingTests", dependencies: ["TollgateRouting"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateIOTests", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
                     swiftSettings: swiftSettings),

@@ -2,6 +2,7 @@
 // Config → the runtime's own terms. Leaf modules never see GatewayConfig; this file is the one
 // place that maps it onto the HTTP server's options and the routing plan.
 import TollgateBackends
+import TollgateLimits
 public import TollgateConfig
 public import TollgateHTTP
 import TollgateIO

@@ -4,6 +4,7 @@
 public import TollgateBackends
 import TollgateConfig
 public import TollgateIO
+public import TollgateLimits
 public import TollgateCore
 
 public enum BackendKindPlan: Sendable {
@@ -47,33 +48,6 @@ public struct ModelPlan: Sendable {
     }
 }
 
-public struct UserPlan: Sendable {
-    public var name: String
-    /// nil = every model.
-    public var allowedModels: Set<String>?
-
-    public init(name: String, allowedModels: Set<String>?) {
-        self.name = name
-        self.allowedModels = allowedModels
-    }
-
-    public func mayUse(_ model: String) -> Bool { allowedModels?.contains(model) ?? true }
-}
-
-/// A client key as stored: its SHA-256 digest, never the key.
-public struct KeyPlan: Sendable {
-    public var digest: [UInt8]
-    public var user: Int
-    /// Short non-secret id for logs (e.g. the first 8 hex digits of the digest).
-    public var keyID: String
-
-    public init(digest: [UInt8], user: Int, keyID: String) {
-        self.digest = digest
-        self.user = user
-        self.keyID = keyID
-    }
-}
-
 public final class GatewayPlan: Sendable {
     public let backends: [BackendPlan]
     public let models: [ModelPlan]
@@ -81,8 +55,8 @@ public final class GatewayPlan: Sendable {
     /// `server.trusted_proxies`: peers whose X-Forwarded-For names the client.
     public let trustedProxies: [IPBlock]
     private let modelIndex: [String: Int]
-    /// Keyed by the digest; the match is confirmed in constant time.
-    private let keys: [[UInt8]: KeyPlan]
+    /// Bearer key → user (SPEC §7).
+    public let keyTable: KeyTable
 
     /// Every configured upstream secret, cut out of upstream text the gateway relays (SPEC §7).
     public let redactor: SecretRedactor
@@ -94,23 +68,16 @@ public final class GatewayPlan: Sendable {
         self.backends = backends
         self.models = models
         self.users = users
+        self.keyTable = KeyTable(users: users, keys: keys)
         var index: [String: Int] = [:]
         for (i, m) in models.enumerated() { index[m.name] = i }
         modelIndex = index
-        var table: [[UInt8]: KeyPlan] = [:]
-        for key in keys { table[key.digest] = key }
-        self.keys = table
     }
 
     public func model(named name: String) -> ModelPlan? {
         modelIndex[name].map { models[$0] }
     }
 
-    /// The user a bearer key belongs to: SHA-256 of the key, looked up by digest, confirmed
-    /// with a constant-time comparison (SPEC §7).
-    public func authenticate(key: String) -> (user: UserPlan, keyID: String)? {
-        let digest = SHA256.hash(utf8: key)
-        guard let entry = keys[digest], ConstantTime.equals(entry.digest, digest) else { return nil }
-        return (users[entry.user], entry.keyID)
-    }
+    /// The user a bearer key belongs to (SPEC §7).
+    public func authenticate(key: String) -> Caller? { keyTable.authenticate(key: key) }
 }

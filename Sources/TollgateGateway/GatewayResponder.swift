@@ -4,6 +4,7 @@
 // Every finished exchange becomes one usage record for the sink.
 import CLinux
 import TollgateBackends
+import TollgateLimits
 import TollgateConfig
 import TollgateHTTP
 import TollgateIO
@@ -72,7 +73,7 @@ final class GatewayResponder: HTTPResponder {
 
     /// Bearer key → user. A rejected key's body is never read and the connection closes
     /// (a CL.0 desync cannot ride on an early 401; reliability-anchors §2).
-    private func authenticate(_ exchange: HTTPExchange) -> (user: UserPlan, keyID: String)? {
+    private func authenticate(_ exchange: HTTPExchange) -> Caller? {
         let plan = context.runtime.plan
         // A keep-alive client repeats the header it sent before: verified once per connection
         // and plan (a reload re-checks it), compared in constant time like the digest.
@@ -150,8 +151,8 @@ final class GatewayResponder: HTTPResponder {
 final class VerifiedCredential {
     let header: [UInt8]
     let plan: GatewayPlan
-    let caller: (user: UserPlan, keyID: String)
-    init(header: [UInt8], plan: GatewayPlan, caller: (user: UserPlan, keyID: String)) {
+    let caller: Caller
+    init(header: [UInt8], plan: GatewayPlan, caller: Caller) {
         self.header = header
         self.plan = plan
         self.caller = caller

@@ -9,6 +9,7 @@
 // our backend secrets. Loop-confined.
 import CLinux
 import TollgateBackends
+import TollgateLimits
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream

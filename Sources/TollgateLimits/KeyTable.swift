@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bearer key → user. Only SHA-256 digests are held (SPEC §7: the config stores `sha256:` hashes
+// or literal keys hashed at load), so a memory dump or a log line never yields a usable key.
+public import TollgateCore
+
+/// A client key as stored: its SHA-256 digest, never the key.
+public struct KeyPlan: Sendable {
+    public var digest: [UInt8]
+    /// Index into the table's users.
+    public var user: Int
+    /// Short non-secret id for logs (SPEC §5: the first 8 hex digits of the digest).
+    public var keyID: String
+
+    public init(digest: [UInt8], user: Int, keyID: String) {
+        self.digest = digest
+        self.user = user
+        self.keyID = keyID
+    }
+}
+
+/// Who made a request: the user its key belongs to and that key's log id.
+public struct Caller: Sendable {
+    public var user: UserPlan
+    public var keyID: String
+
+    public init(user: UserPlan, keyID: String) {
+        self.user = user
+        self.keyID = keyID
+    }
+}
+
+/// The one key check (SPEC §7): hash the presented key, look the digest up, confirm the match in
+/// constant time. The lookup by digest leaks nothing about the key (an attacker who can time it
+/// learns which digests are absent, which needs a preimage to exploit).
+public struct KeyTable: Sendable {
+    public let users: [UserPlan]
+    private let entries: [[UInt8]: KeyPlan]
+
+    /// Keys whose `user` is not an index into `users` are left out (never a trap).
+    public init(users: [UserPlan], keys: [KeyPlan]) {
+        self.users = users
+        var table: [[UInt8]: KeyPlan] = [:]
+        for key in keys where users.indices.contains(key.user) { table[key.digest] = key }
+        entries = table
+    }
+
+    public func authenticate(key: String) -> Caller? {
+        let digest = SHA256.hash(utf8: key)
+        guard let entry = entries[digest], ConstantTime.equals(entry.digest, digest) else { return nil }
+        return Caller(user: users[entry.user], keyID: entry.keyID)
+    }
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// SPEC §4's circuit driven with explicit times.
+import Testing
+import TollgateRouting
+
+struct CircuitBreakerTests {
+    private let s: UInt64 = 1_000_000_000
+
+    @Test func opensAfterConsecutiveFailuresOnly() {
+        var breaker = CircuitBreaker(failureThreshold: 3, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        breaker.recordFailure(now: 0)
+        breaker.recordFailure(now: 0)
+        breaker.recordSuccess()  // a success in between resets the count
+        breaker.recordFailure(now: 1 * s)
+        breaker.recordFailure(now: 1 * s)
+        let admitted1 = breaker.admit(now: 1 * s)
+        #expect(admitted1)
+        breaker.recordFailure(now: 2 * s)
+        #expect(breaker.state == .open(until: 12 * s))
+        let admitted2 = breaker.admit(now: 11 * s)
+        #expect(!admitted2)
+        #expect(!breaker.isEligible(now: 11 * s))
+    }
+
+    @Test func halfOpenAdmitsOneTrialThatDecides() {
+        var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        breaker.recordFailure(now: 0)
+        #expect(breaker.isEligible(now: 10 * s))
+        let admitted3 = breaker.admit(now: 10 * s)
+        #expect(admitted3)
+        #expect(breaker.state == .halfOpen)
+        let secondTrial = breaker.admit(now: 10 * s)
+        #expect(!secondTrial)  // only one trial
+        breaker.recordSuccess()
+        #expect(breaker.state == .closed(consecutiveFailures: 0))
+        let admitted4 = breaker.admit(now: 10 * s)
+        #expect(admitted4)
+    }
+
+    @Test func cooldownDoublesUpToTheMaximumAndResetsOnSuccess() {
+        var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: 10 * s, maxCooldownNs: 25 * s)
+        var now: UInt64 = 0
+        breaker.recordFailure(now: now)
+        var opened: [UInt64] = []
+        for _ in 0..<4 {
+            guard case .open(let until) = breaker.state else { Issue.record("not open"); return }
+            opened.append((until - now) / s)
+            now = until
+            let admitted5 = breaker.admit(now: now)
+            #expect(admitted5)
+            breaker.recordFailure(now: now)
+        }
+        #expect(opened == [10, 20, 25, 25])
+        now += 25 * s
+        let admitted6 = breaker.admit(now: now)
+        #expect(admitted6)
+        breaker.recordSuccess()
+        breaker.recordFailure(now: now)
+        #expect(breaker.state == .open(until: now + 10 * s))
+    }
+
+    @Test func lateReportsAndExtremeTimesNeverTrap() {
+        var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: .max, maxCooldownNs: .max)
+        breaker.recordFailure(now: .max - 1)
+        #expect(breaker.state == .open(until: .max))
+        breaker.recordFailure(now: .max)  // a late report while open changes nothing
+        #expect(breaker.state == .open(until: .max))
+        var zero = CircuitBreaker(failureThreshold: 0, cooldownNs: 0, maxCooldownNs: 0)
+        zero.recordFailure(now: 5)
+        #expect(zero.state == .open(until: 6))
+    }
+}
