@@ -47,7 +47,7 @@ let package = Package(
                                "TollgateMetering", "TollgateRouting", "TollgateLimits", "TollgateCore", "CLinux"],
                 swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
-                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateHTTP", "TollgateIO", "TollgateUpstream", "CLinux",
+                          dependencies: ["TollgateGateway", "TollgateConfig",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 

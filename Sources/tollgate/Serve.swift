@@ -3,13 +3,8 @@
 // thread: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (a config with errors is
 // reported and the running one kept).
 import ArgumentParser
-import CLinux
-import Glibc
 import TollgateConfig
 import TollgateGateway
-import TollgateHTTP
-import TollgateIO
-import TollgateUpstream
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway.")
@@ -34,74 +29,46 @@ struct Serve: ParsableCommand {
         for key in result.inertKeys {
             Console.error("\(config):\(key.line): warning: `\(key.path)` is accepted but has no effect in this version: \(key.reason)")
         }
-        // Block the signals before any thread exists so every thread inherits the mask and
-        // they arrive only through the signalfd below.
-        var signals = sigset_t()
-        _ = tg_block_signals(&signals)
-        // Made before the first connection is accepted: once clients may use up every
-        // descriptor, a signalfd created later could fail (EMFILE), and the loop below would
-        // take that for a stop signal.
-        let signalFD = tg_signalfd(&signals)
-        guard signalFD >= 0 else {
-            Console.error("tollgate: cannot create the signal descriptor: \(String(cString: strerror(tg_errno())))")
+        // Signals are blocked before any thread exists, so every thread inherits the mask.
+        let signals: ProcessSignals
+        switch ProcessSignals.capture() {
+        case .success(let captured): signals = captured
+        case .failure(let error):
+            Console.error("tollgate: cannot create the signal descriptor: \(error.reason)")
             throw ExitCode(1)
         }
-        let options = HTTPServerOptions(server: loaded.server, defaultWorkers: EventLoopGroup.coreCount)
         let plan = GatewayPlan(config: loaded)
         for (name, reason) in plan.unavailableBackends {
             Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")
         }
         let gateway: Gateway
         do {
-            gateway = try Gateway(options: options, plan: plan, maxBuffered: loaded.server.maxBuffered,
-                                  curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
-            let address = try gateway.start()
+            let (started, address) = try Gateway.launch(config: loaded, plan: plan, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds)
+            gateway = started
             Console.error("tollgate: listening on \(address)")
-        } catch let error as IOError where error.errno == EADDRINUSE {
-            Console.error("tollgate: cannot listen on \(options.host):\(options.port): address in use (another process serves it)")
-            throw ExitCode(1)
         } catch {
-            Console.error("tollgate: cannot listen on \(options.host):\(options.port): \(error)")
+            Console.error("tollgate: \(error)")
             throw ExitCode(1)
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
         waitLoop: while true {
-            guard let signal = Self.nextSignal(signalFD) else {
-                Console.error("tollgate: reading the signal descriptor failed (\(String(cString: strerror(tg_errno())))); stopping")
+            guard let signal = signals.next() else {
+                Console.error("tollgate: reading the signal descriptor failed (\(signals.lastErrorText)); stopping")
                 break
             }
             switch signal {
-            case SIGHUP:
-                reload(gateway, current: loaded)
-            default:
-                break waitLoop
+            case .reload: reload(gateway, current: loaded)
+            case .stop: break waitLoop
             }
         }
         Console.error("tollgate: draining (up to \(loaded.server.drainTimeout); a second SIGTERM or SIGINT stops at once)")
-        var interrupted = false
-        let clean = gateway.shutdown(drainTimeout: options.drainTimeout, interrupt: (signalFD, {
-            // SIGHUP while draining: nothing to reload into; only a second stop signal counts.
-            let signal = Self.nextSignal(signalFD)
-            interrupted = signal == SIGTERM || signal == SIGINT
-            return interrupted
-        }))
+        let clean = gateway.shutdown(signals: signals)
         if clean {
             Console.error("tollgate: stopped")
-        } else if interrupted {
+        } else if signals.secondStopReceived {
             Console.error("tollgate: stopped at a second signal; connections still open were closed")
         } else {
             Console.error("tollgate: stopped; connections still open at the drain deadline were closed")
-        }
-    }
-
-    /// The next signal from the signalfd (blocking, EINTR retried); nil if it cannot be read.
-    private static func nextSignal(_ fd: Int32) -> Int32? {
-        var info = signalfd_siginfo()
-        while true {
-            let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)
-            if n == MemoryLayout<signalfd_siginfo>.size { return Int32(info.ssi_signo) }
-            if n < 0 && tg_errno() == EINTR { continue }
-            return nil
         }
     }
 

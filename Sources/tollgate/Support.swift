@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-import CLinux
 import Glibc
 import TollgateConfig
-import TollgateHTTP
 
 enum Console {
     static func error(_ line: String) {

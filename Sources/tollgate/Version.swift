@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
-import TollgateUpstream
+import TollgateGateway
 
 struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version and the linked library versions.")
 
     func run() throws {
         Console.out(TollgateVersion.text)
-        Console.out(Curl.version)
+        Console.out(Gateway.curlVersion)
     }
 }

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the command line needs to run a gateway from a loaded config, so the executable talks
+// to this module and the config only (not to the HTTP, IO or upstream layers underneath).
+import Glibc
+public import TollgateConfig
+import TollgateHTTP
+import TollgateIO
+import TollgateUpstream
+
+public enum GatewayLaunchError: Error, CustomStringConvertible {
+    /// Another process serves the address (EADDRINUSE).
+    case addressInUse(host: String, port: Int)
+    case cannotListen(host: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .addressInUse(let host, let port):
+            return "cannot listen on \(host):\(port): address in use (another process serves it)"
+        case .cannotListen(let host, let port, let reason):
+            return "cannot listen on \(host):\(port): \(reason)"
+        }
+    }
+}
+
+extension Gateway {
+    /// Builds the loops and server for `config` (its `server:` section; one worker per core
+    /// unless set), binds and starts serving.
+    /// - Parameter upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
+    /// - Returns: the gateway and the address it listens on (the real port when 0 was asked).
+    public static func launch(config: GatewayConfig, plan: GatewayPlan,
+                              upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
+        let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
+        do {
+            let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
+                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
+            let address = try gateway.start()
+            return (gateway, address.description)
+        } catch where error.errno == EADDRINUSE {
+            throw .addressInUse(host: options.host, port: Int(options.port))
+        } catch {
+            throw .cannotListen(host: options.host, port: Int(options.port), reason: "\(error)")
+        }
+    }
+
+    /// Graceful stop on the configured drain timeout (`server.drain_timeout`); a second stop
+    /// signal from `signals` ends it at once.
+    /// - Returns: true when every request finished in time.
+    public func shutdown(signals: ProcessSignals?) -> Bool {
+        shutdown(drainTimeout: options.drainTimeout, interrupt: signals?.interrupt)
+    }
+
+    /// The libcurl this binary runs with (`tollgate version`).
+    public static var curlVersion: String { Curl.version }
+}
