@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // The bodies a simulated backend answers with: OpenAI-shaped and valid for the SDKs.
-import TollgateHTTP
 public import TollgateCore
 
 public struct SimulatedAnswer {

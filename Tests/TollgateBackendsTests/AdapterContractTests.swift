@@ -19,8 +19,8 @@ private final class ContractSink: BackendSink, RequestBodySource, @unchecked Sen
 
     func backendHead(status: Int, headers: [(String, String)], contentLength: Int?) { note("head \(status)") }
     func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool { note("body"); return true }
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
-        note("ended \(outcome)")
+    func backendEnded(_ report: BackendReport) {
+        note("ended \(report.outcome)")
         done.set()
     }
     func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk { .end }
