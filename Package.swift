@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateConfigTests", dependencies: ["TollgateConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateIO"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateBackendsTests", dependencies: ["TollgateBackends"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",
                     dependencies: ["TollgateGateway", "TollgateBackends", "TollgateConfig"],
