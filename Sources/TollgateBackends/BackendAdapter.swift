@@ -71,6 +71,8 @@ public protocol BackendInvocation: AnyObject {
     /// More request body is available (or it ended) after `readBody` said `.wouldBlock`.
     func bodyReadable()
     /// Stops the call now (client gone, failover, deadline); the sink is not called again.
+    /// A job-based call asks its platform to cancel the job through its loop's
+    /// `BackendLoop.detachedCalls`, which see that request through after the call is freed.
     func cancel()
 }
 

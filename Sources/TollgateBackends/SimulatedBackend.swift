@@ -62,6 +62,9 @@ public final class SimulatedBackend: BackendAdapter {
 
     public var name: String { options.name }
 
+    /// The warmth this adapter shares with the same backend's adapters on other loops.
+    var sharedState: SimulatedBackendState { state }
+
     /// Reads the body as the server it stands in for would get it (its prompt size counts).
     public func bodyShaping(for call: BackendCall) -> BodyShaping {
         BodyShaping(renamesModel: true, requestsStreamUsage: false)
