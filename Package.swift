@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "TollgateConfig", dependencies: ["TollgateCore", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "TollgateCore", "CCurl", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore", "CLinux"],
+        .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore"],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateGateway",
                 dependencies: ["TollgateIO", "TollgateHTTP", "TollgateConfig", "TollgateUpstream", "TollgateBackends",

@@ -4,7 +4,6 @@
 // valid OpenAI-shaped answers (chat, streamed token by token too; completions; embeddings;
 // image and diarization shapes for the routes that arrive next). Never the default in
 // production examples.
-import CLinux
 import Glibc
 import Synchronization
 public import TollgateIO
