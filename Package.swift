@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "TollgateConfig", dependencies: ["TollgateCore", .product(name: "Yams", package: "Yams")],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "TollgateCore", "CCurl", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore", "CLinux"],
+        .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore"],
                 swiftSettings: swiftSettings),
         // What each request cost and how it went: usage records, their sinks, the access log.
         .target(name: "TollgateMetering", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateConfigTests", dependencies: ["TollgateConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateIO"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateBackendsTests", dependencies: ["TollgateBackends"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",
                     dependencies: ["TollgateGateway", "TollgateBackends", "TollgateConfig"],

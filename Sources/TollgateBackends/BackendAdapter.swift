@@ -7,7 +7,6 @@
 // implement the same protocol in the next issue.
 import TollgateIO
 public import TollgateUpstream
-public import TollgateCore
 
 /// The OpenAI-compatible operation a client asked for.
 public enum APIOperation: String, Sendable {
@@ -52,10 +51,6 @@ public protocol RequestBodySource: AnyObject {
     func bufferedBody() -> [UInt8]?
 }
 
-/// How a call ended, classified for SPEC §3's failover table: the transport's own outcome,
-/// which in-process backends report too.
-public typealias BackendOutcome = UpstreamOutcome
-
 /// What the adapter reports back, on the loop — never from inside `invoke` (see
 /// `BackendAdapter.invoke`).
 public protocol BackendSink: AnyObject {
@@ -65,9 +60,8 @@ public protocol BackendSink: AnyObject {
     func backendHead(status: Int, headers: [(String, String)], contentLength: Int?)
     /// Response body bytes; false asks the adapter to pause until `resumeReceiving()`.
     func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool
-    /// The call is over. `usage` carries tokens the backend reported; `reportedGPUSeconds` what
-    /// it billed, when it says (RunPod executionTime, Replicate predict_time).
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool)
+    /// The call is over: how it ended, its tokens and the time facts the adapter knows.
+    func backendEnded(_ report: BackendReport)
 }
 
 /// A call in progress.
@@ -77,12 +71,17 @@ public protocol BackendInvocation: AnyObject {
     /// More request body is available (or it ended) after `readBody` said `.wouldBlock`.
     func bodyReadable()
     /// Stops the call now (client gone, failover, deadline); the sink is not called again.
+    /// A job-based call asks its platform to cancel the job through its loop's
+    /// `BackendLoop.detachedCalls`, which see that request through after the call is freed.
     func cancel()
 }
 
 /// One configured backend on one loop.
 public protocol BackendAdapter: AnyObject {
     var name: String { get }
+    /// The edits this backend needs in the client's body for `call` (its `bodyLength` is not
+    /// known yet: it depends on the edits).
+    func bodyShaping(for call: BackendCall) -> BodyShaping
     /// Starts a call. The adapter reads the request body from `body` and reports to `sink`.
     /// It never calls `sink` (or `body`) before `invoke` has returned: a call that fails at
     /// once reports its end from the loop a moment later (a zero-delay timer), so the caller

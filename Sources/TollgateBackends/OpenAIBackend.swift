@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // kind: openai — a pass-through to an OpenAI-compatible server (vLLM, llama.cpp, Ollama, TGI,
-// or a hosted API) through libcurl. The gateway has already rewritten the body (model name,
-// stream_options.include_usage for streamed chat); this adapter adds the backend's own
-// credentials, streams both ways, and reads `usage` as the response passes.
+// or a hosted API) through libcurl. It asks the gateway for the body's model name and, on a
+// streamed chat, for `stream_options.include_usage` (its `bodyShaping`); it adds the backend's
+// own credentials, passes only its header allowlist, streams both ways, and reads `usage` as
+// the response passes.
 import TollgateIO
 public import TollgateUpstream
 import TollgateCore
@@ -92,6 +93,12 @@ public final class OpenAIBackend: BackendAdapter {
 
     public var name: String { options.name }
 
+    /// The upstream's model name; on a streamed chat also the usage chunk, the only place such a
+    /// server reports a stream's tokens (an OpenAI-compatible server sends it only when asked).
+    public func bodyShaping(for call: BackendCall) -> BodyShaping {
+        BodyShaping(renamesModel: true, requestsStreamUsage: call.operation == .chatCompletions && call.stream)
+    }
+
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
         let headers = [
             ("Accept", call.accept ?? (call.stream ? "text/event-stream" : "application/json")),
@@ -169,7 +176,8 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
     private func report(_ outcome: UpstreamOutcome) {
         guard let sink else { return }
         self.sink = nil
-        sink.backendEnded(outcome: outcome, usage: usage.usage, reportedGPUSeconds: nil, coldStart: false)
+        // No GPU time of its own: the gateway's clock of the attempt is the bill.
+        sink.backendEnded(BackendReport(outcome: BackendOutcome(outcome), tokens: usage.usage))
     }
 
     func resumeReceiving() {

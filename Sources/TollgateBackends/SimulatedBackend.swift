@@ -4,7 +4,6 @@
 // valid OpenAI-shaped answers (chat, streamed token by token too; completions; embeddings;
 // image and diarization shapes for the routes that arrive next). Never the default in
 // production examples.
-import CLinux
 import Glibc
 import Synchronization
 public import TollgateIO
@@ -62,6 +61,14 @@ public final class SimulatedBackend: BackendAdapter {
 
     public var name: String { options.name }
 
+    /// The warmth this adapter shares with the same backend's adapters on other loops.
+    var sharedState: SimulatedBackendState { state }
+
+    /// Reads the body as the server it stands in for would get it (its prompt size counts).
+    public func bodyShaping(for call: BackendCall) -> BodyShaping {
+        BodyShaping(renamesModel: true, requestsStreamUsage: false)
+    }
+
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
         var random = SplitMix64(seed: state.nextSeed())
         let cold = options.coldStartMs > 0 && state.touch(now: loop.now, coldAfterNs: UInt64(options.coldAfterMs * 1e6))
@@ -70,7 +77,8 @@ public final class SimulatedBackend: BackendAdapter {
         let delayMs = latency + (cold ? options.coldStartMs : 0)
         let fails = options.failureRate > 0 && random.unit() < options.failureRate
         let requestBody = body.bufferedBody() ?? []
-        return SimulatedCall(loop: loop, call: call, sink: sink, delayMs: delayMs, fails: fails, cold: cold,
+        return SimulatedCall(loop: loop, call: call, sink: sink, delayMs: delayMs, fails: fails,
+                             coldStartMs: cold ? options.coldStartMs : nil,
                              streamIntervalMs: options.streamIntervalMs, requestBody: requestBody)
     }
 }
@@ -81,20 +89,22 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     private let call: BackendCall
     private var sink: (any BackendSink)?
     private let fails: Bool
-    private let cold: Bool
+    /// The cold start this call pays, when it pays one (positive and finite: it is only set
+    /// when `coldStartMs > 0`).
+    private let coldStartMs: Double?
     private let streamIntervalNs: UInt64
     private let requestBody: [UInt8]
     private var pendingChunks: [[UInt8]] = []
     private var paused = false
     private var usage = TokenUsage()
 
-    init(loop: EventLoop, call: BackendCall, sink: any BackendSink, delayMs: Double, fails: Bool, cold: Bool,
+    init(loop: EventLoop, call: BackendCall, sink: any BackendSink, delayMs: Double, fails: Bool, coldStartMs: Double?,
          streamIntervalMs: Double, requestBody: [UInt8]) {
         self.loop = loop
         self.call = call
         self.sink = sink
         self.fails = fails
-        self.cold = cold
+        self.coldStartMs = coldStartMs
         self.streamIntervalNs = UInt64(max(0, streamIntervalMs) * 1e6)
         self.requestBody = requestBody
         loop.schedule(self, at: loop.now + UInt64(delayMs * 1e6))
@@ -141,7 +151,10 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     private func end(_ outcome: BackendOutcome) {
         guard let sink else { return }
         self.sink = nil
-        sink.backendEnded(outcome: outcome, usage: usage, reportedGPUSeconds: nil, coldStart: cold)
+        // No GPU time of its own: the gateway times the attempt, cold start included, as it
+        // would a real server's.
+        sink.backendEnded(BackendReport(outcome: outcome, tokens: usage,
+                                        coldStartTime: coldStartMs.map { .microseconds(Int64(min($0, 1e12) * 1_000)) }))
     }
 
     /// The simulated model reads the body whole (`bufferedBody`), after it has all arrived.

@@ -16,6 +16,9 @@ public final class UnavailableBackend: BackendAdapter {
         self.loop = loop
     }
 
+    /// Nothing is ever sent.
+    public func bodyShaping(for call: BackendCall) -> BodyShaping { .none }
+
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
         UnavailableCall(loop: loop, reason: reason, sink: sink)
     }
@@ -40,7 +43,7 @@ final class UnavailableCall: BackendInvocation, TimerHandler {
         timer = nil
         guard let sink else { return }
         self.sink = nil
-        sink.backendEnded(outcome: .connectFailed(reason), usage: TokenUsage(), reportedGPUSeconds: nil, coldStart: false)
+        sink.backendEnded(BackendReport(outcome: .connectFailed(reason)))
     }
 
     func resumeReceiving() {}

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the gateway keeps per loop: that loop's libcurl multi handle (its DNS cache is the
-// process's CurlShare) and the runtime of the current plan (one adapter per backend, created on
-// first use), so a request and its upstream transfer share a thread. A reload swaps in a new
-// runtime; requests in flight keep theirs.
+// What the gateway keeps per loop: what that loop offers its adapters (its libcurl multi
+// handle, whose DNS cache is the process's CurlShare, and the calls that outlive their request)
+// and the runtime of the current plan (one adapter per backend, created on first use), so a
+// request and its upstream transfer share a thread. A reload swaps in a new runtime; requests
+// in flight keep theirs, and the loop's detached calls run on.
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
 
 final class GatewayLoopContext {
     let loop: EventLoop
-    private let curlShare: CurlShare
-    private(set) lazy var multi = CurlMulti(loop: loop, share: curlShare)
+    let backendLoop: BackendLoop
     /// Streams in flight, for the drain deadline (whatever plan they started on).
     private(set) lazy var liveStreams = LiveStreams(loop: loop)
     private(set) var runtime: PlanRuntime!
 
     init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare) {
         self.loop = loop
-        self.curlShare = curlShare
+        backendLoop = BackendLoop(loop: loop, curlShare: curlShare)
         runtime = PlanRuntime(plan: plan, context: self)
     }
 
@@ -52,16 +52,7 @@ final class PlanRuntime {
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }
-        let backend = plan.backends[index]
-        let made: any BackendAdapter
-        switch backend.kind {
-        case .openai(let options):
-            made = OpenAIBackend(options: options, multi: context.multi)
-        case .simulated(let options, let state):
-            made = SimulatedBackend(options: options, state: state, loop: context.loop)
-        case .unavailable(let reason):
-            made = UnavailableBackend(name: backend.name, reason: reason, loop: context.loop)
-        }
+        let made = plan.backends[index].kind.makeAdapter(on: context.backendLoop)
         adapters[index] = made
         return made
     }

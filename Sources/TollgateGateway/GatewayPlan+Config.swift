@@ -75,30 +75,28 @@ extension GatewayPlan {
 
     /// Backends whose kind has no adapter yet (reported at start-up).
     public var unavailableBackends: [(name: String, reason: String)] {
-        backends.compactMap { backend in
-            if case .unavailable(let reason) = backend.kind { return (backend.name, reason) }
-            return nil
-        }
+        backends.compactMap { backend in backend.kind.unavailableReason.map { (backend.name, $0) } }
     }
 
+    /// The config's backend as its kind's type: the one place that maps config onto kinds.
     private static func plan(for backend: BackendConfig) -> BackendPlan {
-        let kind: BackendKindPlan
+        let kind: any TollgateBackends.BackendKind
         switch backend.options {
         case .openai:
-            kind = .openai(OpenAIBackendOptions(
+            kind = OpenAIKind(options: OpenAIBackendOptions(
                 name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
                 connectTimeoutMs: backend.connectTimeout.milliseconds,
                 totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
                 caFile: backend.tls?.caFile))
         case .simulated(let sim):
-            kind = .simulated(SimulatedBackendOptions(
+            kind = SimulatedKind(options: SimulatedBackendOptions(
                 name: backend.name, latencyMeanMs: Double(sim.latency.milliseconds),
                 latencyJitterMs: Double(sim.latencyJitter.milliseconds),
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
-                failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)),
-                SimulatedBackendState())
+                failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
         case .hfSpace, .runpod, .modal, .replicate, .http:
-            kind = .unavailable("kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
+            kind = UnavailableKind(name: backend.name,
+                                   reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,

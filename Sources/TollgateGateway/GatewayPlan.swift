@@ -7,24 +7,18 @@ public import TollgateIO
 public import TollgateLimits
 public import TollgateCore
 
-public enum BackendKindPlan: Sendable {
-    case openai(OpenAIBackendOptions)
-    case simulated(SimulatedBackendOptions, SimulatedBackendState)
-    /// A kind whose adapter arrives with a later issue: configured and validated, but every
-    /// call to it fails at once with this reason (so a model fails over past it).
-    case unavailable(String)
-}
-
 public struct BackendPlan: Sendable {
     public var name: String
-    public var kind: BackendKindPlan
+    /// What the backend is (its adapter, whether it is served): the gateway never asks which.
+    /// (Qualified: TollgateConfig has the config's `BackendKind` enum.)
+    public var kind: any TollgateBackends.BackendKind
     /// The upstream's name for the model, when it differs from the client's.
     public var upstreamModel: String?
     public var firstByteTimeoutNs: UInt64
     /// How its use turns into money (SPEC §3 `price`/`billing`).
     public var costModel: CostModel
 
-    public init(name: String, kind: BackendKindPlan, upstreamModel: String?, firstByteTimeoutNs: UInt64, costModel: CostModel) {
+    public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64, costModel: CostModel) {
         self.name = name
         self.kind = kind
         self.upstreamModel = upstreamModel

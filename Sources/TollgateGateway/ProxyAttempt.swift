@@ -69,9 +69,8 @@ final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
         exchange?.attemptBody(bytes) ?? false
     }
 
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
-        exchange?.attemptEnded(self, outcome: outcome, usage: usage, reportedGPUSeconds: reportedGPUSeconds,
-                               coldStart: coldStart)
+    func backendEnded(_ report: BackendReport) {
+        exchange?.attemptEnded(self, report: report)
     }
 
     // MARK: - RequestBodySource

@@ -100,6 +100,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private(set) var upstreamSeconds: Double = 0
     private(set) var usage = TokenUsage()
     private(set) var coldStart = false
+    /// What the adapter of the last attempt that ended reported (queue and cold-start time too).
+    private(set) var backendReport: BackendReport?
     private(set) var errorText: String?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
@@ -299,13 +301,15 @@ final class ProxyExchange: HTTPExchangeDelegate {
         let backend = plan.backends[index]
         backendName = backend.name
         resetResponse()
-        prepareBody(for: backend, clientModel: model.name)
-        let call = BackendCall(operation: operation, model: model.name,
+        let adapter = context.adapter(index)
+        var call = BackendCall(operation: operation, model: model.name,
                                upstreamModel: backend.upstreamModel ?? model.name,
                                stream: scanner.stream ?? false,
-                               bodyLength: bodyComplete ? (bodyBase + body.count) + editDelta : nil,
+                               bodyLength: nil,
                                requestID: exchange.id.description,
                                accept: exchange.head.value(of: "accept"))
+        prepareBody(adapter.bodyShaping(for: call), for: call)
+        if bodyComplete { call.bodyLength = (bodyBase + body.count) + editDelta }
         upstreamStart = context.loop.now
         current?.retire(loop: context.loop, cancelCall: true)
         let next = ProxyAttempt(number: attempt, owner: self)
@@ -314,7 +318,7 @@ final class ProxyExchange: HTTPExchangeDelegate {
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
         if bodyComplete { armFirstByteTimer() }
-        let started = context.adapter(index).invoke(call, body: next, sink: next)
+        let started = adapter.invoke(call, body: next, sink: next)
         // Adapters never report inside `invoke`; should one do so anyway, the attempt it ended
         // is over (and a later one may be current): its call is stopped, never stored over the
         // live one.
@@ -336,23 +340,18 @@ final class ProxyExchange: HTTPExchangeDelegate {
         redactionCarry = []
     }
 
-    /// Sets up the rewrite for this attempt: the model renamed for the backend, and, for
-    /// streamed chat to an OpenAI-compatible server, `stream_options.include_usage` made true
-    /// so the last chunk carries usage even when the client declined it (the client then does
-    /// not get that chunk).
-    private func prepareBody(for backend: BackendPlan, clientModel: String) {
+    /// Sets up the rewrite for this attempt, as its adapter asks: the model renamed for the
+    /// backend, and `stream_options.include_usage` made true so the last chunk carries usage
+    /// even when the client declined it (the client then does not get that chunk).
+    private func prepareBody(_ shaping: BodyShaping, for call: BackendCall) {
         readCursor = 0
         editIndex = 0
         insertOffset = 0
         edits = []
-        if let upstream = backend.upstreamModel, upstream != clientModel, let range = scanner.modelRange {
-            edits.append(.init(at: range.lowerBound, remove: range.count, insert: Array(JSONText.quoted(upstream).utf8)))
+        if shaping.renamesModel, call.upstreamModel != call.model, let range = scanner.modelRange {
+            edits.append(.init(at: range.lowerBound, remove: range.count, insert: Array(JSONText.quoted(call.upstreamModel).utf8)))
         }
-        if case .openai = backend.kind {
-            injectUsage = operation == .chatCompletions && scanner.stream == true
-        } else {
-            injectUsage = false
-        }
+        injectUsage = shaping.requestsStreamUsage
         usageEditsTaken = 0
         absorbUsageEdits()
     }
@@ -543,12 +542,13 @@ final class ProxyExchange: HTTPExchangeDelegate {
         return ": tollgate {\"gpu_seconds\":\(gpu.secondsText),\"cost_usd\":\(cost),\"backend\":\(JSONText.quoted(backendName ?? ""))}\n\n"
     }
 
-    func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,
-                      coldStart: Bool) {
+    func attemptEnded(_ attempt: ProxyAttempt, report: BackendReport) {
         attempt.retire(loop: context.loop, cancelCall: false)
-        if let reportedGPUSeconds { upstreamSeconds += reportedGPUSeconds } else { chargeUpstreamTime(until: context.loop.now) }
-        self.usage = usage
-        self.coldStart = self.coldStart || coldStart
+        if let gpuTime = report.gpuTime { upstreamSeconds += gpuTime.value.seconds } else { chargeUpstreamTime(until: context.loop.now) }
+        backendReport = report
+        self.usage = report.tokens
+        self.coldStart = self.coldStart || report.coldStart
+        let outcome = report.outcome
         if collectingError {
             attemptFailed(status: errorStatus)
             return
@@ -597,7 +597,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
         switch outcome {
         case .timedOut(let m): message = "backend timed out mid-response: \(m)"
         case .tooLarge: message = "backend response exceeded max_response"
-        case .connectFailed(let m), .tlsFailed(let m), .broken(let m): message = "backend failed mid-response: \(m)"
+        case .connectFailed(let m), .tlsFailed(let m), .broken(let m), .jobFailed(let m): message = "backend failed mid-response: \(m)"
+        case .quotaExhausted(let m, _): message = "backend quota exhausted mid-response: \(m)"
         case .completed, .cancelled: message = "backend stopped mid-response"
         }
         let redacted = plan.redactor.redact(message)
@@ -635,6 +636,12 @@ final class ProxyExchange: HTTPExchangeDelegate {
             attemptFailed(status: 502, code: "bad_gateway", message: m + detail)
         case .tooLarge:
             attemptFailed(status: 502, code: "response_too_large", message: "the backend's response exceeds max_response")
+        case .quotaExhausted(let m, _):
+            // SPEC §3: a quota error is a 429 (the next candidate; 503 if none is left).
+            attemptFailed(status: 429, message: m)
+        case .jobFailed(let m):
+            // The job ran and failed on the platform: the backend's fault, like a 5xx.
+            attemptFailed(status: 502, code: "bad_gateway", message: m + detail)
         case .cancelled:
             // Only a call the gateway stopped ends so, and then the client is gone; should one
             // end so anyway, the client must still get an answer.

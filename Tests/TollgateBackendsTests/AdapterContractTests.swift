@@ -15,12 +15,14 @@ private final class ContractSink: BackendSink, RequestBodySource, @unchecked Sen
     var events: [String] = []
     var invoking = false
     var reportedInsideInvoke = false
+    var report: BackendReport?
     let done = Flag()
 
     func backendHead(status: Int, headers: [(String, String)], contentLength: Int?) { note("head \(status)") }
     func backendBody(_ bytes: UnsafeRawBufferPointer) -> Bool { note("body"); return true }
-    func backendEnded(outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?, coldStart: Bool) {
-        note("ended \(outcome)")
+    func backendEnded(_ report: BackendReport) {
+        self.report = report
+        note("ended \(report.outcome)")
         done.set()
     }
     func readBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk { .end }
@@ -114,6 +116,17 @@ struct AdapterContractTests {
         })
         #expect(!sink.reportedInsideInvoke)
         #expect(sink.events.first == "head 200" && sink.events.last == "ended completed")
+    }
+
+    @Test func aSimulatedColdStartIsReportedWithItsLength() throws {
+        let state = SimulatedBackendState()
+        let options = SimulatedBackendOptions(name: "sim", latencyMeanMs: 0, latencyJitterMs: 0, coldStartMs: 5)
+        let cold = try #require(try run { SimulatedBackend(options: options, state: state, loop: $0) })
+        #expect(cold.report?.coldStart == true && cold.report?.coldStartTime == .milliseconds(5))
+        #expect(cold.report?.tokens.completionTokens == 8 && cold.report?.gpuTime == nil)
+        // Warm now: the next call pays nothing.
+        let warm = try #require(try run { SimulatedBackend(options: options, state: state, loop: $0) })
+        #expect(warm.report?.coldStart == false && warm.report?.coldStartTime == nil)
     }
 
     @Test func aCancelledUnavailableCallReportsNothing() throws {

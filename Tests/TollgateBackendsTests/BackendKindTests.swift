@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// Each kind builds its own adapter and states what it needs of the client's body; the gateway
+// asks nothing else about a kind.
+import Testing
+@testable import TollgateBackends
+import TollgateIO
+import TollgateUpstream
+
+struct BackendKindTests {
+    private static func call(_ operation: APIOperation, stream: Bool) -> BackendCall {
+        BackendCall(operation: operation, model: "m", upstreamModel: "up", stream: stream, bodyLength: nil, requestID: "r")
+    }
+
+    /// Adapters are only built here, never invoked: a loop that is not running will do.
+    private static func backendLoop() throws -> BackendLoop {
+        BackendLoop(loop: try EventLoop(index: 0), curlShare: CurlShare())
+    }
+
+    @Test func eachKindBuildsItsOwnAdapter() throws {
+        let loop = try Self.backendLoop()
+        let openai = OpenAIKind(options: OpenAIBackendOptions(name: "vllm", baseURL: "http://127.0.0.1:9", apiKey: nil))
+        let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
+        let unavailable = UnavailableKind(name: "rp", reason: "kind runpod is not in this version yet")
+        let kinds: [any BackendKind] = [openai, simulated, unavailable]
+        let adapters = kinds.map { $0.makeAdapter(on: loop) }
+        #expect(adapters[0] is OpenAIBackend && adapters[1] is SimulatedBackend && adapters[2] is UnavailableBackend)
+        #expect(adapters.map(\.name) == ["vllm", "sim", "rp"])
+        #expect(kinds.map(\.unavailableReason) == [nil, nil, "kind runpod is not in this version yet"])
+    }
+
+    @Test func aSimulatedKindSharesItsWarmthAcrossLoops() throws {
+        let kind = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
+        let a = try #require(kind.makeAdapter(on: try Self.backendLoop()) as? SimulatedBackend)
+        let b = try #require(kind.makeAdapter(on: try Self.backendLoop()) as? SimulatedBackend)
+        #expect(a !== b)
+        #expect(a.sharedState === b.sharedState)
+    }
+
+    @Test func anOpenAICompatibleServerIsAskedForUsageOnStreamedChatOnly() throws {
+        let adapter = OpenAIKind(options: OpenAIBackendOptions(name: "o", baseURL: "http://h", apiKey: nil))
+            .makeAdapter(on: try Self.backendLoop())
+        #expect(adapter.bodyShaping(for: Self.call(.chatCompletions, stream: true)) == BodyShaping(renamesModel: true, requestsStreamUsage: true))
+        #expect(adapter.bodyShaping(for: Self.call(.chatCompletions, stream: false)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+        #expect(adapter.bodyShaping(for: Self.call(.completions, stream: true)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+        #expect(adapter.bodyShaping(for: Self.call(.embeddings, stream: false)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+    }
+
+    @Test func theSimulatedKindRenamesOnlyAndAnUnavailableOneShapesNothing() throws {
+        let loop = try Self.backendLoop()
+        let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "s")).makeAdapter(on: loop)
+        let unavailable = UnavailableKind(name: "u", reason: "no").makeAdapter(on: loop)
+        for stream in [false, true] {
+            #expect(simulated.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+            #expect(unavailable.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == .none)
+        }
+    }
+}
