@@ -69,7 +69,6 @@ final class HTTPConnection: IOHandler, TimerHandler {
         updateDeadline()
     }
 
-    var isIdle: Bool { phase == .awaitingHead && input.isEmpty && output.isEmpty }
     /// Response bytes queued and not yet accepted by the kernel (tests prove bounds with it).
     var queuedOutputBytes: Int { output.readableCount }
 

@@ -90,8 +90,8 @@ struct HTTPResponseEncoder {
             output.append("\r\ncontent-type: ")
             output.append(string: contentType)
         }
-        // 204 and 304 never carry a length (RFC 9110 §8.6); a HEAD answer declares the
-        // length a GET would have had (§9.3.2), though no body follows.
+        // No framing field on a 204 (RFC 9110 §8.6 forbids a length there) nor on a 304; a
+        // HEAD answer declares the length a GET would have had (§9.3.2), and no body follows.
         if head.status != 204 && head.status != 304 {
             if let length = head.length {
                 output.append("\r\ncontent-length: ")
