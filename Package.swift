@@ -51,13 +51,17 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: swiftSettings),
 
-        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
+        // What every test suite shares: the raw client, the test server and responder, the
+        // parser harness, replayable seeds, feeding bytes in pieces, polling with a deadline.
+        .target(name: "TollgateTestSupport", dependencies: ["TollgateHTTP", "TollgateIO", "TollgateCore", "CLinux"],
+                path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore", "TollgateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateRoutingTests", dependencies: ["TollgateRouting"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateIOTests", dependencies: ["TollgateIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "CLinux"],
+        .testTarget(name: "TollgateHTTPTests", dependencies: ["TollgateHTTP", "TollgateIO", "TollgateTestSupport", "CLinux"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateConfigTests", dependencies: ["TollgateConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateIO"], swiftSettings: swiftSettings),

@@ -102,6 +102,10 @@ public final class HTTPExchange {
     var bodyPaused = false
     var writeBlocked = false
 
+    /// The responder asked for the body, has not paused it, and it is not all here yet: the
+    /// connection reads it, and the body timeout runs.
+    var isReadingBody: Bool { bodyRequested && !bodyPaused && !isBodyComplete }
+
     init(head: HTTPRequestHead, id: RequestID, loop: EventLoop, connection: HTTPConnection, peer: IPAddress, wallTime: UInt64) {
         self.head = head
         self.peer = peer
@@ -202,8 +206,9 @@ public final class HTTPExchange {
         connection?.abortConnection()
     }
 
-    /// Response bytes this exchange's connection holds in memory right now.
-    var queuedOutputBytes: Int { connection?.queuedOutputBytes ?? 0 }
+    /// Response bytes this exchange's connection holds in memory right now (tests prove the
+    /// backpressure bound with it).
+    package var queuedOutputBytes: Int { connection?.queuedOutputBytes ?? 0 }
 
     /// Whether the body is paused by `pauseBody()`.
     public var isBodyPaused: Bool { bodyPaused }

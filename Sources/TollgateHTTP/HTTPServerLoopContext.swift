@@ -114,10 +114,13 @@ final class HTTPServerLoopContext: IOHandler, LoopIterationObserver, TimerHandle
         let body = JSONText.errorBody(message: "Too many connections; retry shortly.", type: "server_error",
                                       code: "max_connections")
         let id = nextRequestID()
-        var text = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\nretry-after: 1\r\nx-request-id: \(id)\r\nconnection: close\r\n\r\n\(body)"
-        text.withUTF8 { bytes in
-            _ = try? Socket.write(fd, from: bytes.baseAddress!, count: bytes.count)
-        }
+        // Written once, best effort, before the close; no date field (optional on a 5xx
+        // answer, RFC 9110 §6.6.1).
+        var answer = ByteBuffer()
+        HTTPResponseEncoder.writeErrorAnswer(status: 503, body: body, requestID: id, date: nil,
+                                             headers: HTTPHeaders([("retry-after", "1")]), into: &answer)
+        let bytes = answer.readable
+        _ = try? Socket.write(fd, from: bytes.baseAddress!, count: bytes.count)
         Socket.shutdownWrite(fd)
         closeDescriptor(fd)
         rejected(status: 503, message: "max_connections reached", id: id, peer: peer)

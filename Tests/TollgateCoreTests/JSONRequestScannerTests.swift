@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 @testable import TollgateCore
+import TollgateTestSupport
 
 
 struct JSONRequestScannerTests {
@@ -324,10 +325,10 @@ struct JSONRequestScannerTests {
 
     // MARK: - Differential: random bodies against Foundation
 
-    /// Mutations of the cases above, with a printed seed so a failure can be replayed
-    /// (`JSON_SCANNER_SEED=<n> swift test --filter JSONRequestScannerTests`).
+    /// Mutations of the cases above, from a seed that is the same in every run and printed
+    /// (`TOLLGATE_TEST_SEED=<n> swift test --filter JSONRequestScannerTests` varies it).
     @Test func randomMutationsAgreeWithFoundation() {
-        let seed = ProcessInfo.processInfo.environment["JSON_SCANNER_SEED"].flatMap { UInt64($0) } ?? 0x5EED_7011_6A7E
+        let seed = TestSeed.value(for: "JSONRequestScannerTests.randomMutationsAgreeWithFoundation")
         print("JSONRequestScannerTests.randomMutationsAgreeWithFoundation seed \(seed)")
         var rng = SplitMix64(seed: seed)
         let corpus = Self.corpus.map { Array($0.utf8) }

@@ -3,6 +3,7 @@
 // when asked, a partial event never half-sent — for every way the stream can be split.
 import Testing
 @testable import TollgateCore
+import TollgateTestSupport
 
 struct SSEEventFramerTests {
     /// Feeds `text` in pieces of `size` bytes; "<C>" marks where the comment would go.
@@ -16,13 +17,7 @@ struct SSEEventFramerTests {
             case .beforeDone: out += Array("<C>".utf8)
             }
         }
-        let bytes = Array(text.utf8)
-        var i = 0
-        while i < bytes.count {
-            let piece = Array(bytes[i..<min(i + size, bytes.count)])
-            piece.withUnsafeBytes { framer.feed($0, emit) }
-            i += size
-        }
+        Pieces.feed(Array(text.utf8), size: size) { piece, _ in framer.feed(piece, emit) }
         if finish { framer.finish(emit) }
         return String(decoding: out, as: UTF8.self)
     }

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 @testable import TollgateCore
+import TollgateTestSupport
 
 struct StreamOptionsLocatorTests {
     /// Scans `body` in pieces of `size` the way ProxyExchange does (the scanner, then the
@@ -13,16 +14,12 @@ struct StreamOptionsLocatorTests {
         var scanner = JSONRequestScanner()
         var locator = StreamOptionsLocator()
         let bytes = Array(body.utf8)
-        var i = 0
-        while i < bytes.count {
-            Array(bytes[i..<min(i + size, bytes.count)]).withUnsafeBytes {
-                scanner.scan($0)
-                locator.follow($0, scannedBy: scanner)
-            }
-            i += size
-            if let hold = locator.holdFrom { #expect(hold < i) }
+        Pieces.feed(bytes, size: size) { piece, seen in
+            scanner.scan(piece)
+            locator.follow(piece, scannedBy: scanner)
+            if let hold = locator.holdFrom { #expect(hold < seen) }
             // Every edit found so far lies within the bytes seen.
-            #expect(locator.edits.allSatisfy { $0.at <= i })
+            #expect(locator.edits.allSatisfy { $0.at <= seen })
         }
         scanner.finish()
         locator.finish()
@@ -72,16 +69,18 @@ struct StreamOptionsLocatorTests {
     }
 
     @Test func malformedInputNeverTraps() {
-        var generator = SystemRandomNumberGenerator()
+        // Replayable: the seed is printed with any failure (TOLLGATE_TEST_SEED=n varies it).
+        let seed = TestSeed.value(for: "StreamOptionsLocatorTests.malformedInputNeverTraps")
+        var generator = SplitMix64(seed: seed)
         let alphabet = Array(#"{}[]":,\ufalse true null 0 stream_options include_usage"#.utf8)
         for _ in 0..<2000 {
-            let bytes = (0..<Int.random(in: 0..<80, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let bytes = (0..<Int(generator.next() % 80)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
             // As the stream_options value itself, and as a body behind the scanner.
             var locator = StreamOptionsLocator()
             bytes.withUnsafeBytes { locator.followValue($0, at: 0) }
             locator.valueEnded()
             locator.finish()
-            #expect(locator.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 })
+            #expect(locator.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 }, "seed \(seed)")
             var scanner = JSONRequestScanner()
             var behind = StreamOptionsLocator()
             bytes.withUnsafeBytes {
@@ -90,7 +89,7 @@ struct StreamOptionsLocatorTests {
             }
             scanner.finish()
             behind.finish()
-            #expect(behind.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 })
+            #expect(behind.edits.allSatisfy { $0.at >= 0 && $0.at <= bytes.count && $0.remove >= 0 }, "seed \(seed)")
         }
     }
 }

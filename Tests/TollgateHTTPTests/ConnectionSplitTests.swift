@@ -3,11 +3,8 @@
 // request head split at every byte (the server sees exactly two reads), alone and pipelined
 // behind a good request. A trap here would end the whole process, so the server must still
 // answer a fresh connection after each case.
-import CLinux
-import Glibc
 import Testing
-@testable import TollgateHTTP
-import TollgateIO
+import TollgateTestSupport
 
 @Suite(.serialized)
 struct ConnectionSplitTests {

@@ -3,9 +3,9 @@
 // issue's must-rejects, and split-anywhere equivalence: every input gives the same outcome
 // whole, one byte at a time, and in random splits.
 import Testing
-import TollgateIO
-@testable import TollgateHTTP
+import TollgateHTTP
 import TollgateCore
+import TollgateTestSupport
 
 struct FramingCase: CustomStringConvertible, Sendable {
     let name: String

@@ -4,21 +4,11 @@
 import CLinux
 import Glibc
 import Testing
-@testable import TollgateHTTP
+import TollgateHTTP
 import TollgateIO
+import TollgateTestSupport
 
 private let host = "Host: t\r\n"
-
-/// Polls `condition` until it holds or `seconds` pass (no fixed sleeps).
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = tg_monotonic_ns() + UInt64(seconds * 1e9)
-    while tg_monotonic_ns() < deadline {
-        if condition() { return true }
-        var pfd = pollfd(fd: -1, events: 0, revents: 0)
-        _ = poll(&pfd, 0, 5)
-    }
-    return condition()
-}
 
 @Suite(.serialized)
 struct HTTPServerTests {

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Drives HTTPRequestParser the way a connection does (keeping unconsumed bytes, appending new
 // ones) and records what it saw, so every case can be replayed in any split.
-@testable import TollgateHTTP
+package import TollgateHTTP
 
-enum ParseOutcome: Equatable, CustomStringConvertible {
+package enum ParseOutcome: Equatable, CustomStringConvertible {
     case head(method: String, target: String, minor: Int, framing: HTTPBodyFraming, keepAlive: Bool)
     case body([UInt8])
     case end
     case error(Int)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .head(let m, let t, let v, let f, let k): return "head(\(m) \(t) 1.\(v) \(f) keepAlive=\(k))"
         case .body(let b): return "body(\(String(decoding: b, as: UTF8.self)))"
@@ -19,17 +19,17 @@ enum ParseOutcome: Equatable, CustomStringConvertible {
     }
 }
 
-struct ParserHarness {
-    var parser: HTTPRequestParser
-    var pending: [UInt8] = []
-    var outcomes: [ParseOutcome] = []
-    var failed = false
+package struct ParserHarness {
+    private var parser: HTTPRequestParser
+    private var pending: [UInt8] = []
+    private var outcomes: [ParseOutcome] = []
+    private var failed = false
 
-    init(limits: HTTPParserLimits = HTTPParserLimits()) {
+    private init(limits: HTTPParserLimits = HTTPParserLimits()) {
         parser = HTTPRequestParser(limits: limits)
     }
 
-    mutating func feed(_ bytes: [UInt8]) {
+    private mutating func feed(_ bytes: [UInt8]) {
         guard !failed else { return }
         pending += bytes
         var offset = 0
@@ -72,26 +72,23 @@ struct ParserHarness {
         pending.removeFirst(offset)
     }
 
-    /// Parses `input` split at `cuts` (sorted offsets).
-    static func run(_ input: [UInt8], cuts: [Int], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
+    /// Parses `input` split at `cuts` (sorted offsets; see `Pieces.feed(_:cuts:_:)`).
+    package static func run(_ input: [UInt8], cuts: [Int], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
         var harness = ParserHarness(limits: limits)
-        var start = 0
-        for cut in cuts + [input.count] where cut >= start {
-            harness.feed(Array(input[start..<cut]))
-            start = cut
-        }
+        Pieces.feed(input, cuts: cuts) { piece, _ in harness.feed(Array(piece)) }
         return harness.outcomes
     }
 
-    static func whole(_ input: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
+    package static func whole(_ input: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
         run(input, cuts: [], limits: limits)
     }
 
-    static func byteByByte(_ input: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
+    package static func byteByByte(_ input: [UInt8], limits: HTTPParserLimits = HTTPParserLimits()) -> [ParseOutcome] {
         run(input, cuts: Array(0..<input.count), limits: limits)
     }
 }
 
 extension Array where Element == UInt8 {
-    init(_ text: String) { self = Array(text.utf8) }
+    /// The UTF-8 bytes of `text`.
+    package init(_ text: String) { self = Array(text.utf8) }
 }

@@ -1,30 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// A responder with the behaviours the server tests need: immediate answers, body echo with
-// backpressure, a delayed answer (loop timer), and a large stream that honours write
-// backpressure. Counters are shared with the test through a Mutex.
-import Synchronization
-@testable import TollgateHTTP
+// A responder with the behaviours the server tests need, one route each: an immediate answer
+// (/hello), a body echo with backpressure (/echo, /hold), an early answer that leaves the body
+// unread (/deny), a delayed answer from a loop timer (/slow), and a large stream that honours
+// write backpressure (/stream). It reports to the test through `TestCounters`.
+import TollgateHTTP
 import TollgateIO
 import TollgateCore
-
-final class TestCounters: Sendable {
-    struct Values {
-        /// Requests whose head reached the responder.
-        var started = 0
-        var aborted = 0
-        var ended = 0
-        var rejected: [Int] = []
-        var blockedWrites = 0
-        var maxQueued = 0
-        var streamedBytes = 0
-        /// Bytes a Streamer has handed to `write` so far.
-        var producedBytes = 0
-        var bodyBytes = 0
-    }
-    let values = Mutex(Values())
-    func update(_ body: (inout Values) -> Void) { values.withLock { body(&$0) } }
-    var snapshot: Values { values.withLock { $0 } }
-}
 
 final class TestResponder: HTTPResponder {
     let loop: EventLoop
@@ -169,32 +150,4 @@ final class Streamer: HTTPExchangeDelegate {
     }
 
     func exchangeWritable(_ exchange: HTTPExchange) { pump() }
-}
-
-/// Boots an HTTPServer with TestResponder on 127.0.0.1:0.
-final class TestServer: Sendable {
-    let group: EventLoopGroup
-    let server: HTTPServer
-    let counters = TestCounters()
-    let port: UInt16
-
-    init(workers: Int = 1, configure: (inout HTTPServerOptions) -> Void = { _ in }) throws {
-        var options = HTTPServerOptions()
-        options.port = 0
-        options.workers = workers
-        configure(&options)
-        group = try EventLoopGroup(count: workers)
-        let counters = self.counters
-        server = try HTTPServer(group: group, options: options) { loop in
-            TestResponder(loop: loop, counters: counters)
-        }
-        group.start()
-        port = try server.start().port
-    }
-
-    func stop() {
-        server.drain(timeout: 2_000_000_000)
-        group.stop()
-        group.join()
-    }
 }

@@ -1,27 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 // A blocking raw-socket HTTP/1.1 client for tests: sends exact bytes, reads responses with a
 // receive deadline (SO_RCVTIMEO), so no test sleeps or hangs.
-import CLinux
 import Glibc
 
-struct RawResponse {
-    var status: Int
-    var headers: [(String, String)]
-    var body: [UInt8]
+package struct RawResponse {
+    package var status: Int
+    package var headers: [(String, String)]
+    package var body: [UInt8]
 
-    func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
-    var text: String { String(decoding: body, as: UTF8.self) }
+    package var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-enum RawClientError: Error { case connectFailed(Int32), timeout, closed, malformed(String) }
+package enum RawClientError: Error { case connectFailed(Int32), timeout, closed, malformed(String) }
 
-final class RawClient {
-    let fd: Int32
+package final class RawClient {
+    package let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: UInt16, timeoutSeconds: Int = 5) throws {
+    package init(port: UInt16, timeoutSeconds: Int = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -42,9 +41,9 @@ final class RawClient {
 
     deinit { Glibc.close(fd) }
 
-    func send(_ text: String) { send(Array(text.utf8)) }
+    package func send(_ text: String) { send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) {
+    package func send(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -56,7 +55,7 @@ final class RawClient {
     }
 
     /// Sends and reports whether the kernel accepted all bytes (false once the peer is gone).
-    func trySend(_ bytes: [UInt8]) -> Bool {
+    package func trySend(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -67,8 +66,6 @@ final class RawClient {
             return true
         }
     }
-
-    func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 
     /// Reads more bytes; false on EOF. Throws on timeout or reset.
     private func fill() throws -> Bool {
@@ -104,7 +101,7 @@ final class RawClient {
     }
 
     /// Reads one response (interim 1xx responses are returned as their own responses).
-    func readResponse(isHEAD: Bool = false) throws -> RawResponse {
+    package func readResponse(isHEAD: Bool = false) throws -> RawResponse {
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0] == "HTTP/1.1", let status = Int(parts[1]) else {
@@ -140,16 +137,16 @@ final class RawClient {
         return response
     }
 
-    /// True when the server closes the connection (EOF) before the receive deadline, with no
-    /// further bytes; throws on timeout.
-    func readUntilClosed() throws -> [UInt8] {
+    /// Reads until the server closes the connection (EOF) and returns what came before it;
+    /// throws when the receive deadline passes first.
+    package func readUntilClosed() throws -> [UInt8] {
         while try fill() {}
         defer { buffer = [] }
         return buffer
     }
 }
 
-extension String {
+private extension String {
     func trimmingSpaces() -> String {
         var s = Substring(self)
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
@@ -162,7 +159,7 @@ extension RawClient {
     /// Waits (polling, bounded) until the server process has read every byte this client sent:
     /// the server side's receive queue in /proc/net/tcp is empty. Lets a test make the server
     /// see a request in two reads exactly where it chose to split it.
-    func waitUntilServerRead(seconds: Double = 5) -> Bool {
+    package func waitUntilServerRead(seconds: Double = 5) -> Bool {
         var local = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         var remote = sockaddr_in()
@@ -177,8 +174,7 @@ extension RawClient {
         let serverPort = UInt16(bigEndian: remote.sin_port)
         // The server's socket: local = server port, remote = our port (0100007F = 127.0.0.1).
         let wanted = String(format4: serverPort) + " 0100007F:" + String(format4: clientPort)
-        let deadline = tg_monotonic_ns() + UInt64(seconds * 1e9)
-        repeat {
+        return eventually(seconds) {
             guard let table = try? readProcFile("/proc/net/tcp") else { return false }
             for line in table.split(separator: "\n") where line.contains(wanted) {
                 let fields = line.split(separator: " ")
@@ -186,10 +182,8 @@ extension RawClient {
                 let queues = fields[4].split(separator: ":")
                 if queues.count == 2, Int(queues[1], radix: 16) == 0 { return true }
             }
-            var pfd = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&pfd, 0, 1)
-        } while tg_monotonic_ns() < deadline
-        return false
+            return false
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 // runs, unlike String.hashValue), mixed with TOLLGATE_TEST_SEED when it is set.
 import Glibc
 
-enum TestSeed {
-    static func value(for name: String) -> UInt64 {
+package enum TestSeed {
+    package static func value(for name: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in name.utf8 {
             hash ^= UInt64(byte)

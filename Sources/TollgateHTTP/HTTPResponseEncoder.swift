@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one writer of response bytes: status line, the server's fields, the responder's fields,
+// and then the body in the framing the head chose. It serves the responder's answers, the
+// interim 100 Continue, the connection's error answers and the server's over-limit 503. It
+// appends to a buffer its caller owns, so writing a response allocates nothing of its own.
+import TollgateCore
+
+struct HTTPResponseEncoder {
+    /// The framing of the response being written (`.none` before the first head).
+    private(set) var framing = HTTPResponseFraming.none
+    /// Declared body bytes not yet written (`.length` framing).
+    private(set) var bodyRemaining = 0
+
+    /// Writes `head` and takes its framing for the body that follows.
+    /// - Parameter date: the cached IMF-fixdate (RFC 9110 §6.6.1), or nil to send none.
+    /// - Returns: the bytes written.
+    @discardableResult
+    mutating func writeHead(_ head: HTTPResponseHead, date: [UInt8]?, into output: inout ByteBuffer) -> Int {
+        framing = head.framing
+        bodyRemaining = head.length ?? 0
+        return Self.write(head, date: date, into: &output)
+    }
+
+    /// Appends body bytes in the current framing. Returns false when none of them belongs on
+    /// the wire: the response has no body, or the piece is empty and the body chunked (a
+    /// zero-size chunk would end it).
+    mutating func writeBody(_ bytes: UnsafeRawBufferPointer, into output: inout ByteBuffer) -> Bool {
+        switch framing {
+        case .none:
+            return false
+        case .length:
+            output.append(bytes)
+            bodyRemaining -= bytes.count
+        case .closeDelimited:
+            output.append(bytes)
+        case .chunked:
+            guard !bytes.isEmpty else { return false }
+            // RFC 9112 §7.1: chunk-size in hex, CRLF, chunk-data, CRLF.
+            output.append(hex: UInt64(bytes.count))
+            output.append("\r\n")
+            output.append(bytes)
+            output.append("\r\n")
+        }
+        return true
+    }
+
+    /// Whether the last byte of a declared-length body has been written.
+    var isDeclaredBodyComplete: Bool { framing == .length && bodyRemaining <= 0 }
+
+    /// Ends the body: the last chunk for chunked framing (RFC 9112 §7.1; no trailers).
+    /// - Returns: the bytes written.
+    mutating func writeEnd(into output: inout ByteBuffer) -> Int {
+        guard framing == .chunked else { return 0 }
+        output.append("0\r\n\r\n")
+        return 5
+    }
+
+    /// The interim answer a client that sent `Expect: 100-continue` waits for before it sends
+    /// the body (RFC 9110 §10.1.1).
+    static func writeContinue(into output: inout ByteBuffer) {
+        output.append("HTTP/1.1 100 Continue\r\n\r\n")
+    }
+
+    /// A whole OpenAI-shaped JSON error answer after which the connection closes: the server's
+    /// own answers to a malformed or timed-out request, or to one connection too many.
+    /// - Returns: the bytes written.
+    @discardableResult
+    static func writeErrorAnswer(status: Int, body: String, requestID: RequestID, date: [UInt8]?,
+                                 headers: HTTPHeaders = HTTPHeaders(), into output: inout ByteBuffer) -> Int {
+        let head = HTTPResponseHead(status: status, contentType: "application/json", length: body.utf8.count,
+                                    keepAlive: false, requestID: requestID, headers: headers)
+        let written = write(head, date: date, into: &output)
+        output.append(string: body)
+        return written + body.utf8.count
+    }
+
+    // MARK: - The head
+
+    private static func write(_ head: HTTPResponseHead, date: [UInt8]?, into output: inout ByteBuffer) -> Int {
+        let before = output.readableCount
+        output.append("HTTP/1.1 ")
+        output.append(decimal: head.status)
+        output.append(byte: 0x20)
+        output.append(HTTPStatus.reason(head.status))
+        if let date {
+            output.append("\r\ndate: ")
+            output.append(date)
+        }
+        if let contentType = head.contentType {
+            output.append("\r\ncontent-type: ")
+            output.append(string: contentType)
+        }
+        // No framing field on a 204 (RFC 9110 §8.6 forbids a length there) nor on a 304; a
+        // HEAD answer declares the length a GET would have had (§9.3.2), and no body follows.
+        if head.status != 204 && head.status != 304 {
+            if let length = head.length {
+                output.append("\r\ncontent-length: ")
+                output.append(decimal: length)
+            } else if head.minorVersion >= 1 {
+                output.append("\r\ntransfer-encoding: chunked")
+            }
+        }
+        output.append("\r\nx-request-id: ")
+        let echoed = head.echoing?.withRequestIDBytes { client -> Bool in
+            guard let client, isEchoableRequestID(client) else { return false }
+            output.append(client)
+            return true
+        } ?? false
+        if !echoed { appendRequestID(head.requestID, into: &output) }
+        for (name, value) in head.headers.entries {
+            output.append("\r\n")
+            output.append(string: name)
+            output.append(": ")
+            output.append(string: value)
+        }
+        if !head.keepAlive {
+            output.append("\r\nconnection: close")
+        } else if head.minorVersion == 0 {
+            // HTTP/1.0 closes by default; staying open must be said (RFC 9112 §9.3).
+            output.append("\r\nconnection: keep-alive")
+        }
+        output.append("\r\n\r\n")
+        return output.readableCount - before
+    }
+
+    /// A client's `x-request-id` is echoed only if it is short and plainly printable.
+    static func isEchoableRequestID(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard !value.isEmpty, value.count <= 128 else { return false }
+        for b in value where !(b >= 0x21 && b <= 0x7E) { return false }
+        return true
+    }
+
+    /// The 24 hex digits of `RequestID.description`, written in place.
+    private static func appendRequestID(_ id: RequestID, into output: inout ByteBuffer) {
+        output.append(hex: id.prefix, width: 16)
+        output.append(hex: UInt64(id.counter), width: 8)
+    }
+}
