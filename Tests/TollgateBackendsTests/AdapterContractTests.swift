@@ -4,6 +4,7 @@
 import Glibc
 import Synchronization
 import Testing
+import TollgateTestSupport
 @testable import TollgateBackends
 import TollgateIO
 import TollgateUpstream
@@ -46,21 +47,6 @@ private final class LoopBox<Value>: @unchecked Sendable {
 }
 
 /// Polls `flag` until it is set or `seconds` passed.
-private func waitFor(_ flag: Flag, seconds: Double = 5) -> Bool {
-    let deadline = monotonicSeconds() + seconds
-    while !flag.isSet {
-        if monotonicSeconds() > deadline { return false }
-        usleep(1000)
-    }
-    return true
-}
-
-private func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
 /// Sets its flag when its timer fires.
 private final class Later: TimerHandler {
     let flag: Flag
@@ -90,7 +76,7 @@ struct AdapterContractTests {
             keep.value = adapter.invoke(Self.call, body: sink, sink: sink)
             sink.invoking = false
         }
-        return waitFor(sink.done) ? sink : nil
+        return eventually { sink.done.isSet } ? sink : nil
     }
 
     @Test func anUnavailableBackendFailsAfterInvokeReturned() throws {
@@ -145,7 +131,7 @@ struct AdapterContractTests {
             // A timer later than the refused call's zero-delay one: by then it would have ended.
             loop.schedule(Later(finished), at: loop.now + 20_000_000)
         }
-        #expect(waitFor(finished))
+        #expect(eventually { finished.isSet })
         #expect(sink.events.isEmpty)
     }
 }

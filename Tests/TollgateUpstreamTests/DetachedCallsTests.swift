@@ -4,6 +4,7 @@
 // a bound, and ended by their deadline when the platform does not answer.
 import Synchronization
 import Testing
+import TollgateTestSupport
 import TollgateIO
 @testable import TollgateUpstream
 

@@ -5,18 +5,10 @@
 import Glibc
 import Synchronization
 import TollgateIO
+import TollgateTestSupport
 @testable import TollgateUpstream
 
 /// Polls `condition` every millisecond until it holds or `seconds` pass.
-func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
-    let deadline = LoopbackPeer.now() + seconds
-    while !condition() {
-        if LoopbackPeer.now() > deadline { return false }
-        usleep(1_000)
-    }
-    return true
-}
-
 /// A value handed between the loop thread and the test thread.
 final class Shared<Value: Sendable>: Sendable {
     private let storage: Mutex<Value>

@@ -4,6 +4,7 @@
 // transfer ends when it is cancelled mid-body, when the upstream closes mid-body, and when the
 // upstream's Content-Length lies.
 import Testing
+import TollgateTestSupport
 import TollgateIO
 @testable import TollgateUpstream
 
