@@ -18,7 +18,6 @@ let package = Package(
         .executable(name: "tollgate", targets: ["tollgate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -26,11 +25,12 @@ let package = Package(
         .target(name: "CLinux"),
         // libcurl's setopt calls are variadic; shim.h wraps them one per argument type.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The config loader composes its node tree from libyaml's events (lines kept, no Foundation).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         .target(name: "TollgateIO", dependencies: ["CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateConfig", dependencies: [.product(name: "Yams", package: "Yams")],
-                swiftSettings: swiftSettings),
+        .target(name: "TollgateConfig", dependencies: ["CYAML"], swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "CCurl", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateBackends", dependencies: ["TollgateIO", "TollgateHTTP", "TollgateUpstream", "CLinux"],
                 swiftSettings: swiftSettings),
