@@ -65,6 +65,12 @@ import TollgateConfig
         #expect(result.errors.map(\.line) == Array(2...9))
     }
 
+    @Test func emptyNodesAtOnePlaceAreNotAnAlias() {
+        // An empty explicit key and its empty value share a start mark; spotting aliases by
+        // position (as the Yams-based composer did) took them for one.
+        #expect(TestSupport.errors(TestSupport.load("server: {}\n?\nusers: {}\n")) == ["t.yaml:2: unknown key ''"])
+    }
+
     @Test func undefinedAliasIsASyntaxError() {
         #expect(TestSupport.errors(TestSupport.load("server:\n  listen: *nowhere\n")) == ["t.yaml:2: YAML syntax error: found undefined alias"])
     }
