@@ -235,10 +235,6 @@ private struct Composition {
         }
     }
 
-    private func string(_ pointer: UnsafePointer<UInt8>?) -> String? {
-        pointer.map { String(cString: $0) }
-    }
-
     private func string(_ pointer: UnsafeMutablePointer<UInt8>?) -> String? {
         pointer.map { String(cString: $0) }
     }
