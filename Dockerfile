@@ -16,7 +16,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${SWIFT_IMAGE} AS build
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update \
- && apt-get install -y --no-install-recommends libcurl4-openssl-dev libsqlite3-dev pkg-config \
+ && apt-get install -y --no-install-recommends libcurl4-openssl-dev libyaml-dev libsqlite3-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that editing Sources/ does not fetch them again.
@@ -25,8 +25,8 @@ RUN swift package resolve
 COPY Sources ./Sources
 # Package.swift declares the test targets, and SwiftPM wants their folders to exist.
 COPY Tests ./Tests
-# --static-swift-stdlib: the Swift runtime and Foundation are linked in (smaller idle RSS, and
-# the runtime image needs no Swift libraries); libcurl and SQLite stay shared, from Debian.
+# --static-swift-stdlib: the Swift runtime is linked in (smaller idle RSS, and the runtime image
+# needs no Swift libraries); libcurl, libyaml and SQLite stay shared, from Debian.
 RUN swift build -c release --static-swift-stdlib --product tollgate \
  && mkdir -p /out \
  && install -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/tollgate" /out/tollgate \
@@ -36,11 +36,11 @@ RUN swift build -c release --static-swift-stdlib --product tollgate \
 
 # ---------------------------------------------------------------- run
 FROM ${RUNTIME_IMAGE}
-# libcurl4 and libsqlite3-0: linked by tollgate; ca-certificates: HTTPS upstreams; tzdata:
+# libcurl4, libyaml-0-2 and libsqlite3-0: linked by tollgate; ca-certificates: HTTPS upstreams; tzdata:
 # calendar quotas in a configured `defaults.timezone`; curl: the HEALTHCHECK below.
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update \
- && apt-get install -y --no-install-recommends libcurl4 libsqlite3-0 ca-certificates tzdata curl \
+ && apt-get install -y --no-install-recommends libcurl4 libyaml-0-2 libsqlite3-0 ca-certificates tzdata curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/tollgate --shell /usr/sbin/nologin tollgate \
  && install -d -o tollgate -g tollgate -m 0750 /var/lib/tollgate

@@ -18,7 +18,6 @@ let package = Package(
         .executable(name: "tollgate", targets: ["tollgate"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
@@ -26,12 +25,14 @@ let package = Package(
         .target(name: "CLinux"),
         // libcurl's setopt calls are variadic; shim.h wraps them one per argument type.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // The config loader composes its node tree from libyaml's events (lines kept, no Foundation).
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         // The leaf: bytes, JSON and SSE scanning, hashes, ids, money and time units. No I/O.
         .target(name: "TollgateCore", swiftSettings: swiftSettings),
         .target(name: "TollgateIO", dependencies: ["TollgateCore", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateConfig", dependencies: ["TollgateCore", .product(name: "Yams", package: "Yams")],
+        .target(name: "TollgateConfig", dependencies: ["TollgateCore", "CYAML"],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "TollgateCore", "CCurl", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore"],

@@ -14,9 +14,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 REQUIREMENTS=scripts/requirements-test.txt
 
-# build: libcurl (CCurl) and SQLite headers, pkg-config to find libcurl.
+# build: libcurl (CCurl), libyaml (CYAML) and SQLite headers, pkg-config to find libcurl and libyaml.
 # test/bench: curl (health probes), nginx (comparison server and fake upstream), wrk (load).
-APT_PACKAGES=(libcurl4-openssl-dev libsqlite3-dev pkg-config ca-certificates tzdata curl nginx wrk)
+APT_PACKAGES=(libcurl4-openssl-dev libyaml-dev libsqlite3-dev pkg-config ca-certificates tzdata curl nginx wrk)
 
 apt_wanted() {
     printf '%s\n' "${APT_PACKAGES[@]}"

@@ -65,7 +65,7 @@ enum ConfigFiles {
         #expect(!config.admin.isEnabled)
         // The demo key works out of the box and serve announces it.
         let demoKey = "tg-demo-00000000000000000000000000000000"
-        #expect(config.authenticate(Array(demoKey.utf8))?.user.name == "demo")
+        #expect(TestSupport.owner(of: demoKey, in: config) == "demo")
         #expect(DemoKeys.announcements(config).count == 1)
         #expect(DemoKeys.announcements(config).first?.contains(demoKey) == true)
         // The only warning is the one about the demo key's default.
@@ -79,8 +79,8 @@ enum ConfigFiles {
         #expect(result.diagnostics.isEmpty)
         #expect(config.admin.isEnabled)
         #expect(DemoKeys.announcements(config).isEmpty)
-        #expect(config.authenticate(Array("tg-demo-00000000000000000000000000000000".utf8)) == nil)
-        #expect(config.authenticate(Array("tg-mine-123456789012".utf8))?.user.name == "demo")
+        #expect(TestSupport.owner(of: "tg-demo-00000000000000000000000000000000", in: config) == nil)
+        #expect(TestSupport.owner(of: "tg-mine-123456789012", in: config) == "demo")
     }
 
     @Test func openAIExampleHasNoWarnings() throws {
@@ -89,7 +89,7 @@ enum ConfigFiles {
         let config = try #require(result.config)
         #expect(config.backends.allSatisfy { $0.kind == .openai })
         // The example's hash is that of the key named in its comment.
-        #expect(config.authenticate(Array("tg-example-0000000000000000000000000000".utf8))?.user.name == "app")
+        #expect(TestSupport.owner(of: "tg-example-0000000000000000000000000000", in: config) == "app")
     }
 
     @Test func pricesFileLoads() throws {

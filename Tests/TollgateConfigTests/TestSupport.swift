@@ -40,6 +40,12 @@ enum TestSupport {
         result.warnings.map(\.description)
     }
 
+    /// The user holding a key whose digest is that of `plaintext` (the gateway's own check,
+    /// keyed by digest, is tested in TollgateGatewayTests).
+    static func owner(of plaintext: String, in config: GatewayConfig) -> String? {
+        config.users.first { user in user.keys.contains { $0.matches(Array(plaintext.utf8)) } }?.name
+    }
+
     /// The directory of the repository, from this file's path (Tests/TollgateConfigTests/…).
     static func repositoryRoot(filePath: String = #filePath) -> String {
         var parts = filePath.split(separator: "/", omittingEmptySubsequences: false)

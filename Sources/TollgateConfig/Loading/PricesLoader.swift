@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Config/prices.yaml: the what-if targets `tollgate report --what-if` prices logged traffic
 // on, besides the configured backends. Same scalar rules and error format as the config.
-import Yams
-
 /// One what-if target.
 public struct PriceTarget: Sendable, Equatable {
     public let name: String
@@ -36,15 +34,14 @@ public enum PricesLoader {
         do {
             return load(yaml: try FileSystem.readText(path), file: path, environment: environment)
         } catch {
-            let diagnostic = ConfigDiagnostic(file: path, line: 0, message: error.description, severity: .error)
+            let diagnostic = ConfigDiagnostic(file: path, line: error.line, message: error.description, severity: .error)
             return PricesLoadResult(targets: nil, diagnostics: [diagnostic])
         }
     }
 
     public static func load(yaml: String, file: String, environment: [String: String]) -> PricesLoadResult {
         let context = ConfigContext(file: file, environment: environment)
-        let text = yaml.hasPrefix("\u{FEFF}") ? String(yaml.unicodeScalars.dropFirst()) : yaml
-        guard let root = YAMLComposer.compose(text, context: context) else {
+        guard let root = YAMLComposer.compose(yaml, context: context) else {
             return PricesLoadResult(targets: nil, diagnostics: context.diagnostics)
         }
         let targets = parse(ConfigNode(node: root, path: "", context: context))

@@ -2,13 +2,11 @@
 // The root mapping → GatewayConfig. Sections are read in dependency order (groups and
 // backends before the models and users that name them); diagnostics are sorted by line at
 // the end, so the order here does not show.
-import Yams
-
 enum GatewayConfigParser {
     static let sections = ["server", "storage", "admin", "metrics", "defaults", "groups", "backends", "models",
                            "users", "budgets"]
 
-    static func parse(_ root: Node, context: ConfigContext) -> GatewayConfig? {
+    static func parse(_ root: YAMLNode, context: ConfigContext) -> GatewayConfig? {
         let rootNode = ConfigNode(node: root, path: "", context: context)
         guard case .mapping = root else {
             rootNode.error("the config must be a mapping with keys like server, backends, models and users, got \(rootNode.shapeDescription)")
@@ -38,11 +36,11 @@ enum GatewayConfigParser {
                              sourceFile: context.file)
     }
 
-    /// The names written under a section, whatever their contents.
+    /// The names written under a section, whatever their contents; a repeated name once.
     private static func declaredNames(_ node: ConfigNode?) -> [String] {
         guard let node, case .mapping(let mapping) = node.node else { return [] }
-        return mapping.compactMap { key, _ in
-            guard case .scalar(let scalar) = key, node.context.duplicates.original(of: scalar.string) == nil else { return nil }
+        return mapping.lastOfEachKey.compactMap { pair in
+            guard case .scalar(let scalar) = pair.key else { return nil }
             return scalar.string
         }
     }

@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 // price/billing, health, tls, circuit and idle of a backend (pricing is shared with prices.yaml).
-import Yams
-
 enum BackendPolicyParser {
     static let defaultHealthInterval = Duration.seconds(15)
 

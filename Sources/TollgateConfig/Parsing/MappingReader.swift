@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// A YAML mapping read as ordered (key, value) entries: non-text keys, duplicates (including
-// those the composer renamed) and unknown keys are reported at the key's own line.
-import Yams
-
+// A YAML mapping read as ordered (key, value) entries: non-text keys, duplicates and unknown
+// keys are reported at the key's own line.
 struct MappingReader {
     struct Entry {
         let key: String
@@ -36,13 +34,12 @@ struct MappingReader {
 
         var positions: [String: Int] = [:]
         for (keyNode, valueNode) in mapping {
-            let keyLine = keyNode.mark?.line ?? node.line
+            let keyLine = keyNode.line
             guard case .scalar(let scalar) = keyNode else {
                 node.context.error(keyLine, node.path, "keys must be text, not a mapping or list")
                 continue
             }
-            // The composer renamed earlier duplicates to markers; restore the original name.
-            let key = node.context.duplicates.original(of: scalar.string)?.key ?? scalar.string
+            let key = scalar.string
             let entry = Entry(key: key, keyLine: keyLine, value: node.child(valueNode, key: key, keyLine: keyLine))
             allEntries.append(entry)
             if let index = positions[key] {

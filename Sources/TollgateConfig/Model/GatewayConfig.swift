@@ -68,23 +68,6 @@ public struct GatewayConfig: Sendable, Equatable {
         models.filter { user.mayUse(model: $0.name) }
     }
 
-    /// The user and key a presented bearer key belongs to. Hashes once and compares with
-    /// every stored digest in constant time, without stopping at a match, so the time taken
-    /// does not depend on which key (if any) matched.
-    public func authenticate(_ presented: some Collection<UInt8>) -> (user: UserConfig, key: ClientKey)? {
-        let digest = SHA256.hash(presented)
-        var found: (user: Int, key: Int)?
-        for (userPosition, user) in users.enumerated() {
-            for (keyPosition, key) in user.keys.enumerated() {
-                let match = ConstantTime.equals(key.digest, digest)
-                if match && found == nil { found = (userPosition, keyPosition) }
-            }
-        }
-        guard let found else { return nil }
-        let user = users[found.user]
-        return (user, user.keys[found.key])
-    }
-
     /// The keys whose plaintext the file itself supplies (`${VAR:-default}` with VAR unset),
     /// with the user they belong to (nil for the admin key): what `serve` prints.
     public var demoKeys: [(user: String?, key: ClientKey)] {

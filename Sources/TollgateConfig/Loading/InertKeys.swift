@@ -4,8 +4,6 @@
 // the admin API. A config that sets them must not look protected when it is not, so `serve`
 // names each one present at start-up (issue 7 item 11). Entries leave this list as their
 // issues land.
-import Yams
-
 public struct InertKey: Sendable, Equatable {
     /// Dotted path, e.g. `backends.box.health` or `users.alice.limits`.
     public let path: String
@@ -33,7 +31,7 @@ enum InertKeys {
         "idle": "idle actions are not taken yet",
     ]
 
-    static func find(in root: Node) -> [InertKey] {
+    static func find(in root: YAMLNode) -> [InertKey] {
         var found: [InertKey] = []
         for (name, line, value) in entries(of: root) {
             if let reason = topLevel[name] {
@@ -61,32 +59,35 @@ enum InertKeys {
         return found.sorted { $0.line < $1.line }
     }
 
-    private static func collect(_ node: Node, prefix: String, keys: [String: String], into found: inout [InertKey]) {
+    private static func collect(_ node: YAMLNode, prefix: String, keys: [String: String], into found: inout [InertKey]) {
         for (name, line, value) in entries(of: node) {
             guard let reason = keys[name], !isUnset(value) else { continue }
             found.append(InertKey(path: "\(prefix).\(name)", line: line, reason: reason))
         }
     }
 
-    private static func isSimulated(_ backend: Node) -> Bool {
-        entries(of: backend).contains { $0.name == "kind" && $0.value.scalar?.string == "simulated" }
+    private static func isSimulated(_ backend: YAMLNode) -> Bool {
+        entries(of: backend).contains { entry in
+            guard entry.name == "kind", case .scalar(let kind) = entry.value else { return false }
+            return kind.string == "simulated"
+        }
     }
 
     /// `null`, `~`, nothing, or an empty list or mapping: "not set" (SPEC §2).
-    private static func isUnset(_ node: Node) -> Bool {
+    private static func isUnset(_ node: YAMLNode) -> Bool {
         switch node {
         case .scalar(let scalar): return scalar.style == .plain && ["", "~", "null"].contains(scalar.string)
         case .mapping(let mapping): return mapping.count == 0
         case .sequence(let sequence): return sequence.count == 0
-        case .alias: return false
         }
     }
 
-    private static func entries(of node: Node) -> [(name: String, line: Int, value: Node)] {
+    /// Text keys in file order; a repeated key once, at its last occurrence (the one read).
+    private static func entries(of node: YAMLNode) -> [(name: String, line: Int, value: YAMLNode)] {
         guard case .mapping(let mapping) = node else { return [] }
-        return mapping.compactMap { key, value in
-            guard case .scalar(let scalar) = key else { return nil }
-            return (scalar.string, key.mark?.line ?? 0, value)
+        return mapping.lastOfEachKey.compactMap { pair in
+            guard case .scalar(let scalar) = pair.key else { return nil }
+            return (scalar.string, pair.key.line, pair.value)
         }
     }
 }

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 
-/// The state of one load: where diagnostics go, the environment, and what the composer had
-/// to rename. A class so every reader shares one diagnostics list; confined to the loading
+/// The state of one load: where diagnostics go and the environment. A class so every reader shares one diagnostics list; confined to the loading
 /// call, never shared across threads.
 final class ConfigContext {
     let file: String
     let expander: EnvironmentExpander
     /// Where IANA time zone files are looked up (`TZDIR`, else /usr/share/zoneinfo).
     let zoneInfoDirectory: String
-    var duplicates = DuplicateKeyLedger()
     private var collected: [(order: Int, diagnostic: ConfigDiagnostic)] = []
 
     init(file: String, environment: [String: String]) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The settings of each kind, and the base URL in effect (the `url` key, else the kind's
 // default). Required keys are reported at the backend's name line.
-import Yams
-
 enum BackendKindParser {
     struct Resolved {
         var options: BackendOptions

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Entry point: file → text → Yams node tree (lines kept) → GatewayConfig, collecting every
+// Entry point: file → text → YAML node tree (lines kept) → GatewayConfig, collecting every
 // problem as `FILE:LINE: message` instead of stopping at the first. Never Codable: a decoder
 // stops at the first mismatch and forgets where it was.
-import Yams
-
 public enum ConfigLoader {
     /// Loads and validates the file at `path`. `environment` feeds `${VAR}` (pass the
     /// process environment in production, a dictionary in tests).
@@ -12,7 +10,7 @@ public enum ConfigLoader {
         do {
             text = try FileSystem.readText(path)
         } catch {
-            let diagnostic = ConfigDiagnostic(file: path, line: 0, message: error.description, severity: .error)
+            let diagnostic = ConfigDiagnostic(file: path, line: error.line, message: error.description, severity: .error)
             return ConfigLoadResult(config: nil, diagnostics: [diagnostic])
         }
         return load(yaml: text, file: path, environment: environment)
@@ -21,9 +19,7 @@ public enum ConfigLoader {
     /// Loads and validates `yaml`; `file` names it in diagnostics.
     public static func load(yaml: String, file: String, environment: [String: String]) -> ConfigLoadResult {
         let context = ConfigContext(file: file, environment: environment)
-        // libyaml skips a byte-order mark without counting it; so must the duplicate repair.
-        let text = yaml.hasPrefix("\u{FEFF}") ? String(yaml.unicodeScalars.dropFirst()) : yaml
-        guard let root = YAMLComposer.compose(text, context: context) else {
+        guard let root = YAMLComposer.compose(yaml, context: context) else {
             return ConfigLoadResult(config: nil, diagnostics: context.diagnostics)
         }
         let config = GatewayConfigParser.parse(root, context: context)

@@ -11,7 +11,8 @@ enum FileSystem {
         case open(errno: Int32)
         case read(errno: Int32)
         case tooLarge(limit: Int)
-        case notUTF8
+        /// `line`: where the first byte that is not UTF-8 is.
+        case notUTF8(line: Int)
 
         var description: String {
             switch self {
@@ -20,6 +21,12 @@ enum FileSystem {
             case .tooLarge(let limit): return "file is larger than \(limit / (1 << 20))MB; not a config"
             case .notUTF8: return "file is not valid UTF-8"
             }
+        }
+
+        /// The line the problem is on; 0 for the file as a whole.
+        var line: Int {
+            guard case .notUTF8(let line) = self else { return 0 }
+            return line
         }
     }
 
@@ -44,8 +51,23 @@ enum FileSystem {
             bytes.append(contentsOf: chunk[0..<n])
             guard bytes.count <= limit else { throw .tooLarge(limit: limit) }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw .notUTF8 }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .notUTF8(line: bytes.withUnsafeBufferPointer {
+                YAMLComposer.lineNumber(atOffset: validUTF8Prefix($0), in: $0)
+            })
+        }
         return text
+    }
+
+    /// The length of the longest prefix of `bytes` that is whole UTF-8 scalars.
+    static func validUTF8Prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var length = 0
+        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            length += UTF8.width(scalar)
+        }
+        return length
     }
 
     /// Whether `path` is a readable regular file.

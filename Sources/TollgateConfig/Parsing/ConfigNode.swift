@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// A Yams node with its dotted path (`backends.gpu.timeout`) and the load's context, so every
+// A YAML node with its dotted path (`backends.gpu.timeout`) and the load's context, so every
 // reader can report at the node's own line without threading three arguments around.
-import Yams
-
 /// The text of one scalar after `${VAR}` expansion.
 struct ScalarText {
     var text: String
@@ -14,22 +12,22 @@ struct ScalarText {
 }
 
 struct ConfigNode {
-    let node: Node
+    let node: YAMLNode
     let path: String
     let context: ConfigContext
     /// The line of the mapping key this node is the value of: "missing key" problems are
     /// reported there, since a block mapping itself starts at its first key.
     let keyLine: Int?
 
-    init(node: Node, path: String, context: ConfigContext, keyLine: Int? = nil) {
+    init(node: YAMLNode, path: String, context: ConfigContext, keyLine: Int? = nil) {
         self.node = node
         self.path = path
         self.context = context
         self.keyLine = keyLine
     }
 
-    /// 1-based line where the node starts (0 when Yams did not record one).
-    var line: Int { node.mark?.line ?? 0 }
+    /// 1-based line where the node starts.
+    var line: Int { node.line }
 
     /// A plain `~`, `null` or nothing at all: YAML's way of writing "no value". The loader
     /// treats it as an absent key, so `users:` with every user commented out is fine.
@@ -46,7 +44,6 @@ struct ConfigNode {
         case .scalar(let scalar):
             if isNull { return "nothing" }
             return isSensitive ? "a single value" : "'\(Self.clip(scalar.string))'"
-        case .alias: return "an alias"
         }
     }
 
@@ -60,11 +57,11 @@ struct ConfigNode {
             || components.dropLast().last == "headers"
     }
 
-    func child(_ node: Node, key: String, keyLine: Int?) -> ConfigNode {
+    func child(_ node: YAMLNode, key: String, keyLine: Int?) -> ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", context: context, keyLine: keyLine)
     }
 
-    func item(_ node: Node, index: Int) -> ConfigNode {
+    func item(_ node: YAMLNode, index: Int) -> ConfigNode {
         ConfigNode(node: node, path: "\(path)[\(index)]", context: context)
     }
 
@@ -104,7 +101,7 @@ struct ConfigNode {
     /// Standard `!!str`-style tags are tolerated (the key decides the type anyway); any other
     /// tag (`!secret`, `!include`) would mean something this loader does not do.
     func checkTag() -> Bool {
-        let tag = node.tag.rawValue
+        let tag = node.tag
         if tag.isEmpty || tag == "!" || tag.hasPrefix("tag:yaml.org,2002:") { return true }
         error("YAML tag '\(tag)' is not supported")
         return false
