@@ -24,9 +24,9 @@ struct GatewayPlanTests {
     }
 
     @Test func upstreamErrorMessagesAreExtracted() {
-        #expect(ProxyExchange.upstreamMessage(Array(#"{"error":{"message":"GPU \"exploded\"","type":"x"}}"#.utf8)) == #"GPU "exploded""#)
-        #expect(ProxyExchange.upstreamMessage(Array(#"{"detail":"Not found"}"#.utf8)) == "Not found")
-        #expect(ProxyExchange.upstreamMessage(Array("plain text".utf8)) == "plain text")
-        #expect(ProxyExchange.upstreamMessage([]) == nil)
+        #expect(AttemptFailure.upstreamMessage(Array(#"{"error":{"message":"GPU \"exploded\"","type":"x"}}"#.utf8)) == #"GPU "exploded""#)
+        #expect(AttemptFailure.upstreamMessage(Array(#"{"detail":"Not found"}"#.utf8)) == "Not found")
+        #expect(AttemptFailure.upstreamMessage(Array("plain text".utf8)) == "plain text")
+        #expect(AttemptFailure.upstreamMessage([]) == nil)
     }
 }

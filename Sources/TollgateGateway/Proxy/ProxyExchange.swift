@@ -1,182 +1,77 @@
 // SPDX-License-Identifier: Apache-2.0
-// One client request ↔ its upstream attempts. Reads the body as it arrives and finds the model
-// in it without decoding it, picks the model's candidates in order, streams the (rewritten)
-// body to the backend, relays the response chunk by chunk with backpressure both ways, fails
-// over per SPEC §3's outcome table while nothing has reached the client, and ends with the
-// facts the usage record needs. Every upstream reply passes the adapter's header allowlist;
-// a plain reply's head waits for its first body byte (a reply that breaks before it still
-// becomes a clean 502), its declared length is held to, and its upstream text never carries
-// our backend secrets. Loop-confined.
-import CLinux
+// One client request ↔ its upstream attempts: the attempt loop. The body (RequestBody) is read
+// as it arrives until its `model` is known; the model's candidates are then tried in order,
+// each attempt (ProxyAttempt) reading the body and reporting its response, which the relay
+// (ResponseRelay) passes on. How an attempt ended goes through SPEC §3's outcome table
+// (FailoverTable) — next candidate, reply passed on, error answer, or the end of a response
+// under way — and the facts for the meter gather in ExchangeUsage. One object per request:
+// the body, the relay and the usage are values inside it. Loop-confined.
 import TollgateBackends
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
 import TollgateCore
 
-final class ProxyExchange: HTTPExchangeDelegate {
-    /// Bodies up to this size are kept whole, so a failed attempt can be replayed on the next
-    /// candidate; larger ones stream once (no failover after their first byte left).
-    static let replayLimit = 8 << 20
-    /// Buffered-but-unsent body bytes above which the client's upload is paused.
-    static let bodyHighWater = 1 << 20
-    static let bodyLowWater = 256 << 10
-    /// A chunked body's reservation grows by this much at a time (its length is unknown).
-    static let budgetStep = 1 << 20
-    /// One read of the HTTP layer (its scratch buffer): what may arrive before a pause acts.
-    static let readSlack = 64 << 10
-    /// How long a request that already holds body bytes waits for more budget before it is
-    /// refused (503 `server_busy`), so holders waiting on each other cannot wait forever.
-    static let budgetGrowthWaitNs: UInt64 = 10_000_000_000
-
+final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     let exchange: HTTPExchange
     /// The plan (and its adapters) this request started with; a reload does not change it.
-    private let context: PlanRuntime
-    private var plan: GatewayPlan { context.plan }
+    private let runtime: PlanRuntime
+    private var plan: GatewayPlan { runtime.plan }
     let operation: APIOperation
     let user: UserPlan
-    let keyID: String
+    /// The facts handed to the meter when the exchange ends.
+    private(set) var usage: ExchangeUsage
+    private var body: RequestBody
+    private var relay = ResponseRelay()
 
-    // Request body.
-    private var scanner = JSONRequestScanner()
-    private var body: RequestBodyBuffer
-    /// Absolute offset of `body[0]` (bytes before it were sent and dropped).
-    private var bodyBase = 0
-    private var bodyComplete = false
-    private var replayable = true
-    /// This request's share of `server.max_buffered`.
-    private let lease: BodyBudgetLease
-    /// Reading paused until the budget grants more.
-    private var pausedForBudget = false
-    /// Where `stream_options.include_usage` must be made true (chat and completions).
-    private var streamOptions = StreamOptionsLocator()
-    private var locatesStreamOptions: Bool { operation != .embeddings }
-    /// Body bytes received and not yet taken by the current attempt.
-    private var unsentBodyBytes: Int { bodyBase + body.count - readCursor }
-
-    // Routing and attempts.
-    private(set) var modelPlan: ModelPlan?
+    private var modelPlan: ModelPlan?
     private var dispatched = false
-    private var attempt = 0
     private var maxAttempts = 0
-    private(set) var backendIndex: Int?
     /// The attempt in charge; every report goes through it and counts only while it is current.
     private var current: ProxyAttempt?
-    private var invocation: (any BackendInvocation)? { current?.invocation }
-    private var lastFailure: (status: Int, code: String, message: String)?
+    /// Every failed candidate's reason, for the 503's message.
     private var failureReasons: [String] = []
-
-    // The body as sent to the current attempt: original bytes with edits applied.
-    private var readCursor = 0
-    private var edits: [StreamOptionsLocator.Edit] = []
-    private var editIndex = 0
-    private var insertOffset = 0
-    /// This attempt asks the upstream for usage (streamed chat to an OpenAI-compatible server).
-    private var injectUsage = false
-    /// How many of `streamOptions.edits` this attempt has taken into `edits`.
-    private var usageEditsTaken = 0
-
-    // Response of the current attempt.
-    /// Its status is passed on: no failover because of it (a failure before the client got a
-    /// byte may still fail over).
-    private var committed = false
-    private var collectingError = false
-    private var errorStatus = 0
-    private var errorBody: [UInt8] = []
-    private var isSSE = false
-    private var framer = SSEEventFramer()
-    /// A plain reply's head, sent with its first body byte (or at its end).
-    private var pendingHead: (status: Int, headers: HTTPHeaders, contentType: String, length: Int?)?
-    /// The length the client was promised, and the bytes sent towards it.
-    private var declaredLength: Int?
-    private var relayedBytes = 0
-    /// A passed-through 4xx goes through the secret redactor (it may echo our Authorization).
-    private var redactBody = false
-    private var redactionCarry: [UInt8] = []
+    /// The client has a response head: no failover from here on.
+    private var responseBegun = false
     private var inLiveStreams = false
-    private var upstreamStart: UInt64 = 0
-    private(set) var firstByteAt: UInt64 = 0
-    private(set) var upstreamSeconds: Double = 0
-    private(set) var usage = TokenUsage()
-    private(set) var coldStart = false
-    private(set) var errorText: String?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
         self.exchange = exchange
-        self.lease = BodyBudgetLease(budget: budget, loop: context.loop)
-        if case .length(let n) = exchange.head.framing { body = RequestBodyBuffer(expected: n) } else { body = RequestBodyBuffer(expected: nil) }
-        self.context = context
+        self.runtime = context
         self.operation = operation
         self.user = user
-        self.keyID = keyID
+        self.usage = ExchangeUsage(user: user.name, keyID: keyID)
+        self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop)
     }
 
-    var attempts: Int { attempt }
-    /// The number of the attempt whose reports count (0 before the first).
-    var currentAttemptNumber: Int { current?.number ?? 0 }
-    var modelName: String? { modelPlan?.name ?? scanner.model }
-    /// The backend of the current (or last) attempt.
-    private(set) var backendName: String?
+    var loop: EventLoop { runtime.loop }
+
+    func isCurrent(_ attempt: ProxyAttempt) -> Bool { current === attempt }
 
     // MARK: - Request body
 
     /// Starts reading the body once its share of `server.max_buffered` is reserved (SPEC §2):
-    /// its declared length, or a first step of a chunked one. Until then the body stays in the
-    /// client's kernel (no `100 Continue` either), and the request waits its turn.
+    /// until then the body stays in the client's kernel (no `100 Continue` either), and the
+    /// request waits its turn.
     func start() {
         exchange.delegate = self  // a client that hangs up while waiting is still heard
-        let wanted: Int
-        switch exchange.head.framing {
-        case .length(let n): wanted = n
-        case .chunked: wanted = Self.budgetStep
-        case .none: wanted = 0
-        }
-        if wanted == 0 || lease.grow(by: wanted, then: { [weak self] in self?.budgetGranted() }) {
-            exchange.readBody(delegate: self)
-        }
+        if body.reserveFirst(for: self) { exchange.readBody(delegate: self) }
     }
 
-    private func budgetGranted() {
+    func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool {
+        guard body.budgetGranted(ticket: ticket, bytes: bytes) else { return false }
         guard !exchange.isFinished else {
-            lease.releaseAll()
-            return
+            body.releaseBudget()
+            return true
         }
         exchange.readBody(delegate: self)  // the first grant; later ones resume a paused body
-        if pausedForBudget {
-            pausedForBudget = false
-            if unsentBodyBytes <= Self.bodyHighWater { exchange.resumeBody() }
-        }
+        if body.endBudgetPause() { exchange.resumeBody() }
+        return true
     }
 
-    /// Called with every body piece: makes sure the next read still fits the reservation.
-    /// A body whose `model` is unknown when its whole reservation is used (its length exceeds
-    /// `server.max_buffered`) cannot be dispatched without holding more: 413.
-    private func keepWithinBudget() {
-        guard !bodyComplete else { return }
-        let expected: Int
-        if case .length(let n) = exchange.head.framing { expected = n - exchange.bodyBytesIn } else { expected = Self.readSlack }
-        guard body.count + min(expected, Self.readSlack) > lease.reserved else { return }
-        if !dispatched && lease.reserved >= lease.capacity {
-            guard scanner.model != nil else {
-                fail(413, code: "request_too_large",
-                     message: "The request's `model` must come within the first \(lease.capacity) bytes of its body (server.max_buffered).",
-                     closeConnection: true)
-                return
-            }
-            dispatch()  // stream it on: what was sent is released as it goes
-            return
-        }
-        let granted = lease.grow(by: Self.budgetStep, limitNs: Self.budgetGrowthWaitNs,
-                                 then: { [weak self] in self?.budgetGranted() },
-                                 gaveUp: { [weak self] in self?.budgetWaitGaveUp() })
-        if !granted {
-            pausedForBudget = true
-            exchange.pauseBody()
-        }
-    }
-
-    private func budgetWaitGaveUp() {
+    func bodyBudgetWaitExpired(ticket: UInt64) {
+        guard body.budgetWaitExpired(ticket: ticket) else { return }
         var headers = HTTPHeaders()
         headers.add("retry-after", "1")
         fail(503, code: "server_busy",
@@ -184,56 +79,50 @@ final class ProxyExchange: HTTPExchangeDelegate {
              closeConnection: true, headers: headers)
     }
 
-    /// Once dispatched, a request holds at most its replay window plus the unsent high-water
-    /// mark (and one read); a body that can no longer be replayed, only what is unsent; a
-    /// complete body, just itself. The rest goes back — by whole steps only, so a streaming
-    /// upload does not give back and take again a little on every chunk.
-    private func shrinkReservation() {
-        let target: Int
-        if bodyComplete {
-            target = body.count
-        } else if !replayable {
-            target = body.count + Self.bodyHighWater + 2 * Self.readSlack
-        } else {
-            target = max(body.count, Self.replayLimit) + Self.bodyHighWater + 2 * Self.readSlack
-        }
-        if bodyComplete || lease.reserved - target >= Self.budgetStep { lease.shrink(to: target) }
-    }
-
     func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
-        scanner.scan(bytes)
-        if let rejection = scanner.rejection {
+        switch body.append(bytes) {
+        case .appended: break
+        case .refused(let rejection):
             refuse(rejection, closeConnection: true)
             return
-        }
-        if locatesStreamOptions { streamOptions.follow(bytes, scannedBy: scanner) }
-        guard body.append(bytes) else {
+        case .outOfMemory:
             fail(503, code: "server_overloaded", message: "The gateway is out of memory for request bodies; retry shortly.",
                  closeConnection: true)
             return
         }
-        absorbUsageEdits()
+        if usage.model == nil { usage.model = body.model }
         if !dispatched {
-            if scanner.model != nil && bodyBase + body.count > Self.replayLimit { dispatch() }
+            if body.model != nil && body.received > RequestBody.replayLimit { dispatch() }
         } else {
-            invocation?.bodyReadable()
-            if unsentBodyBytes > Self.bodyHighWater { exchange.pauseBody() }
+            current?.invocation?.bodyReadable()
+            if body.isOverHighWater { exchange.pauseBody() }
         }
         if !exchange.isFinished { keepWithinBudget() }
     }
 
     func exchangeBodyEnded(_ exchange: HTTPExchange) {
-        bodyComplete = true
-        scanner.finish()
-        if let rejection = scanner.rejection {
+        if let rejection = body.finish() {
             refuse(rejection, closeConnection: false)
             return
         }
-        streamOptions.finish()
-        absorbUsageEdits()
+        if usage.model == nil { usage.model = body.model }
         if !dispatched { dispatch() } else {
-            shrinkReservation()
-            invocation?.bodyReadable()
+            body.shrinkReservation()
+            current?.invocation?.bodyReadable()
+        }
+    }
+
+    /// A body whose `model` is unknown when its whole reservation is used (its length exceeds
+    /// `server.max_buffered`) cannot be dispatched without holding more: 413.
+    private func keepWithinBudget() {
+        switch body.keepWithinBudget(dispatched: dispatched, for: self) {
+        case .enough: break
+        case .dispatchNow: dispatch()
+        case .modelTooLate:
+            fail(413, code: "request_too_large",
+                 message: "The request's `model` must come within the first \(body.budgetCapacity) bytes of its body (server.max_buffered).",
+                 closeConnection: true)
+        case .waiting: exchange.pauseBody()
         }
     }
 
@@ -256,8 +145,8 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private func dispatch() {
         guard !dispatched, !exchange.isFinished else { return }
         dispatched = true
-        shrinkReservation()
-        guard let name = scanner.model else {
+        body.shrinkReservation()
+        guard let name = body.model else {
             fail(400, code: "missing_model", message: "You must provide a model parameter.")
             return
         }
@@ -274,8 +163,13 @@ final class ProxyExchange: HTTPExchangeDelegate {
             return
         }
         modelPlan = model
+        usage.task = model.task
         maxAttempts = min(max(model.attempts, 1), model.backends.count)
-        tryNextCandidate()
+        guard maxAttempts > 0 else {
+            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
+            return
+        }
+        startAttempt()
     }
 
     private static func operation(_ op: APIOperation, suits task: ModelTask) -> Bool {
@@ -286,435 +180,217 @@ final class ProxyExchange: HTTPExchangeDelegate {
         }
     }
 
-    private func tryNextCandidate() {
+    // MARK: - The attempt loop
+
+    /// Gives the request to the next candidate (FailoverTable decided there is one).
+    private func startAttempt() {
         guard let model = modelPlan, !exchange.isFinished else { return }
-        guard attempt < maxAttempts, replayable || attempt == 0 else {
-            failFinally()
+        // The table offers a next candidate only within `maxAttempts`; a plan that named a
+        // backend it does not hold still gets an answer, never a trap or a hang.
+        guard usage.attempts < model.backends.count, plan.backends.indices.contains(model.backends[usage.attempts]) else {
+            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
             return
         }
-        let index = model.backends[attempt]
-        attempt += 1
-        backendIndex = index
+        let index = model.backends[usage.attempts]
         let backend = plan.backends[index]
-        backendName = backend.name
-        resetResponse()
-        prepareBody(for: backend, clientModel: model.name)
+        if let previous = current { endAttempt(previous, cancelCall: true) }
+        usage.attemptStarted(on: backend.name)
+        let now = loop.now
+        relay.reset(backend: backend.name, costModel: backend.costModel, startedAt: now)
+        let injectUsage: Bool
+        if case .openai = backend.kind {
+            injectUsage = operation == .chatCompletions && body.stream == true
+        } else {
+            injectUsage = false
+        }
+        body.prepare(upstreamModel: backend.upstreamModel, clientModel: model.name, injectUsage: injectUsage)
         let call = BackendCall(operation: operation, model: model.name,
                                upstreamModel: backend.upstreamModel ?? model.name,
-                               stream: scanner.stream ?? false,
-                               bodyLength: bodyComplete ? (bodyBase + body.count) + editDelta : nil,
+                               stream: body.stream ?? false,
+                               bodyLength: body.attemptLength,
                                requestID: exchange.id.description,
                                accept: exchange.head.value(of: "accept"))
-        upstreamStart = context.loop.now
-        current?.retire(loop: context.loop, cancelCall: true)
-        let next = ProxyAttempt(number: attempt, owner: self)
+        let next = ProxyAttempt(number: usage.attempts, backendIndex: index, startedAt: now,
+                                firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
-        firstByteTimeoutNs = backend.firstByteTimeoutNs
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
-        if bodyComplete { armFirstByteTimer() }
-        let started = context.adapter(index).invoke(call, body: next, sink: next)
+        if body.isComplete { armFirstByteTimer() }
+        let started = runtime.adapter(index).invoke(call, body: next, sink: next)
         // Adapters never report inside `invoke`; should one do so anyway, the attempt it ended
         // is over (and a later one may be current): its call is stopped, never stored over the
         // live one.
         if current === next && !next.isOver { next.invocation = started } else { started.cancel() }
     }
 
-    /// Forgets the previous attempt's reply.
-    private func resetResponse() {
-        committed = false
-        collectingError = false
-        errorStatus = 0
-        errorBody = []
-        isSSE = false
-        framer = SSEEventFramer()
-        pendingHead = nil
-        declaredLength = nil
-        relayedBytes = 0
-        redactBody = false
-        redactionCarry = []
+    /// Ends `attempt` (once) and adds its upstream time and cost. `taken`: the backend got
+    /// the request (it was reachable).
+    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, reportedGPUSeconds: Double? = nil, taken: Bool = true) {
+        guard !attempt.isOver else { return }
+        attempt.retire(loop: loop, cancelCall: cancelCall)
+        let costModel = plan.backends.indices.contains(attempt.backendIndex) ? plan.backends[attempt.backendIndex].costModel : .free
+        usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPUSeconds: reportedGPUSeconds,
+                     costModel: costModel, taken: taken)
     }
 
-    /// Sets up the rewrite for this attempt: the model renamed for the backend, and, for
-    /// streamed chat to an OpenAI-compatible server, `stream_options.include_usage` made true
-    /// so the last chunk carries usage even when the client declined it (the client then does
-    /// not get that chunk).
-    private func prepareBody(for backend: BackendPlan, clientModel: String) {
-        readCursor = 0
-        editIndex = 0
-        insertOffset = 0
-        edits = []
-        if let upstream = backend.upstreamModel, upstream != clientModel, let range = scanner.modelRange {
-            edits.append(.init(at: range.lowerBound, remove: range.count, insert: Array(JSONText.quoted(upstream).utf8)))
-        }
-        if case .openai = backend.kind {
-            injectUsage = operation == .chatCompletions && scanner.stream == true
-        } else {
-            injectUsage = false
-        }
-        usageEditsTaken = 0
-        absorbUsageEdits()
-    }
-
-    /// Takes the usage edits found since the last call into this attempt's edits, in order.
-    /// They lie ahead of what was sent (the locator sees bytes before the upstream can).
-    private func absorbUsageEdits() {
-        guard injectUsage else { return }
-        while usageEditsTaken < streamOptions.edits.count {
-            let edit = streamOptions.edits[usageEditsTaken]
-            usageEditsTaken += 1
-            guard edit.at >= readCursor else { continue }
-            var i = edits.count
-            while i > editIndex && edits[i - 1].at > edit.at { i -= 1 }
-            edits.insert(edit, at: i)
-        }
-    }
-
-    private var editDelta: Int {
-        edits.reduce(0) { $0 + $1.insert.count - $1.remove }
-    }
-
-    // MARK: - RequestBodySource (the upstream pulls the body)
-
-    func attemptReadBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        if exchange.isAborted { return .abort }
-        guard let out = buffer.baseAddress else { return .wouldBlock }
-        var written = 0
-        while written < buffer.count {
-            if editIndex < edits.count && readCursor == edits[editIndex].at {
-                let edit = edits[editIndex]
-                let n = min(edit.insert.count - insertOffset, buffer.count - written)
-                if n > 0 {
-                    edit.insert.withUnsafeBytes { src in
-                        if let from = src.baseAddress { (out + written).copyMemory(from: from + insertOffset, byteCount: n) }
-                    }
-                }
-                written += n
-                insertOffset += n
-                if insertOffset == edit.insert.count {
-                    readCursor += edit.remove
-                    editIndex += 1
-                    insertOffset = 0
-                }
-                continue
+    /// Acts on SPEC §3's table for a failed attempt.
+    private func attemptFailed(_ failure: AttemptFailure) {
+        let action = FailoverTable.decide(failure.outcome, reachedClient: exchange.isResponseStarted,
+                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+        switch action {
+        case .retryNext:
+            failureReasons.append(failure.reason)
+            startAttempt()
+        case .fail(let status, let code):
+            failureReasons.append(failure.reason)
+            fail(status, code: code, message: failure.message(reasons: failureReasons))
+        case .passThrough:
+            // Not a failure's class (a reply is never collected as one): answered as a broken
+            // reply, should it happen.
+            failureReasons.append(failure.reason)
+            fail(502, code: "bad_gateway", message: failure.message(reasons: failureReasons))
+        case .endResponse:
+            // After the first byte a failure can only end the response (SPEC §3).
+            let message = plan.redactor.redact("backend failed mid-response: " + failure.text)
+            usage.error = message
+            if relay.phase == .stream {
+                endStream(message: message, code: "upstream_failed")
+            } else {
+                exchange.abort()
             }
-            var limit = editIndex < edits.count ? edits[editIndex].at : Int.max
-            // A value whose edit is not decided yet waits for the bytes that decide it.
-            if injectUsage, let hold = streamOptions.holdFrom { limit = min(limit, hold) }
-            let available = min(bodyBase + body.count, limit) - readCursor
-            guard available > 0 else { break }
-            let n = min(available, buffer.count - written)
-            body.copy(from: readCursor - bodyBase, count: n, to: out + written)
-            written += n
-            readCursor += n
-        }
-        if written > 0 {
-            releaseSentBody()
-            return .bytes(written)
-        }
-        if bodyComplete && readCursor >= bodyBase + body.count && editIndex >= edits.count {
-            if firstByteAt == 0 { armFirstByteTimer() }
-            return .end
-        }
-        return .wouldBlock
-    }
-
-    /// Past the replay limit, bytes already sent are dropped so a huge upload stays bounded.
-    private func releaseSentBody() {
-        if bodyBase + body.count > Self.replayLimit && readCursor - bodyBase > 64 << 10 { dropSentBody() }
-        if exchange.isBodyPaused && !pausedForBudget && unsentBodyBytes < Self.bodyLowWater {
-            exchange.resumeBody()
         }
     }
 
-    /// Drops what the current attempt has sent: no later attempt can replay it (the body is
-    /// past the replay window, or a reply was committed), so its memory and its share of
-    /// `server.max_buffered` go back.
-    private func dropSentBody() {
-        let sent = readCursor - bodyBase
-        guard sent > 0 else { return }
-        body.removeFirst(sent)
-        bodyBase += sent
-        replayable = false
-        if dispatched { shrinkReservation() }
-    }
-
-    func attemptBufferedBody() -> [UInt8]? {
-        bodyComplete && bodyBase == 0 ? body.contiguous() : nil
-    }
-
-    // MARK: - BackendSink
+    // MARK: - What the attempt reports
 
     func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
-        cancelFirstByteTimer()
-        if firstByteAt == 0 { firstByteAt = context.loop.now }
-        // SPEC §3: 5xx, 429 and 401/403 (our credentials) are the backend's fault: collect the
-        // error text and decide at the end whether another candidate gets the request.
-        // A redirect is not followed (curl has FOLLOWLOCATION off) and not passed on: its
-        // Location could point the client at the backend's origin (SPEC §7).
-        if status >= 500 || status == 429 || status == 401 || status == 403 || (300..<400).contains(status) {
-            collectingError = true
-            errorStatus = status
-            return
+        attempt.disarmFirstByteTimer(loop: loop)
+        // An error status the client does not get is collected for its message; the table
+        // decides again once it ended (another candidate, or this error).
+        let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
+                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+        relay.head(status: status, headers: headers, contentLength: contentLength, passThrough: action == .passThrough,
+                   clientAskedForUsage: body.clientAskedForUsage, redactor: plan.redactor, exchange: exchange)
+        responseStarted()
+        if relay.phase == .stream && !inLiveStreams {
+            inLiveStreams = true
+            runtime.liveStreams.add(self)
         }
-        committed = true
-        // The adapter passed only SPEC §3's allowlist, with clean values.
-        let contentType = headers.first { $0.0 == "content-type" }?.1
-        isSSE = contentType?.hasPrefix("text/event-stream") ?? false
-        var forwarded = HTTPHeaders()
-        for (name, value) in headers where name != "content-type" && !(isSSE && name == "cache-control") {
-            forwarded.add(name, value)
-        }
-        forwarded.add("x-tollgate-backend", backendName ?? "")
-        if isSSE {
-            // The gateway adds its metering comment to streams, so their length changes.
-            forwarded.add("cache-control", "no-cache")
-            // As OpenAI does: the usage chunk (`choices: []`) only for a client that asked for
-            // it; code reading `chunk.choices[0]` of every chunk would break on it otherwise.
-            // The gateway asked the upstream anyway, so the meter still sees it.
-            framer.withholdUsage = streamOptions.clientAskedForUsage != true
-            beginClientResponse(status: status, headers: forwarded, contentType: contentType, length: nil)
-            if !inLiveStreams {
-                inLiveStreams = true
-                context.liveStreams.add(self)
-            }
-            return
-        }
-        // A passed-through 4xx may echo our credentials: redacted, so its length may change.
-        redactBody = status >= 400 && !plan.redactor.isEmpty
-        declaredLength = redactBody ? nil : contentLength
-        pendingHead = (status, forwarded, contentType ?? "application/json", declaredLength)
-    }
-
-    /// Sends the plain reply's head, once.
-    private func startClientResponse() {
-        guard let head = pendingHead else { return }
-        pendingHead = nil
-        beginClientResponse(status: head.status, headers: head.headers, contentType: head.contentType, length: head.length)
-    }
-
-    /// The client gets the head: no failover from here on, so the replay copy goes too.
-    private func beginClientResponse(status: Int, headers: HTTPHeaders, contentType: String?, length: Int?) {
-        exchange.startResponse(status: status, headers: headers, contentType: contentType, length: length)
-        dropSentBody()
     }
 
     func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if collectingError {
-            if errorBody.count < 64 << 10 { errorBody.append(contentsOf: bytes.prefix(64 << 10 - errorBody.count)) }
-            return true
-        }
-        guard committed, !exchange.isFinished else { return false }
-        if isSSE {
-            var ok = true
-            framer.feed(bytes) { piece in
-                switch piece {
-                case .bytes(let data): ok = exchange.write(data) && ok
-                case .beforeDone: ok = exchange.write(meteringComment()) && ok
-                }
-            }
-            return ok
-        }
-        startClientResponse()
-        if redactBody {
-            let out = plan.redactor.redact(bytes, carry: &redactionCarry, final: false)
-            return out.isEmpty || out.withUnsafeBytes { exchange.write($0) }
-        }
-        if let declared = declaredLength, bytes.count > declared - relayedBytes {
-            // More than the upstream declared (curl stops at the length, so this guards the
-            // client's framing whatever the transport does): send what fits, then close.
-            let room = declared - relayedBytes
-            if room > 0 { exchange.write(UnsafeRawBufferPointer(rebasing: bytes[0..<room])) }
-            relayedBytes = declared
-            errorText = "backend_length_mismatch"
+        let relayed = relay.body(bytes, redactor: plan.redactor, now: loop.now, exchange: exchange)
+        responseStarted()
+        switch relayed {
+        case .more: return true
+        case .pause: return false
+        case .overran:
+            usage.error = "backend_length_mismatch"
             exchange.abort()
             return false
         }
-        relayedBytes += bytes.count
-        return exchange.write(bytes)
     }
 
-    /// `: tollgate {"gpu_seconds":…,"cost_usd":…,"backend":…}` — an SSE comment, ignored by
-    /// clients, carrying what this stream cost so far.
-    private func meteringComment() -> String {
-        let gpu = MilliGPUSeconds(nanoseconds: context.loop.now &- upstreamStart)
-        let cost = backendIndex.map { plan.backends[$0].costModel.cost(of: gpu) } ?? .zero
-        return ": tollgate {\"gpu_seconds\":\(gpu.secondsText),\"cost_usd\":\(cost),\"backend\":\(JSONText.quoted(backendName ?? ""))}\n\n"
-    }
-
-    func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage: TokenUsage, reportedGPUSeconds: Double?,
+    func attemptEnded(_ attempt: ProxyAttempt, outcome: BackendOutcome, usage tokens: TokenUsage, reportedGPUSeconds: Double?,
                       coldStart: Bool) {
-        attempt.retire(loop: context.loop, cancelCall: false)
-        if let reportedGPUSeconds { upstreamSeconds += reportedGPUSeconds } else { chargeUpstreamTime(until: context.loop.now) }
-        self.usage = usage
-        self.coldStart = self.coldStart || coldStart
-        if collectingError {
-            attemptFailed(status: errorStatus)
-            return
-        }
-        if !committed {
-            failBeforeResponse(outcome, detail: "")
-            return
-        }
-        if !isSSE && !exchange.isResponseStarted && !exchange.isFinished {
-            // A plain reply not a byte of which reached the client: it can still get a clean
-            // error (or the next candidate), never a 200 head and a cut (issue 7 item 15).
+        // A backend that could not be reached (or whose TLS failed) never took the request.
+        let outcomeClass = FailoverTable.Outcome(outcome)
+        let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
+        endAttempt(attempt, cancelCall: false, reportedGPUSeconds: reportedGPUSeconds, taken: !unreached)
+        usage.tokens = tokens
+        usage.coldStart = usage.coldStart || coldStart
+        guard !exchange.isFinished else { return }
+        let name = usage.backend ?? "backend"
+        switch relay.phase {
+        case .collectingError:
+            attemptFailed(AttemptFailure(backend: name, status: relay.errorStatus, errorBody: relay.errorBody, redactor: plan.redactor))
+        case .awaitingHead:
+            attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: "", redactor: plan.redactor))
+        case .stream, .plain:
+            // A plain reply not a byte of which reached the client can still get a clean error
+            // (or the next candidate), never a 200 head and a cut (issue 7 item 15).
+            let unsent = relay.hasPendingHead
             if outcome == .completed {
-                if let declared = declaredLength, declared > relayedBytes {
-                    failBeforeResponse(.broken("the body was shorter than its Content-Length"), detail: "")
-                    return
+                if unsent && relay.isShortOfDeclaredLength {
+                    attemptFailed(AttemptFailure(backend: name, outcome: .broken("the body was shorter than its Content-Length"),
+                                                 detail: "", redactor: plan.redactor))
+                } else {
+                    complete()
                 }
             } else {
-                failBeforeResponse(outcome, detail: " before its response body")
-                return
+                attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: unsent ? " before its response body" : "",
+                                             redactor: plan.redactor))
             }
         }
-        // After the first byte a failure can only end the response (SPEC §3).
-        if outcome == .completed {
-            if isSSE {
-                framer.finish { piece in
-                    if case .bytes(let data) = piece { exchange.write(data) }
-                }
-                exchange.finish()
-                leaveLiveStreams()
-                return
-            }
-            startClientResponse()
-            if redactBody && !redactionCarry.isEmpty {
-                let tail = plan.redactor.redact(UnsafeRawBufferPointer(start: nil, count: 0), carry: &redactionCarry, final: true)
-                if !tail.isEmpty { tail.withUnsafeBytes { _ = exchange.write($0) } }
-            }
-            if let declared = declaredLength, relayedBytes != declared {
-                errorText = "backend_length_mismatch"
-                exchange.abort()
-                return
-            }
+    }
+
+    func attemptReadBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        if exchange.isAborted { return .abort }
+        let chunk = body.read(into: buffer)
+        switch chunk {
+        case .bytes:
+            if exchange.isBodyPaused && body.mayResume { exchange.resumeBody() }
+        case .end:
+            armFirstByteTimer()
+        case .wouldBlock, .abort:
+            break
+        }
+        return chunk
+    }
+
+    func attemptBufferedBody() -> [UInt8]? {
+        body.whole
+    }
+
+    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504). Its
+    /// call is stopped before the next candidate starts, so two never run at once.
+    func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
+        guard relay.phase == .awaitingHead else { return }
+        endAttempt(attempt, cancelCall: true)
+        attemptFailed(.firstByteTimeout(backend: usage.backend ?? "backend"))
+    }
+
+    private func armFirstByteTimer() {
+        guard relay.phase == .awaitingHead, !exchange.isFinished else { return }
+        current?.armFirstByteTimer(loop: loop)
+    }
+
+    // MARK: - Ending
+
+    /// The client has the response head: no failover from here on, so the replay copy goes.
+    private func responseStarted() {
+        guard !responseBegun, exchange.isResponseStarted else { return }
+        responseBegun = true
+        body.endReplay()
+    }
+
+    /// The attempt completed and its response goes out whole.
+    private func complete() {
+        switch relay.complete(redactor: plan.redactor, exchange: exchange) {
+        case .complete:
             exchange.finish()
-            return
-        }
-        let message: String
-        switch outcome {
-        case .timedOut(let m): message = "backend timed out mid-response: \(m)"
-        case .tooLarge: message = "backend response exceeded max_response"
-        case .connectFailed(let m), .tlsFailed(let m), .broken(let m): message = "backend failed mid-response: \(m)"
-        case .completed, .cancelled: message = "backend stopped mid-response"
-        }
-        let redacted = plan.redactor.redact(message)
-        errorText = redacted
-        if isSSE {
-            endStream(message: redacted, code: "upstream_failed")
-        } else {
+            leaveLiveStreams()
+        case .lengthMismatch:
+            usage.error = "backend_length_mismatch"
             exchange.abort()
         }
     }
 
-    /// Ends a stream early with SPEC §3's final `error` event. A partly received event is
-    /// dropped, never half-sent, so the error event always parses.
+    /// Ends a stream early with SPEC §3's final `error` event.
     private func endStream(message: String, code: String) {
-        framer.discardPartialEvent()
-        let separator = framer.isAtEventBoundary ? "" : "\n\n"
-        exchange.write(separator + "event: error\ndata: \(JSONText.errorBody(message: message, type: "server_error", code: code))\n\n")
+        relay.endStream(message: message, code: code, exchange: exchange)
         exchange.finish()
         leaveLiveStreams()
     }
 
-    /// Maps how an attempt ended, before anything reached the client, onto SPEC §3's table.
-    private func failBeforeResponse(_ outcome: BackendOutcome, detail: String) {
-        switch outcome {
-        case .completed:
-            attemptFailed(status: 502, code: "bad_gateway", message: "the backend closed without a response")
-        case .connectFailed(let m):
-            attemptFailed(status: 502, code: "backend_unreachable", message: m)
-        case .tlsFailed(let m):
-            // SPEC §3: a certificate the gateway does not trust is not "unreachable".
-            attemptFailed(status: 502, code: "backend_tls", message: m)
-        case .timedOut(let m):
-            attemptFailed(status: 504, code: "backend_timeout", message: m + detail)
-        case .broken(let m):
-            attemptFailed(status: 502, code: "bad_gateway", message: m + detail)
-        case .tooLarge:
-            attemptFailed(status: 502, code: "response_too_large", message: "the backend's response exceeds max_response")
-        case .cancelled:
-            // Only a call the gateway stopped ends so, and then the client is gone; should one
-            // end so anyway, the client must still get an answer.
-            if !exchange.isFinished { attemptFailed(status: 502, code: "bad_gateway", message: "the backend call was aborted") }
-        }
-    }
-
-    /// A failure before anything reached the client: remember why, then the next candidate.
-    private func attemptFailed(status: Int, code: String? = nil, message: String? = nil) {
-        let name = backendName ?? "backend"
-        // Upstream text may echo our credentials (an error quoting the request's headers): the
-        // body is redacted whole before a message is cut out of it, so no cut can split a
-        // secret, and the message again after its escapes were decoded.
-        let redactor = plan.redactor
-        let upstream = errorBody.isEmpty ? nil : Self.upstreamMessage(redactor.redact(errorBody))
-        let text = redactor.redact(message ?? upstream ?? "HTTP \(status)")
-        failureReasons.append("\(name): \(text)")
-        switch status {
-        case 429:
-            lastFailure = (503, "no_backend_available", "")
-        case 401, 403:
-            lastFailure = (502, "backend_misconfigured", "\(name) rejected the gateway's credentials (HTTP \(status))")
-        case 504:
-            lastFailure = (504, code ?? "backend_timeout", "\(name) did not answer in time: \(text)")
-        case 300..<400:
-            lastFailure = (502, "backend_redirect", "\(name) answered with a redirect (HTTP \(status)); redirects are not followed")
-        default:
-            lastFailure = (502, code ?? "bad_gateway", "\(name) failed: \(text)")
-        }
-        resetResponse()
-        tryNextCandidate()
-    }
-
-    /// `error.message` (or `error` as a string, or `detail`) from an upstream error body.
-    static func upstreamMessage(_ body: [UInt8]) -> String? {
-        guard !body.isEmpty else { return nil }
-        let bytes = Array(body.prefix(4096))
-        for key in ["\"message\"", "\"error\"", "\"detail\""] {
-            let pattern = Array(key.utf8)
-            guard bytes.count > pattern.count,
-                  let at = (0...(bytes.count - pattern.count)).first(where: { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) })
-            else { continue }
-            var i = at + pattern.count
-            while i < bytes.count && (bytes[i] == 0x20 || bytes[i] == UInt8(ascii: ":")) { i += 1 }
-            guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { continue }
-            i += 1
-            var value: [UInt8] = []
-            var escaped = false
-            while i < bytes.count {
-                let b = bytes[i]
-                i += 1
-                if escaped { value.append(b); escaped = false; continue }
-                if b == UInt8(ascii: "\\") { escaped = true; continue }
-                if b == UInt8(ascii: "\"") { return String(decoding: value, as: UTF8.self) }
-                value.append(b)
-            }
-        }
-        return String(decoding: bytes.prefix(200), as: UTF8.self)
-    }
-
-    private func failFinally() {
-        guard let failure = lastFailure else {
-            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
-            return
-        }
-        if failure.code == "no_backend_available" {
-            fail(503, code: "no_backend_available",
-                 message: "No backend could take the request: " + failureReasons.joined(separator: "; "))
-        } else {
-            fail(failure.status, code: failure.code, message: failure.message)
-        }
-    }
-
     private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false,
                       headers: HTTPHeaders = HTTPHeaders()) {
-        errorText = errorText ?? code
-        current?.retire(loop: context.loop, cancelCall: true)
+        if usage.error == nil { usage.error = code }
+        if let current { endAttempt(current, cancelCall: true) }
         guard !exchange.isResponseStarted else {
             // The attempt was stopped, so it will never end the response: end it here (a
             // body refused after its stream began, e.g. a duplicate past an 8 MiB dispatch).
-            if isSSE && committed && !exchange.isFinished {
+            if relay.phase == .stream && !exchange.isFinished {
                 endStream(message: message, code: code)
             } else {
                 exchange.abort()
@@ -726,44 +402,26 @@ final class ProxyExchange: HTTPExchangeDelegate {
                               close: closeConnection || !exchange.isBodyComplete)
     }
 
-    /// Adds the current attempt's measured upstream time (its start until `now`).
-    private func chargeUpstreamTime(until now: UInt64) {
-        upstreamSeconds += Double(now &- upstreamStart) / 1e9
-    }
-
-    // MARK: - Timers and client events
-
-    private var firstByteTimeoutNs: UInt64 = 0
-
-    private func armFirstByteTimer() {
-        guard !committed, !collectingError, !exchange.isFinished else { return }
-        current?.armFirstByteTimer(loop: context.loop, timeout: firstByteTimeoutNs)
-    }
-
-    private func cancelFirstByteTimer() {
-        current?.disarmFirstByteTimer(loop: context.loop)
-    }
-
-    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504). Its
-    /// call is stopped before the next candidate starts, so two never run at once.
-    func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
-        guard !committed, !collectingError else { return }
-        attempt.retire(loop: context.loop, cancelCall: true)
-        chargeUpstreamTime(until: now)
-        attemptFailed(status: 504, code: "backend_timeout", message: "no response within first_byte_timeout")
-    }
+    // MARK: - Client events
 
     func exchangeWritable(_ exchange: HTTPExchange) {
-        invocation?.resumeReceiving()
+        current?.invocation?.resumeReceiving()
     }
 
     func exchangeAborted(_ exchange: HTTPExchange) {
         // The client is gone: stop the upstream now so no GPU keeps working for nobody.
-        if invocation != nil {
-            chargeUpstreamTime(until: context.loop.now)
-            errorText = "client_closed"
+        if let current, !current.isOver {
+            if usage.error == nil { usage.error = "client_closed" }
+            endAttempt(current, cancelCall: true)
         }
-        current?.retire(loop: context.loop, cancelCall: true)
+        leaveLiveStreams()
+    }
+
+    /// The HTTP exchange is over (the responder meters it now): an attempt still running has
+    /// nobody to answer any more.
+    func exchangeEnded() {
+        if let current { endAttempt(current, cancelCall: true) }
+        body.releaseBudget()
         leaveLiveStreams()
     }
 
@@ -772,17 +430,16 @@ final class ProxyExchange: HTTPExchangeDelegate {
     private func leaveLiveStreams() {
         guard inLiveStreams else { return }
         inLiveStreams = false
-        context.liveStreams.remove(self)
+        runtime.liveStreams.remove(self)
     }
 
     /// The drain deadline is here: a stream still running ends with SPEC §3's `error` event
     /// (and its upstream call is stopped) rather than being cut by the closing connection.
     func endForShutdown() {
         leaveLiveStreams()
-        guard isSSE, committed, !exchange.isFinished else { return }
-        if invocation != nil { chargeUpstreamTime(until: context.loop.now) }
-        current?.retire(loop: context.loop, cancelCall: true)
-        errorText = "shutting_down"
+        guard relay.phase == .stream, !exchange.isFinished else { return }
+        if let current { endAttempt(current, cancelCall: true) }
+        usage.error = "shutting_down"
         endStream(message: "The gateway is shutting down; this stream was ended at its drain deadline.", code: "shutting_down")
     }
 }
