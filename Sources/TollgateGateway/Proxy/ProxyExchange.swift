@@ -13,12 +13,12 @@ import TollgateUpstream
 import TollgateCore
 
 final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
-    let exchange: HTTPExchange
+    private let exchange: HTTPExchange
     /// The plan (and its adapters) this request started with; a reload does not change it.
     private let runtime: PlanRuntime
     private var plan: GatewayPlan { runtime.plan }
-    let operation: APIOperation
-    let user: UserPlan
+    private let operation: APIOperation
+    private let user: UserPlan
     /// The facts handed to the meter when the exchange ends.
     private(set) var usage: ExchangeUsage
     private var body: RequestBody
