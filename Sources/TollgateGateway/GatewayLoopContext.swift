@@ -47,6 +47,12 @@ final class PlanRuntime {
         self.adapters = Array(repeating: nil, count: plan.backends.count)
     }
 
+    /// Puts `adapter` in place of backend `index`'s own (tests: a scripted peer of the exchange).
+    func install(_ adapter: any BackendAdapter, at index: Int) {
+        guard adapters.indices.contains(index) else { return }
+        adapters[index] = adapter
+    }
+
     var loop: EventLoop { context.loop }
     var liveStreams: LiveStreams { context.liveStreams }
 

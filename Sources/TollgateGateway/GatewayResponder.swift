@@ -116,18 +116,8 @@ final class GatewayResponder: HTTPResponder {
             trusted: trusted).description
         if exchange.isResponseStarted { record.ttfbMs = Double(exchange.firstByteTime &- exchange.startTime) / 1e6 }
         if let proxy = exchange.context as? ProxyExchange {
-            record.user = proxy.user.name
-            record.keyID = proxy.keyID
-            record.model = proxy.modelName
-            record.task = proxy.modelPlan?.task.rawValue
-            record.backend = proxy.attempts > 0 ? proxy.backendName : nil
-            record.attempts = proxy.attempts
-            record.upstreamSeconds = proxy.upstreamSeconds
-            record.gpu = MilliGPUSeconds(seconds: proxy.upstreamSeconds)
-            record.coldStart = proxy.coldStart
-            record.promptTokens = proxy.usage.promptTokens
-            record.completionTokens = proxy.usage.completionTokens
-            record.error = proxy.errorText
+            proxy.exchangeEnded()
+            proxy.usage.fill(&record)
         } else if let caller = exchange.context as? CallerInfo {
             record.user = caller.user
             record.keyID = caller.keyID

@@ -37,11 +37,4 @@ struct GatewayPlanTests {
         #expect(GatewayPlan.costModel(of: Pricing(billing: .perRequest, microDollars: 10_000)) == .perRequest(MicroDollars(10_000)))
         #expect(GatewayPlan.costModel(of: Pricing(billing: .alwaysOn, microDollars: 400_000)) == .alwaysOn(perHour: MicroDollars(400_000)))
     }
-
-    @Test func upstreamErrorMessagesAreExtracted() {
-        #expect(ProxyExchange.upstreamMessage(Array(#"{"error":{"message":"GPU \"exploded\"","type":"x"}}"#.utf8)) == #"GPU "exploded""#)
-        #expect(ProxyExchange.upstreamMessage(Array(#"{"detail":"Not found"}"#.utf8)) == "Not found")
-        #expect(ProxyExchange.upstreamMessage(Array("plain text".utf8)) == "plain text")
-        #expect(ProxyExchange.upstreamMessage([]) == nil)
-    }
 }

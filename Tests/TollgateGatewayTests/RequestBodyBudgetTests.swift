@@ -23,6 +23,7 @@ final class RecordingWaiter: BodyBudgetWaiter, @unchecked Sendable {
         log.append(name)
         return true
     }
+    func bodyBudgetWaitExpired(ticket: UInt64) {}
 }
 
 @Suite(.serialized)
@@ -123,21 +124,48 @@ struct BodyBudgetLeaseTests {
         loop.execute { keep.start(budget: budget, loop: loop, log: log) }
         let deadline = ContinuousClock.now + .seconds(5)
         while log.withLock({ $0.count < 3 }) && ContinuousClock.now < deadline {}
-        #expect(log.withLock { $0 } == ["holder granted at once", "waiter queued", "gave up"])
+        #expect(log.withLock { $0 } == ["holder granted at once", "waiter queued", "waiter gave up"])
         #expect(budget.reserved == 100)   // the holder's; the waiter took nothing
+        // A lease gives everything back when its holder goes, however the request ended.
+        loop.execute { keep.holders = [] }
+        while budget.reserved != 0 && ContinuousClock.now < deadline {}
+        #expect(budget.reserved == 0)
+    }
+}
+
+/// A request's stand-in: holds its lease and logs what the budget tells it.
+final class LeaseHolder: BodyBudgetWaiter, @unchecked Sendable {
+    let loop: EventLoop
+    let name: String
+    let log: GrantLog
+    var lease: BodyBudgetLease
+
+    init(_ name: String, budget: RequestBodyBudget, loop: EventLoop, log: GrantLog) {
+        self.name = name
+        self.loop = loop
+        self.log = log
+        self.lease = BodyBudgetLease(budget: budget, loop: loop)
+    }
+
+    func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool {
+        guard lease.granted(ticket: ticket, bytes: bytes) else { return false }
+        log.append("\(name) granted")
+        return true
+    }
+
+    func bodyBudgetWaitExpired(ticket: UInt64) {
+        if lease.giveUp(ticket: ticket) { log.append("\(name) gave up") }
     }
 }
 
 /// Makes and keeps the leases on the loop (they are loop-confined).
 final class LeaseKeeper: @unchecked Sendable {
-    var leases: [BodyBudgetLease] = []
+    var holders: [LeaseHolder] = []
     func start(budget: RequestBodyBudget, loop: EventLoop, log: GrantLog) {
-        let holder = BodyBudgetLease(budget: budget, loop: loop)
-        if holder.grow(by: 100, then: {}) { log.append("holder granted at once") }
-        let waiter = BodyBudgetLease(budget: budget, loop: loop)
-        if !waiter.grow(by: 50, limitNs: 30_000_000, then: { log.append("granted") }, gaveUp: { log.append("gave up") }) {
-            log.append("waiter queued")
-        }
-        leases = [holder, waiter]
+        let holder = LeaseHolder("holder", budget: budget, loop: loop, log: log)
+        if holder.lease.grow(by: 100, for: holder) { log.append("holder granted at once") }
+        let waiter = LeaseHolder("waiter", budget: budget, loop: loop, log: log)
+        if !waiter.lease.grow(by: 50, for: waiter, limitNs: 30_000_000) { log.append("waiter queued") }
+        holders = [holder, waiter]
     }
 }

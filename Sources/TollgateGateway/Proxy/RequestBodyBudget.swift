@@ -15,6 +15,8 @@ protocol BodyBudgetWaiter: AnyObject {
     /// The reservation with `ticket` was granted: the body may be read now. Returns false
     /// when the waiter no longer wants it (it withdrew too late): the bytes go back.
     func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool
+    /// The wait with `ticket` reached the limit its lease set (BudgetWaitTimer).
+    func bodyBudgetWaitExpired(ticket: UInt64)
 }
 
 public final class RequestBodyBudget: Sendable {

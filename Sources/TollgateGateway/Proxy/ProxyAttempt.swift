@@ -1,41 +1,51 @@
 // SPDX-License-Identifier: Apache-2.0
-// One attempt of a proxied request on one backend: the sink, the body source and the
-// first-byte timer that the adapter and the loop report to. Each attempt carries its number
-// and forwards a report only while it is the exchange's current, unfinished attempt, so a late
-// or misplaced report (an adapter ending inside `invoke`, a timer of an abandoned attempt) is
-// dropped instead of being taken for the live attempt's (issue 7 item 5). Loop-confined.
+// One attempt of a proxied request on one backend: the sink and the body source that the
+// adapter reports to and reads from. Each attempt forwards a report only while it is the
+// exchange's current, unfinished attempt, so a late or misplaced report (an adapter ending
+// inside `invoke`, a timer of an abandoned attempt) is dropped instead of being taken for the
+// live attempt's (issue 7 item 5). Loop-confined.
 import TollgateBackends
 import TollgateIO
 import TollgateUpstream
 import TollgateCore
 
-final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
+final class ProxyAttempt: BackendSink, RequestBodySource {
     /// 1 for the first candidate, 2 for the next, …
     let number: Int
-    /// Weak: the adapter's call keeps its attempt alive, and a call that outlives its request
-    /// must not keep the request alive (nor reach it).
-    private weak var owner: ProxyExchange?
+    /// The backend's index in the plan.
+    let backendIndex: Int
+    /// Monotonic nanoseconds when the attempt started (its upstream time counts from here).
+    let startedAt: UInt64
+    private let firstByteTimeoutNs: UInt64
+    /// The exchange, until the attempt is over. Strong, and dropped by `retire`: the adapter's
+    /// call keeps its attempt alive, and a call that outlives its attempt must neither keep
+    /// the request alive nor reach it. (A weak reference would cost the exchange a side table.)
+    private var owner: ProxyExchange?
     /// The adapter's call, once `invoke` has returned.
     var invocation: (any BackendInvocation)?
-    /// Set when the attempt ended, failed or was abandoned: nothing it reports counts any more.
-    private(set) var isOver = false
     private var firstByteTimer: TimerToken?
 
-    init(number: Int, owner: ProxyExchange) {
+    init(number: Int, backendIndex: Int, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
         self.number = number
+        self.backendIndex = backendIndex
+        self.startedAt = startedAt
+        self.firstByteTimeoutNs = firstByteTimeoutNs
         self.owner = owner
     }
 
+    /// Set when the attempt ended, failed or was abandoned: nothing it reports counts any more.
+    var isOver: Bool { owner == nil }
+
     /// The exchange, while this attempt is its current one and not over.
     private var exchange: ProxyExchange? {
-        guard !isOver, let owner, owner.currentAttemptNumber == number else { return nil }
+        guard let owner, owner.isCurrent(self) else { return nil }
         return owner
     }
 
     /// Ends the attempt for good: no report of it counts after this. Cancels the adapter's
     /// call when `cancelCall` (abandoned; an attempt that ended by itself has nothing to stop).
     func retire(loop: EventLoop, cancelCall: Bool) {
-        isOver = true
+        owner = nil
         disarmFirstByteTimer(loop: loop)
         let call = invocation
         invocation = nil
@@ -44,9 +54,10 @@ final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
 
     // MARK: - First-byte timer
 
-    func armFirstByteTimer(loop: EventLoop, timeout: UInt64) {
+    /// Starts the backend's `first_byte_timeout` (once).
+    func armFirstByteTimer(loop: EventLoop) {
         guard firstByteTimer == nil, !isOver else { return }
-        firstByteTimer = loop.schedule(self, at: loop.now + timeout)
+        firstByteTimer = loop.schedule(FirstByteTimer(attempt: self), at: loop.now + firstByteTimeoutNs)
     }
 
     func disarmFirstByteTimer(loop: EventLoop) {
@@ -54,7 +65,8 @@ final class ProxyAttempt: BackendSink, RequestBodySource, TimerHandler {
         firstByteTimer = nil
     }
 
-    func timerFired(deadline: UInt64, now: UInt64) {
+    /// Called by its FirstByteTimer.
+    func firstByteTimedOut(now: UInt64) {
         firstByteTimer = nil
         exchange?.attemptTimedOut(self, now: now)
     }

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+// The facts of one proxied request that the meter needs, gathered while its attempts run and
+// handed over as one value when the exchange ends: who asked for which model, which backend
+// answered after how many attempts, the GPU time in integer milli-GPU-seconds and what it cost
+// in integer micro-dollars on each attempt's own price (SPEC §5), tokens, cold start, and why
+// it failed.
+import TollgateCore
+import TollgateMetering
+
+struct ExchangeUsage {
+    let user: String
+    let keyID: String
+    /// The model the body names (also one the gateway does not serve: the 404 is logged with it).
+    var model: String?
+    var task: ModelTask?
+    /// The backend of the current (or last) attempt.
+    private(set) var backend: String?
+    private(set) var attempts = 0
+    /// Measured upstream time of every attempt, its start to its end.
+    private(set) var upstreamNs: UInt64 = 0
+    /// GPU time: each attempt's as its backend reported it, else as measured.
+    private(set) var gpu = MilliGPUSeconds.zero
+    /// Each attempt priced with its backend's cost model.
+    private(set) var cost = MicroDollars.zero
+    var tokens = TokenUsage()
+    var coldStart = false
+    /// Queue and cold-start time the last attempt's backend reported (job platforms).
+    var queueTime: Duration?
+    var coldStartTime: Duration?
+    /// Why the request did not end well (a code, or the redacted upstream text), nil if it did.
+    var error: String?
+
+    init(user: String, keyID: String) {
+        self.user = user
+        self.keyID = keyID
+    }
+
+    mutating func attemptStarted(on backend: String) {
+        self.backend = backend
+        attempts += 1
+    }
+
+    /// Adds one attempt that ran for `measuredNs`. An attempt the backend never took (it could
+    /// not be reached, or its TLS failed) used no GPU and costs nothing; its time still counts
+    /// as upstream time.
+    mutating func charge(measuredNs: UInt64, reportedGPU: MilliGPUSeconds?, costModel: CostModel, taken: Bool) {
+        let (sum, overflow) = upstreamNs.addingReportingOverflow(measuredNs)
+        upstreamNs = overflow ? .max : sum
+        guard taken else { return }
+        let used = reportedGPU ?? MilliGPUSeconds(nanoseconds: measuredNs)
+        gpu += used
+        cost += costModel.cost(of: used)
+    }
+
+    /// Writes the facts into the exchange's usage record.
+    func fill(_ record: inout UsageRecord) {
+        record.user = user
+        record.keyID = keyID
+        record.model = model
+        record.task = task?.rawValue
+        record.backend = attempts > 0 ? backend : nil
+        record.attempts = attempts
+        record.upstreamSeconds = Double(upstreamNs) / 1e9
+        record.gpu = gpu
+        record.cost = cost
+        record.coldStart = coldStart
+        record.promptTokens = tokens.promptTokens
+        record.completionTokens = tokens.completionTokens
+        record.error = error
+    }
+}

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: Apache-2.0
+// One client request ↔ its upstream attempts: the attempt loop. The body (RequestBody) is read
+// as it arrives until its `model` is known; the model's candidates are then tried in order,
+// each attempt (ProxyAttempt) reading the body and reporting its response, which the relay
+// (ResponseRelay) passes on. How an attempt ended goes through SPEC §3's outcome table
+// (FailoverTable) — next candidate, reply passed on, error answer, or the end of a response
+// under way — and the facts for the meter gather in ExchangeUsage. One object per request:
+// the body, the relay and the usage are values inside it. Loop-confined.
+import TollgateBackends
+import TollgateHTTP
+import TollgateIO
+import TollgateLimits
+import TollgateUpstream
+import TollgateCore
+
+final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
+    private let exchange: HTTPExchange
+    /// The plan (and its adapters) this request started with; a reload does not change it.
+    private let runtime: PlanRuntime
+    private var plan: GatewayPlan { runtime.plan }
+    private let operation: APIOperation
+    private let user: UserPlan
+    /// The facts handed to the meter when the exchange ends.
+    private(set) var usage: ExchangeUsage
+    private var body: RequestBody
+    private var relay = ResponseRelay()
+
+    private var modelPlan: ModelPlan?
+    private var dispatched = false
+    private var maxAttempts = 0
+    /// The attempt in charge; every report goes through it and counts only while it is current.
+    private var current: ProxyAttempt?
+    /// Every failed candidate's reason, for the 503's message.
+    private var failureReasons: [String] = []
+    /// The client has a response head: no failover from here on.
+    private var responseBegun = false
+    private var inLiveStreams = false
+
+    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
+         budget: RequestBodyBudget) {
+        self.exchange = exchange
+        self.runtime = context
+        self.operation = operation
+        self.user = user
+        self.usage = ExchangeUsage(user: user.name, keyID: keyID)
+        self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop)
+    }
+
+    var loop: EventLoop { runtime.loop }
+
+    func isCurrent(_ attempt: ProxyAttempt) -> Bool { current === attempt }
+
+    // MARK: - Request body
+
+    /// Starts reading the body once its share of `server.max_buffered` is reserved (SPEC §2):
+    /// until then the body stays in the client's kernel (no `100 Continue` either), and the
+    /// request waits its turn.
+    func start() {
+        exchange.delegate = self  // a client that hangs up while waiting is still heard
+        if body.reserveFirst(for: self) { exchange.readBody(delegate: self) }
+    }
+
+    func bodyBudgetGranted(ticket: UInt64, bytes: Int) -> Bool {
+        guard body.budgetGranted(ticket: ticket, bytes: bytes) else { return false }
+        guard !exchange.isFinished else {
+            body.releaseBudget()
+            return true
+        }
+        exchange.readBody(delegate: self)  // the first grant; later ones resume a paused body
+        if body.endBudgetPause() { exchange.resumeBody() }
+        return true
+    }
+
+    func bodyBudgetWaitExpired(ticket: UInt64) {
+        guard body.budgetWaitExpired(ticket: ticket) else { return }
+        var headers = HTTPHeaders()
+        headers.add("retry-after", "1")
+        fail(503, code: "server_busy",
+             message: "The gateway holds server.max_buffered bytes of request bodies and could not take more of this one; retry shortly.",
+             closeConnection: true, headers: headers)
+    }
+
+    func exchangeBody(_ exchange: HTTPExchange, _ bytes: UnsafeRawBufferPointer) {
+        switch body.append(bytes) {
+        case .appended: break
+        case .refused(let rejection):
+            refuse(rejection, closeConnection: true)
+            return
+        case .outOfMemory:
+            fail(503, code: "server_overloaded", message: "The gateway is out of memory for request bodies; retry shortly.",
+                 closeConnection: true)
+            return
+        }
+        if usage.model == nil { usage.model = body.model }
+        if !dispatched {
+            if body.model != nil && body.received > RequestBody.replayLimit { dispatch() }
+        } else {
+            current?.invocation?.bodyReadable()
+            if body.isOverHighWater { exchange.pauseBody() }
+        }
+        if !exchange.isFinished { keepWithinBudget() }
+    }
+
+    func exchangeBodyEnded(_ exchange: HTTPExchange) {
+        if let rejection = body.finish() {
+            refuse(rejection, closeConnection: false)
+            return
+        }
+        if usage.model == nil { usage.model = body.model }
+        if !dispatched { dispatch() } else {
+            body.shrinkReservation()
+            current?.invocation?.bodyReadable()
+        }
+    }
+
+    /// A body whose `model` is unknown when its whole reservation is used (its length exceeds
+    /// `server.max_buffered`) cannot be dispatched without holding more: 413.
+    private func keepWithinBudget() {
+        switch body.keepWithinBudget(dispatched: dispatched, for: self) {
+        case .enough: break
+        case .dispatchNow: dispatch()
+        case .modelTooLate:
+            fail(413, code: "request_too_large",
+                 message: "The request's `model` must come within the first \(body.budgetCapacity) bytes of its body (server.max_buffered).",
+                 closeConnection: true)
+        case .waiting: exchange.pauseBody()
+        }
+    }
+
+    /// SPEC §3: malformed JSON is 400 `invalid_json`; a body that parsers would read in
+    /// different ways (an escaped top-level name, a duplicate `model`) is 400 `invalid_request`,
+    /// so what the gateway authorises and prices is what the backend runs.
+    private func refuse(_ rejection: JSONRequestScanner.Rejection, closeConnection: Bool) {
+        switch rejection {
+        case .notAnObject:
+            fail(400, code: "invalid_json", message: "The request body must be a JSON object.", closeConnection: closeConnection)
+        case .malformed(let why):
+            fail(400, code: "invalid_json", message: "The request body is not valid JSON: \(why).", closeConnection: closeConnection)
+        case .invalidRequest(let why):
+            fail(400, code: "invalid_request", message: "The request body is ambiguous: \(why).", closeConnection: closeConnection)
+        }
+    }
+
+    // MARK: - Routing (SPEC §3 order: model 404/403, then body 400)
+
+    private func dispatch() {
+        guard !dispatched, !exchange.isFinished else { return }
+        dispatched = true
+        body.shrinkReservation()
+        guard let name = body.model else {
+            fail(400, code: "missing_model", message: "You must provide a model parameter.")
+            return
+        }
+        guard let model = plan.model(named: name) else {
+            fail(404, code: "model_not_found", message: "The model `\(name)` does not exist or is not served by this gateway.")
+            return
+        }
+        guard user.mayUse(name) else {
+            fail(403, code: "model_not_allowed", message: "Your key may not use the model `\(name)`.")
+            return
+        }
+        guard Self.operation(operation, suits: model.task) else {
+            fail(400, code: "wrong_model_task", message: "The model `\(name)` is a \(model.task.rawValue) model and cannot serve \(operation.rawValue).")
+            return
+        }
+        modelPlan = model
+        usage.task = model.task
+        maxAttempts = min(max(model.attempts, 1), model.backends.count)
+        guard maxAttempts > 0 else {
+            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
+            return
+        }
+        startAttempt()
+    }
+
+    private static func operation(_ op: APIOperation, suits task: ModelTask) -> Bool {
+        switch op {
+        case .chatCompletions: return task == .chat
+        case .completions: return task == .completion || task == .chat
+        case .embeddings: return task == .embedding
+        }
+    }
+
+    // MARK: - The attempt loop
+
+    /// Gives the request to the next candidate (FailoverTable decided there is one).
+    private func startAttempt() {
+        guard let model = modelPlan, !exchange.isFinished else { return }
+        // The table offers a next candidate only within `maxAttempts`; a plan that named a
+        // backend it does not hold still gets an answer, never a trap or a hang.
+        guard usage.attempts < model.backends.count, plan.backends.indices.contains(model.backends[usage.attempts]) else {
+            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
+            return
+        }
+        let index = model.backends[usage.attempts]
+        let backend = plan.backends[index]
+        if let previous = current { endAttempt(previous, cancelCall: true) }
+        usage.attemptStarted(on: backend.name)
+        let now = loop.now
+        relay.reset(backend: backend.name, costModel: backend.costModel, startedAt: now)
+        let adapter = runtime.adapter(index)
+        var call = BackendCall(operation: operation, model: model.name,
+                               upstreamModel: backend.upstreamModel ?? model.name,
+                               stream: body.stream ?? false,
+                               bodyLength: nil,
+                               requestID: exchange.id.description,
+                               accept: exchange.head.value(of: "accept"))
+        // The adapter decides how its kind's body is shaped (model renamed, usage requested).
+        let shaping = adapter.bodyShaping(for: call)
+        body.prepare(upstreamModel: shaping.renamesModel ? backend.upstreamModel : nil, clientModel: model.name,
+                     injectUsage: shaping.requestsStreamUsage)
+        call.bodyLength = body.attemptLength
+        let next = ProxyAttempt(number: usage.attempts, backendIndex: index, startedAt: now,
+                                firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
+        current = next
+        // The first-byte clock starts once the whole body is with the backend: a 100 MB
+        // upload must not count against the time the model has to start answering.
+        if body.isComplete { armFirstByteTimer() }
+        let started = adapter.invoke(call, body: next, sink: next)
+        // Adapters never report inside `invoke`; should one do so anyway, the attempt it ended
+        // is over (and a later one may be current): its call is stopped, never stored over the
+        // live one.
+        if current === next && !next.isOver { next.invocation = started } else { started.cancel() }
+    }
+
+    /// Ends `attempt` (once) and adds its upstream time and cost. `taken`: the backend got
+    /// the request (it was reachable).
+    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, reportedGPU: MilliGPUSeconds? = nil, taken: Bool = true) {
+        guard !attempt.isOver else { return }
+        attempt.retire(loop: loop, cancelCall: cancelCall)
+        let costModel = plan.backends.indices.contains(attempt.backendIndex) ? plan.backends[attempt.backendIndex].costModel : .free
+        usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: reportedGPU,
+                     costModel: costModel, taken: taken)
+    }
+
+    /// Acts on SPEC §3's table for a failed attempt.
+    private func attemptFailed(_ failure: AttemptFailure) {
+        let action = FailoverTable.decide(failure.outcome, reachedClient: exchange.isResponseStarted,
+                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+        switch action {
+        case .retryNext:
+            failureReasons.append(failure.reason)
+            startAttempt()
+        case .fail(let status, let code):
+            failureReasons.append(failure.reason)
+            fail(status, code: code, message: failure.message(reasons: failureReasons))
+        case .passThrough:
+            // Not a failure's class (a reply is never collected as one): answered as a broken
+            // reply, should it happen.
+            failureReasons.append(failure.reason)
+            fail(502, code: "bad_gateway", message: failure.message(reasons: failureReasons))
+        case .endResponse:
+            // After the first byte a failure can only end the response (SPEC §3).
+            let message = plan.redactor.redact("backend failed mid-response: " + failure.text)
+            usage.error = message
+            if relay.phase == .stream {
+                endStream(message: message, code: "upstream_failed")
+            } else {
+                exchange.abort()
+            }
+        }
+    }
+
+    // MARK: - What the attempt reports
+
+    func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
+        attempt.disarmFirstByteTimer(loop: loop)
+        // An error status the client does not get is collected for its message; the table
+        // decides again once it ended (another candidate, or this error).
+        let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
+                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+        relay.head(status: status, headers: headers, contentLength: contentLength, passThrough: action == .passThrough,
+                   clientAskedForUsage: body.clientAskedForUsage, redactor: plan.redactor, exchange: exchange)
+        responseStarted()
+        if relay.phase == .stream && !inLiveStreams {
+            inLiveStreams = true
+            runtime.liveStreams.add(self)
+        }
+    }
+
+    func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let relayed = relay.body(bytes, redactor: plan.redactor, now: loop.now, exchange: exchange)
+        responseStarted()
+        switch relayed {
+        case .more: return true
+        case .pause: return false
+        case .overran:
+            usage.error = "backend_length_mismatch"
+            exchange.abort()
+            return false
+        }
+    }
+
+    func attemptEnded(_ attempt: ProxyAttempt, report: BackendReport) {
+        let outcome = report.outcome
+        // A backend that could not be reached (or whose TLS failed) never took the request.
+        let outcomeClass = FailoverTable.Outcome(outcome)
+        let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
+        endAttempt(attempt, cancelCall: false, reportedGPU: report.gpuTime?.value, taken: !unreached)
+        usage.tokens = report.tokens
+        usage.coldStart = usage.coldStart || report.coldStart
+        usage.queueTime = report.queueTime
+        usage.coldStartTime = report.coldStartTime
+        guard !exchange.isFinished else { return }
+        let name = usage.backend ?? "backend"
+        switch relay.phase {
+        case .collectingError:
+            attemptFailed(AttemptFailure(backend: name, status: relay.errorStatus, errorBody: relay.errorBody, redactor: plan.redactor))
+        case .awaitingHead:
+            attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: "", redactor: plan.redactor))
+        case .stream, .plain:
+            // A plain reply not a byte of which reached the client can still get a clean error
+            // (or the next candidate), never a 200 head and a cut (issue 7 item 15).
+            let unsent = relay.hasPendingHead
+            if outcome == .completed {
+                if unsent && relay.isShortOfDeclaredLength {
+                    attemptFailed(AttemptFailure(backend: name, outcome: .broken("the body was shorter than its Content-Length"),
+                                                 detail: "", redactor: plan.redactor))
+                } else {
+                    complete()
+                }
+            } else {
+                attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: unsent ? " before its response body" : "",
+                                             redactor: plan.redactor))
+            }
+        }
+    }
+
+    func attemptReadBody(into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
+        if exchange.isAborted { return .abort }
+        let chunk = body.read(into: buffer)
+        switch chunk {
+        case .bytes:
+            if exchange.isBodyPaused && body.mayResume { exchange.resumeBody() }
+        case .end:
+            armFirstByteTimer()
+        case .wouldBlock, .abort:
+            break
+        }
+        return chunk
+    }
+
+    func attemptBufferedBody() -> [UInt8]? {
+        body.whole
+    }
+
+    /// No response head within `first_byte_timeout`: this attempt failed (SPEC §3 → 504). Its
+    /// call is stopped before the next candidate starts, so two never run at once.
+    func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
+        guard relay.phase == .awaitingHead else { return }
+        endAttempt(attempt, cancelCall: true)
+        attemptFailed(.firstByteTimeout(backend: usage.backend ?? "backend"))
+    }
+
+    private func armFirstByteTimer() {
+        guard relay.phase == .awaitingHead, !exchange.isFinished else { return }
+        current?.armFirstByteTimer(loop: loop)
+    }
+
+    // MARK: - Ending
+
+    /// The client has the response head: no failover from here on, so the replay copy goes.
+    private func responseStarted() {
+        guard !responseBegun, exchange.isResponseStarted else { return }
+        responseBegun = true
+        body.endReplay()
+    }
+
+    /// The attempt completed and its response goes out whole.
+    private func complete() {
+        switch relay.complete(redactor: plan.redactor, exchange: exchange) {
+        case .complete:
+            exchange.finish()
+            leaveLiveStreams()
+        case .lengthMismatch:
+            usage.error = "backend_length_mismatch"
+            exchange.abort()
+        }
+    }
+
+    /// Ends a stream early with SPEC §3's final `error` event.
+    private func endStream(message: String, code: String) {
+        relay.endStream(message: message, code: code, exchange: exchange)
+        exchange.finish()
+        leaveLiveStreams()
+    }
+
+    private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false,
+                      headers: HTTPHeaders = HTTPHeaders()) {
+        if usage.error == nil { usage.error = code }
+        if let current { endAttempt(current, cancelCall: true) }
+        guard !exchange.isResponseStarted else {
+            // The attempt was stopped, so it will never end the response: end it here (a
+            // body refused after its stream began, e.g. a duplicate past an 8 MiB dispatch).
+            if relay.phase == .stream && !exchange.isFinished {
+                endStream(message: message, code: code)
+            } else {
+                exchange.abort()
+            }
+            leaveLiveStreams()
+            return
+        }
+        exchange.respondError(status: status, message: message, code: code, headers: headers,
+                              close: closeConnection || !exchange.isBodyComplete)
+    }
+
+    // MARK: - Client events
+
+    func exchangeWritable(_ exchange: HTTPExchange) {
+        current?.invocation?.resumeReceiving()
+    }
+
+    func exchangeAborted(_ exchange: HTTPExchange) {
+        // The client is gone: stop the upstream now so no GPU keeps working for nobody.
+        if let current, !current.isOver {
+            if usage.error == nil { usage.error = "client_closed" }
+            endAttempt(current, cancelCall: true)
+        }
+        leaveLiveStreams()
+    }
+
+    /// The HTTP exchange is over (the responder meters it now): an attempt still running has
+    /// nobody to answer any more.
+    func exchangeEnded() {
+        if let current { endAttempt(current, cancelCall: true) }
+        body.releaseBudget()
+        leaveLiveStreams()
+    }
+
+    // MARK: - Drain
+
+    private func leaveLiveStreams() {
+        guard inLiveStreams else { return }
+        inLiveStreams = false
+        runtime.liveStreams.remove(self)
+    }
+
+    /// The drain deadline is here: a stream still running ends with SPEC §3's `error` event
+    /// (and its upstream call is stopped) rather than being cut by the closing connection.
+    func endForShutdown() {
+        leaveLiveStreams()
+        guard relay.phase == .stream, !exchange.isFinished else { return }
+        if let current { endAttempt(current, cancelCall: true) }
+        usage.error = "shutting_down"
+        endStream(message: "The gateway is shutting down; this stream was ended at its drain deadline.", code: "shutting_down")
+    }
+}
