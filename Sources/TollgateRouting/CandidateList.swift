@@ -10,6 +10,9 @@ public struct CandidateList: Sendable, Equatable {
     public let maxAttempts: Int
     public private(set) var attemptsMade = 0
 
+    /// Whether another attempt is allowed (a candidate may still be skipped as ineligible).
+    public var hasAttemptsLeft: Bool { attemptsMade < maxAttempts && position < order.count }
+
     public init(order: [Int], attempts: Int) {
         self.order = order
         self.maxAttempts = min(max(attempts, 1), order.count)

@@ -10,6 +10,7 @@ import TollgateBackends
 import TollgateHTTP
 import TollgateIO
 import TollgateLimits
+import TollgateRouting
 import TollgateUpstream
 import TollgateCore
 
@@ -27,7 +28,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     private var modelPlan: ModelPlan?
     private var dispatched = false
-    private var maxAttempts = 0
+    /// The model's backends in the order they are tried, and the attempts left (SPEC §3).
+    private var candidates = CandidateList(order: [], attempts: 0)
     /// The attempt in charge; every report goes through it and counts only while it is current.
     private var current: ProxyAttempt?
     /// Every failed candidate's reason, for the 503's message.
@@ -165,8 +167,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         modelPlan = model
         usage.task = model.task
-        maxAttempts = min(max(model.attempts, 1), model.backends.count)
-        guard maxAttempts > 0 else {
+        candidates = CandidateList(order: model.backends, attempts: model.attempts)
+        guard candidates.hasAttemptsLeft else {
             fail(503, code: "no_backend_available", message: "No backend is available for this model.")
             return
         }
@@ -186,13 +188,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// Gives the request to the next candidate (FailoverTable decided there is one).
     private func startAttempt() {
         guard let model = modelPlan, !exchange.isFinished else { return }
-        // The table offers a next candidate only within `maxAttempts`; a plan that named a
-        // backend it does not hold still gets an answer, never a trap or a hang.
-        guard usage.attempts < model.backends.count, plan.backends.indices.contains(model.backends[usage.attempts]) else {
+        // A plan that named a backend it does not hold still gets an answer, never a trap or
+        // a hang.
+        let backends = plan.backends
+        guard let index = candidates.next(isEligible: { backends.indices.contains($0) }) else {
             fail(503, code: "no_backend_available", message: "No backend is available for this model.")
             return
         }
-        let index = model.backends[usage.attempts]
         let backend = plan.backends[index]
         if let previous = current { endAttempt(previous, cancelCall: true) }
         usage.attemptStarted(on: backend.name)
@@ -236,7 +238,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// Acts on SPEC §3's table for a failed attempt.
     private func attemptFailed(_ failure: AttemptFailure) {
         let action = FailoverTable.decide(failure.outcome, reachedClient: exchange.isResponseStarted,
-                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+                                          attemptsLeft: candidates.hasAttemptsLeft, replayable: body.isReplayable)
         switch action {
         case .retryNext:
             failureReasons.append(failure.reason)
@@ -268,7 +270,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         // An error status the client does not get is collected for its message; the table
         // decides again once it ended (another candidate, or this error).
         let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
-                                          attemptsLeft: usage.attempts < maxAttempts, replayable: body.isReplayable)
+                                          attemptsLeft: candidates.hasAttemptsLeft, replayable: body.isReplayable)
         relay.head(status: status, headers: headers, contentLength: contentLength, passThrough: action == .passThrough,
                    clientAskedForUsage: body.clientAskedForUsage, redactor: plan.redactor, exchange: exchange)
         responseStarted()
