@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "TollgateUpstreamTests", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateBackendsTests", dependencies: ["TollgateBackends", "TollgateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateGatewayTests",
-                    dependencies: ["TollgateGateway", "TollgateBackends", "TollgateConfig"],
+                    dependencies: ["TollgateGateway", "TollgateBackends", "TollgateConfig", "TollgateTestSupport"],
                     swiftSettings: swiftSettings),
     ]
 )

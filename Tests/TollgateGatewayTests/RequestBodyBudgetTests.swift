@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Synchronization
 import Testing
+import TollgateTestSupport
 @testable import TollgateGateway
 import TollgateIO
 
@@ -36,11 +37,7 @@ struct RequestBodyBudgetTests {
     }
 
     func waitFor(_ log: GrantLog, count: Int) -> [String] {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            let names = log.withLock { $0 }
-            if names.count >= count { return names }
-        }
+        _ = eventually { log.withLock { $0.count >= count } }
         return log.withLock { $0 }
     }
 
@@ -103,9 +100,7 @@ struct RequestBodyBudgetTests {
                 #expect(budget.reserve(30, for: gone) != nil)
             }
             budget.release(100)
-            let deadline = ContinuousClock.now + .seconds(5)
-            while budget.reserved != 0 && ContinuousClock.now < deadline {}
-            #expect(budget.reserved == 0)
+            #expect(eventually { budget.reserved == 0 })
             #expect(log.withLock { $0 }.isEmpty)
         }
     }
@@ -122,14 +117,12 @@ struct BodyBudgetLeaseTests {
         let log = GrantLog()
         let keep = LeaseKeeper()
         loop.execute { keep.start(budget: budget, loop: loop, log: log) }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while log.withLock({ $0.count < 3 }) && ContinuousClock.now < deadline {}
+        _ = eventually { log.withLock { $0.count >= 3 } }
         #expect(log.withLock { $0 } == ["holder granted at once", "waiter queued", "waiter gave up"])
         #expect(budget.reserved == 100)   // the holder's; the waiter took nothing
         // A lease gives everything back when its holder goes, however the request ended.
         loop.execute { keep.holders = [] }
-        while budget.reserved != 0 && ContinuousClock.now < deadline {}
-        #expect(budget.reserved == 0)
+        #expect(eventually { budget.reserved == 0 })
     }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+import TollgateTestSupport
 @testable import TollgateGateway
 
 struct SecretRedactorTests {
@@ -21,12 +22,9 @@ struct SecretRedactorTests {
         for size in 1...text.count {
             var carry: [UInt8] = []
             var out: [UInt8] = []
-            var i = 0
-            while i < text.count {
-                let piece = Array(text[i..<min(i + size, text.count)])
-                out += piece.withUnsafeBytes { redactor.redact($0, carry: &carry, final: false) }
+            Pieces.feed(text, size: size) { piece, _ in
+                out += redactor.redact(piece, carry: &carry, final: false)
                 #expect(carry.count < "sk-live-abc123456".utf8.count)
-                i += size
             }
             out += redactor.redact(UnsafeRawBufferPointer(start: nil, count: 0), carry: &carry, final: true)
             #expect(String(decoding: out, as: UTF8.self) == "x [redacted] y [redacted] z sk-live-ab", "size \(size)")
