@@ -5,6 +5,7 @@
 // whose Content-Length lies. Timing lives in the scripts as loop timers (ordered by deadline
 // on the one loop); the test thread only polls with deadlines.
 import Testing
+import TollgateTestSupport
 import TollgateBackends
 @testable import TollgateGateway
 import TollgateCore
@@ -35,12 +36,12 @@ struct ProxyExchangeTests {
             models: [("m", [0, 1, 2], 3), ("two", [0, 1, 2], 2)])
         defer { server.stop() }
 
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 200)
         #expect(reply.text == #"{"answer":42}"#)
-        #expect(reply.headers["x-tollgate-backend"] == "c")
+        #expect(reply.header("x-tollgate-backend") == "c")
         #expect(server.log.snapshot.map(\.backend) == ["a", "b", "c"])
         let record = try #require(server.records.wait(for: 1).first)
         #expect(record.attempts == 3 && record.backend == "c" && record.status == 200)
@@ -66,7 +67,7 @@ struct ProxyExchangeTests {
                        ScriptedBackendSpec(name: "b", scripts: [refused])],
             models: [("m", [1, 0], 2)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 503)
@@ -87,7 +88,7 @@ struct ProxyExchangeTests {
                                            upstreamModel: "beta-model")],
             models: [("m", [0, 1], 2)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: request)
         let reply = try client.response()
         #expect(reply.status == 200 && reply.complete)
@@ -117,7 +118,7 @@ struct ProxyExchangeTests {
                        ScriptedBackendSpec(name: "b", scripts: [fresh])],
             models: [("m", [0, 1], 2)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 200 && reply.text == "fresh")
@@ -138,7 +139,7 @@ struct ProxyExchangeTests {
                        ScriptedBackendSpec(name: "c", scripts: [ok("done")])],
             models: [("m", [0, 1, 2], 3)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 200 && reply.text == "done")
@@ -161,11 +162,11 @@ struct ProxyExchangeTests {
                              .end(.completed, TokenUsage(promptTokens: 7, completionTokens: 7))])
         let server = try ProxyTestServer(backends: [ScriptedBackendSpec(name: "a", scripts: [script])], models: [("m", [0], 1)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat(stream: true))
         _ = try client.read(until: "first")
-        client.close()
-        #expect(poll { server.log.snapshot.first?.reportsAfterCancel == 2 })
+        client.hangUp()
+        #expect(eventually { server.log.snapshot.first?.reportsAfterCancel == 2 })
         let call = try #require(server.log.snapshot.first)
         #expect(call.cancels == 1)
         #expect(call.callsAfterCancel == 0)
@@ -191,12 +192,12 @@ struct ProxyExchangeTests {
                                                                         costModel: .perRequest(MicroDollars(2_500)))],
                                          models: [("m", [0], 1)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat(stream: true))
         let plain = try client.response()
         #expect(plain.status == 200 && plain.complete)
-        #expect(plain.headers["content-type"] == "text/event-stream")
-        #expect(plain.headers["cache-control"] == "no-cache")
+        #expect(plain.header("content-type") == "text/event-stream")
+        #expect(plain.header("cache-control") == "no-cache")
         let comment = ": tollgate {\"gpu_seconds\":"
         #expect(plain.text.hasPrefix(chunk + comment))
         #expect(plain.text.hasSuffix(",\"cost_usd\":0.002500,\"backend\":\"a\"}\n\n" + done))
@@ -225,10 +226,10 @@ struct ProxyExchangeTests {
                                                                         .wait(ms: 20), .end(.completed, TokenUsage())])])],
             models: [("m", [0], 1)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
-        #expect(reply.status == 200 && reply.headers["content-length"] == "100")
+        #expect(reply.status == 200 && reply.header("content-length") == "100")
         #expect(reply.body.count == 40 && !reply.complete)
         #expect(server.records.wait(for: 1).first?.error == "backend_length_mismatch")
     }
@@ -240,7 +241,7 @@ struct ProxyExchangeTests {
                                                                         .end(.completed, TokenUsage())])])],
             models: [("m", [0], 1)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 200 && reply.body == Array(repeating: UInt8(ascii: "y"), count: 10))
@@ -254,7 +255,7 @@ struct ProxyExchangeTests {
             backends: [ScriptedBackendSpec(name: "a", scripts: [empty]), ScriptedBackendSpec(name: "b", scripts: [ok("whole")])],
             models: [("m", [0, 1], 2), ("only-a", [0], 1)])
         defer { server.stop() }
-        let client = try ProxyClient(port: server.port)
+        let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
         let reply = try client.response()
         #expect(reply.status == 200 && reply.text == "whole")

@@ -7,6 +7,15 @@ package struct RawResponse {
     package var status: Int
     package var headers: [(String, String)]
     package var body: [UInt8]
+    /// The body ended as its framing said; false when the connection closed mid-body (only
+    /// with `readResponse(toleratingCut: true)`).
+    package var complete = true
+
+    package init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 
     package func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -101,7 +110,9 @@ package final class RawClient {
     }
 
     /// Reads one response (interim 1xx responses are returned as their own responses).
-    package func readResponse(isHEAD: Bool = false) throws -> RawResponse {
+    /// `toleratingCut`: a body the server cut short by closing comes back with `complete`
+    /// false instead of throwing.
+    package func readResponse(isHEAD: Bool = false, toleratingCut: Bool = false) throws -> RawResponse {
         let statusLine = try readLine()
         let parts = statusLine.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, parts[0] == "HTTP/1.1", let status = Int(parts[1]) else {
@@ -117,17 +128,27 @@ package final class RawClient {
         var response = RawResponse(status: status, headers: headers, body: [])
         if status < 200 || isHEAD || status == 204 || status == 304 { return response }
         if let length = response.header("content-length").flatMap(Int.init) {
-            response.body = try readExactly(length)
+            do {
+                response.body = try readExactly(length)
+            } catch RawClientError.closed where toleratingCut {
+                response.body = buffer
+                buffer = []
+                response.complete = false
+            }
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
-            while true {
-                let sizeLine = try readLine()
-                guard let size = Int(sizeLine, radix: 16) else { throw RawClientError.malformed(sizeLine) }
-                if size == 0 {
-                    while try !readLine().isEmpty {}
-                    break
+            do {
+                while true {
+                    let sizeLine = try readLine()
+                    guard let size = Int(sizeLine, radix: 16) else { throw RawClientError.malformed(sizeLine) }
+                    if size == 0 {
+                        while try !readLine().isEmpty {}
+                        break
+                    }
+                    response.body += try readExactly(size)
+                    _ = try readLine()
                 }
-                response.body += try readExactly(size)
-                _ = try readLine()
+            } catch RawClientError.closed where toleratingCut {
+                response.complete = false
             }
         } else {
             while try fill() {}
@@ -136,6 +157,27 @@ package final class RawClient {
         }
         return response
     }
+
+    /// Reads until `marker` has arrived; returns everything received so far (kept for later
+    /// reads too).
+    package func read(until marker: String) throws -> String {
+        let pattern = Array(marker.utf8)
+        while true {
+            if buffer.count >= pattern.count,
+               (0...(buffer.count - pattern.count)).contains(where: { buffer[$0..<($0 + pattern.count)].elementsEqual(pattern) }) {
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            guard try fill() else { throw RawClientError.closed }
+        }
+    }
+
+    /// Whether the server closed the connection (EOF or reset) before the receive deadline.
+    package func isClosedByServer() -> Bool {
+        do { return try !fill() } catch RawClientError.closed { return true } catch { return false }
+    }
+
+    /// Hangs up both directions (the descriptor stays open until the client is freed).
+    package func hangUp() { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
     /// Reads until the server closes the connection (EOF) and returns what came before it;
     /// throws when the receive deadline passes first.
