@@ -2,29 +2,22 @@
 // `tollgate serve`: load the config, start the loops, then wait on a signalfd in the main
 // thread: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (a config with errors is
 // reported and the running one kept).
-import ArgumentParser
 import TollgateConfig
 import TollgateGateway
 
-struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the gateway.")
+struct Serve {
+    let config: String
+    /// libcurl's CURLOPT_DNS_CACHE_TIMEOUT; nil keeps its default (see TollgateCommandLine).
+    let upstreamDnsCacheSeconds: Int?
 
-    @Option(name: .long, help: "Config file.")
-    var config: String = "Config/tollgate.yaml"
-
-    /// Seconds a resolved backend name is kept (libcurl's CURLOPT_DNS_CACHE_TIMEOUT, 60 by
-    /// default). Hidden: not a setting users need, but tests set 0 so that every new upstream
-    /// connection resolves again (the resolver's descriptors are what they exercise).
-    @Option(name: .long, help: .hidden)
-    var upstreamDnsCacheSeconds: Int?
-
-    func run() throws {
+    /// The process's exit status: 0 after a drain, 2 for a config with errors, 1 otherwise.
+    func run() -> Int32 {
         OpenFileLimit.raiseToHardLimit()
         let result = ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
         for diagnostic in result.diagnostics { Console.error(diagnostic.description) }
         guard let loaded = result.config else {
             Console.error("tollgate: \(config) has errors; not starting")
-            throw ExitCode(2)
+            return 2
         }
         for key in result.inertKeys {
             Console.error("\(config):\(key.line): warning: `\(key.path)` is accepted but has no effect in this version: \(key.reason)")
@@ -35,7 +28,7 @@ struct Serve: ParsableCommand {
         case .success(let captured): signals = captured
         case .failure(let error):
             Console.error("tollgate: cannot create the signal descriptor: \(error.reason)")
-            throw ExitCode(1)
+            return 1
         }
         let plan = GatewayPlan(config: loaded)
         for (name, reason) in plan.unavailableBackends {
@@ -48,7 +41,7 @@ struct Serve: ParsableCommand {
             Console.error("tollgate: listening on \(address)")
         } catch {
             Console.error("tollgate: \(error)")
-            throw ExitCode(1)
+            return 1
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
         waitLoop: while true {
@@ -70,6 +63,7 @@ struct Serve: ParsableCommand {
         } else {
             Console.error("tollgate: stopped; connections still open at the drain deadline were closed")
         }
+        return 0
     }
 
     /// SIGHUP: load the file again; if it is valid, new requests use it (backends, models,

@@ -3,21 +3,23 @@ import Glibc
 import TollgateConfig
 
 enum Console {
-    static func error(_ line: String) {
+    static func error(_ line: String) { write(line, to: 2) }
+
+    static func out(_ line: String) { write(line, to: 1) }
+
+    /// The whole line: a pipe may take a help page in pieces, and a signal may interrupt.
+    private static func write(_ line: String, to descriptor: Int32) {
         var text = line + "\n"
         text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
             var offset = 0
             while offset < bytes.count {
-                let n = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                let n = Glibc.write(descriptor, base + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 { return }
                 offset += n
             }
         }
-    }
-
-    static func out(_ line: String) {
-        var text = line + "\n"
-        text.withUTF8 { bytes in _ = write(1, bytes.baseAddress!, bytes.count) }
     }
 }
 

@@ -1,18 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
-// The `tollgate` command line (SPEC §1).
-import ArgumentParser
+// The `tollgate` command line (SPEC §1). Parsing and help live in TollgateCLI (a table per
+// subcommand, unit-tested); this file only runs what was parsed. The hand-written parser
+// replaced swift-argument-parser, which brought FoundationEssentials into the binary.
+import Glibc
+import TollgateCLI
 
 @main
-struct TollgateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "tollgate",
-        abstract: "A self-hosted inference gateway that meters GPU time and cost.",
-        version: TollgateVersion.text,
-        subcommands: [Serve.self, CheckConfig.self, Keygen.self, Version.self],
-        defaultSubcommand: nil)
-}
+enum TollgateCommand {
+    static func main() {
+        let status: Int32
+        do {
+            status = run(try TollgateCommandLine.parse(Array(CommandLine.arguments.dropFirst())))
+        } catch {
+            Console.error(TollgateCommandLine.help.report(error))
+            status = UsageError.exitStatus
+        }
+        exit(status)
+    }
 
-enum TollgateVersion {
-    static let number = "0.1.0"
-    static var text: String { "tollgate \(number)" }
+    private static func run(_ invocation: TollgateInvocation) -> Int32 {
+        switch invocation {
+        case .help(let page):
+            Console.out(page)
+            return 0
+        case .printVersion:
+            Console.out(TollgateCommandLine.versionLine)
+            return 0
+        case .serve(let config, let upstreamDnsCacheSeconds):
+            return Serve(config: config, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds).run()
+        case .checkConfig(let file):
+            return CheckConfig(file: file).run()
+        case .keygen(let user):
+            return Keygen(user: user).run()
+        case .version:
+            return Version().run()
+        }
+    }
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-import ArgumentParser
+// `tollgate version`: ours and the linked libcurl's.
+import TollgateCLI
 import TollgateGateway
 
-struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version and the linked library versions.")
-
-    func run() throws {
-        Console.out(TollgateVersion.text)
+struct Version {
+    func run() -> Int32 {
+        Console.out(TollgateCommandLine.versionLine)
         Console.out(Gateway.curlVersion)
+        return 0
     }
 }

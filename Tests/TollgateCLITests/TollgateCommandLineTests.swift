@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+// The real `tollgate` table (SPEC §1) and its mapping to typed invocations.
+import Testing
+import TollgateCLI
+
+struct TollgateCommandLineTests {
+    private func failure(_ arguments: [String]) -> UsageError? {
+        do {
+            _ = try TollgateCommandLine.parse(arguments)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func serveDefaultsToTheQuickStartConfig() throws {
+        #expect(try TollgateCommandLine.parse(["serve"]) == .serve(config: "Config/tollgate.yaml", upstreamDnsCacheSeconds: nil))
+        #expect(try TollgateCommandLine.parse(["serve", "--config", "a.yaml"]) == .serve(config: "a.yaml", upstreamDnsCacheSeconds: nil))
+    }
+
+    @Test func serveTakesTheHiddenDNSCacheSeconds() throws {
+        #expect(try TollgateCommandLine.parse(["serve", "--config=a.yaml", "--upstream-dns-cache-seconds", "0"])
+                == .serve(config: "a.yaml", upstreamDnsCacheSeconds: 0))
+        #expect(failure(["serve", "--upstream-dns-cache-seconds", "soon"])
+                == UsageError(.invalidInteger(option: "upstream-dns-cache-seconds", value: "soon"), command: "serve"))
+        #expect(!TollgateCommandLine.help.page(for: "serve").contains("dns"))
+    }
+
+    @Test func checkConfigNeedsExactlyOneFile() throws {
+        #expect(try TollgateCommandLine.parse(["check-config", "c.yaml"]) == .checkConfig(file: "c.yaml"))
+        #expect(try TollgateCommandLine.parse(["check-config", "--", "-c.yaml"]) == .checkConfig(file: "-c.yaml"))
+        #expect(failure(["check-config"]) == UsageError(.missingArgument("FILE"), command: "check-config"))
+        #expect(failure(["check-config", "a", "b"]) == UsageError(.unexpectedArgument("b"), command: "check-config"))
+    }
+
+    @Test func keygenAndVersion() throws {
+        #expect(try TollgateCommandLine.parse(["keygen"]) == .keygen(user: nil))
+        #expect(try TollgateCommandLine.parse(["keygen", "--user", "alice", "--user=bob"]) == .keygen(user: "bob"))
+        #expect(try TollgateCommandLine.parse(["version"]) == .version)
+        #expect(try TollgateCommandLine.parse(["--version"]) == .printVersion)
+        #expect(failure(["version", "now"]) == UsageError(.unexpectedArgument("now"), command: "version"))
+    }
+
+    @Test func everyCommandHasAHelpPageAndItsUsageMatchesSpec() throws {
+        let usages = TollgateCommandLine.program.commands.map { TollgateCommandLine.help.usage($0) }
+        #expect(usages == ["tollgate serve [--config FILE]", "tollgate check-config FILE",
+                           "tollgate keygen [--user NAME]", "tollgate version"])
+        for command in TollgateCommandLine.program.commands {
+            let outcome = try TollgateCommandLine.parse([command.name, "--help"])
+            #expect(outcome == .help(TollgateCommandLine.help.page(for: command.name)))
+        }
+        #expect(try TollgateCommandLine.parse([]) == .help(TollgateCommandLine.help.page(for: nil)))
+    }
+
+    @Test func everyCommandInTheTableMapsToAnInvocation() {
+        // A table entry without a case in TollgateInvocation would surface here, not in a user's shell.
+        for command in TollgateCommandLine.program.commands {
+            let arguments = command.positionals.filter(\.isRequired).map { _ in "x" }
+            #expect(failure([command.name] + arguments) == nil, "\(command.name)")
+        }
+    }
+}
