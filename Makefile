@@ -12,8 +12,8 @@ SWIFT   ?= swift
 PYTHON  ?= python3
 CONFIG  ?= Config/tollgate.yaml
 # The release binary is the one users run and the one measured. --static-swift-stdlib links the
-# Swift runtime in, so only the pages used are resident: idle RSS 19.0 MiB instead of 22.0 MiB
-# with the shared Swift libraries (measured after the move to libyaml).
+# Swift runtime in, so only the pages used are resident (idle RSS ~17 MiB; ~3 MiB more with
+# the shared Swift libraries).
 RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN           := .build/release/tollgate
 # Tests/e2e runs this binary (exported as TOLLGATE_BIN). The debug build comes free with
