@@ -128,7 +128,7 @@ static void setup(W *w, Xfer *x) {   /* once per easy handle: the options outliv
   CK(curl_easy_setopt(x->e, CURLOPT_CLOSESOCKETDATA, w));
   CK(curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L));
   CK(curl_easy_setopt(x->e, CURLOPT_TCP_NODELAY, 1L));
-  CK(curl_easy_setopt(x->e, CURLOPT_PROXY, ""));
+  CK(curl_easy_setopt(x->e, CURLOPT_NOPROXY, "*"));  /* no proxy, and no getenv("no_proxy") per request (url.c) */
   CK(curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, hdrs));
   CK(curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, wcb));
   CK(curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x));
