@@ -272,7 +272,13 @@ for l in labels:
     lat = runs(f"lat-{l}")
     if lat and direct:
         v["p50_1conn_ms"] = stats([r.get("p50_ms") for r in lat])
-        v["p50_added_us"] = (v["p50_1conn_ms"]["median"] - direct["median"]) * 1000
+        # Paired by round (the direct run just before it), so drift between rounds cancels.
+        pairs = [(load(p)["p50_ms"] - load(os.path.join(res, f"lat-direct-{r}.json"))["p50_ms"]) * 1000
+                 for r in range(1, 1000)
+                 for p in [os.path.join(res, f"lat-{l}-{r}.json")]
+                 if os.path.exists(p) and os.path.exists(os.path.join(res, f"lat-direct-{r}.json"))]
+        v["p50_added_us_by_round"] = pairs
+        v["p50_added_us"] = statistics.median(pairs)
     p = os.path.join(res, f"sse-{l}.json")
     if os.path.exists(p):
         s = load(p)
@@ -298,6 +304,13 @@ for l in labels:
           + (f"  ERRORS {v['errors']}" if v["errors"] else ""))
 if direct:
     print(f"straight to the upstream at 1 connection: p50 median {direct['median'] * 1000:.0f} us "
-          f"({direct['min'] * 1000:.0f}..{direct['max'] * 1000:.0f})")
+          f"({direct['min'] * 1000:.0f}..{direct['max'] * 1000:.0f}); 'p50 +us' is the median over rounds of "
+          "(p50 through it - p50 direct in the same round)")
+    for l in labels:
+        v = doc["variants"][l]
+        if "p50_added_us_by_round" in v:
+            print(f"  {l}: p50 at 1 connection {v['p50_1conn_ms']['median'] * 1000:.0f} us median "
+                  f"({v['p50_1conn_ms']['min'] * 1000:.0f}..{v['p50_1conn_ms']['max'] * 1000:.0f}); added by round: "
+                  + ", ".join(f"{x:+.0f}" for x in v["p50_added_us_by_round"]))
 print(f"written: {out}")
 PY
