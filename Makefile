@@ -16,6 +16,14 @@ CONFIG  ?= Config/tollgate.yaml
 # the shared Swift libraries).
 RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN           := .build/release/tollgate
+# Opt-in allocator experiment (Benchmarks/README.md): `make build ALLOC=mimalloc` (or jemalloc)
+# links Debian's libmimalloc-dev / libjemalloc-dev into the release binary, built apart in
+# .build-$(ALLOC) so the default build stays as it is. Measured not worth adopting (yet).
+ALLOC         ?=
+ifneq ($(ALLOC),)
+RELEASE_FLAGS += -Xlinker -l$(ALLOC) --scratch-path .build-$(ALLOC)
+BIN           := .build-$(ALLOC)/release/tollgate
+endif
 # Tests/e2e runs this binary (exported as TOLLGATE_BIN). The debug build comes free with
 # `swift build --build-tests`; `make test E2E_BIN=.build/release/tollgate` after `make build`
 # runs the end-to-end tests against the release binary instead.
@@ -31,7 +39,7 @@ TIMEOUT := timeout --kill-after=15s
 
 help:
 	@echo "make deps          install missing Debian packages and Python test packages (idempotent)"
-	@echo "make build         release build: $(BIN) ($(RELEASE_FLAGS))"
+	@echo "make build         release build: $(BIN) ($(RELEASE_FLAGS)); ALLOC=mimalloc|jemalloc links that allocator (an experiment)"
 	@echo "make run           deps + build + $(BIN) serve --config $(CONFIG)"
 	@echo "make test          deps, then swift build --build-tests, swift test, pytest Tests/e2e (bounded)"
 	@echo "make bench         deps + build + Benchmarks/run.sh (Tollgate vs nginx; BENCH_PROXY=1 for more)"
@@ -68,7 +76,7 @@ e2e:
 	exit $$rc
 
 bench: deps build
-	bash Benchmarks/run.sh
+	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" bash Benchmarks/run.sh
 
 fuzz:
 	@if [ -f FuzzTesting/run.sh ]; then bash FuzzTesting/run.sh; \

@@ -2,10 +2,22 @@
 /* curl_floor: the reference a libcurl-based proxy is measured against in Benchmarks/run.sh
  * --proxy. A minimal HTTP/1.1 keep-alive reverse proxy in C on libcurl's multi_socket API
  * (curl's ephiperfifo.c pattern; the timer is epoll_wait's timeout): per worker an
- * SO_REUSEPORT listener, an epoll set and a CURLM; easy handles reset and reused; each
- * request's Content-Length body is POSTed to one fixed upstream URL with CURLOPT_COPYPOSTFIELDS
- * and the buffered response is returned with one send(). No auth, routing, metering, logging
- * or streaming: whatever it costs per request is what libcurl and the kernel cost, so
+ * SO_REUSEPORT listener, an epoll set and a CURLM. It is meant to be the fastest a minimal
+ * libcurl proxy can be, so that "tollgate / curl_floor" is measured against the limit:
+ *  - an idle upstream connection stays in the epoll set when curl says CURL_POLL_REMOVE (it is
+ *    back in curl's cache, and the next request usually takes it again with the same
+ *    interest): no EPOLL_CTL_DEL + ADD pair per request. Only sockets curl opened and closes
+ *    through our CURLOPT_OPENSOCKETFUNCTION / CURLOPT_CLOSESOCKETFUNCTION are kept, so a
+ *    closed descriptor's number can never inherit a stale registration; an idle socket that
+ *    turns readable (the upstream closed it) is dropped from the set, and curl finds the dead
+ *    connection itself before reusing it;
+ *  - easy handles are configured once and reused without curl_easy_reset; per request only
+ *    CURLOPT_POSTFIELDSIZE and CURLOPT_POSTFIELDS (no copy: the body stays in the connection's
+ *    input buffer until the response is sent);
+ *  - no per-request malloc: transfers come from a free list, the response is collected after
+ *    a headroom into which its head is written by hand, and head + body go out in one send().
+ * No auth, routing, metering, logging or streaming: whatever it costs per request is what
+ * libcurl and the kernel cost, so
  * "tollgate / curl_floor" shows the gateway's own overhead and "curl_floor / nginx" the
  * ceiling any proxy that sends its upstream calls through libcurl can reach on this machine.
  *
@@ -27,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,9 +56,12 @@ typedef struct Conn Conn;
 typedef struct Xfer { CURL *e; Conn *c; char *buf; size_t len, cap; struct Xfer *next; } Xfer;
 struct Conn {
   int fd, busy /* 1 = transfer in multi, 2 = sending response */, readable, wantout, close_after, dead;
-  Xfer *x; char *out; size_t outlen, inlen; Conn *next; char in[INCAP];
+  Xfer *x; char *out; size_t outlen, inlen, used /* bytes of in[] the current request occupies */;
+  Conn *next; char in[INCAP];
 };
-typedef struct { int epfd, lfd; long deadline; CURLM *m; Xfer *free; Conn *grave; pthread_t th; } W;
+/* What the worker knows of one of curl's descriptors, indexed by the descriptor number. */
+typedef struct { uint32_t reg /* events in the epoll set, 0 = not there */; uint8_t ours, idle; } Sock;
+typedef struct { int epfd, lfd; long deadline; CURLM *m; Xfer *free; Conn *grave; Sock *socks; size_t nsocks; pthread_t th; } W;
 
 static const char *url; static int port;
 static struct curl_slist *hdrs;
@@ -53,21 +69,46 @@ static struct curl_slist *hdrs;
 static long now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000L + t.tv_nsec / 1000000; }
 
 /* ---- curl side ---- */
+static Sock *sock_of(W *w, curl_socket_t s) { return s >= 0 && (size_t)s < w->nsocks ? &w->socks[s] : NULL; }
+static void unwatch(W *w, curl_socket_t s, Sock *k) {
+  if (k->reg && epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL) && errno != ENOENT && errno != EBADF) perror("epoll DEL");
+  k->reg = 0;
+}
 static int sockcb(CURL *e, curl_socket_t s, int what, void *u, void *sp) {
-  W *w = u; (void)e;
-  struct epoll_event ev = { .data.u64 = ((uint64_t)s << 1) | 1 };
+  W *w = u; Sock *k = sock_of(w, s); (void)e; (void)sp;
+  if (!k) { fprintf(stderr, "descriptor %d beyond the open-file limit\n", (int)s); return -1; }
   if (what == CURL_POLL_REMOVE) {
-    if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, s, NULL) && errno != ENOENT && errno != EBADF) perror("epoll DEL");
+    /* Back in curl's cache: keep it registered (saves a DEL now and an ADD on reuse), unless
+     * curl may close it without telling us (e.g. the threaded resolver's socketpair). */
+    if (k->ours) k->idle = 1; else unwatch(w, s, k);
     return 0;
   }
-  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
-  int op = sp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  uint32_t want = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+  k->idle = 0;
+  if (k->reg == want) return 0;                   /* the common case on a reused connection */
+  struct epoll_event ev = { .events = want, .data.u64 = ((uint64_t)s << 1) | 1 };
+  int op = k->reg ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
   if (epoll_ctl(w->epfd, op, s, &ev)) {
     op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD; /* EEXIST / ENOENT: retry the other way */
-    if (epoll_ctl(w->epfd, op, s, &ev)) { perror("epoll_ctl curl"); return -1; }
+    if (epoll_ctl(w->epfd, op, s, &ev)) { perror("epoll_ctl curl"); k->reg = 0; return -1; }
   }
-  if (!sp) MCK(curl_multi_assign(w->m, s, (void *)1));
+  k->reg = want;
   return 0;
+}
+/* CURLOPT_OPENSOCKETFUNCTION: what curl does by default (it makes the socket non-blocking),
+ * plus noting that this descriptor's close will be reported to closesockcb. */
+static curl_socket_t opensockcb(void *u, curlsocktype purpose, struct curl_sockaddr *a) {
+  W *w = u; (void)purpose;
+  curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+  Sock *k = sock_of(w, s);
+  if (s >= 0 && !k) { close(s); return CURL_SOCKET_BAD; }
+  if (k) *k = (Sock){ .ours = 1 };   /* the number was free: anything recorded under it is stale */
+  return s;
+}
+static int closesockcb(void *u, curl_socket_t s) {
+  W *w = u; Sock *k = sock_of(w, s);
+  if (k) *k = (Sock){ 0 };           /* close() drops it from the epoll set */
+  return close(s);
 }
 static int timercb(CURLM *m, long ms, void *u) { (void)m; ((W *)u)->deadline = ms < 0 ? -1 : now_ms() + ms; return 0; }
 static size_t wcb(char *p, size_t sz, size_t n, void *u) {
@@ -79,11 +120,15 @@ static size_t wcb(char *p, size_t sz, size_t n, void *u) {
   }
   memcpy(x->buf + HEADROOM + x->len, p, n); x->len += n; return n;
 }
-static void setup(Xfer *x) {
+static void setup(W *w, Xfer *x) {   /* once per easy handle: the options outlive each transfer */
   CK(curl_easy_setopt(x->e, CURLOPT_URL, url));
+  CK(curl_easy_setopt(x->e, CURLOPT_OPENSOCKETFUNCTION, opensockcb));
+  CK(curl_easy_setopt(x->e, CURLOPT_OPENSOCKETDATA, w));
+  CK(curl_easy_setopt(x->e, CURLOPT_CLOSESOCKETFUNCTION, closesockcb));
+  CK(curl_easy_setopt(x->e, CURLOPT_CLOSESOCKETDATA, w));
   CK(curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L));
   CK(curl_easy_setopt(x->e, CURLOPT_TCP_NODELAY, 1L));
-  CK(curl_easy_setopt(x->e, CURLOPT_PROXY, ""));
+  CK(curl_easy_setopt(x->e, CURLOPT_NOPROXY, "*"));  /* no proxy, and no getenv("no_proxy") per request (url.c) */
   CK(curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, hdrs));
   CK(curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, wcb));
   CK(curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x));
@@ -119,14 +164,24 @@ static int flush(W *w, Conn *c) {
   }
   if (c->wantout && setev(w, c, CEV)) return -1;
   c->wantout = 0; recycle(w, c->x); c->x = NULL; c->busy = 0;
+  c->inlen -= c->used; if (c->inlen) memmove(c->in, c->in + c->used, c->inlen); c->used = 0; /* a pipelined next request */
   if (c->close_after) { kill_conn(w, c); return -1; }
   return 0;
 }
+/* Writes `text` backwards so that it ends at `end`; returns its start. */
+static char *put_before(char *end, const char *text, size_t n) { return memcpy(end - n, text, n); }
 static void respond(W *w, Conn *c, Xfer *x, long status) {
-  char h[HEADROOM];
-  int hl = snprintf(h, sizeof h, "HTTP/1.1 %ld OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-                    status, x->len, c->close_after ? "Connection: close\r\n" : "");
-  c->out = x->buf + HEADROOM - hl; memcpy(c->out, h, hl); c->outlen = hl + x->len;
+  /* The head, built backwards into the headroom in front of the body, no snprintf. */
+  static const char ka[] = "\r\n\r\n", cl[] = "\r\nConnection: close\r\n\r\n",
+    mid[] = " OK\r\nContent-Type: application/json\r\nContent-Length: ";
+  char *p = x->buf + HEADROOM;
+  p = c->close_after ? put_before(p, cl, sizeof cl - 1) : put_before(p, ka, sizeof ka - 1);
+  size_t n = x->len; do { *--p = (char)('0' + n % 10); n /= 10; } while (n);
+  p = put_before(p, mid, sizeof mid - 1);
+  if (status < 100 || status > 999) status = 502;
+  for (int i = 0; i < 3; i++) { *--p = (char)('0' + status % 10); status /= 10; }
+  p = put_before(p, "HTTP/1.1 ", 9);
+  c->out = p; c->outlen = (size_t)(x->buf + HEADROOM - p) + x->len;
   c->x = x; c->busy = 2;
   if (flush(w, c) == 0) pump(w, c);
 }
@@ -135,11 +190,12 @@ static void start(W *w, Conn *c, const char *body, size_t len) {
   if (x) w->free = x->next;
   else {
     if (!(x = calloc(1, sizeof *x)) || !(x->e = curl_easy_init()) || !(x->buf = malloc(x->cap = 4096))) DIE("oom");
+    setup(w, x);
   }
-  curl_easy_reset(x->e); setup(x);  /* as a gateway does: each request sets its own options */
   x->c = c; x->len = 0; c->x = x; c->busy = 1;
   CK(curl_easy_setopt(x->e, CURLOPT_POSTFIELDSIZE, (long)len));
-  CK(curl_easy_setopt(x->e, CURLOPT_COPYPOSTFIELDS, body));
+  /* Not copied: c->in is left alone while the conn is busy and compacted in flush(). */
+  CK(curl_easy_setopt(x->e, CURLOPT_POSTFIELDS, body));
   MCK(curl_multi_add_handle(w->m, x->e));
 }
 static void reject(W *w, Conn *c, const char *st) {
@@ -166,8 +222,8 @@ static int parse(W *w, Conn *c) {
   }
   if (cl > INCAP - hl) { reject(w, c, "413 Too Large"); return -1; }
   if (c->inlen < hl + cl) return 0;
-  start(w, c, c->in + hl, cl); /* COPYPOSTFIELDS copies, so the input buffer can be compacted */
-  c->inlen -= hl + cl; memmove(c->in, c->in + hl + cl, c->inlen);
+  c->used = hl + cl;
+  start(w, c, c->in + hl, cl);
   return 1;
 }
 static void pump(W *w, Conn *c) {
@@ -222,6 +278,9 @@ static void *worker(void *arg) {
   if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) DIE("epoll_create1: %s", strerror(errno));
   struct epoll_event le = { .events = EPOLLIN, .data.u64 = 0 }; /* u64 0 = listener, odd = curl fd, else Conn* */
   if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->lfd, &le)) DIE("epoll add listener: %s", strerror(errno));
+  struct rlimit rl;
+  w->nsocks = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 22) ? rl.rlim_cur : 65536;
+  if (!(w->socks = calloc(w->nsocks, sizeof *w->socks))) DIE("oom");
   if (!(w->m = curl_multi_init())) DIE("curl_multi_init");
   MCK(curl_multi_setopt(w->m, CURLMOPT_SOCKETFUNCTION, sockcb));
   MCK(curl_multi_setopt(w->m, CURLMOPT_SOCKETDATA, w));
@@ -238,8 +297,10 @@ static void *worker(void *arg) {
       uint64_t d = ev[i].data.u64; uint32_t e = ev[i].events;
       if (d == 0) on_accept(w);
       else if (d & 1) {
+        curl_socket_t s = (curl_socket_t)(d >> 1); Sock *k = sock_of(w, s);
+        if (k && k->idle) { unwatch(w, s, k); continue; } /* idle and readable: the upstream closed it */
         int f = (e & (EPOLLIN | EPOLLHUP | EPOLLERR) ? CURL_CSELECT_IN : 0) | (e & EPOLLOUT ? CURL_CSELECT_OUT : 0);
-        MCK(curl_multi_socket_action(w->m, (curl_socket_t)(d >> 1), f, &running));
+        MCK(curl_multi_socket_action(w->m, s, f, &running));
         done(w);
       } else if (!((Conn *)ev[i].data.ptr)->dead) on_client(w, ev[i].data.ptr, e);
     }

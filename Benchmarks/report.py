@@ -12,14 +12,16 @@ Files read from RESULTS_DIR/SCENARIO/: meta.json is read from RESULTS_DIR.
     lat-<server>.json           wrk at one connection (lat-direct.json: straight to the upstream)
 Servers are "nginx" and "tollgate"; either may be absent (e.g. --nginx-only), and then no
 ratio is given. "curl-floor" (Benchmarks/curl_floor.c) is the libcurl reference of the proxy
-scenario: when measured it gets its own column and ratios. Of the wrk runs the one with the most requests/s is kept ("best of N"); all runs
-stay in the JSON.
+scenario: when measured it gets its own column and ratios. Of the wrk runs the one with the most
+requests/s is kept ("best of N"), and the median requests/s and CPU/request of all rounds are
+given beside it (on a busy machine the median is the steadier figure); all runs stay in the JSON.
 """
 import argparse
 import glob
 import json
 import os
 import re
+import statistics
 
 SERVERS = ("nginx", "tollgate", "curl-floor")
 COMPARED = ("nginx", "tollgate")
@@ -42,6 +44,10 @@ def collect(dirpath, server):
                       "runs": [{k: v for k, v in r.items() if k != "output"} for r in runs],
                       "best_output": best.get("output")}
         res["requests_per_sec_all_runs"] = [r["requests_per_sec"] for r in runs]
+        res["wrk"]["median"] = {
+            "requests_per_sec": statistics.median(r["requests_per_sec"] for r in runs),
+            "cpu_us_per_request": statistics.median(r.get("cpu_us_per_request") or 0 for r in runs),
+            "rounds": len(runs)}
     p = os.path.join(dirpath, f"mem-{server}-idle.json")
     if os.path.exists(p):
         res["mem_idle"] = load(p)
@@ -113,10 +119,14 @@ def main():
 
     # (label, unit, getter, digits, ratio key)
     rows = [
-        ("requests/s", "req/s", lambda s: get(s, "wrk", "best", "requests_per_sec"), 0, "requests_per_sec"),
+        ("requests/s, best", "req/s", lambda s: get(s, "wrk", "best", "requests_per_sec"), 0, "requests_per_sec"),
+        ("requests/s, median", "req/s", lambda s: get(s, "wrk", "median", "requests_per_sec"), 0,
+         "requests_per_sec_median"),
         ("p50 latency", "ms", lambda s: get(s, "wrk", "best", "p50_ms"), 3, "p50"),
         ("p99 latency", "ms", lambda s: get(s, "wrk", "best", "p99_ms"), 3, "p99"),
         ("server CPU / request", "us", lambda s: get(s, "wrk", "best", "cpu_us_per_request"), 1, "cpu_per_request"),
+        ("CPU / request, median", "us", lambda s: get(s, "wrk", "median", "cpu_us_per_request"), 1,
+         "cpu_per_request_median"),
         ("RSS idle", "MiB", lambda s: mib(get(s, "mem_idle", "rss_kb")), 1, "rss_idle"),
         ("PSS idle", "MiB", lambda s: mib(get(s, "mem_idle", "pss_kb")), 1, None),
         ("RSS after the wrk runs", "MiB", lambda s: mib(get(s, "mem_after_load", "rss_kb")), 1, "rss_after_load"),

@@ -13,7 +13,8 @@
 # BENCH_WORKERS [2] (both servers), BENCH_KEEPALIVE_CONNS [1000], BENCH_SSE_STREAMS [1000],
 # BENCH_UPSTREAM_WORKERS [1], BENCH_PROXY [0], BENCH_NGINX_ONLY [0], BENCH_OUT [Benchmarks/out],
 # BENCH_KEEP_WORK [0] (keep the temp dir with configs and logs), BENCH_SCENARIOS [healthz, or
-# "healthz proxy sse" with --proxy] to run a chosen subset.
+# "healthz proxy sse" with --proxy] to run a chosen subset, BENCH_CURL_FLOOR_SRC
+# [Benchmarks/curl_floor.c] (another version of the reference, to compare).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +34,7 @@ UPSTREAM_WORKERS=${BENCH_UPSTREAM_WORKERS:-1}
 PROXY=${BENCH_PROXY:-0}
 NGINX_ONLY=${BENCH_NGINX_ONLY:-0}
 SCENARIOS=${BENCH_SCENARIOS:-}
+FLOOR_SRC=${BENCH_CURL_FLOOR_SRC:-$HERE/curl_floor.c}
 BENCH_KEY=tg-bench-key-000000000000
 BENCH_MODEL=bench-model
 # The fixed reply of the fake upstream (no '$' or '\'' in it: it sits in nginx's `return`).
@@ -404,8 +406,8 @@ build_curl_floor() {
         echo "run.sh: note: no C compiler, the libcurl reference (curl_floor) is left out" >&2
         return 1
     fi
-    "$cc" -O2 -o "$WORK/curl_floor" "$HERE/curl_floor.c" -lcurl -lpthread >&2 || {
-        echo "run.sh: note: curl_floor.c did not build, the libcurl reference is left out" >&2
+    "$cc" -O2 -o "$WORK/curl_floor" "$FLOOR_SRC" -lcurl -lpthread >&2 || {
+        echo "run.sh: note: $FLOOR_SRC did not build, the libcurl reference is left out" >&2
         return 1
     }
     echo "$WORK/curl_floor"
