@@ -294,7 +294,7 @@ scenario_healthz() {
     log "healthz: GET /healthz, nginx 'return 200' vs Tollgate, $WORKERS workers each"
     write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency" \
         "rounds=$ROUNDS, alternating nginx/tollgate after a $WARMUP warm-up each" \
-        "pick=best requests/s of the rounds (p50/p99 from that same run)" \
+        "pick=best requests/s of the rounds (p50/p99 from that same run), median beside it" \
         "memory=VmRSS summed over the process tree (nginx: master+workers); PSS alongside" \
         "idle=after start and one request" \
         "held=$KEEPALIVE_CONNS keep-alive connections, each after one GET /healthz"
@@ -335,7 +335,7 @@ scenario_proxy() {
     log "proxy: POST /v1/chat/completions through Tollgate and through nginx proxy_pass to one nginx upstream"
     write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s Benchmarks/chat.lua" \
         "rounds=$ROUNDS, alternating after a $WARMUP warm-up each" \
-        "pick=best requests/s of the rounds" \
+        "pick=best requests/s of the rounds, median beside it" \
         "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON" \
         "nginx_proxy=proxy_pass, HTTP/1.1, upstream keepalive 64, $WORKERS workers" \
         "tollgate=openai backend, $WORKERS workers" \
