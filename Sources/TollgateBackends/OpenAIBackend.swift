@@ -40,24 +40,16 @@ public struct OpenAIBackendOptions: Sendable {
 }
 
 public final class OpenAIBackend: BackendAdapter {
-    /// Complete bodies up to this size are handed to curl whole (one write with the headers);
-    /// larger or still-arriving ones stream through the read callback.
+    /// Complete bodies up to this size are handed to curl whole (one write with the headers,
+    /// from the transfer's own buffer); larger or still-arriving ones stream through the read
+    /// callback.
     static let inlineBodyLimit = 256 << 10
 
-    static func upstreamBody(_ call: BackendCall, _ body: any RequestBodySource) -> UpstreamBody {
-        guard let length = call.bodyLength, length <= inlineBodyLimit, body.bufferedBody() != nil else {
-            return .stream(length: call.bodyLength)
-        }
-        var bytes = [UInt8](repeating: 0, count: length)
-        var filled = 0
-        while filled < length {
-            let result = bytes.withUnsafeMutableBytes { raw in
-                body.readBody(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-            }
-            guard case .bytes(let n) = result, n > 0 else { return .stream(length: call.bodyLength) }
-            filled += n
-        }
-        return .bytes(bytes)
+    /// A known length means the gateway has the whole body (`BackendCall.bodyLength`); the
+    /// transfer takes it at its start, and streams whatever it could not take.
+    static func upstreamBody(_ call: BackendCall) -> UpstreamBody {
+        guard let length = call.bodyLength, length <= inlineBodyLimit else { return .stream(length: call.bodyLength) }
+        return .buffered(length: length)
     }
 
     /// SPEC §3: the upstream headers a client may see. Everything else an OpenAI-compatible
@@ -100,13 +92,10 @@ public final class OpenAIBackend: BackendAdapter {
     }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        let headers = [
-            ("Accept", call.accept ?? (call.stream ? "text/event-stream" : "application/json")),
-            ("X-Request-ID", call.requestID),
-        ]
         let request = UpstreamRequest(url: url(for: call.operation), method: "POST", fixedHeaders: fixedHeaders,
-                                      headers: headers,
-                                      body: Self.upstreamBody(call, body),
+                                      accept: call.accept ?? (call.stream ? "text/event-stream" : "application/json"),
+                                      requestID: call.requestID,
+                                      body: Self.upstreamBody(call),
                                       connectTimeoutMs: options.connectTimeoutMs,
                                       totalTimeoutMs: options.totalTimeoutMs,
                                       maxResponseBytes: options.maxResponseBytes,
@@ -149,7 +138,8 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
         guard !starting else { return }
         // Retry-After belongs to a 4xx the client gets as-is (SPEC §3); on a 5xx or 429 the
         // gateway decides, and on a success it means nothing.
-        let passed = (400..<500).contains(status) ? headers : headers.filter { $0.0 != "retry-after" }
+        let passed = (400..<500).contains(status) || !headers.contains(where: { $0.0 == "retry-after" })
+            ? headers : headers.filter { $0.0 != "retry-after" }
         sink?.backendHead(status: status, headers: passed, contentLength: transfer.contentLength)
     }
 
@@ -159,9 +149,10 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
         return sink?.backendBody(bytes) ?? false
     }
 
+    /// Also called while the transfer starts: a `.buffered` body is taken then (reading is no
+    /// report; the gateway's body is complete and the attempt is current during `invoke`).
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        guard !starting else { return .wouldBlock }
-        return body.readBody(into: buffer)
+        body.readBody(into: buffer)
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
