@@ -59,9 +59,9 @@ public final class OpenAIBackend: BackendAdapter {
 
     public let options: OpenAIBackendOptions
     private let multi: CurlMulti
-    /// Built once: the headers every request to this backend carries, and the URL per route.
-    private let fixedHeaders: UpstreamHeaderList
-    private let chatURL: String, completionsURL: String, embeddingsURL: String
+    /// Built once per route: everything but the request's own headers and body (the URL, the
+    /// headers every request to this backend carries, timeouts, allowlist), copied per call.
+    private let chatRequest: UpstreamRequest, completionsRequest: UpstreamRequest, embeddingsRequest: UpstreamRequest
 
     public init(options: OpenAIBackendOptions, multi: CurlMulti) {
         self.options = options
@@ -69,18 +69,16 @@ public final class OpenAIBackend: BackendAdapter {
         var headers = [("Content-Type", "application/json"), ("User-Agent", "tollgate/0.1")]
         // The backend's own credentials; the client's Authorization never gets this far.
         if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
-        fixedHeaders = UpstreamHeaderList(headers)
-        chatURL = options.url(for: .chatCompletions)
-        completionsURL = options.url(for: .completions)
-        embeddingsURL = options.url(for: .embeddings)
-    }
-
-    private func url(for operation: APIOperation) -> String {
-        switch operation {
-        case .chatCompletions: return chatURL
-        case .completions: return completionsURL
-        case .embeddings: return embeddingsURL
+        let fixedHeaders = UpstreamHeaderList(headers)
+        func request(_ operation: APIOperation) -> UpstreamRequest {
+            UpstreamRequest(url: options.url(for: operation), method: "POST", fixedHeaders: fixedHeaders,
+                            connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+                            maxResponseBytes: options.maxResponseBytes, responseHeaders: Self.passedHeaders,
+                            caFile: options.caFile)
         }
+        chatRequest = request(.chatCompletions)
+        completionsRequest = request(.completions)
+        embeddingsRequest = request(.embeddings)
     }
 
     public var name: String { options.name }
@@ -92,14 +90,15 @@ public final class OpenAIBackend: BackendAdapter {
     }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        let request = UpstreamRequest(url: url(for: call.operation), method: "POST", fixedHeaders: fixedHeaders,
-                                      accept: call.accept ?? (call.stream ? "text/event-stream" : "application/json"),
-                                      requestID: call.requestID,
-                                      body: Self.upstreamBody(call),
-                                      connectTimeoutMs: options.connectTimeoutMs,
-                                      totalTimeoutMs: options.totalTimeoutMs,
-                                      maxResponseBytes: options.maxResponseBytes,
-                                      responseHeaders: Self.passedHeaders, caFile: options.caFile)
+        var request: UpstreamRequest
+        switch call.operation {
+        case .chatCompletions: request = chatRequest
+        case .completions: request = completionsRequest
+        case .embeddings: request = embeddingsRequest
+        }
+        request.accept = call.accept ?? (call.stream ? "text/event-stream" : "application/json")
+        request.requestID = call.requestID
+        request.body = Self.upstreamBody(call)
         return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }

@@ -44,6 +44,21 @@ public struct UsageScanner: Sendable {
                 // bulk of a response (the generated text) is skipped by memchr.
                 guard let quote = memchr(base + i, 0x22, bytes.count - i) else { return }
                 i = UnsafeRawPointer(quote) - base
+                // Room for either name: compare it whole instead of byte by byte.
+                if bytes.count - i >= Self.completion.utf8CodeUnitCount {
+                    if memcmp(base + i, Self.prompt.utf8Start, Self.prompt.utf8CodeUnitCount) == 0 {
+                        phase = 1
+                        target = 1
+                        i += Self.prompt.utf8CodeUnitCount
+                    } else if memcmp(base + i, Self.completion.utf8Start, Self.completion.utf8CodeUnitCount) == 0 {
+                        phase = 1
+                        target = 2
+                        i += Self.completion.utf8CodeUnitCount
+                    } else {
+                        i += 1  // this quote begins neither
+                    }
+                    continue
+                }
             }
             step(bytes[i])
             i += 1

@@ -42,7 +42,8 @@ public struct UpstreamHeaderAllowlist: Sendable {
 
     private static func equalsLowercase(_ raw: UnsafeRawBufferPointer, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
         guard raw.count == lowercase.count else { return false }
-        for i in 0..<raw.count where lower(raw[i]) != lowercase[i] { return false }
+        guard let a = raw.baseAddress, let b = lowercase.baseAddress else { return true }  // both empty
+        for i in 0..<raw.count where lower(a.load(fromByteOffset: i, as: UInt8.self)) != b[i] { return false }
         return true
     }
 

@@ -361,7 +361,8 @@ public final class UpstreamTransfer {
             }
             return true
         }
-        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return true }
+        guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: ":")), end) else { return true }
+        let colon = UnsafeRawPointer(found) - base
         let name = UnsafeRawBufferPointer(rebasing: bytes[0..<colon])
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
