@@ -114,7 +114,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
     private var starting = true
     private var heldOutcome: UpstreamOutcome?
 
-    init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
+    init(request: consuming UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
         let transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)

@@ -43,7 +43,7 @@ public final class UpstreamTransfer {
     private var abortRequested = false
 
     /// Builds and starts a transfer on `multi` (the loop's multi handle).
-    public init(request: UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
+    public init(request: consuming UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
         self.multi = multi
         self.delegate = delegate
         self.handle = multi.takeEasyHandle()
