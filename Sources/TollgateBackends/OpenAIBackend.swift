@@ -40,24 +40,16 @@ public struct OpenAIBackendOptions: Sendable {
 }
 
 public final class OpenAIBackend: BackendAdapter {
-    /// Complete bodies up to this size are handed to curl whole (one write with the headers);
-    /// larger or still-arriving ones stream through the read callback.
+    /// Complete bodies up to this size are handed to curl whole (one write with the headers,
+    /// from the transfer's own buffer); larger or still-arriving ones stream through the read
+    /// callback.
     static let inlineBodyLimit = 256 << 10
 
-    static func upstreamBody(_ call: BackendCall, _ body: any RequestBodySource) -> UpstreamBody {
-        guard let length = call.bodyLength, length <= inlineBodyLimit, body.bufferedBody() != nil else {
-            return .stream(length: call.bodyLength)
-        }
-        var bytes = [UInt8](repeating: 0, count: length)
-        var filled = 0
-        while filled < length {
-            let result = bytes.withUnsafeMutableBytes { raw in
-                body.readBody(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
-            }
-            guard case .bytes(let n) = result, n > 0 else { return .stream(length: call.bodyLength) }
-            filled += n
-        }
-        return .bytes(bytes)
+    /// A known length means the gateway has the whole body (`BackendCall.bodyLength`); the
+    /// transfer takes it at its start, and streams whatever it could not take.
+    static func upstreamBody(_ call: BackendCall) -> UpstreamBody {
+        guard let length = call.bodyLength, length <= inlineBodyLimit else { return .stream(length: call.bodyLength) }
+        return .buffered(length: length)
     }
 
     /// SPEC §3: the upstream headers a client may see. Everything else an OpenAI-compatible
@@ -67,9 +59,9 @@ public final class OpenAIBackend: BackendAdapter {
 
     public let options: OpenAIBackendOptions
     private let multi: CurlMulti
-    /// Built once: the headers every request to this backend carries, and the URL per route.
-    private let fixedHeaders: UpstreamHeaderList
-    private let chatURL: String, completionsURL: String, embeddingsURL: String
+    /// Built once per route: everything but the request's own headers and body (the URL, the
+    /// headers every request to this backend carries, timeouts, allowlist), copied per call.
+    private let chatRequest: UpstreamRequest, completionsRequest: UpstreamRequest, embeddingsRequest: UpstreamRequest
 
     public init(options: OpenAIBackendOptions, multi: CurlMulti) {
         self.options = options
@@ -77,18 +69,16 @@ public final class OpenAIBackend: BackendAdapter {
         var headers = [("Content-Type", "application/json"), ("User-Agent", "tollgate/0.1")]
         // The backend's own credentials; the client's Authorization never gets this far.
         if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
-        fixedHeaders = UpstreamHeaderList(headers)
-        chatURL = options.url(for: .chatCompletions)
-        completionsURL = options.url(for: .completions)
-        embeddingsURL = options.url(for: .embeddings)
-    }
-
-    private func url(for operation: APIOperation) -> String {
-        switch operation {
-        case .chatCompletions: return chatURL
-        case .completions: return completionsURL
-        case .embeddings: return embeddingsURL
+        let fixedHeaders = UpstreamHeaderList(headers)
+        func request(_ operation: APIOperation) -> UpstreamRequest {
+            UpstreamRequest(url: options.url(for: operation), method: "POST", fixedHeaders: fixedHeaders,
+                            connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+                            maxResponseBytes: options.maxResponseBytes, responseHeaders: Self.passedHeaders,
+                            caFile: options.caFile)
         }
+        chatRequest = request(.chatCompletions)
+        completionsRequest = request(.completions)
+        embeddingsRequest = request(.embeddings)
     }
 
     public var name: String { options.name }
@@ -100,17 +90,15 @@ public final class OpenAIBackend: BackendAdapter {
     }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        let headers = [
-            ("Accept", call.accept ?? (call.stream ? "text/event-stream" : "application/json")),
-            ("X-Request-ID", call.requestID),
-        ]
-        let request = UpstreamRequest(url: url(for: call.operation), method: "POST", fixedHeaders: fixedHeaders,
-                                      headers: headers,
-                                      body: Self.upstreamBody(call, body),
-                                      connectTimeoutMs: options.connectTimeoutMs,
-                                      totalTimeoutMs: options.totalTimeoutMs,
-                                      maxResponseBytes: options.maxResponseBytes,
-                                      responseHeaders: Self.passedHeaders, caFile: options.caFile)
+        var request: UpstreamRequest
+        switch call.operation {
+        case .chatCompletions: request = chatRequest
+        case .completions: request = completionsRequest
+        case .embeddings: request = embeddingsRequest
+        }
+        request.accept = call.accept ?? (call.stream ? "text/event-stream" : "application/json")
+        request.requestID = call.requestID
+        request.body = Self.upstreamBody(call)
         return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }
@@ -126,7 +114,7 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
     private var starting = true
     private var heldOutcome: UpstreamOutcome?
 
-    init(request: UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
+    init(request: consuming UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
         let transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
@@ -149,7 +137,8 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
         guard !starting else { return }
         // Retry-After belongs to a 4xx the client gets as-is (SPEC §3); on a 5xx or 429 the
         // gateway decides, and on a success it means nothing.
-        let passed = (400..<500).contains(status) ? headers : headers.filter { $0.0 != "retry-after" }
+        let passed = (400..<500).contains(status) || !headers.contains(where: { $0.0 == "retry-after" })
+            ? headers : headers.filter { $0.0 != "retry-after" }
         sink?.backendHead(status: status, headers: passed, contentLength: transfer.contentLength)
     }
 
@@ -159,9 +148,10 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
         return sink?.backendBody(bytes) ?? false
     }
 
+    /// Also called while the transfer starts: a `.buffered` body is taken then (reading is no
+    /// report; the gateway's body is complete and the attempt is current during `invoke`).
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        guard !starting else { return .wouldBlock }
-        return body.readBody(into: buffer)
+        body.readBody(into: buffer)
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {

@@ -52,16 +52,9 @@ public final class CurlMulti: TimerHandler {
     private var sockets: [Int32: CurlSocket] = [:]
     private var timer = TimerSlot()
     private var running: Int32 = 0
-    /// An easy handle with the error buffer it reports into (CURLOPT_ERRORBUFFER), reused
-    /// together.
-    struct EasyHandle {
-        let easy: UnsafeMutableRawPointer
-        let errorBuffer: UnsafeMutablePointer<CChar>
-    }
-
-    /// Easy handles kept for reuse (curl_easy_reset keeps nothing of the last request, while
-    /// connections live in the multi's cache either way).
-    private var idleHandles: [EasyHandle] = []
+    /// Easy handles kept for reuse with their options (connections live in the multi's cache
+    /// either way). Last in, first out: with one backend the handle taken was configured for it.
+    private var idleHandles: [CurlEasy] = []
     /// Depth of calls into curl on this multi; transfers cancelled meanwhile are removed after.
     private(set) var callDepth = 0
     private var pendingRemovals: [UpstreamTransfer] = []
@@ -82,7 +75,7 @@ public final class CurlMulti: TimerHandler {
 
     deinit {
         curl_multi_cleanup(handle)
-        for handle in idleHandles { release(handle) }
+        idleHandles.removeAll()  // curl_easy_cleanup each, while the share is still held
     }
 
     // MARK: - Transfers
@@ -98,23 +91,15 @@ public final class CurlMulti: TimerHandler {
         }
     }
 
-    func takeEasyHandle() -> EasyHandle {
-        if let handle = idleHandles.popLast() { return handle }
-        guard let easy = curl_easy_init() else { fatalError("curl_easy_init failed") }
-        // Once per handle: curl_easy_reset clears the options in data->set but keeps the share,
-        // which lives in data->share (easy.c, setopt.c CURLOPT_SHARE in libcurl 7.88).
-        _ = tg_easy_setopt_ptr(easy, CURLOPT_SHARE, share.handle)
-        return EasyHandle(easy: easy, errorBuffer: .allocate(capacity: Int(CURL_ERROR_SIZE)))
+    func takeEasyHandle() -> CurlEasy {
+        idleHandles.popLast() ?? CurlEasy(share: share.handle)
     }
 
-    func recycle(_ handle: EasyHandle) {
-        curl_easy_reset(handle.easy)
-        if idleHandles.count < 256 { idleHandles.append(handle) } else { release(handle) }
-    }
-
-    private func release(_ handle: EasyHandle) {
-        curl_easy_cleanup(handle.easy)
-        handle.errorBuffer.deallocate()
+    /// Takes back a handle after its transfer was removed; its options stay for the next.
+    func recycle(_ handle: CurlEasy) {
+        guard idleHandles.count < 256 else { return }  // dropped: curl_easy_cleanup
+        handle.parked()
+        idleHandles.append(handle)
     }
 
     /// Removes a finished or cancelled transfer. Inside a curl callback the removal waits until

@@ -49,7 +49,7 @@ public final class DetachedCalls: UpstreamTransferDelegate, TimerHandler {
 
     /// Takes `request` over: it is sent and its answer awaited whatever becomes of the caller.
     /// Returns false when it is refused: `limit` calls are outstanding, or its body would have
-    /// to be pulled from a caller that may be gone (`.stream`).
+    /// to be pulled from a caller that may be gone (`.stream`, `.buffered`).
     ///
     /// The transfer starts from the loop at the end of this iteration, never inside the call:
     /// a cancel is usually sent from inside curl's callbacks (a client write failed while
@@ -58,9 +58,12 @@ public final class DetachedCalls: UpstreamTransferDelegate, TimerHandler {
     @discardableResult
     public func start(_ request: UpstreamRequest) -> Bool {
         multi.loop.assertInLoop()
-        if case .stream = request.body {
+        switch request.body {
+        case .stream, .buffered:
             counts.refused += 1
             return false
+        case .none, .bytes:
+            break
         }
         guard outstanding < limit else {
             counts.refused += 1

@@ -4,29 +4,49 @@
 // without ever becoming a String. Built once per adapter.
 
 public struct UpstreamHeaderAllowlist: Sendable {
-    /// Lowercase names with their bytes, for a case-insensitive match against the raw line.
-    let entries: [(name: String, bytes: [UInt8])]
+    /// Lowercase names, and their bytes for a case-insensitive match against the raw line.
+    private let names: [String]
+    private let bytes: [[UInt8]]
 
     /// - Parameter names: header names; matched case-insensitively.
     public init(_ names: [String]) {
-        entries = names.map { ($0.lowercased(), Array($0.lowercased().utf8)) }
+        self.names = names.map { $0.lowercased() }
+        bytes = self.names.map { Array($0.utf8) }
     }
 
     public static let none = UpstreamHeaderAllowlist([])
 
-    /// The lowercase name when `raw` (a header name as received) is on the list.
-    func match(_ raw: UnsafeRawBufferPointer) -> String? {
-        for entry in entries where entry.bytes.count == raw.count {
-            var equal = true
-            for i in 0..<raw.count {
-                let b = raw[i]
-                if ((b >= 0x41 && b <= 0x5A) ? b | 0x20 : b) != entry.bytes[i] {
-                    equal = false
-                    break
-                }
-            }
-            if equal { return entry.name }
+    var count: Int { names.count }
+
+    /// The lowercase name of entry `index` (from `match`).
+    func name(at index: Int) -> String { names[index] }
+
+    /// The index of the entry `raw` (a header name as received) is, if on the list. Most names
+    /// a server sends are not: the length and then the first byte rule them out before any
+    /// byte-by-byte compare.
+    func match(_ raw: UnsafeRawBufferPointer) -> Int? {
+        guard let first = raw.first else { return nil }
+        let lowered = Self.lower(first)
+        for i in bytes.indices {
+            let entry = bytes[i]
+            guard entry.count == raw.count, entry[0] == lowered else { continue }
+            if entry.withUnsafeBufferPointer({ Self.equalsLowercase(raw, $0) }) { return i }
         }
         return nil
     }
+
+    /// Whether `raw` equals `lowercase` (all lowercase ASCII) ignoring ASCII case.
+    static func equals(_ raw: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        equalsLowercase(raw, UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
+    }
+
+    private static func equalsLowercase(_ raw: UnsafeRawBufferPointer, _ lowercase: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard raw.count == lowercase.count else { return false }
+        guard let a = raw.baseAddress, let b = lowercase.baseAddress else { return true }  // both empty
+        for i in 0..<raw.count where lower(a.load(fromByteOffset: i, as: UInt8.self)) != b[i] { return false }
+        return true
+    }
+
+    @inline(__always)
+    private static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
 }

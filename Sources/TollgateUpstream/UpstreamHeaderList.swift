@@ -26,47 +26,99 @@ public final class UpstreamHeaderList: @unchecked Sendable {
     }
 }
 
-/// Nodes made for one request and chained in front of a shared `UpstreamHeaderList`: one
-/// allocation per node (the struct with its "Name: value" text after it), freed together.
+/// The nodes of one request's own headers, chained in front of a shared `UpstreamHeaderList`.
+/// Node and text storage belong to the pooled easy handle (`CurlEasy`) and are reused by its
+/// next transfer, so a request's headers cost no allocation once the handle has served one like
+/// it. curl reads them until the transfer is removed (CURLOPT_HTTPHEADER.md); the next build
+/// happens only after that.
 struct RequestHeaderNodes {
     private(set) var head: UnsafeMutablePointer<curl_slist>?
-    /// The first `ownedCount` nodes from `head` are ours; the rest belong to the shared list.
-    private var ownedCount = 0
+    private var nodes: UnsafeMutablePointer<curl_slist>?
+    private var nodeCapacity = 0
+    private var text: UnsafeMutablePointer<UInt8>?
+    private var textCapacity = 0
+    private var count = 0
+    private var used = 0
+    /// Storage above these sizes is not kept by an idle handle.
+    private static let keptNodes = 8, keptText = 1024
 
-    init(before shared: UpstreamHeaderList?) {
-        head = shared?.head
+    /// Bytes one "name: value" line takes in the text storage (with its NUL).
+    static func size(_ name: String, _ value: String) -> Int {
+        name.utf8.count + 2 + value.utf8.count + 1
     }
 
-    /// Puts "name: value" before the current head.
-    mutating func prepend(_ name: String, _ value: String) {
-        var name = name, value = value
-        name.withUTF8 { n in
-            value.withUTF8 { v in
-                let nodeSize = MemoryLayout<curl_slist>.stride
-                let textSize = n.count + 2 + v.count + 1
-                guard let raw = malloc(nodeSize + textSize) else { return }
-                let text = (raw + nodeSize).assumingMemoryBound(to: UInt8.self)
-                text.initialize(from: n.baseAddress!, count: n.count)
-                (text + n.count).initialize(to: UInt8(ascii: ":"))
-                (text + n.count + 1).initialize(to: UInt8(ascii: " "))
-                if v.count > 0 { (text + n.count + 2).initialize(from: v.baseAddress!, count: v.count) }
-                (text + n.count + 2 + v.count).initialize(to: 0)
-                let node = raw.bindMemory(to: curl_slist.self, capacity: 1)
-                node.initialize(to: curl_slist(data: UnsafeMutableRawPointer(text).assumingMemoryBound(to: CChar.self),
-                                               next: head))
-                head = node
-                ownedCount += 1
+    /// Makes room for `lines` lines of `bytes` bytes in all (see `size`); false without memory.
+    mutating func start(lines: Int, bytes: Int) -> Bool {
+        head = nil
+        count = 0
+        used = 0
+        if lines > nodeCapacity {
+            Glibc.free(nodes)
+            nodes = Glibc.malloc(lines * MemoryLayout<curl_slist>.stride)?.bindMemory(to: curl_slist.self, capacity: lines)
+            nodeCapacity = nodes == nil ? 0 : lines
+        }
+        if bytes > textCapacity {
+            Glibc.free(text)
+            text = Glibc.malloc(bytes)?.bindMemory(to: UInt8.self, capacity: bytes)
+            textCapacity = text == nil ? 0 : bytes
+        }
+        return (lines == 0 || nodes != nil) && (bytes == 0 || text != nil)
+    }
+
+    /// Writes "name: value" as the next line (after `start` made room for it).
+    mutating func add(_ name: String, _ value: String) {
+        guard let nodes, let text, count < nodeCapacity, used + Self.size(name, value) <= textCapacity else { return }
+        let line = text + used
+        var at = Self.copy(name, to: line)
+        at.initialize(to: UInt8(ascii: ":"))
+        (at + 1).initialize(to: UInt8(ascii: " "))
+        at = Self.copy(value, to: at + 2)
+        at.initialize(to: 0)
+        used = at + 1 - text
+        (nodes + count).initialize(to: curl_slist(data: UnsafeMutableRawPointer(line).assumingMemoryBound(to: CChar.self), next: nil))
+        count += 1
+    }
+
+    /// Copies the string's bytes to `at`; returns the end.
+    private static func copy(_ string: String, to at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let copied = string.utf8.withContiguousStorageIfAvailable { bytes -> Int in
+            if let base = bytes.baseAddress { at.initialize(from: base, count: bytes.count) }
+            return bytes.count
+        }
+        if let copied { return at + copied }
+        var end = at
+        for b in string.utf8 { end.initialize(to: b); end += 1 }
+        return end
+    }
+
+    /// Links the lines written, in order, in front of `shared`; `head` is the list for curl.
+    mutating func finish(before shared: UpstreamHeaderList?) {
+        var next = shared?.head
+        if let nodes {
+            var i = count
+            while i > 0 {
+                i -= 1
+                nodes[i].next = next
+                next = nodes + i
             }
         }
+        head = next
     }
 
-    /// Frees the nodes this request made (never the shared list behind them).
-    mutating func free() {
-        while ownedCount > 0, let node = head {
-            head = node.pointee.next
-            Glibc.free(node)
-            ownedCount -= 1
-        }
+    /// Gives back storage an idle handle should not hold.
+    mutating func trim() {
+        head = nil
+        if nodeCapacity > Self.keptNodes { Glibc.free(nodes); nodes = nil; nodeCapacity = 0 }
+        if textCapacity > Self.keptText { Glibc.free(text); text = nil; textCapacity = 0 }
+    }
+
+    mutating func deallocate() {
+        Glibc.free(nodes)
+        Glibc.free(text)
+        nodes = nil
+        text = nil
+        nodeCapacity = 0
+        textCapacity = 0
         head = nil
     }
 }

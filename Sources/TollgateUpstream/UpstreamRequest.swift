@@ -3,8 +3,13 @@
 /// Where a request body comes from.
 public enum UpstreamBody: Sendable {
     case none
-    /// A small body known in full: curl copies it and sends it with the headers in one write.
+    /// A small body known in full: copied into the transfer's buffer and sent with the headers
+    /// in one write.
     case bytes([UInt8])
+    /// A complete body of `length` bytes the delegate's `upstreamReadBody` can give at once:
+    /// the transfer takes it when it starts (into its handle's buffer, which curl sends without
+    /// copying) and, should the delegate give less, sends the rest through the read callback.
+    case buffered(length: Int)
     /// Pulled from the delegate's `upstreamReadBody`; `length` nil means chunked.
     case stream(length: Int?)
 }
@@ -16,8 +21,12 @@ public struct UpstreamRequest: Sendable {
     public var method: String
     /// The backend's headers that never change (content type, credentials), built once.
     public var fixedHeaders: UpstreamHeaderList?
-    /// Headers of this request only (request id, Accept), sent before the fixed ones.
+    /// Headers of this request only, sent before the fixed ones.
     public var headers: [(String, String)]
+    /// `Accept` of this request, if any (a field, not in `headers`: no array per request).
+    public var accept: String?
+    /// `X-Request-ID` of this request, if any.
+    public var requestID: String?
     public var body: UpstreamBody
     /// Milliseconds to establish the connection (TCP + TLS).
     public var connectTimeoutMs: Int
@@ -35,7 +44,8 @@ public struct UpstreamRequest: Sendable {
     public var caFile: String?
 
     public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
-                headers: [(String, String)] = [], body: UpstreamBody = .none,
+                headers: [(String, String)] = [], accept: String? = nil, requestID: String? = nil,
+                body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
                 maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https",
                 responseHeaders: UpstreamHeaderAllowlist = .none, caFile: String? = nil) {
@@ -44,6 +54,8 @@ public struct UpstreamRequest: Sendable {
         self.method = method
         self.fixedHeaders = fixedHeaders ?? UpstreamHeaderList([])
         self.headers = headers
+        self.accept = accept
+        self.requestID = requestID
         self.body = body
         self.connectTimeoutMs = connectTimeoutMs
         self.totalTimeoutMs = totalTimeoutMs

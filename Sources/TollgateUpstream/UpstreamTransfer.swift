@@ -9,7 +9,8 @@ import Glibc
 public import TollgateIO
 
 public final class UpstreamTransfer {
-    private let handle: CurlMulti.EasyHandle
+    /// The pooled easy handle with its reused storage (header nodes, body, kept headers).
+    private let handle: CurlEasy
     var easy: UnsafeMutableRawPointer { handle.easy }
     /// curl's message for a failed transfer; owned by the easy handle, valid until it is recycled.
     private var errorBuffer: UnsafeMutablePointer<CChar> { handle.errorBuffer }
@@ -17,12 +18,13 @@ public final class UpstreamTransfer {
     public private(set) var delegate: (any UpstreamTransferDelegate)?
     /// Kept alive while curl may read it (until the transfer is removed from the multi).
     private var fixedHeaders: UpstreamHeaderList?
-    private var requestHeaders = RequestHeaderNodes(before: nil)
     private let maxResponseBytes: Int
     private let allowlist: UpstreamHeaderAllowlist
+    /// Body bytes taken at the start (in `handle`'s body buffer) that the read callback still
+    /// owes curl: a `.buffered` body the delegate could not give whole.
+    private var prefixSent = 0, prefixCount = 0
 
     public private(set) var status = 0
-    public private(set) var responseHeaders: [(String, String)] = []
     /// The response body's length, once the head is complete, when it can be trusted: declared
     /// once (or repeated identically), digits only, and the reply is not chunked — with both,
     /// curl de-chunks and ignores the length (RFC 9112 §6.3 rule 3), so passing it on would
@@ -41,27 +43,134 @@ public final class UpstreamTransfer {
     private var abortRequested = false
 
     /// Builds and starts a transfer on `multi` (the loop's multi handle).
-    public init(request: UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
+    public init(request: consuming UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
         self.multi = multi
         self.delegate = delegate
         self.handle = multi.takeEasyHandle()
         self.maxResponseBytes = request.maxResponseBytes
         self.allowlist = request.responseHeaders
         errorBuffer[0] = 0
+        handle.responseHeaders.removeAll(keepingCapacity: true)
         configure(request)
         multi.add(self)
     }
 
-    deinit {
-        requestHeaders.free()
-    }
-
     public var loop: EventLoop { multi.loop }
 
+    /// Sets what this request needs on the pooled handle. Options that are the same for every
+    /// request to a backend (timeouts, protocols, CA file) and the method and body kind are set
+    /// only when they differ from what the handle last had, after a curl_easy_reset so nothing
+    /// of another kind of request stays; per request: the transfer's own pointers, the URL when
+    /// it changed, the header list and the body.
     private func configure(_ request: UpstreamRequest) {
         let me = Unmanaged.passUnretained(self).toOpaque()
+        let profile = CurlEasy.Profile(allowedProtocols: request.allowedProtocols, caFile: request.caFile,
+                                       connectTimeoutMs: request.connectTimeoutMs, totalTimeoutMs: request.totalTimeoutMs)
+        let body = takeBody(request)
+        let shape: CurlEasy.Shape
+        switch body {
+        case .none: shape = .noBody(method: request.method)
+        case .fields: shape = .fields(method: request.method)
+        case .read, .copied: shape = .read(method: request.method)
+        }
+        if handle.profile != profile || handle.shape != shape {
+            if handle.profile != nil { handle.reset() }
+            setHandleOptions()
+            setProfile(profile)
+            setShape(shape)
+        }
         _ = tg_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
-        _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = tg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        if handle.url != request.url {
+            _ = tg_easy_setopt_string(easy, CURLOPT_URL, request.url)
+            handle.url = request.url
+        }
+
+        fixedHeaders = request.fixedHeaders
+        let chunked = body.isChunked
+        var lines = request.headers.count + (chunked ? 1 : 0)
+        var bytes = chunked ? RequestHeaderNodes.size("Transfer-Encoding", "chunked") : 0
+        if let accept = request.accept { lines += 1; bytes += RequestHeaderNodes.size("Accept", accept) }
+        if let id = request.requestID { lines += 1; bytes += RequestHeaderNodes.size("X-Request-ID", id) }
+        for (name, value) in request.headers { bytes += RequestHeaderNodes.size(name, value) }
+        if handle.headerNodes.start(lines: lines, bytes: bytes) {
+            if chunked { handle.headerNodes.add("Transfer-Encoding", "chunked") }
+            for (name, value) in request.headers { handle.headerNodes.add(name, value) }
+            if let accept = request.accept { handle.headerNodes.add("Accept", accept) }
+            if let id = request.requestID { handle.headerNodes.add("X-Request-ID", id) }
+        }
+        handle.headerNodes.finish(before: request.fixedHeaders)
+        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, handle.headerNodes.head)
+
+        switch body {
+        case .none:
+            break
+        case .fields(let count):
+            // CURLOPT_POSTFIELDS does not copy: the buffer is the handle's and outlives the
+            // transfer. The size first: POSTFIELDSIZE may drop a copied body (setopt.c).
+            _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(count))
+            _ = tg_easy_setopt_ptr(easy, CURLOPT_POSTFIELDS, handle.body)
+        case .read(let length):
+            _ = tg_easy_setopt_ptr(easy, CURLOPT_READDATA, me)
+            _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length ?? -1))
+        case .copied(let data):
+            // No memory for the handle's buffer: curl copies the body (the handle is reset
+            // before its next use, as this shape says the read callback).
+            _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(data.count))
+            data.withUnsafeBytes { raw in
+                _ = tg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            handle.shape = nil
+        }
+    }
+
+    /// How the body reaches curl.
+    private enum TakenBody {
+        case none
+        /// `count` bytes in the handle's body buffer.
+        case fields(Int)
+        /// Through the read callback (after any `prefixCount` bytes already taken); nil: chunked.
+        case read(length: Int?)
+        /// Copied by curl (CURLOPT_COPYPOSTFIELDS).
+        case copied([UInt8])
+
+        var isChunked: Bool {
+            if case .read(length: nil) = self { return true }
+            return false
+        }
+    }
+
+    private func takeBody(_ request: UpstreamRequest) -> TakenBody {
+        switch request.body {
+        case .none:
+            return .none
+        case .bytes(let data):
+            guard let buffer = handle.bodyBuffer(count: data.count) else { return .copied(data) }
+            data.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { buffer.copyMemory(from: base, byteCount: raw.count) }
+            }
+            return .fields(data.count)
+        case .stream(let length):
+            return .read(length: length)
+        case .buffered(let length):
+            guard length >= 0, let delegate, let buffer = handle.bodyBuffer(count: length) else { return .read(length: length) }
+            var filled = 0
+            while filled < length {
+                let chunk = delegate.upstreamReadBody(self, into: UnsafeMutableRawBufferPointer(start: buffer + filled, count: length - filled))
+                guard case .bytes(let n) = chunk, n > 0, n <= length - filled else { break }
+                filled += n
+            }
+            if filled == length { return .fields(length) }
+            // The rest comes through the read callback, after what was taken here.
+            prefixSent = 0
+            prefixCount = filled
+            return .read(length: length)
+        }
+    }
+
+    /// The options every transfer of this gateway has (after a reset, or on a new handle).
+    private func setHandleOptions() {
         _ = tg_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)  // threads: no SIGALRM for DNS timeouts
         // Removing a transfer whose name is still being resolved must not join the resolver
         // thread on the loop (asyn-thread.c Curl_resolver_kill waits for getaddrinfo, up to the
@@ -79,25 +188,10 @@ public final class UpstreamTransfer {
             // backend's (CURLOPT_SUPPRESS_CONNECT_HEADERS.md, 7.54.0).
             _ = tg_easy_setopt_long(easy, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1)
         }
-        _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, request.allowedProtocols)
         // Redirects are decided by the gateway (same-origin only, SPEC §7), never by curl.
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        // Certificates are always verified: CURLOPT_SSL_VERIFYPEER 1 and VERIFYHOST 2 are curl's
-        // defaults, which curl_easy_reset restores for every transfer, and nothing here turns
-        // them off (SPEC §7).
-        if let caFile = request.caFile {
-            // CURLOPT_CAINFO replaces libcurl's default CA bundle instead of adding to it
-            // (CURLOPT_CAINFO.md). The system's trust stays through the hashed directory
-            // (CURLOPT_CAPATH): with OpenSSL both are loaded into one store
-            // (SSL_CTX_load_verify_locations), so `ca_file` adds trust, never removes it. The
-            // directory is read lazily by subject hash, so no bundle is parsed per connection.
-            _ = tg_easy_setopt_string(easy, CURLOPT_CAINFO, caFile)
-            _ = tg_easy_setopt_string(easy, CURLOPT_CAPATH, Curl.systemCAPath)
-        }
-        _ = tg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMs)
-        _ = tg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, request.totalTimeoutMs)
         // HTTP/1.1 even when a TLS upstream offers h2 by ALPN (curl's default for https is h2).
         // Backpressure needs a paused transfer to stop reading its own connection, so TCP holds
         // the upstream back. Over HTTP/2, libcurl 7.88 keeps a paused stream's 32 MiB window
@@ -112,50 +206,55 @@ public final class UpstreamTransfer {
         // that never came (37 of 200 SSE streams in Benchmarks/run.sh got no response head).
         _ = tg_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer)
         _ = tg_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)
-        _ = tg_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = tg_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
-        _ = tg_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
         // Both ends of a connection socket's life pass through the multi, which tells its
-        // sockets apart from the resolver's (CurlMulti.updateSocket).
+        // sockets apart from the resolver's (CurlMulti.updateSocket). A handle belongs to one
+        // multi for its whole life.
         let multiPointer = Unmanaged.passUnretained(multi).toOpaque()
         _ = tg_easy_setopt_opensocket(easy, curlOpenSocketCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_OPENSOCKETDATA, multiPointer)
         _ = tg_easy_setopt_closesocket(easy, curlCloseSocketCallback)
         _ = tg_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, multiPointer)
+    }
 
-        fixedHeaders = request.fixedHeaders
-        var nodes = RequestHeaderNodes(before: request.fixedHeaders)
-        for (name, value) in request.headers.reversed() { nodes.prepend(name, value) }
-        switch request.body {
-        case .none:
-            if request.method == "GET" {
+    private func setProfile(_ profile: CurlEasy.Profile) {
+        _ = tg_easy_setopt_string(easy, CURLOPT_PROTOCOLS_STR, profile.allowedProtocols)
+        // Certificates are always verified: CURLOPT_SSL_VERIFYPEER 1 and VERIFYHOST 2 are curl's
+        // defaults, which curl_easy_reset restores before any other profile is set, and nothing
+        // here turns them off (SPEC §7).
+        if let caFile = profile.caFile {
+            // CURLOPT_CAINFO replaces libcurl's default CA bundle instead of adding to it
+            // (CURLOPT_CAINFO.md). The system's trust stays through the hashed directory
+            // (CURLOPT_CAPATH): with OpenSSL both are loaded into one store
+            // (SSL_CTX_load_verify_locations), so `ca_file` adds trust, never removes it. The
+            // directory is read lazily by subject hash, so no bundle is parsed per connection.
+            _ = tg_easy_setopt_string(easy, CURLOPT_CAINFO, caFile)
+            _ = tg_easy_setopt_string(easy, CURLOPT_CAPATH, Curl.systemCAPath)
+        }
+        _ = tg_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, profile.connectTimeoutMs)
+        _ = tg_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, profile.totalTimeoutMs)
+        handle.profile = profile
+    }
+
+    private func setShape(_ shape: CurlEasy.Shape) {
+        switch shape {
+        case .noBody(let method):
+            if method == "GET" {
                 _ = tg_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
-            } else if request.method == "HEAD" {
+            } else if method == "HEAD" {
                 _ = tg_easy_setopt_long(easy, CURLOPT_NOBODY, 1)
             } else {
-                _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+                _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method)
             }
-        case .bytes(let data):
+        case .fields(let method):
             _ = tg_easy_setopt_long(easy, CURLOPT_POST, 1)
-            _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(data.count))
-            data.withUnsafeBytes { raw in
-                // CURLOPT_COPYPOSTFIELDS copies now; the array need not outlive this call.
-                _ = tg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
-            }
-            if request.method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
-        case .stream(let length):
+            if method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method) }
+        case .read(let method):
             _ = tg_easy_setopt_long(easy, CURLOPT_POST, 1)
             _ = tg_easy_setopt_read(easy, curlReadCallback)
-            _ = tg_easy_setopt_ptr(easy, CURLOPT_READDATA, me)
-            if let length {
-                _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length))
-            } else {
-                nodes.prepend("Transfer-Encoding", "chunked")
-            }
-            if request.method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+            if method != "POST" { _ = tg_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, method) }
         }
-        requestHeaders = nodes
-        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, nodes.head)
+        handle.shape = shape
     }
 
     // MARK: - Control (loop thread)
@@ -238,7 +337,7 @@ public final class UpstreamTransfer {
         // Status line of each response (1xx interim ones included): "HTTP/1.1 200 OK", "HTTP/2 200".
         if bytes.count >= 5 && bytes[0] == UInt8(ascii: "H") && bytes[1] == UInt8(ascii: "T") && bytes[2] == UInt8(ascii: "T")
             && bytes[3] == UInt8(ascii: "P") && bytes[4] == UInt8(ascii: "/") {
-            responseHeaders.removeAll(keepingCapacity: true)
+            handle.responseHeaders.removeAll(keepingCapacity: true)
             declaredLength = nil
             lengthUntrusted = false
             isChunked = false
@@ -258,40 +357,55 @@ public final class UpstreamTransfer {
                     return false
                 }
                 isHeadComplete = true
-                delegate?.upstreamHead(self, status: status, headers: responseHeaders)
+                delegate?.upstreamHead(self, status: status, headers: handle.responseHeaders)
             }
             return true
         }
-        guard let colon = bytes[0..<end].firstIndex(of: UInt8(ascii: ":")) else { return true }
+        guard let base = bytes.baseAddress, let found = memchr(base, Int32(UInt8(ascii: ":")), end) else { return true }
+        let colon = UnsafeRawPointer(found) - base
         let name = UnsafeRawBufferPointer(rebasing: bytes[0..<colon])
         var valueStart = colon + 1
         while valueStart < end && (bytes[valueStart] == 0x20 || bytes[valueStart] == 0x09) { valueStart += 1 }
         var valueEnd = end
         while valueEnd > valueStart && (bytes[valueEnd - 1] == 0x20 || bytes[valueEnd - 1] == 0x09) { valueEnd -= 1 }
         let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])
-        switch Self.framingHeaders.match(name) {
-        case "content-length"?:
+        if name.count == 14 && UpstreamHeaderAllowlist.equals(name, "content-length") {
             noteContentLength(value)
             return true
-        case "transfer-encoding"?:
+        }
+        if name.count == 17 && UpstreamHeaderAllowlist.equals(name, "transfer-encoding") {
             // Any transfer coding but identity means the length is not the body's (RFC 9112 §6.3).
             isChunked = true
             return true
-        default:
-            break
         }
-        guard let kept = allowlist.match(name) else { return true }
+        guard let index = allowlist.match(name) else { return true }
         // A value with a control byte (a bare CR, NUL, ESC, …) could split or forge headers
         // where the client parses them: such a header is dropped, never repaired.
         guard Self.isCleanValue(value) else { return true }
-        if responseHeaders.count < 100 {
-            responseHeaders.append((kept, String(decoding: value, as: UTF8.self)))
+        if handle.responseHeaders.count < 100 {
+            handle.responseHeaders.append((allowlist.name(at: index), keptValue(value, entry: index)))
         }
         return true
     }
 
-    /// The headers that decide the body's framing: read by the transfer itself, never kept.
-    private static let framingHeaders = UpstreamHeaderAllowlist(["content-length", "transfer-encoding"])
+    /// The value as a String: the one this handle kept last time for the same header when the
+    /// bytes are equal (an upstream repeats its content type), else a new one, remembered.
+    private func keptValue(_ value: UnsafeRawBufferPointer, entry: Int) -> String {
+        if handle.lastValues.count != allowlist.count {
+            handle.lastValues = Array(repeating: nil, count: allowlist.count)
+        }
+        if let last = handle.lastValues[entry] {
+            let same = last.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+                guard bytes.count == value.count else { return false }
+                guard let a = bytes.baseAddress, let b = value.baseAddress else { return true }  // both empty
+                return memcmp(a, b, value.count) == 0
+            }
+            if same == true { return last }
+        }
+        let made = String(decoding: value, as: UTF8.self)
+        handle.lastValues[entry] = made
+        return made
+    }
 
     /// Digits only, at most 18 of them; a second, different value makes the length untrusted.
     private func noteContentLength(_ value: UnsafeRawBufferPointer) {
@@ -335,7 +449,7 @@ public final class UpstreamTransfer {
         if !isHeadComplete {
             // HTTP/0.9-style or header-less: should not happen with a real HTTP server.
             isHeadComplete = true
-            delegate?.upstreamHead(self, status: status, headers: responseHeaders)
+            delegate?.upstreamHead(self, status: status, headers: handle.responseHeaders)
         }
         bytesReceived += bytes.count
         if bytesReceived > maxResponseBytes {
@@ -349,6 +463,12 @@ public final class UpstreamTransfer {
 
     fileprivate func readBody(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard let delegate, !abortRequested else { return Int(tg_readfunc_abort()) }
+        if prefixSent < prefixCount, let body = handle.body, let out = buffer.baseAddress {
+            let n = min(prefixCount - prefixSent, buffer.count)
+            out.copyMemory(from: body + prefixSent, byteCount: n)
+            prefixSent += n
+            return n
+        }
         switch delegate.upstreamReadBody(self, into: buffer) {
         case .bytes(let n):
             return n
