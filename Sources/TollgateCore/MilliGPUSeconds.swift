@@ -20,9 +20,12 @@ public struct MilliGPUSeconds: Sendable, Hashable, Comparable, CustomStringConve
         self.value = Int64(min((seconds * 1_000).rounded(), cap))
     }
 
-    /// From nanoseconds of a monotonic clock, rounded to the nearest millisecond.
+    /// From nanoseconds of a monotonic clock, rounded up to the next whole millisecond: a
+    /// platform bills whole units of what was used, and a call answered in 0.3 ms still used
+    /// the backend (rounding to the nearest would bill it as nothing).
     public init(nanoseconds: UInt64) {
-        self.value = Int64(clamping: (nanoseconds / 500_000 + 1) / 2)
+        let (whole, part) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        self.value = Int64(clamping: part == 0 ? whole : whole + 1)
     }
 
     public var seconds: Double { Double(value) / 1_000 }

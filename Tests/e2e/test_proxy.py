@@ -45,7 +45,7 @@ def test_stream_ends_with_metering_comment_before_done(gateway):
     meta = json.loads(comment[0][len(": tollgate "):])
     # The stream took some upstream time, no more than the client waited; `up` has no price.
     # (test_failover.py checks cost_usd against per_second and per_request prices.)
-    assert meta["backend"] == "up" and 0 < meta["gpu_seconds"] <= elapsed and meta["cost_usd"] == 0
+    assert meta["backend"] == "up" and 0 < meta["gpu_seconds"] <= elapsed + 0.001 and meta["cost_usd"] == 0
     assert text.index(": tollgate") < text.index("data: [DONE]")
 
 
