@@ -668,37 +668,21 @@ package struct JSONRequestScanner {
         }
     }
 
-    private func isObject(_ level: Int) -> Bool {
+    // In place (`inout`): a non-mutating read would copy the whole scanner first. depth ≤
+    // maxDepth (512), so the word index is 0…7, inside the tuple.
+    private mutating func isObject(_ level: Int) -> Bool {
         let index = level - 1
-        return (word(index >> 6) >> UInt64(index & 63)) & 1 == 1
+        let word = withUnsafeBytes(of: &containers) { $0.load(fromByteOffset: (index >> 6) &* 8, as: UInt64.self) }
+        return (word >> UInt64(index & 63)) & 1 == 1
     }
 
     private mutating func setObject(_ level: Int, _ object: Bool) {
         let index = level - 1
         let bit: UInt64 = 1 << UInt64(index & 63)
-        let w = object ? word(index >> 6) | bit : word(index >> 6) & ~bit
-        switch index >> 6 {
-        case 0: containers.0 = w
-        case 1: containers.1 = w
-        case 2: containers.2 = w
-        case 3: containers.3 = w
-        case 4: containers.4 = w
-        case 5: containers.5 = w
-        case 6: containers.6 = w
-        default: containers.7 = w
-        }
-    }
-
-    private func word(_ n: Int) -> UInt64 {
-        switch n {
-        case 0: return containers.0
-        case 1: return containers.1
-        case 2: return containers.2
-        case 3: return containers.3
-        case 4: return containers.4
-        case 5: return containers.5
-        case 6: return containers.6
-        default: return containers.7
+        withUnsafeMutableBytes(of: &containers) { words in
+            let at = (index >> 6) &* 8
+            let word = words.load(fromByteOffset: at, as: UInt64.self)
+            words.storeBytes(of: object ? word | bit : word & ~bit, toByteOffset: at, as: UInt64.self)
         }
     }
 
