@@ -52,7 +52,9 @@ struct ExchangeUsage {
         cost += costModel.cost(of: used)
     }
 
-    /// Writes the facts into the exchange's usage record.
+    /// Writes the facts into the exchange's usage record. Inlined so the facts are read where
+    /// they are (inside the exchange), not copied out first.
+    @inline(__always)
     func fill(_ record: inout UsageRecord) {
         record.user = user
         record.keyID = keyID

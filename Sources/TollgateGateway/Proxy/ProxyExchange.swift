@@ -13,6 +13,7 @@ import TollgateLimits
 import TollgateRouting
 import TollgateUpstream
 import TollgateCore
+import TollgateMetering
 
 final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private let exchange: HTTPExchange
@@ -421,13 +422,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         leaveLiveStreams()
     }
 
-    /// The HTTP exchange is over (the responder meters it now): an attempt still running has
-    /// nobody to answer any more.
-    func exchangeEnded() {
+    /// The HTTP exchange is over and the responder meters it: an attempt still running has
+    /// nobody to answer any more, and the usage goes into `record`.
+    func exchangeEnded(record: inout UsageRecord) {
         if let current { endAttempt(current, cancelCall: true) }
         body.releaseBudget()
         leaveLiveStreams()
+        usage.fill(&record)
     }
+
+    /// The route's path (the request's, matched exactly).
+    var path: String { operation.rawValue }
 
     // MARK: - Drain
 
