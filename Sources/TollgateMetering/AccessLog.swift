@@ -145,9 +145,13 @@ private struct LineWriter {
     /// A non-negative integer in decimal, zero-padded to `minimumDigits`.
     mutating func append(decimal value: Int, minimumDigits: Int = 1) {
         let value = max(value, 0)
+        // Digits counted by comparison (Int.max has 19), not by division.
         var digits = 1
-        var rest = value / 10
-        while rest > 0 { digits &+= 1; rest /= 10 }
+        var threshold = 10
+        while digits < 19 && value >= threshold {
+            digits &+= 1
+            threshold &*= 10
+        }
         digits = max(digits, minimumDigits)
         guard let p = claim(digits) else { return }
         var v = value
@@ -194,13 +198,30 @@ private struct LineWriter {
     }
 
     private mutating func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
-        // Runs of bytes that need no escape are copied whole.
+        // Runs of bytes that need no escape are copied whole; eight bytes at a time are looked
+        // at while none of them is `"`, `\`, a control or DEL (Hacker's Delight §6-1).
+        guard let start = bytes.baseAddress else { return }
         var runStart = 0
-        for i in 0..<bytes.count {
+        var i = 0
+        while i < bytes.count {
+            if bytes.count &- i >= 8 {
+                let w = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let quote = w ^ 0x2222_2222_2222_2222
+                let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                let delete = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (delete &- ones) & ~delete
+                    | (w &- 0x2020_2020_2020_2020) & ~w) & 0x8080_8080_8080_8080
+                if special == 0 {
+                    i &+= 8
+                    continue
+                }
+            }
             let b = bytes[i]
+            i &+= 1
             guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
-            if runStart < i { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<i])) }
-            runStart = i &+ 1
+            if runStart < i &- 1 { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<(i &- 1)])) }
+            runStart = i
             switch b {
             case UInt8(ascii: "\""): append("\\\"")
             case UInt8(ascii: "\\"): append("\\\\")

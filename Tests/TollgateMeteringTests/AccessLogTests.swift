@@ -80,12 +80,13 @@ struct AccessLogTests {
         var r = UsageRecord(id: id, clientRequestID: "a\"b\\c\nd\re\tf\u{01}g\u{7F}h", timestamp: 0, method: "GET",
                             path: "/é/\u{1F600}", status: 404, latencyMs: 1, bytesIn: 0, bytesOut: 10)
         r.model = "m\"odel"
-        r.error = "http_404"
+        r.error = "0123456789\u{7F}abcdefgh\"ijklmnopqrstuvw\\xyzéèàçñ\u{1F}"
         let got = try lines([r])
         #expect(got == [
             #"{"ts":"1970-01-01T00:00:00.000Z","id":"\#(id)","#
             + #""client_request_id":"a\"b\\c\nd\re\tf\u0001g\u007fh","method":"GET","path":"/é/\#u{1F600}","#
-            + #""status":404,"latency_ms":1.000,"bytes_in":0,"bytes_out":10,"model":"m\"odel","error":"http_404"}"#,
+            + #""status":404,"latency_ms":1.000,"bytes_in":0,"bytes_out":10,"model":"m\"odel","#
+            + #""error":"0123456789\u007fabcdefgh\"ijklmnopqrstuvw\\xyzéèàçñ\u001f"}"#,
         ])
     }
 
