@@ -357,7 +357,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     private func armFirstByteTimer() {
         guard relay.phase == .awaitingHead, !exchange.isFinished else { return }
-        current?.armFirstByteTimer(loop: loop)
+        current?.armFirstByteTimer(loop: loop, watch: runtime.firstByteWatch)
     }
 
     // MARK: - Ending
