@@ -133,7 +133,7 @@ struct ProxyExchangeTests {
     }
 
     @Test func firstByteTimeoutsFireOnTimeAroundTheWatchTick() throws {
-        // a's 1 ms clock runs out before FirstByteWatch's 10 ms tick, which is set at that
+        // a's 1 ms clock runs out before FirstByteWatch's 50 ms tick, which is set at that
         // deadline and times a out itself; b's 150 ms clock outlives the tick, gets its own
         // timer and runs out too; c answers. Neither waits for a's 2 s or b's 3 s.
         let slowA = Script([.readBody, .waitForCancel])

@@ -9,7 +9,7 @@
 import TollgateIO
 
 final class FirstByteWatch: TimerHandler {
-    static let tickNs: UInt64 = 10_000_000
+    static let tickNs: UInt64 = 50_000_000
 
     private let loop: EventLoop
     private var noted: [ProxyAttempt] = []
