@@ -22,7 +22,8 @@
 //   boolean (pydantic coerces "yes" and 1 to true, and an unseen stream is not metered).
 //
 // It is a byte-at-a-time state machine, so a body split anywhere gives the same verdict at the
-// same offset. It allocates nothing per byte: only the model's bytes (at most `maxModelBytes`)
+// same offset; runs that need no state change (string text, digits, whitespace) and names or
+// models that lie whole in one chunk are taken at once, with the verdict the bytes would give. It allocates nothing per byte: only the model's bytes (at most `maxModelBytes`)
 // and the `model` string itself.
 
 package struct JSONRequestScanner {
@@ -36,8 +37,6 @@ package struct JSONRequestScanner {
         case malformed(String)
         case invalidRequest(String)
     }
-
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
 
     /// Nesting limit, counting the top-level object: the same as Foundation's JSONSerialization.
     package static let maxDepth = 512
@@ -123,47 +122,117 @@ package struct JSONRequestScanner {
         var i = 0
         let count = bytes.count
         while i < count {
-            if state == .string && stringRole == .other && utf8Pending == 0 {
-                // Inside a string nobody needs (message text): skip to the next byte that
-                // matters without running the state machine on each one, validating UTF-8
-                // sequences that lie whole in this chunk.
-                var j = i
-                // Eight bytes at a time while none of them is `"`, `\`, a control or non-ASCII
-                // (the bit tricks of Hacker's Delight §6-1, "find the first 0-byte").
-                while count - j >= 8 {
-                    let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
-                    let quote = w ^ 0x2222_2222_2222_2222
-                    let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
-                    let special = (quote &- Self.ones) & ~quote | (backslash &- Self.ones) & ~backslash
-                        | (w &- 0x2020_2020_2020_2020) & ~w | w
-                    if special & 0x8080_8080_8080_8080 != 0 { break }
-                    j += 8
-                }
-                while j < count {
-                    let b = base[j]
-                    if b >= 0x20 && b < 0x80 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                        j += 1
-                    } else if b >= 0x80, let n = Self.wholeUTF8Sequence(base + j, count - j) {
-                        j += n
-                    } else {
-                        break
+            switch state {
+            case .string where utf8Pending == 0:
+                if stringRole == .other {
+                    // Inside a string nobody needs (message text, nested names): skip to the
+                    // next byte that matters without running the state machine on each one,
+                    // validating UTF-8 sequences that lie whole in this chunk.
+                    var j = Self.plainRunEnd(base, from: i, count: count)
+                    while j < count && base[j] >= 0x80, let n = Self.wholeUTF8Sequence(base + j, count - j) {
+                        j = Self.plainRunEnd(base, from: j + n, count: count)
+                    }
+                    offset += j - i
+                    i = j
+                    if i == count { return }
+                } else if offset == stringStart + 1 {
+                    // A top-level name or the model, from its first byte: when it is plain
+                    // ASCII and ends in this chunk it is taken as one slice. Anything else (an
+                    // escape, non-ASCII, a cut) goes byte by byte, which gives the same verdict.
+                    let end = Self.plainRunEnd(base, from: i, count: count)
+                    if end < count && base[end] == UInt8(ascii: "\""),
+                       takeWhole(UnsafeBufferPointer(start: base + i, count: end - i)) {
+                        offset += end + 1 - i
+                        i = end + 1
+                        if rejection != nil { return }
+                        continue
                     }
                 }
-                offset += j - i
-                i = j
-                if i == count { return }
-            } else if state == .integer || state == .fraction || state == .exponent {
+            case .integer, .fraction, .exponent:
                 // Token ids and vectors: runs of digits.
                 var j = i
                 while j < count && base[j] &- UInt8(ascii: "0") < 10 { j += 1 }
                 offset += j - i
                 i = j
                 if i == count { return }
+            case .start, .nameOrEnd, .name, .colon, .valueOrEnd, .value, .afterValue, .done:
+                // Whitespace between tokens (pretty-printed bodies) needs no state change.
+                var j = i
+                while j < count && Self.isSpace(base[j]) { j += 1 }
+                offset += j - i
+                i = j
+                if i == count { return }
+            default:
+                break
             }
             step(base[i])
             offset += 1
             i += 1
             if rejection != nil { return }
+        }
+    }
+
+    /// The index of the first byte at or after `i` that is not printable ASCII other than `"`
+    /// and `\` (a byte a string's state machine must look at), or `count`.
+    private static func plainRunEnd(_ base: UnsafePointer<UInt8>, from i: Int, count: Int) -> Int {
+        var j = i
+        // Eight bytes at a time while none of them is `"`, `\`, a control or non-ASCII (the
+        // bit tricks of Hacker's Delight §6-1, "find the first 0-byte").
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        while count - j >= 8 {
+            let w = UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self)
+            let quote = w ^ 0x2222_2222_2222_2222
+            let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+            let special = (quote &- ones) & ~quote | (backslash &- ones) & ~backslash
+                | (w &- 0x2020_2020_2020_2020) & ~w | w
+            if special & 0x8080_8080_8080_8080 != 0 { break }
+            j += 8
+        }
+        while j < count {
+            let b = base[j]
+            guard b >= 0x20 && b < 0x80 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") else { break }
+            j += 1
+        }
+        return j
+    }
+
+    /// A whole top-level name or model value of printable ASCII without escapes (`text`, its
+    /// closing quote next), taken at once with the verdict the byte-by-byte path would give.
+    /// False (nothing changed) when only that path can give it (a model longer than
+    /// `maxModelBytes` is refused at the byte that makes it too long).
+    private mutating func takeWhole(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if stringRole == .model {
+            guard text.count <= Self.maxModelBytes else { return false }
+            model = String(decoding: text, as: UTF8.self)
+            modelRange = stringStart..<(offset + text.count + 1)
+            state = .afterValue
+            // `member` is .model: the value that ends is not `stream_options`'.
+        } else {
+            state = .colon
+            hasMembers = true
+            // ASCII only: no U+FEFF and no ſ, so folding is ASCII case.
+            nameEnded(exact: Self.member(named: text, foldingCase: false), folded: Self.member(named: text, foldingCase: true))
+        }
+        stringRole = .other
+        return true
+    }
+
+    /// The member `text` names, comparing ASCII letters case-insensitively when `foldingCase`.
+    private static func member(named text: UnsafeBufferPointer<UInt8>, foldingCase: Bool) -> Member {
+        func equals(_ name: StaticString) -> Bool {
+            guard text.count == name.utf8CodeUnitCount else { return false }
+            for k in 0..<text.count {
+                var b = text[k]
+                if foldingCase && b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { b |= 0x20 }
+                if b != name.utf8Start[k] { return false }
+            }
+            return true
+        }
+        switch text.count {
+        case 5: return equals("model") ? .model : .other
+        case 6: return equals("stream") ? .stream : .other
+        case 14: return equals("stream_options") ? .streamOptions : .other
+        default: return .other
         }
     }
 
@@ -407,34 +476,8 @@ package struct JSONRequestScanner {
             state = .colon
             guard stringRole == .topLevelName else { return }
             hasMembers = true
-            member = Self.member(named: exactName)
-            if member == .other {
-                switch Self.member(named: foldedName) {
-                case .model: rejection = .invalidRequest("a top-level member name differs from \"model\" only in case")
-                case .stream: rejection = .invalidRequest("a top-level member name differs from \"stream\" only in case")
-                case .streamOptions: rejection = .invalidRequest("a top-level member name differs from \"stream_options\" only in case")
-                case .other: break
-                }
-                if rejection != nil { return }
-            }
-            switch member {
-            case .model, .stream, .streamOptions:
-                // Parsers keep the last duplicate; the gateway would have routed (or rewritten
-                // `include_usage` in) the first. A repeated `stream_options` would also make the
-                // rewrite's edit list grow with the body, outside `server.max_buffered`.
-                guard named & member.rawValue == 0 else {
-                    switch member {
-                    case .model: rejection = .invalidRequest("duplicate top-level \"model\"")
-                    case .stream: rejection = .invalidRequest("duplicate top-level \"stream\"")
-                    default: rejection = .invalidRequest("duplicate top-level \"stream_options\"")
-                    }
-                    return
-                }
-                named |= member.rawValue
-                if member == .streamOptions { hasStreamOptions = true }
-            case .other:
-                break
-            }
+            nameEnded(exact: Self.member(named: exactName), folded: Self.member(named: foldedName))
+            if rejection != nil { return }
         } else {
             state = .afterValue
             if depth == 1 { endTopLevelValue(at: offset + 1) }
@@ -444,6 +487,34 @@ package struct JSONRequestScanner {
             }
         }
         stringRole = .other
+    }
+
+    /// A top-level member name ended: `exact` is the member it names, `folded` the one it
+    /// names case-folded (Go's matching).
+    private mutating func nameEnded(exact: Member, folded: Member) {
+        member = exact
+        if member == .other {
+            switch folded {
+            case .model: rejection = .invalidRequest("a top-level member name differs from \"model\" only in case")
+            case .stream: rejection = .invalidRequest("a top-level member name differs from \"stream\" only in case")
+            case .streamOptions: rejection = .invalidRequest("a top-level member name differs from \"stream_options\" only in case")
+            case .other: break
+            }
+            return
+        }
+        // Parsers keep the last duplicate; the gateway would have routed (or rewritten
+        // `include_usage` in) the first. A repeated `stream_options` would also make the
+        // rewrite's edit list grow with the body, outside `server.max_buffered`.
+        guard named & member.rawValue == 0 else {
+            switch member {
+            case .model: rejection = .invalidRequest("duplicate top-level \"model\"")
+            case .stream: rejection = .invalidRequest("duplicate top-level \"stream\"")
+            default: rejection = .invalidRequest("duplicate top-level \"stream_options\"")
+            }
+            return
+        }
+        named |= member.rawValue
+        if member == .streamOptions { hasStreamOptions = true }
     }
 
     private mutating func escapeByte(_ b: UInt8) {
@@ -566,8 +637,10 @@ package struct JSONRequestScanner {
 
         init() {}
 
-        init(_ text: StaticString) {
-            for i in 0..<text.utf8CodeUnitCount { append(text.utf8Start[i]) }
+        init(low: UInt64, high: UInt64, count: Int) {
+            self.low = low
+            self.high = high
+            self.count = count
         }
 
         mutating func append(_ b: UInt8) {
@@ -584,48 +657,32 @@ package struct JSONRequestScanner {
         }
     }
 
-    private static let modelName = PackedName("model")
-    private static let streamName = PackedName("stream")
-    private static let streamOptionsName = PackedName("stream_options")
-
+    /// The member a name read byte by byte names. The names as packed literals (little-endian
+    /// bytes), not `static let`s: a global would cost a `swift_once` check on every name.
     private static func member(named name: PackedName) -> Member {
-        if name == modelName { return .model }
-        if name == streamName { return .stream }
-        if name == streamOptionsName { return .streamOptions }
-        return .other
+        switch name {
+        case PackedName(low: 0x6C_6564_6F6D, high: 0, count: 5): return .model                    // "model"
+        case PackedName(low: 0x6D61_6572_7473, high: 0, count: 6): return .stream                 // "stream"
+        case PackedName(low: 0x6F5F_6D61_6572_7473, high: 0x736E_6F69_7470, count: 14): return .streamOptions  // "stream_options"
+        default: return .other
+        }
     }
 
-    private func isObject(_ level: Int) -> Bool {
+    // In place (`inout`): a non-mutating read would copy the whole scanner first. depth ≤
+    // maxDepth (512), so the word index is 0…7, inside the tuple.
+    private mutating func isObject(_ level: Int) -> Bool {
         let index = level - 1
-        return (word(index >> 6) >> UInt64(index & 63)) & 1 == 1
+        let word = withUnsafeBytes(of: &containers) { $0.load(fromByteOffset: (index >> 6) &* 8, as: UInt64.self) }
+        return (word >> UInt64(index & 63)) & 1 == 1
     }
 
     private mutating func setObject(_ level: Int, _ object: Bool) {
         let index = level - 1
         let bit: UInt64 = 1 << UInt64(index & 63)
-        let w = object ? word(index >> 6) | bit : word(index >> 6) & ~bit
-        switch index >> 6 {
-        case 0: containers.0 = w
-        case 1: containers.1 = w
-        case 2: containers.2 = w
-        case 3: containers.3 = w
-        case 4: containers.4 = w
-        case 5: containers.5 = w
-        case 6: containers.6 = w
-        default: containers.7 = w
-        }
-    }
-
-    private func word(_ n: Int) -> UInt64 {
-        switch n {
-        case 0: return containers.0
-        case 1: return containers.1
-        case 2: return containers.2
-        case 3: return containers.3
-        case 4: return containers.4
-        case 5: return containers.5
-        case 6: return containers.6
-        default: return containers.7
+        withUnsafeMutableBytes(of: &containers) { words in
+            let at = (index >> 6) &* 8
+            let word = words.load(fromByteOffset: at, as: UInt64.self)
+            words.storeBytes(of: object ? word | bit : word & ~bit, toByteOffset: at, as: UInt64.self)
         }
     }
 

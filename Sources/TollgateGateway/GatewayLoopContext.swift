@@ -13,6 +13,8 @@ final class GatewayLoopContext {
     let backendLoop: BackendLoop
     /// Streams in flight, for the drain deadline (whatever plan they started on).
     private(set) lazy var liveStreams = LiveStreams(loop: loop)
+    /// The first-byte clocks of this loop's attempts.
+    private(set) lazy var firstByteWatch = FirstByteWatch(loop: loop)
     private(set) var runtime: PlanRuntime!
 
     init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare) {
@@ -55,6 +57,7 @@ final class PlanRuntime {
 
     var loop: EventLoop { context.loop }
     var liveStreams: LiveStreams { context.liveStreams }
+    var firstByteWatch: FirstByteWatch { context.firstByteWatch }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }

@@ -103,21 +103,24 @@ final class GatewayResponder: HTTPResponder {
 
     func exchangeEnded(_ exchange: HTTPExchange) {
         let end = exchange.endTime == 0 ? loop.now : exchange.endTime
+        let proxy = exchange.context as? ProxyExchange
+        // A proxied request's path is its route's, byte for byte (RouteTable matched it
+        // exactly): the literal, not a new String from the head.
         var record = UsageRecord(
             id: exchange.id, clientRequestID: exchange.head.requestID,
             timestamp: Double(exchange.startWallTime) / 1e9,
-            method: exchange.head.method.description, path: exchange.head.path,
+            method: exchange.head.method.description, path: proxy?.path ?? exchange.head.path,
             status: exchange.status == 0 ? 499 : exchange.status,
             latencyMs: Double(end &- exchange.startTime) / 1e6,
             bytesIn: exchange.bodyBytesIn, bytesOut: exchange.bytesOut)
         let trusted = context.runtime.plan.trustedProxies
+        // TODO(perf-http): the HTTP layer's cached peer text when the address is the peer's.
         record.clientAddress = ClientAddress.resolve(
             peer: exchange.peer, forwardedFor: trusted.isEmpty ? nil : exchange.head.combinedValue(of: "x-forwarded-for"),
             trusted: trusted).description
         if exchange.isResponseStarted { record.ttfbMs = Double(exchange.firstByteTime &- exchange.startTime) / 1e6 }
-        if let proxy = exchange.context as? ProxyExchange {
-            proxy.exchangeEnded()
-            proxy.usage.fill(&record)
+        if let proxy {
+            proxy.exchangeEnded(record: &record)
         } else if let caller = exchange.context as? CallerInfo {
             record.user = caller.user
             record.keyID = caller.keyID

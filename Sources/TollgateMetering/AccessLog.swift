@@ -17,49 +17,74 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
     }
 
     public func record(_ r: UsageRecord) {
-        buffer.append("{\"ts\":\"")
-        appendTimestamp(r.timestamp)
-        buffer.append("\",\"id\":\"")
-        buffer.append(hex: r.id.prefix, width: 16)
-        buffer.append(hex: UInt64(r.id.counter), width: 8)
-        buffer.append("\"")
-        if let client = r.clientRequestID { field("client_request_id", client) }
-        if let address = r.clientAddress { field("client", address) }
-        field("method", r.method)
-        field("path", r.path)
-        buffer.append(",\"status\":")
-        buffer.append(decimal: r.status)
-        buffer.append(",\"latency_ms\":")
-        appendMillis(r.latencyMs)
+        let second = Int64(r.timestamp.rounded(.down))
+        if second != cachedSecond { cacheTimestampPrefix(second) }
+        // The line is written into one region reserved for its longest possible form: the
+        // fixed part, and every string escaped at its worst (six bytes a byte, `\u00XX`).
+        // Strings live in memory, so six times their lengths cannot overflow an Int.
+        func length(_ text: String?) -> Int { text?.utf8.count ?? 0 }
+        let strings = r.method.utf8.count &+ r.path.utf8.count &+ length(r.clientRequestID) &+ length(r.clientAddress)
+            &+ length(r.user) &+ length(r.keyID) &+ length(r.model) &+ length(r.backend) &+ length(r.error)
+        let bound = Self.fixedPartBound &+ cachedPrefix.count &+ 6 &* strings
+        _ = buffer.writeWithUnsafeMutableBytes(minimumWritable: bound) { region in
+            var line = LineWriter(region)
+            write(r, second: second, to: &line)
+            // Never short (the bound above is the worst case); should it be, the line is
+            // dropped rather than written cut.
+            return line.overflowed ? 0 : line.count
+        }
+    }
+
+    /// Everything of a line but its strings (keys, numbers, the time and the id) fits here.
+    private static let fixedPartBound = 1024
+
+    private func write(_ r: UsageRecord, second: Int64, to line: inout LineWriter) {
+        line.append("{\"ts\":\"")
+        cachedPrefix.withUnsafeBytes { line.append($0) }
+        let millis = Int((r.timestamp - Double(second)) * 1000)
+        line.append(byte: UInt8(ascii: "."))
+        line.append(decimal: min(max(millis, 0), 999), minimumDigits: 3)
+        line.append("Z\",\"id\":\"")
+        line.append(hex: r.id.prefix, digits: 16)
+        line.append(hex: UInt64(r.id.counter), digits: 8)
+        line.append(byte: UInt8(ascii: "\""))
+        if let client = r.clientRequestID { line.field(",\"client_request_id\":\"", client) }
+        if let address = r.clientAddress { line.field(",\"client\":\"", address) }
+        line.field(",\"method\":\"", r.method)
+        line.field(",\"path\":\"", r.path)
+        line.append(",\"status\":")
+        line.append(decimal: r.status)
+        line.append(",\"latency_ms\":")
+        line.append(millis: r.latencyMs)
         if let ttfb = r.ttfbMs {
-            buffer.append(",\"ttfb_ms\":")
-            appendMillis(ttfb)
+            line.append(",\"ttfb_ms\":")
+            line.append(millis: ttfb)
         }
-        buffer.append(",\"bytes_in\":")
-        buffer.append(decimal: r.bytesIn)
-        buffer.append(",\"bytes_out\":")
-        buffer.append(decimal: r.bytesOut)
-        if let user = r.user { field("user", user) }
-        if let keyID = r.keyID { field("key_id", keyID) }
-        if let model = r.model { field("model", model) }
-        if let backend = r.backend { field("backend", backend) }
+        line.append(",\"bytes_in\":")
+        line.append(decimal: r.bytesIn)
+        line.append(",\"bytes_out\":")
+        line.append(decimal: r.bytesOut)
+        if let user = r.user { line.field(",\"user\":\"", user) }
+        if let keyID = r.keyID { line.field(",\"key_id\":\"", keyID) }
+        if let model = r.model { line.field(",\"model\":\"", model) }
+        if let backend = r.backend { line.field(",\"backend\":\"", backend) }
         if r.attempts > 0 {
-            buffer.append(",\"attempts\":")
-            buffer.append(decimal: r.attempts)
-            buffer.append(",\"upstream_ms\":")
-            appendMillis(r.upstreamSeconds * 1000)
+            line.append(",\"attempts\":")
+            line.append(decimal: r.attempts)
+            line.append(",\"upstream_ms\":")
+            line.append(millis: r.upstreamSeconds * 1000)
         }
-        if r.coldStart { buffer.append(",\"cold_start\":true") }
+        if r.coldStart { line.append(",\"cold_start\":true") }
         if let p = r.promptTokens {
-            buffer.append(",\"prompt_tokens\":")
-            buffer.append(decimal: p)
+            line.append(",\"prompt_tokens\":")
+            line.append(decimal: p)
         }
         if let c = r.completionTokens {
-            buffer.append(",\"completion_tokens\":")
-            buffer.append(decimal: c)
+            line.append(",\"completion_tokens\":")
+            line.append(decimal: c)
         }
-        if let error = r.error { field("error", error) }
-        buffer.append("}\n")
+        if let error = r.error { line.field(",\"error\":\"", error) }
+        line.append("}\n")
     }
 
     public func loopIterationEnded() {
@@ -68,43 +93,148 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
         buffer.clear(keepingUpTo: 64 * 1024)
     }
 
-    private func field(_ name: StaticString, _ value: String) {
-        buffer.append(",\"")
-        buffer.append(name)
-        buffer.append("\":\"")
-        JSONText.appendEscaped(value, to: &buffer)
-        buffer.append(byte: UInt8(ascii: "\""))
+    /// RFC 3339 UTC up to the second (the line adds milliseconds), cached per second.
+    private func cacheTimestampPrefix(_ second: Int64) {
+        cachedSecond = second
+        let days = second / 86_400
+        let date = CivilDate(daysSinceEpoch: days)
+        let (y, m, d) = (date.year, date.month, date.day)
+        let s = second - days * 86_400
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        cachedPrefix = Array("\(y)-\(two(m))-\(two(d))T\(two(Int(s / 3600))):\(two(Int(s % 3600 / 60))):\(two(Int(s % 60)))".utf8)
+    }
+}
+
+/// Writes one log line into a region reserved for it: plain stores, one bound check each (no
+/// call into the buffer per piece). Past the region's end nothing is written and the line is
+/// marked `overflowed`.
+private struct LineWriter {
+    private let base: UnsafeMutableRawPointer?
+    private let capacity: Int
+    private(set) var count = 0
+    private(set) var overflowed = false
+
+    init(_ region: UnsafeMutableRawBufferPointer) {
+        base = region.baseAddress
+        capacity = region.count
     }
 
-    private func appendMillis(_ ms: Double) {
-        // Three decimals (microseconds) is what a latency log needs; no Double formatting calls.
-        let micros = Int((ms * 1000).rounded())
-        buffer.append(decimal: max(micros, 0) / 1000)
-        buffer.append(byte: UInt8(ascii: "."))
-        let fraction = max(micros, 0) % 1000
-        if fraction < 100 { buffer.append(byte: UInt8(ascii: "0")) }
-        if fraction < 10 { buffer.append(byte: UInt8(ascii: "0")) }
-        buffer.append(decimal: fraction)
-    }
-
-    /// RFC 3339 UTC with milliseconds; the date and time up to the second are cached.
-    private func appendTimestamp(_ unix: Double) {
-        let second = Int64(unix.rounded(.down))
-        if second != cachedSecond {
-            cachedSecond = second
-            let days = second / 86_400
-            let date = CivilDate(daysSinceEpoch: days)
-            let (y, m, d) = (date.year, date.month, date.day)
-            let s = second - days * 86_400
-            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-            cachedPrefix = Array("\(y)-\(two(m))-\(two(d))T\(two(Int(s / 3600))):\(two(Int(s % 3600 / 60))):\(two(Int(s % 60)))".utf8)
+    /// Room for `n` more bytes, or nil (and the line is marked).
+    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer? {
+        guard let base, n <= capacity &- count else {
+            overflowed = true
+            return nil
         }
-        buffer.append(cachedPrefix)
-        let millis = Int((unix - Double(second)) * 1000)
-        buffer.append(byte: UInt8(ascii: "."))
-        if millis < 100 { buffer.append(byte: UInt8(ascii: "0")) }
-        if millis < 10 { buffer.append(byte: UInt8(ascii: "0")) }
-        buffer.append(decimal: min(max(millis, 0), 999))
-        buffer.append(byte: UInt8(ascii: "Z"))
+        defer { count &+= n }
+        return base + count
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let from = bytes.baseAddress, let to = claim(bytes.count) else { return }
+        to.copyMemory(from: from, byteCount: bytes.count)
+    }
+
+    mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func append(byte: UInt8) {
+        claim(1)?.storeBytes(of: byte, as: UInt8.self)
+    }
+
+    /// A non-negative integer in decimal, zero-padded to `minimumDigits`.
+    mutating func append(decimal value: Int, minimumDigits: Int = 1) {
+        let value = max(value, 0)
+        // Digits counted by comparison (Int.max has 19), not by division.
+        var digits = 1
+        var threshold = 10
+        while digits < 19 && value >= threshold {
+            digits &+= 1
+            threshold &*= 10
+        }
+        digits = max(digits, minimumDigits)
+        guard let p = claim(digits) else { return }
+        var v = value
+        var i = digits &- 1
+        while i >= 0 {
+            p.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ v % 10), toByteOffset: i, as: UInt8.self)
+            v /= 10
+            i &-= 1
+        }
+    }
+
+    /// `value`'s low `digits` nibbles in lower-case hex (at most 16).
+    mutating func append(hex value: UInt64, digits: Int) {
+        guard digits <= 16, let p = claim(digits) else { return }
+        var v = value
+        var i = digits &- 1
+        while i >= 0 {
+            let nibble = UInt8(truncatingIfNeeded: v & 0xF)
+            p.storeBytes(of: nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble, toByteOffset: i, as: UInt8.self)
+            v >>= 4
+            i &-= 1
+        }
+    }
+
+    /// Milliseconds with three decimals (microseconds: what a latency log needs), without a
+    /// Double formatting call. Negative, not finite or absurdly large values are clamped.
+    mutating func append(millis ms: Double) {
+        let scaled = (ms * 1000).rounded()
+        let micros = scaled >= 0 && scaled < 1e18 ? Int(scaled) : (scaled >= 1e18 ? 999_999_999_999_999_999 : 0)
+        append(decimal: micros / 1000)
+        append(byte: UInt8(ascii: "."))
+        append(decimal: micros % 1000, minimumDigits: 3)
+    }
+
+    /// `,"name":"` then `text` escaped for the inside of a JSON string (as JSONText does),
+    /// then the closing quote.
+    mutating func field(_ opening: StaticString, _ text: String) {
+        append(opening)
+        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) == nil {
+            var copy = text
+            copy.withUTF8 { appendEscaped($0) }
+        }
+        append(byte: UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
+        // Runs of bytes that need no escape are copied whole; eight bytes at a time are looked
+        // at while none of them is `"`, `\`, a control or DEL (Hacker's Delight §6-1).
+        guard let start = bytes.baseAddress else { return }
+        var runStart = 0
+        var i = 0
+        while i < bytes.count {
+            if bytes.count &- i >= 8 {
+                let w = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let quote = w ^ 0x2222_2222_2222_2222
+                let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                let delete = w ^ 0x7F7F_7F7F_7F7F_7F7F
+                let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (delete &- ones) & ~delete
+                    | (w &- 0x2020_2020_2020_2020) & ~w) & 0x8080_8080_8080_8080
+                if special == 0 {
+                    i &+= 8
+                    continue
+                }
+            }
+            let b = bytes[i]
+            i &+= 1
+            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
+            if runStart < i &- 1 { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<(i &- 1)])) }
+            runStart = i
+            switch b {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
+            default:
+                append("\\u00")
+                append(hex: UInt64(b), digits: 2)
+            }
+        }
+        if runStart < bytes.count {
+            append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart...]))
+        }
     }
 }

@@ -43,6 +43,7 @@ public struct UsageRecord: Sendable {
     public var completionTokens: Int?
     public var error: String?
 
+    @inlinable
     public init(id: RequestID, clientRequestID: String?, timestamp: Double, method: String, path: String,
                 status: Int, latencyMs: Double, bytesIn: Int, bytesOut: Int) {
         self.id = id

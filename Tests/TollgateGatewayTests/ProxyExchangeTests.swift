@@ -132,6 +132,31 @@ struct ProxyExchangeTests {
         #expect(calls[0].callsAfterCancel == 0)
     }
 
+    @Test func firstByteTimeoutsFireOnTimeAroundTheWatchTick() throws {
+        // a's 1 ms clock runs out before FirstByteWatch's 50 ms tick, which is set at that
+        // deadline and times a out itself; b's 150 ms clock outlives the tick, gets its own
+        // timer and runs out too; c answers. Neither waits for a's 2 s or b's 3 s.
+        let slowA = Script([.readBody, .waitForCancel])
+        let slowB = Script([.readBody, .wait(ms: 3_000), .head(200, json, contentLength: 4), .body("late"),
+                            .end(.completed, TokenUsage())])
+        let server = try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "a", scripts: [slowA], firstByteTimeoutMs: 1),
+                       ScriptedBackendSpec(name: "b", scripts: [slowB], firstByteTimeoutMs: 150),
+                       ScriptedBackendSpec(name: "c", scripts: [ok("done", usage: TokenUsage(promptTokens: 1, completionTokens: 1))])],
+            models: [("m", [0, 1, 2], 3)])
+        defer { server.stop() }
+        let started = ContinuousClock.now
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        let reply = try client.response()
+        #expect(reply.status == 200 && reply.text == "done")
+        #expect(ContinuousClock.now - started < .milliseconds(1_500))
+        let record = try #require(server.records.wait(for: 1).first)
+        #expect(record.backend == "c" && record.attempts == 3)
+        let calls = server.log.snapshot
+        #expect(calls[0].cancels == 1 && calls[1].cancels == 1)
+    }
+
     @Test func anAdapterEndingInsideInvokeIsNeverTakenForTheLiveAttempt() throws {
         let server = try ProxyTestServer(
             backends: [ScriptedBackendSpec(name: "a", scripts: [Script([], endsInsideInvoke: .connectFailed("refused at once"))]),

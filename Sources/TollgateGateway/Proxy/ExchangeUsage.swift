@@ -52,8 +52,9 @@ struct ExchangeUsage {
         cost += costModel.cost(of: used)
     }
 
-    /// Writes the facts into the exchange's usage record.
-    func fill(_ record: inout UsageRecord) {
+    /// Writes the facts into the exchange's usage record. `mutating` only so that the exchange
+    /// calls it in place: a non-mutating call on an object's stored value copies it out first.
+    mutating func fill(_ record: inout UsageRecord) {
         record.user = user
         record.keyID = keyID
         record.model = model

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // The SSE responses in flight on one loop, so the drain deadline can end each with the
 // `event: error` SPEC §3 promises instead of the connection being cut mid-event. Entries are
-// weak: a stream that ended without saying so is simply skipped. Loop-confined.
+// strong and leave when their exchange ends (ProxyExchange.exchangeEnded, which the responder
+// calls for every exchange, as it meters each exactly once): a weak entry would give every
+// streamed exchange a side table, and each of its retains and releases the slow path.
+// Loop-confined.
 import TollgateIO
 
 final class LiveStreams: TimerHandler {
-    private struct Entry {
-        weak var stream: ProxyExchange?
-    }
-
     private let loop: EventLoop
-    private var streams: [ObjectIdentifier: Entry] = [:]
+    private var streams: [ObjectIdentifier: ProxyExchange] = [:]
     private var deadline: TimerToken?
     /// The drain deadline has passed: a stream that starts now is ended at once.
     private var pastDeadline = false
@@ -20,7 +19,7 @@ final class LiveStreams: TimerHandler {
     }
 
     func add(_ stream: ProxyExchange) {
-        streams[ObjectIdentifier(stream)] = Entry(stream: stream)
+        streams[ObjectIdentifier(stream)] = stream
         // Ended from the loop, not from inside the response head being written.
         if pastDeadline && deadline == nil { deadline = loop.schedule(self, at: loop.now) }
     }
@@ -38,7 +37,7 @@ final class LiveStreams: TimerHandler {
     func timerFired(deadline: UInt64, now: UInt64) {
         self.deadline = nil
         pastDeadline = true
-        let ending = streams.values.compactMap(\.stream)
+        let ending = Array(streams.values)
         streams.removeAll()
         for stream in ending { stream.endForShutdown() }
     }

@@ -23,6 +23,11 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
     private var owner: ProxyExchange?
     /// The adapter's call, once `invoke` has returned.
     var invocation: (any BackendInvocation)?
+    /// When the first-byte clock runs out, once it was started (it starts once).
+    private var firstByteDeadline: UInt64?
+    /// The clock runs: started, and neither disarmed nor run out.
+    private var awaitingFirstByte = false
+    /// Its own timer, given by the loop's FirstByteWatch to an attempt still waiting at a tick.
     private var firstByteTimer: TimerToken?
 
     init(number: Int, backendIndex: Int, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
@@ -54,20 +59,37 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
 
     // MARK: - First-byte timer
 
-    /// Starts the backend's `first_byte_timeout` (once).
-    func armFirstByteTimer(loop: EventLoop) {
-        guard firstByteTimer == nil, !isOver else { return }
-        firstByteTimer = loop.schedule(FirstByteTimer(attempt: self), at: loop.now + firstByteTimeoutNs)
+    /// Starts the backend's `first_byte_timeout` (once): noted with the loop's watch, which
+    /// gives the attempt a timer only if it still waits at the watch's next tick.
+    func armFirstByteTimer(loop: EventLoop, watch: FirstByteWatch) {
+        guard firstByteDeadline == nil, !isOver else { return }
+        let (sum, overflow) = loop.now.addingReportingOverflow(firstByteTimeoutNs)
+        let deadline = overflow ? UInt64.max : sum
+        firstByteDeadline = deadline
+        awaitingFirstByte = true
+        watch.note(self, deadline: deadline)
     }
 
     func disarmFirstByteTimer(loop: EventLoop) {
+        awaitingFirstByte = false
         if let token = firstByteTimer { loop.cancel(token) }
         firstByteTimer = nil
     }
 
-    /// Called by its FirstByteTimer.
+    /// The watch's tick: a clock still running gets its own timer, or runs out now.
+    func firstByteTick(loop: EventLoop) {
+        guard awaitingFirstByte, firstByteTimer == nil, let deadline = firstByteDeadline, !isOver else { return }
+        if loop.now >= deadline {
+            firstByteTimedOut(now: loop.now)
+        } else {
+            firstByteTimer = loop.schedule(FirstByteTimer(attempt: self), at: deadline)
+        }
+    }
+
+    /// Called by its FirstByteTimer, or by the watch's tick past the deadline.
     func firstByteTimedOut(now: UInt64) {
         firstByteTimer = nil
+        awaitingFirstByte = false
         exchange?.attemptTimedOut(self, now: now)
     }
 

@@ -13,6 +13,7 @@ import TollgateLimits
 import TollgateRouting
 import TollgateUpstream
 import TollgateCore
+import TollgateMetering
 
 final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private let exchange: HTTPExchange
@@ -356,7 +357,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     private func armFirstByteTimer() {
         guard relay.phase == .awaitingHead, !exchange.isFinished else { return }
-        current?.armFirstByteTimer(loop: loop)
+        current?.armFirstByteTimer(loop: loop, watch: runtime.firstByteWatch)
     }
 
     // MARK: - Ending
@@ -421,13 +422,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         leaveLiveStreams()
     }
 
-    /// The HTTP exchange is over (the responder meters it now): an attempt still running has
-    /// nobody to answer any more.
-    func exchangeEnded() {
+    /// The HTTP exchange is over and the responder meters it: an attempt still running has
+    /// nobody to answer any more, and the usage goes into `record`.
+    func exchangeEnded(record: inout UsageRecord) {
         if let current { endAttempt(current, cancelCall: true) }
         body.releaseBudget()
         leaveLiveStreams()
+        usage.fill(&record)
     }
+
+    /// The route's path (the request's, matched exactly).
+    var path: String { operation.rawValue }
 
     // MARK: - Drain
 
