@@ -27,6 +27,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
     let fd: Int32
     /// The client's address as accept(2) saw it (a proxy's, when there is one in front).
     let peer: IPAddress
+    /// `peer` as text, formatted for the first exchange and shared by the later ones.
+    private(set) lazy var peerText: String = peer.description
     unowned let context: HTTPServerLoopContext
     let loop: EventLoop
     let options: HTTPServerOptions
@@ -67,6 +69,12 @@ final class HTTPConnection: IOHandler, TimerHandler {
 
     func start() {
         updateDeadline()
+    }
+
+    deinit {
+        // The exchange may outlive us (a responder still holds it): it must not keep a
+        // pointer to freed memory (see `HTTPExchange.connection`).
+        exchange?.connection = nil
     }
 
     /// Response bytes queued and not yet accepted by the kernel (tests prove bounds with it).
@@ -203,7 +211,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
             keepAlive = false
         }
         let exchange = HTTPExchange(head: head, id: context.nextRequestID(), loop: loop, connection: self,
-                                    peer: peer, wallTime: context.wallClockNanos)
+                                    peer: peer, peerText: peerText, wallTime: context.wallClockNanos)
+        self.exchange?.connection = nil  // none in practice: the previous one ended first
         self.exchange = exchange
         timeouts.exchangeStarted(at: loop.now)
         context.responder.respond(to: exchange)
@@ -238,11 +247,13 @@ final class HTTPConnection: IOHandler, TimerHandler {
     }
 
     /// Tells the responder, then drops the exchange's references to the responder's objects
-    /// (they usually point back at the exchange: without this every request would leak).
+    /// (they usually point back at the exchange: without this every request would leak) and
+    /// detaches it: from here on its calls are no-ops, however long it lives.
     func endExchange(_ exchange: HTTPExchange) {
         context.responder.exchangeEnded(exchange)
         exchange.delegate = nil
         exchange.context = nil
+        exchange.connection = nil
     }
 
     private func exchangeDone(_ exchange: HTTPExchange) {

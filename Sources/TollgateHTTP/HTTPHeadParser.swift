@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parses one complete request head (request line, fields, final empty line) and decides its
 // body framing. The scanner in HTTPRequestParser has already checked that every line ends in
-// CRLF and that the request line holds only visible ASCII and spaces.
+// CRLF, that no other CR occurs, and that the request line holds only visible ASCII and spaces.
+import Glibc
 
 struct HTTPHeadParser {
     let p: UnsafeRawBufferPointer
@@ -17,6 +18,8 @@ struct HTTPHeadParser {
         let method: HTTPMethod
         let methodEnd: Int
         let targetStart: Int
+        /// Where the path ends: the first `?`, or `targetEnd`.
+        let pathEnd: Int
         let targetEnd: Int
         let minor: Int
         let next: Int
@@ -34,18 +37,21 @@ struct HTTPHeadParser {
         // MARK: request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
         var i = 0
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
-            guard HTTPBytes.isTokenChar[Int(p[i])] else { throw .badRequest("invalid method") }
+            guard HTTPBytes.isTokenChar(p[i]) else { throw .badRequest("invalid method") }
             i += 1
         }
         let methodEnd = i
         guard methodEnd > 0, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
         i += 1
         let targetStart = i
+        var pathEnd = -1
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
-            guard HTTPBytes.isTargetChar[Int(p[i])] else { throw .badRequest("invalid character in request target") }
+            guard HTTPBytes.isTargetChar(p[i]) else { throw .badRequest("invalid character in request target") }
+            if p[i] == UInt8(ascii: "?") && pathEnd < 0 { pathEnd = i }
             i += 1
         }
         let targetEnd = i
+        if pathEnd < 0 { pathEnd = targetEnd }
         // "GET /\r\n" (HTTP/0.9) and "GET  / HTTP/1.1" (two spaces) both end here.
         guard targetEnd > targetStart, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
         i += 1
@@ -63,19 +69,30 @@ struct HTTPHeadParser {
         guard p[targetStart] == UInt8(ascii: "/") || (isAsterisk && method == .options) else {
             throw .badRequest("request target must be an absolute path")
         }
-        return RequestLine(method: method, methodEnd: methodEnd, targetStart: targetStart, targetEnd: targetEnd,
-                           minor: minor, next: i)
+        return RequestLine(method: method, methodEnd: methodEnd, targetStart: targetStart, pathEnd: pathEnd,
+                           targetEnd: targetEnd, minor: minor, next: i)
+    }
+
+    /// The arrays a head is built in, reused from one request to the next on a connection
+    /// (see `HTTPRequestParser.storage`).
+    struct Storage: Sendable {
+        var bytes: [UInt8] = []
+        var fields: [HTTPField] = []
+        /// Larger buffers are not kept for the next request: an idle connection holds at most
+        /// about this much.
+        static let keptBytes = 2048
     }
 
     /// Parses the fields of a head whose request line `line` (offsets from the start of the
-    /// same bytes) was parsed already.
-    func parse(after line: RequestLine) throws(HTTPParseError) -> HTTPRequestHead {
-        let (method, methodEnd, targetStart, targetEnd, minor) = (line.method, line.methodEnd, line.targetStart, line.targetEnd, line.minor)
+    /// same bytes) was parsed already, building it in `storage`.
+    func parse(after line: RequestLine, storage: inout Storage) throws(HTTPParseError) -> HTTPRequestHead {
+        let (method, targetStart, targetEnd, minor) = (line.method, line.targetStart, line.targetEnd, line.minor)
         var i = line.next
 
         // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(12)
+        // Copy-on-write: a fresh buffer while the previous head is still held, else the kept one.
+        storage.fields.removeAll(keepingCapacity: true)
+        if storage.fields.capacity < 12 { storage.fields.reserveCapacity(12) }
         var hostCount = 0
         var hostIndex = -1
         var contentLengthIndex = -1
@@ -95,24 +112,28 @@ struct HTTPHeadParser {
                 throw .badRequest("header line starts with whitespace (obs-fold)")
             }
             let nameStart = i
-            while p[i] != HTTPBytes.colon {
+            while true {
                 let b = p[i]
-                if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
-                if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
-                guard HTTPBytes.isTokenChar[Int(b)] else { throw .badRequest("invalid character in header name") }
                 // Underscores are tokens, but `Content_Length` is read as Content-Length by
                 // some CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
+                if HTTPBytes.isTokenChar(b) && b != UInt8(ascii: "_") { i += 1; continue }
+                if b == HTTPBytes.colon { break }
+                if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
+                if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
                 if b == UInt8(ascii: "_") { throw .badRequest("underscore in header name") }
-                i += 1
+                throw .badRequest("invalid character in header name")
             }
             let nameEnd = i
             guard nameEnd > nameStart else { throw .badRequest("empty header name") }
             i += 1
             while p[i] == HTTPBytes.sp || p[i] == HTTPBytes.htab { i += 1 }
             let valueStart = i
-            while p[i] != HTTPBytes.cr {
-                guard HTTPBytes.isFieldValueChar[Int(p[i])] else { throw .badRequest("invalid character in header value") }
-                i += 1
+            // The line's CR is its only one (the scanner saw to that) and ends the value.
+            while true {
+                let b = p[i]
+                if HTTPBytes.isFieldValueChar(b) { i += 1; continue }
+                if b == HTTPBytes.cr { break }
+                throw .badRequest("invalid character in header value")
             }
             var valueEnd = i
             while valueEnd > valueStart && (p[valueEnd - 1] == HTTPBytes.sp || p[valueEnd - 1] == HTTPBytes.htab) { valueEnd -= 1 }
@@ -121,38 +142,41 @@ struct HTTPHeadParser {
             }
             i += 2
 
-            let index = fields.count
+            let index = storage.fields.count
             guard index < limits.maxHeaderCount else { throw .headerTooLarge("more than \(limits.maxHeaderCount) header fields") }
-            fields.append(HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
-                                    valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            storage.fields.append(HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
+                                            valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            // Known names by length and first letter, then compared in full.
             let name = UnsafeRawBufferPointer(rebasing: p[nameStart..<nameEnd])
-            let value = UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd])
-            switch name.count {
-            case 4 where HTTPBytes.equalsIgnoringCase(name, "host"):
+            switch (name.count, p[nameStart] | 0x20) {
+            case (4, UInt8(ascii: "h")) where HTTPBytes.equalsIgnoringCase(name, "host"):
                 hostCount += 1
                 hostIndex = index
-            case 6 where HTTPBytes.equalsIgnoringCase(name, "expect"):
+            case (6, UInt8(ascii: "e")) where HTTPBytes.equalsIgnoringCase(name, "expect"):
                 expectIndex = index
-            case 10 where HTTPBytes.equalsIgnoringCase(name, "connection"):
-                Self.scanConnection(value, close: &connectionClose, keepAlive: &connectionKeepAlive)
-            case 12:
-                if HTTPBytes.equalsIgnoringCase(name, "content-type") { contentTypeIndex = index }
-                else if HTTPBytes.equalsIgnoringCase(name, "x-request-id") { requestIDIndex = index }
-            case 13 where HTTPBytes.equalsIgnoringCase(name, "authorization"):
+            case (10, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "connection"):
+                Self.scanConnection(UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd]),
+                                    close: &connectionClose, keepAlive: &connectionKeepAlive)
+            case (12, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-type"):
+                contentTypeIndex = index
+            case (12, UInt8(ascii: "x")) where HTTPBytes.equalsIgnoringCase(name, "x-request-id"):
+                requestIDIndex = index
+            case (13, UInt8(ascii: "a")) where HTTPBytes.equalsIgnoringCase(name, "authorization"):
                 // RFC 9110 §11.6.2 allows one credential; with two, a later proxy or backend
                 // could believe the other one than we checked.
                 if authorizationIndex >= 0 { throw .badRequest("more than one Authorization header") }
                 authorizationIndex = index
-            case 14 where HTTPBytes.equalsIgnoringCase(name, "content-length"):
+            case (14, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-length"):
                 contentLengthCount += 1
                 contentLengthIndex = index
-            case 17 where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
+            case (17, UInt8(ascii: "t")) where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
                 transferEncodingCount += 1
                 transferEncodingIndex = index
             default:
                 break
             }
         }
+        let fields = storage.fields
 
         // MARK: Host (RFC 9112 §3.2)
         if minor >= 1 && hostCount == 0 { throw .badRequest("missing Host header") }
@@ -189,11 +213,15 @@ struct HTTPHeadParser {
         }
 
         let keepAlive = minor >= 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        return HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
-                               expectContinue: expectContinue, bytes: Array(p),
-                               targetStart: targetStart, targetEnd: targetEnd, fields: fields,
+        storage.bytes.removeAll(keepingCapacity: true)
+        storage.bytes.append(contentsOf: p)
+        let head = HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
+                               expectContinue: expectContinue, bytes: storage.bytes,
+                               targetStart: targetStart, pathEnd: line.pathEnd, targetEnd: targetEnd, fields: fields,
                                authorizationIndex: authorizationIndex, requestIDIndex: requestIDIndex,
                                contentTypeIndex: contentTypeIndex)
+        if storage.bytes.capacity > Storage.keptBytes || storage.fields.capacity > 32 { storage = Storage() }
+        return head
     }
 
     /// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
@@ -233,7 +261,7 @@ struct HTTPHeadParser {
             while e > s && (v[e - 1] == HTTPBytes.sp || v[e - 1] == HTTPBytes.htab) { e -= 1 }
             guard e > s else { throw .badRequest("empty element in Transfer-Encoding") }
             let element = UnsafeRawBufferPointer(rebasing: v[s..<e])
-            for b in element where !HTTPBytes.isTokenChar[Int(b)] {
+            for b in element where !HTTPBytes.isTokenChar(b) {
                 throw .badRequest("invalid Transfer-Encoding")
             }
             elements.append(element)
@@ -255,11 +283,7 @@ struct HTTPHeadParser {
     /// Host = uri-host [ ":" port ] (RFC 9110 §7.2): refuse characters that cannot appear there
     /// (whitespace, '/', '@', '?', '#', quotes, ...). An empty value is allowed (§7.2).
     static func validateHost(_ v: UnsafeRawBufferPointer) throws(HTTPParseError) {
-        for b in v {
-            let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || "-._~!$&'()*+,;=:[]%".utf8.contains(b)
-            guard ok else { throw .badRequest("invalid Host header") }
-        }
+        for b in v where !HTTPBytes.isHostChar(b) { throw .badRequest("invalid Host header") }
     }
 
     /// Connection = #connection-option; only `close` and `keep-alive` matter here.

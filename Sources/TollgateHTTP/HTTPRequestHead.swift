@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // A parsed request line and header section. The bytes are kept as received and fields are
 // ranges into them, so parsing allocates twice per request (bytes and field table) and values
-// become Strings only when someone asks.
+// become Strings only when someone asks. The two arrays are reused across the requests of a
+// connection (see `HTTPHeadParser.Storage`).
+import Glibc
 
 /// How the request body is delimited (RFC 9112 §6.3).
 public enum HTTPBodyFraming: Equatable, Sendable {
@@ -27,7 +29,8 @@ public struct HTTPRequestHead: Sendable {
     public let expectContinue: Bool
 
     let bytes: [UInt8]
-    let targetStart: Int, targetEnd: Int
+    /// The target is `bytes[targetStart..<targetEnd]`, its path `bytes[targetStart..<pathEnd]`.
+    let targetStart: Int, pathEnd: Int, targetEnd: Int
     let fields: [HTTPField]
     let authorizationIndex: Int
     let requestIDIndex: Int
@@ -47,28 +50,24 @@ public struct HTTPRequestHead: Sendable {
         return end < targetEnd ? string(end + 1, targetEnd) : nil
     }
 
-    private var pathEnd: Int {
-        var i = targetStart
-        while i < targetEnd && bytes[i] != UInt8(ascii: "?") { i += 1 }
-        return i
-    }
-
     /// Compares the path (query excluded) with `candidate` without allocating.
     public func pathEquals(_ candidate: StaticString) -> Bool {
-        let end = pathEnd
-        guard end - targetStart == candidate.utf8CodeUnitCount else { return false }
-        let q = candidate.utf8Start
-        for i in 0..<(end - targetStart) where bytes[targetStart + i] != q[i] { return false }
-        return true
+        let n = candidate.utf8CodeUnitCount
+        return pathEnd - targetStart == n && pathBytesStart(with: candidate, count: n)
     }
 
     /// True when the path starts with `prefix`.
     public func pathHasPrefix(_ prefix: StaticString) -> Bool {
         let n = prefix.utf8CodeUnitCount
-        guard pathEnd - targetStart >= n else { return false }
-        let q = prefix.utf8Start
-        for i in 0..<n where bytes[targetStart + i] != q[i] { return false }
-        return true
+        return pathEnd - targetStart >= n && pathBytesStart(with: prefix, count: n)
+    }
+
+    /// Whether the path's first `n` bytes (the caller checked it has as many) are `text`'s.
+    private func pathBytesStart(with text: StaticString, count n: Int) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return n == 0 }
+            return memcmp(base + targetStart, text.utf8Start, n) == 0
+        }
     }
 
     public var headerCount: Int { fields.count }

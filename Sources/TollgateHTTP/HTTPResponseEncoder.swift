@@ -132,7 +132,6 @@ struct HTTPResponseEncoder {
 
     /// The 24 hex digits of `RequestID.description`, written in place.
     private static func appendRequestID(_ id: RequestID, into output: inout ByteBuffer) {
-        output.append(hex: id.prefix, width: 16)
-        output.append(hex: UInt64(id.counter), width: 8)
+        id.withHexBytes { output.append($0) }
     }
 }
