@@ -73,35 +73,33 @@ struct HTTPHeadParser {
                            targetEnd: targetEnd, minor: minor, next: i)
     }
 
-    /// The arrays a head is built in, reused from one request to the next on a connection
-    /// (see `HTTPRequestParser.storage`).
-    struct Storage: Sendable {
-        var bytes: [UInt8] = []
-        var fields: [HTTPField] = []
-        /// Larger buffers are not kept for the next request: an idle connection holds at most
-        /// about this much.
-        static let keptBytes = 2048
-    }
+    /// Larger head buffers are not kept for the next request (see `HTTPRequestParser.storage`):
+    /// an idle connection holds at most about this much.
+    static let keptStorageBytes = 2048
 
     /// Parses the fields of a head whose request line `line` (offsets from the start of the
-    /// same bytes) was parsed already, building it in `storage`.
-    func parse(after line: RequestLine, storage: inout Storage) throws(HTTPParseError) -> HTTPRequestHead {
-        let (method, targetStart, targetEnd, minor) = (line.method, line.targetStart, line.targetEnd, line.minor)
+    /// same bytes) was parsed already. The head is built in `storage`: the bytes, then the
+    /// field table.
+    func parse(after line: RequestLine, storage: inout [UInt8]) throws(HTTPParseError) -> HTTPRequestHead {
+        let (method, minor) = (line.method, line.minor)
         var i = line.next
 
-        // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
         // Copy-on-write: a fresh buffer while the previous head is still held, else the kept one.
-        storage.fields.removeAll(keepingCapacity: true)
-        if storage.fields.capacity < 12 { storage.fields.reserveCapacity(12) }
+        storage.removeAll(keepingCapacity: true)
+        storage.reserveCapacity(p.count + 12 * HTTPField.size)
+        storage.append(contentsOf: p)
+
+        // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
+        var fieldCount = 0
         var hostCount = 0
-        var hostIndex = -1
-        var contentLengthIndex = -1
+        var host = 0..<0
+        var contentLength = 0..<0
         var contentLengthCount = 0
-        var transferEncodingIndex = -1
+        var transferEncoding = 0..<0
         var transferEncodingCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
-        var expectIndex = -1
+        var expect: Range<Int>?
         var authorizationIndex = -1
         var requestIDIndex = -1
         var contentTypeIndex = -1
@@ -129,12 +127,7 @@ struct HTTPHeadParser {
             while p[i] == HTTPBytes.sp || p[i] == HTTPBytes.htab { i += 1 }
             let valueStart = i
             // The line's CR is its only one (the scanner saw to that) and ends the value.
-            while true {
-                let b = p[i]
-                if HTTPBytes.isFieldValueChar(b) { i += 1; continue }
-                if b == HTTPBytes.cr { break }
-                throw .badRequest("invalid character in header value")
-            }
+            i = try Self.valueEnd(p, from: i)
             var valueEnd = i
             while valueEnd > valueStart && (p[valueEnd - 1] == HTTPBytes.sp || p[valueEnd - 1] == HTTPBytes.htab) { valueEnd -= 1 }
             guard i - nameStart <= limits.maxFieldLine else {
@@ -142,21 +135,23 @@ struct HTTPHeadParser {
             }
             i += 2
 
-            let index = storage.fields.count
+            let index = fieldCount
             guard index < limits.maxHeaderCount else { throw .headerTooLarge("more than \(limits.maxHeaderCount) header fields") }
-            storage.fields.append(HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
-                                            valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            fieldCount += 1
+            let field = HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
+                                  valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
+            withUnsafeBytes(of: field) { storage.append(contentsOf: $0) }
+            let value = valueStart..<valueEnd
             // Known names by length and first letter, then compared in full.
             let name = UnsafeRawBufferPointer(rebasing: p[nameStart..<nameEnd])
             switch (name.count, p[nameStart] | 0x20) {
             case (4, UInt8(ascii: "h")) where HTTPBytes.equalsIgnoringCase(name, "host"):
                 hostCount += 1
-                hostIndex = index
+                host = value
             case (6, UInt8(ascii: "e")) where HTTPBytes.equalsIgnoringCase(name, "expect"):
-                expectIndex = index
+                expect = value
             case (10, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "connection"):
-                Self.scanConnection(UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd]),
-                                    close: &connectionClose, keepAlive: &connectionKeepAlive)
+                Self.scanConnection(UnsafeRawBufferPointer(rebasing: p[value]), close: &connectionClose, keepAlive: &connectionKeepAlive)
             case (12, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-type"):
                 contentTypeIndex = index
             case (12, UInt8(ascii: "x")) where HTTPBytes.equalsIgnoringCase(name, "x-request-id"):
@@ -168,23 +163,19 @@ struct HTTPHeadParser {
                 authorizationIndex = index
             case (14, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-length"):
                 contentLengthCount += 1
-                contentLengthIndex = index
+                contentLength = value
             case (17, UInt8(ascii: "t")) where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
                 transferEncodingCount += 1
-                transferEncodingIndex = index
+                transferEncoding = value
             default:
                 break
             }
         }
-        let fields = storage.fields
 
         // MARK: Host (RFC 9112 §3.2)
         if minor >= 1 && hostCount == 0 { throw .badRequest("missing Host header") }
         if hostCount > 1 { throw .badRequest("more than one Host header") }
-        if hostIndex >= 0 {
-            let f = fields[hostIndex]
-            try Self.validateHost(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
-        }
+        if hostCount == 1 { try Self.validateHost(UnsafeRawBufferPointer(rebasing: p[host])) }
 
         // MARK: body framing (RFC 9112 §6.3)
         var framing = HTTPBodyFraming.none
@@ -192,36 +183,58 @@ struct HTTPHeadParser {
             if minor == 0 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
             if transferEncodingCount > 1 { throw .badRequest("more than one Transfer-Encoding header") }
             if contentLengthCount > 0 { throw .badRequest("both Content-Length and Transfer-Encoding") }
-            let f = fields[transferEncodingIndex]
-            try Self.validateTransferEncoding(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            try Self.validateTransferEncoding(UnsafeRawBufferPointer(rebasing: p[transferEncoding]))
             framing = .chunked
         } else if contentLengthCount > 0 {
             if contentLengthCount > 1 { throw .badRequest("more than one Content-Length header") }
-            let f = fields[contentLengthIndex]
-            let length = try Self.parseContentLength(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            let length = try Self.parseContentLength(UnsafeRawBufferPointer(rebasing: p[contentLength]))
             guard length <= limits.maxBody else { throw .bodyTooLarge(limit: limits.maxBody) }
             framing = .length(length)
         }
 
         // MARK: Expect (RFC 9110 §10.1.1; a 1.0 request's Expect is ignored)
         var expectContinue = false
-        if expectIndex >= 0 && minor >= 1 {
-            let f = fields[expectIndex]
-            let value = UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)])
-            guard HTTPBytes.equalsIgnoringCase(value, "100-continue") else { throw .expectationFailed }
+        if let expect, minor >= 1 {
+            guard HTTPBytes.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: p[expect]), "100-continue") else {
+                throw .expectationFailed
+            }
             expectContinue = framing != .none
         }
 
         let keepAlive = minor >= 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        storage.bytes.removeAll(keepingCapacity: true)
-        storage.bytes.append(contentsOf: p)
         let head = HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
-                               expectContinue: expectContinue, bytes: storage.bytes,
-                               targetStart: targetStart, pathEnd: line.pathEnd, targetEnd: targetEnd, fields: fields,
-                               authorizationIndex: authorizationIndex, requestIDIndex: requestIDIndex,
-                               contentTypeIndex: contentTypeIndex)
-        if storage.bytes.capacity > Storage.keptBytes || storage.fields.capacity > 32 { storage = Storage() }
+                                   expectContinue: expectContinue, bytes: storage, headLength: p.count,
+                                   headerCount: fieldCount, targetStart: line.targetStart, pathEnd: line.pathEnd,
+                                   targetEnd: line.targetEnd, authorizationIndex: authorizationIndex,
+                                   requestIDIndex: requestIDIndex, contentTypeIndex: contentTypeIndex)
+        if storage.capacity > Self.keptStorageBytes { storage = [] }
         return head
+    }
+
+    /// The end of the field value starting at `i`: its line's CR. Eight bytes at a time while
+    /// none of them can be a control or DEL; the byte loop decides otherwise.
+    @inline(__always)
+    private static func valueEnd(_ p: UnsafeRawBufferPointer, from start: Int) throws(HTTPParseError) -> Int {
+        var i = start
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A word that holds the value's CR is always looked at byte by byte, so no word is
+        // skipped past the line's end.
+        while i + 8 <= p.count {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // Any byte < 0x20 (a control, CR, HTAB) or equal to 0x7F: look byte by byte.
+            let low = (w &- ones &* 0x20) & ~w & highs
+            let x = w ^ (ones &* 0x7F)
+            let del = (x &- ones) & ~x & highs
+            if low | del != 0 { break }
+            i += 8
+        }
+        while true {
+            let b = p[i]
+            if HTTPBytes.isFieldValueChar(b) { i += 1; continue }
+            if b == HTTPBytes.cr { return i }
+            throw .badRequest("invalid character in header value")
+        }
     }
 
     /// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).

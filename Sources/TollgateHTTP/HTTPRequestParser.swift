@@ -62,10 +62,10 @@ public struct HTTPRequestParser: Sendable {
     private var leadingEmpty = 0
     /// The request line, parsed when its CRLF arrived (nil until then).
     private var requestLine: HTTPHeadParser.RequestLine?
-    /// The arrays a head is built in, kept for the next request on the connection: once the
-    /// previous head is released they are reused without an allocation (copy-on-write makes a
+    /// The buffer a head is built in, kept for the next request on the connection: once the
+    /// previous head is released it is reused without an allocation (copy-on-write makes a
     /// fresh one while a responder still holds the old head).
-    private var storage = HTTPHeadParser.Storage()
+    private var storage: [UInt8] = []
 
     // Body.
     private var remaining = 0

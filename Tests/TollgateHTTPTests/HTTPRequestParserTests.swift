@@ -297,4 +297,25 @@ struct HTTPRequestParserTests {
         #expect(head.path == "/a" && head.query == "b?c" && head.pathEquals("/a") && head.pathHasPrefix("/"))
         #expect(!head.pathEquals("/a?b?c") && !head.pathHasPrefix("/a?"))
     }
+
+    /// Values are scanned eight bytes at a time: a bad byte is found at every position of long
+    /// values, and good bytes of every kind (HTAB, SP, obs-text, `~`) pass.
+    @Test func longValuesAreCheckedAtEveryPosition() {
+        func parses(_ bytes: [UInt8]) -> Bool {
+            !ParserHarness.whole(bytes).contains { if case .error = $0 { return true } else { return false } }
+        }
+        let filler: [UInt8] = Array("abc\t~ \u{80}\u{FF}xyz0123456789-ABCDEFGHIJ".utf8)
+        for length in 1...40 {
+            let value = (0..<length).map { filler[$0 % filler.count] }
+            let before = Array("GET / HTTP/1.1\r\n\(H)X-V: ".utf8), after = Array("\r\nX-After: 1\r\n\r\n".utf8)
+            #expect(parses(before + value + [UInt8(ascii: "q")] + after), "length \(length)")
+            for position in 0..<length {
+                for bad: UInt8 in [0x00, 0x01, 0x0B, 0x1F, 0x7F] {
+                    var broken = value
+                    broken[position] = bad
+                    #expect(!parses(before + broken + [UInt8(ascii: "q")] + after), "length \(length) byte \(bad) at \(position)")
+                }
+            }
+        }
+    }
 }
