@@ -55,12 +55,34 @@ enum HTTPBytes {
         p.count == s.utf8CodeUnitCount && (p.isEmpty || memcmp(p.baseAddress!, s.utf8Start, p.count) == 0)
     }
 
-    /// ASCII case-insensitive equality with a lower-case string.
+    /// ASCII case-insensitive equality with a lower-case string, eight bytes at a time.
     static func equalsIgnoringCase(_ p: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
-        guard p.count == s.utf8CodeUnitCount else { return false }
-        let q = s.utf8Start
-        for i in 0..<p.count where lower(p[i]) != q[i] { return false }
+        let n = p.count
+        guard n == s.utf8CodeUnitCount else { return false }
+        guard n > 0, let base = p.baseAddress else { return true }
+        let q = UnsafeRawPointer(s.utf8Start)
+        var i = 0
+        while i + 8 <= n {
+            if lowerWord(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if lower(base.load(fromByteOffset: i, as: UInt8.self)) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
         return true
+    }
+
+    /// `lower` applied to each byte of a word: exactly the bytes A…Z gain 0x20.
+    @inline(__always)
+    static func lowerWord(_ x: UInt64) -> UInt64 {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let seven = x & ~highs                                 // each byte's low 7 bits
+        let atLeastA = seven &+ 0x3F3F_3F3F_3F3F_3F3F          // high bit: ≥ 0x41
+        let pastZ = seven &+ 0x2525_2525_2525_2525             // high bit: ≥ 0x5B
+        let upper = atLeastA & ~pastZ & ~x & highs             // and the byte itself < 0x80
+        return x | (upper >> 2)
     }
 
     /// The offset of the first `byte` in `p[from..<to]`, or nil (memchr: word-at-a-time).

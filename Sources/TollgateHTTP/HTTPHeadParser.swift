@@ -84,10 +84,9 @@ struct HTTPHeadParser {
         let (method, minor) = (line.method, line.minor)
         var i = line.next
 
-        // Copy-on-write: a fresh buffer while the previous head is still held, else the kept one.
-        storage.removeAll(keepingCapacity: true)
-        storage.reserveCapacity(p.count + 12 * HTTPField.size)
-        storage.append(contentsOf: p)
+        // Copy-on-write: a fresh buffer while the previous head is still held, else the kept
+        // one, overwritten (bytes past the field table are stale and never read).
+        Self.store(p, at: 0, in: &storage)
 
         // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
         var fieldCount = 0
@@ -114,7 +113,7 @@ struct HTTPHeadParser {
                 let b = p[i]
                 // Underscores are tokens, but `Content_Length` is read as Content-Length by
                 // some CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
-                if HTTPBytes.isTokenChar(b) && b != UInt8(ascii: "_") { i += 1; continue }
+                if HTTPBytes.isTokenChar(b) && b != UInt8(ascii: "_") { i &+= 1; continue }
                 if b == HTTPBytes.colon { break }
                 if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
                 if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
@@ -140,7 +139,7 @@ struct HTTPHeadParser {
             fieldCount += 1
             let field = HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
                                   valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
-            withUnsafeBytes(of: field) { storage.append(contentsOf: $0) }
+            withUnsafeBytes(of: field) { Self.store($0, at: p.count + index * HTTPField.size, in: &storage) }
             let value = valueStart..<valueEnd
             // Known names by length and first letter, then compared in full.
             let name = UnsafeRawBufferPointer(rebasing: p[nameStart..<nameEnd])
@@ -211,6 +210,20 @@ struct HTTPHeadParser {
         return head
     }
 
+    /// Copies `bytes` to `storage[offset...]`, growing it first if it is too short (rarely: the
+    /// buffer is kept from request to request). One memcpy: `append(contentsOf:)` would copy
+    /// byte by byte.
+    @inline(__always)
+    private static func store(_ bytes: UnsafeRawBufferPointer, at offset: Int, in storage: inout [UInt8]) {
+        let end = offset + bytes.count
+        if storage.count < end { storage.append(contentsOf: repeatElement(0, count: end - storage.count + 256)) }
+        guard let source = bytes.baseAddress else { return }
+        storage.withUnsafeMutableBytes { out in
+            guard let base = out.baseAddress else { return }
+            (base + offset).copyMemory(from: source, byteCount: bytes.count)
+        }
+    }
+
     /// The end of the field value starting at `i`: its line's CR. Eight bytes at a time while
     /// none of them can be a control or DEL; the byte loop decides otherwise.
     @inline(__always)
@@ -231,7 +244,7 @@ struct HTTPHeadParser {
         }
         while true {
             let b = p[i]
-            if HTTPBytes.isFieldValueChar(b) { i += 1; continue }
+            if HTTPBytes.isFieldValueChar(b) { i &+= 1; continue }
             if b == HTTPBytes.cr { return i }
             throw .badRequest("invalid character in header value")
         }

@@ -3,7 +3,7 @@
 // issue's must-rejects, and split-anywhere equivalence: every input gives the same outcome
 // whole, one byte at a time, and in random splits.
 import Testing
-import TollgateHTTP
+@testable import TollgateHTTP
 import TollgateCore
 import TollgateTestSupport
 
@@ -315,6 +315,30 @@ struct HTTPRequestParserTests {
                     broken[position] = bad
                     #expect(!parses(before + broken + [UInt8(ascii: "q")] + after), "length \(length) byte \(bad) at \(position)")
                 }
+            }
+        }
+    }
+}
+
+/// Known header names are recognised in any case, eight bytes at a time, and a name that
+/// differs in one byte (or only by a byte that case-folds wrongly) is not taken for them.
+@Test func knownNamesMatchInAnyCaseAndOnlyThemselves() {
+    let names: [StaticString] = ["host", "expect", "connection", "content-type", "x-request-id", "authorization",
+                                 "content-length", "transfer-encoding", "100-continue", "keep-alive"]
+    var generator = SplitMix64(seed: 7)
+    for name in names {
+        let bytes = Array(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        for _ in 0..<20 {
+            let mixed = bytes.map { b in generator.next() % 2 == 0 ? b : (b >= 0x61 && b <= 0x7A ? b - 0x20 : b) }
+            let matched = mixed.withUnsafeBytes { p in HTTPBytes.equalsIgnoringCase(p, name) }
+            #expect(matched, "\(String(decoding: mixed, as: UTF8.self))")
+        }
+        for position in bytes.indices {
+            for replacement: UInt8 in [0x40, 0x5B, 0x60, 0x7B, 0x0D, 0xC1, bytes[position] ^ 0x01, bytes[position] &+ 0x80] {
+                var wrong = bytes
+                wrong[position] = replacement
+                let matched = wrong.withUnsafeBytes { p in HTTPBytes.equalsIgnoringCase(p, name) }
+                #expect(!matched, "\(name) with \(replacement) at \(position)")
             }
         }
     }
