@@ -29,7 +29,11 @@ final class HTTPConnection: IOHandler, TimerHandler {
     let peer: IPAddress
     /// `peer` as text, formatted for the first exchange and shared by the later ones.
     private(set) lazy var peerText: String = peer.description
-    unowned let context: HTTPServerLoopContext
+    /// Not `unowned` (safe): each use of a safe unowned reference is an atomic strong retain
+    /// and release, several per request. The lifetime is structural: the loop holds the context
+    /// for its whole life (an iteration observer), and every call into a connection starts on
+    /// that loop (its I/O, its timers, a responder on it through an attached exchange).
+    unowned(unsafe) let context: HTTPServerLoopContext
     let loop: EventLoop
     let options: HTTPServerOptions
     /// Received bytes not parsed yet. See `processBufferedInput` for who may mutate it when.
