@@ -55,21 +55,31 @@ enum HTTPBytes {
         p.count == s.utf8CodeUnitCount && (p.isEmpty || memcmp(p.baseAddress!, s.utf8Start, p.count) == 0)
     }
 
-    /// ASCII case-insensitive equality with a lower-case string, eight bytes at a time.
+    /// ASCII case-insensitive equality with a lower-case string, eight bytes at a time (the
+    /// last word overlapping the one before; four bytes twice for 4…7 bytes).
     static func equalsIgnoringCase(_ p: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
         let n = p.count
         guard n == s.utf8CodeUnitCount else { return false }
         guard n > 0, let base = p.baseAddress else { return true }
         let q = UnsafeRawPointer(s.utf8Start)
-        var i = 0
-        while i + 8 <= n {
-            if lowerWord(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
+        @inline(__always) func word(_ at: Int) -> Bool {
+            lowerWord(base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) == q.loadUnaligned(fromByteOffset: at, as: UInt64.self)
         }
-        while i < n {
-            if lower(base.load(fromByteOffset: i, as: UInt8.self)) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
+        @inline(__always) func half(_ at: Int) -> Bool {
+            lowerWord(UInt64(base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+                == UInt64(q.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+        }
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                guard word(i) else { return false }
+                i += 8
+            }
+            return word(n - 8)
+        }
+        if n >= 4 { return half(0) && half(n - 4) }
+        for i in 0..<n where lower(base.load(fromByteOffset: i, as: UInt8.self)) != q.load(fromByteOffset: i, as: UInt8.self) {
+            return false
         }
         return true
     }

@@ -324,7 +324,8 @@ struct HTTPRequestParserTests {
 /// differs in one byte (or only by a byte that case-folds wrongly) is not taken for them.
 @Test func knownNamesMatchInAnyCaseAndOnlyThemselves() {
     let names: [StaticString] = ["host", "expect", "connection", "content-type", "x-request-id", "authorization",
-                                 "content-length", "transfer-encoding", "100-continue", "keep-alive"]
+                                 "content-length", "transfer-encoding", "100-continue", "keep-alive",
+                                 "a", "te", "abc", "chunked", "abcdefgh", "abcdefghi", "0123456789abcdef-xyz"]
     var generator = SplitMix64(seed: 7)
     for name in names {
         let bytes = Array(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
