@@ -23,6 +23,13 @@ enum HTTPBytes {
         member(b, 0x03FF_6CFA_0000_0000, 0x57FF_FFFF_C7FF_FFFE)
     }
 
+    /// A tchar other than `_`: what a header name may hold here (see `HTTPHeadParser`).
+    @inline(__always)
+    static func isNameChar(_ b: UInt8) -> Bool {
+        let set: UInt64 = b < 64 ? 0x03FF_6CFA_0000_0000 : 0x57FF_FFFF_47FF_FFFE
+        return b < 128 && (set >> UInt64(b & 63)) & 1 != 0
+    }
+
     /// field-vchar (VCHAR / obs-text) plus SP and HTAB: what may appear inside a field value.
     /// NUL, CR, LF, DEL and the other controls may not (RFC 9110 §5.5).
     @inline(__always)

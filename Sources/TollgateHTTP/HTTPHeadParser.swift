@@ -109,16 +109,15 @@ struct HTTPHeadParser {
                 throw .badRequest("header line starts with whitespace (obs-fold)")
             }
             let nameStart = i
-            while true {
-                let b = p[i]
-                // Underscores are tokens, but `Content_Length` is read as Content-Length by
-                // some CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
-                if HTTPBytes.isTokenChar(b) && b != UInt8(ascii: "_") { i &+= 1; continue }
-                if b == HTTPBytes.colon { break }
-                if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
-                if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
-                if b == UInt8(ascii: "_") { throw .badRequest("underscore in header name") }
-                throw .badRequest("invalid character in header name")
+            i = Self.nameEnd(p, from: i)
+            switch p[i] {
+            case HTTPBytes.colon: break
+            case HTTPBytes.sp, HTTPBytes.htab: throw .badRequest("whitespace before colon in header name")
+            case HTTPBytes.cr: throw .badRequest("header line without colon")
+            // Underscores are tokens, but `Content_Length` is read as Content-Length by some
+            // CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
+            case UInt8(ascii: "_"): throw .badRequest("underscore in header name")
+            default: throw .badRequest("invalid character in header name")
             }
             let nameEnd = i
             guard nameEnd > nameStart else { throw .badRequest("empty header name") }
@@ -224,9 +223,18 @@ struct HTTPHeadParser {
         }
     }
 
+    /// Where the run of name characters from `start` ends (at the colon, if all is well).
+    /// Not inlined: in its own frame the loop keeps its index in a register.
+    @inline(never)
+    private static func nameEnd(_ p: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var i = start
+        while HTTPBytes.isNameChar(p[i]) { i &+= 1 }
+        return i
+    }
+
     /// The end of the field value starting at `i`: its line's CR. Eight bytes at a time while
     /// none of them can be a control or DEL; the byte loop decides otherwise.
-    @inline(__always)
+    @inline(never)
     private static func valueEnd(_ p: UnsafeRawBufferPointer, from start: Int) throws(HTTPParseError) -> Int {
         var i = start
         let ones: UInt64 = 0x0101_0101_0101_0101
