@@ -17,13 +17,10 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The 24 hex digits of `description`, on the stack (for a header or a log line).
-    public func withHexBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return try withUnsafeMutableBytes(of: &digits) { raw in
-            Self.writeHex(prefix: prefix, counter: counter, to: raw.baseAddress!)
-            return try body(UnsafeRawBufferPointer(raw))
-        }
+    /// Writes the 24 hex digits of `description` at `out`, which must have room for them
+    /// (a header or a log line being written in place).
+    public func writeHex(to out: UnsafeMutableRawPointer) {
+        Self.writeHex(prefix: prefix, counter: counter, to: out)
     }
 
     /// Writes 24 hex digits at `out` (which must have room for them): eight at a time, each

@@ -184,6 +184,8 @@ struct HTTPResponseEncoderTests {
         func padded(_ text: String, _ width: Int) -> String { String(repeating: "0", count: width - text.count) + text }
         let expected = padded(String(prefix, radix: 16), 16) + padded(String(counter, radix: 16), 8)
         #expect(id.description == expected)
-        #expect(id.withHexBytes { String(decoding: $0, as: UTF8.self) } == expected)
+        var bytes = [UInt8](repeating: 0, count: 26)
+        bytes.withUnsafeMutableBytes { id.writeHex(to: $0.baseAddress! + 1) }
+        #expect(String(decoding: bytes[1..<25], as: UTF8.self) == expected && bytes[0] == 0 && bytes[25] == 0)
     }
 }
