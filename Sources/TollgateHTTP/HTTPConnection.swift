@@ -294,15 +294,18 @@ final class HTTPConnection: IOHandler, TimerHandler {
             // The body will never be read: its bytes must not be taken for the next request.
             keepAlive = false
         }
-        var head = HTTPResponseHead(status: status, contentType: contentType, length: length,
-                                    minorVersion: exchange.head.minorVersion, isHEAD: exchange.isHEAD,
-                                    keepAlive: keepAlive, requestID: exchange.id, echoing: exchange.head, headers: headers)
-        if head.framing == .closeDelimited {
+        let minorVersion = exchange.head.minorVersion
+        if HTTPResponseHead.framing(status: status, length: length, minorVersion: minorVersion, isHEAD: exchange.isHEAD)
+            == .closeDelimited {
             // Only the close tells an HTTP/1.0 client where a streamed body ends.
             keepAlive = false
-            head.keepAlive = false
         }
-        exchange.bytesOut += encoder.writeHead(head, date: context.date.bytes, into: &output)
+        // The client's id is read in place (no copy of the request head).
+        exchange.bytesOut += exchange.head.withRequestIDBytes { echo in
+            encoder.writeHead(status: status, contentType: contentType, length: length, minorVersion: minorVersion,
+                              isHEAD: exchange.isHEAD, keepAlive: keepAlive, requestID: exchange.id, echo: echo,
+                              headers: headers, date: context.date.bytes, into: &output)
+        }
         timeouts.wrote(at: loop.now)
     }
 
