@@ -12,11 +12,36 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
     /// 24 lower-case hex digits, formatted in place (one allocation, none for padding).
     public var description: String {
         String(unsafeUninitializedCapacity: 24) { out in
-            let digits: StaticString = "0123456789abcdef"
-            for i in 0..<16 { out[i] = digits.utf8Start[Int((prefix >> UInt64(60 - 4 * i)) & 0xF)] }
-            for i in 0..<8 { out[16 + i] = digits.utf8Start[Int((counter >> UInt32(28 - 4 * i)) & 0xF)] }
+            Self.writeHex(prefix: prefix, counter: counter, to: UnsafeMutableRawPointer(out.baseAddress!))
             return 24
         }
+    }
+
+    /// Writes the 24 hex digits of `description` at `out`, which must have room for them
+    /// (a header or a log line being written in place).
+    public func writeHex(to out: UnsafeMutableRawPointer) {
+        Self.writeHex(prefix: prefix, counter: counter, to: out)
+    }
+
+    /// Writes 24 hex digits at `out` (which must have room for them): eight at a time, each
+    /// word's nibbles spread to one byte each and turned into digits without a branch.
+    @inline(__always)
+    private static func writeHex(prefix: UInt64, counter: UInt32, to out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: hexWord(UInt32(truncatingIfNeeded: prefix >> 32)).bigEndian, toByteOffset: 0, as: UInt64.self)
+        out.storeBytes(of: hexWord(UInt32(truncatingIfNeeded: prefix)).bigEndian, toByteOffset: 8, as: UInt64.self)
+        out.storeBytes(of: hexWord(counter).bigEndian, toByteOffset: 16, as: UInt64.self)
+    }
+
+    /// The 8 hex digits of `v` as the bytes of a word, the most significant digit in the top byte.
+    @inline(__always)
+    private static func hexWord(_ v: UInt32) -> UInt64 {
+        var x = UInt64(v)
+        x = (x | x << 16) & 0x0000_FFFF_0000_FFFF
+        x = (x | x << 8) & 0x00FF_00FF_00FF_00FF
+        x = (x | x << 4) & 0x0F0F_0F0F_0F0F_0F0F
+        // Nibbles above 9 get 0x27 more, so 10 lands on "a" (0x30 + 10 + 0x27 = 0x61).
+        let letters = ((x &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return x &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
     }
 }
 

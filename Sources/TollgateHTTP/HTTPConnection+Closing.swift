@@ -145,6 +145,7 @@ extension HTTPConnection {
             exchange.delegate?.exchangeAborted(exchange)
             endExchange(exchange)
         }
+        exchange?.connection = nil  // a finished exchange not yet released: detached too
         exchange = nil
         loop.deregister(fd)
         closeDescriptor(fd)

@@ -27,7 +27,13 @@ final class HTTPConnection: IOHandler, TimerHandler {
     let fd: Int32
     /// The client's address as accept(2) saw it (a proxy's, when there is one in front).
     let peer: IPAddress
-    unowned let context: HTTPServerLoopContext
+    /// `peer` as text, formatted for the first exchange and shared by the later ones.
+    private(set) lazy var peerText: String = peer.description
+    /// Not `unowned` (safe): each use of a safe unowned reference is an atomic strong retain
+    /// and release, several per request. The lifetime is structural: the loop holds the context
+    /// for its whole life (an iteration observer), and every call into a connection starts on
+    /// that loop (its I/O, its timers, a responder on it through an attached exchange).
+    unowned(unsafe) let context: HTTPServerLoopContext
     let loop: EventLoop
     let options: HTTPServerOptions
     /// Received bytes not parsed yet. See `processBufferedInput` for who may mutate it when.
@@ -67,6 +73,12 @@ final class HTTPConnection: IOHandler, TimerHandler {
 
     func start() {
         updateDeadline()
+    }
+
+    deinit {
+        // The exchange may outlive us (a responder still holds it): it must not keep a
+        // pointer to freed memory (see `HTTPExchange.connection`).
+        exchange?.connection = nil
     }
 
     /// Response bytes queued and not yet accepted by the kernel (tests prove bounds with it).
@@ -203,7 +215,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
             keepAlive = false
         }
         let exchange = HTTPExchange(head: head, id: context.nextRequestID(), loop: loop, connection: self,
-                                    peer: peer, wallTime: context.wallClockNanos)
+                                    peer: peer, peerText: peerText, wallTime: context.wallClockNanos)
+        self.exchange?.connection = nil  // none in practice: the previous one ended first
         self.exchange = exchange
         timeouts.exchangeStarted(at: loop.now)
         context.responder.respond(to: exchange)
@@ -238,11 +251,13 @@ final class HTTPConnection: IOHandler, TimerHandler {
     }
 
     /// Tells the responder, then drops the exchange's references to the responder's objects
-    /// (they usually point back at the exchange: without this every request would leak).
+    /// (they usually point back at the exchange: without this every request would leak) and
+    /// detaches it: from here on its calls are no-ops, however long it lives.
     func endExchange(_ exchange: HTTPExchange) {
         context.responder.exchangeEnded(exchange)
         exchange.delegate = nil
         exchange.context = nil
+        exchange.connection = nil
     }
 
     private func exchangeDone(_ exchange: HTTPExchange) {
@@ -279,15 +294,18 @@ final class HTTPConnection: IOHandler, TimerHandler {
             // The body will never be read: its bytes must not be taken for the next request.
             keepAlive = false
         }
-        var head = HTTPResponseHead(status: status, contentType: contentType, length: length,
-                                    minorVersion: exchange.head.minorVersion, isHEAD: exchange.isHEAD,
-                                    keepAlive: keepAlive, requestID: exchange.id, echoing: exchange.head, headers: headers)
-        if head.framing == .closeDelimited {
+        let minorVersion = exchange.head.minorVersion
+        if HTTPResponseHead.framing(status: status, length: length, minorVersion: minorVersion, isHEAD: exchange.isHEAD)
+            == .closeDelimited {
             // Only the close tells an HTTP/1.0 client where a streamed body ends.
             keepAlive = false
-            head.keepAlive = false
         }
-        exchange.bytesOut += encoder.writeHead(head, date: context.date.bytes, into: &output)
+        // The client's id is read in place (no copy of the request head).
+        exchange.bytesOut += exchange.head.withRequestIDBytes { echo in
+            encoder.writeHead(status: status, contentType: contentType, length: length, minorVersion: minorVersion,
+                              isHEAD: exchange.isHEAD, keepAlive: keepAlive, requestID: exchange.id, echo: echo,
+                              headers: headers, date: context.date.bytes, into: &output)
+        }
         timeouts.wrote(at: loop.now)
     }
 

@@ -71,6 +71,8 @@ public final class HTTPExchange {
     public let startWallTime: UInt64
     /// The connection's peer address (see `HTTPConnection.peer`).
     public let peer: IPAddress
+    /// `peer` as text (`10.0.0.5`, `2001:db8::1`), formatted once per connection.
+    public let peerText: String
 
     /// The responder's per-request state (e.g. its proxy exchange); kept alive with the exchange.
     public var context: AnyObject?
@@ -97,7 +99,14 @@ public final class HTTPExchange {
     /// Monotonic nanoseconds when the exchange ended, 0 until then.
     public internal(set) var endTime: UInt64 = 0
 
-    weak var connection: HTTPConnection?
+    /// The connection, while this exchange is attached to it; nil once the exchange has ended
+    /// (`HTTPConnection.endExchange`) or the connection is gone (`close`, `deinit`). Not
+    /// `weak`: a weak reference gives every connection a side table and makes each of its
+    /// retains and releases take the slow path. The lifetime is structural instead: the
+    /// connection holds its current exchange strongly and clears this field on every path
+    /// that lets go of it, so a non-nil value always points at a live connection, however
+    /// long a responder keeps the exchange (an upstream answering after the client left).
+    unowned(unsafe) var connection: HTTPConnection?
     var bodyRequested = false
     var bodyPaused = false
     var writeBlocked = false
@@ -106,9 +115,11 @@ public final class HTTPExchange {
     /// connection reads it, and the body timeout runs.
     var isReadingBody: Bool { bodyRequested && !bodyPaused && !isBodyComplete }
 
-    init(head: HTTPRequestHead, id: RequestID, loop: EventLoop, connection: HTTPConnection, peer: IPAddress, wallTime: UInt64) {
+    init(head: HTTPRequestHead, id: RequestID, loop: EventLoop, connection: HTTPConnection, peer: IPAddress,
+         peerText: String, wallTime: UInt64) {
         self.head = head
         self.peer = peer
+        self.peerText = peerText
         self.id = id
         self.loop = loop
         self.startTime = loop.now

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Parses one complete request head (request line, fields, final empty line) and decides its
 // body framing. The scanner in HTTPRequestParser has already checked that every line ends in
-// CRLF and that the request line holds only visible ASCII and spaces.
+// CRLF, that no other CR occurs, and that the request line holds only visible ASCII and spaces.
+import Glibc
 
 struct HTTPHeadParser {
     let p: UnsafeRawBufferPointer
@@ -17,6 +18,8 @@ struct HTTPHeadParser {
         let method: HTTPMethod
         let methodEnd: Int
         let targetStart: Int
+        /// Where the path ends: the first `?`, or `targetEnd`.
+        let pathEnd: Int
         let targetEnd: Int
         let minor: Int
         let next: Int
@@ -34,18 +37,21 @@ struct HTTPHeadParser {
         // MARK: request-line = method SP request-target SP HTTP-version (RFC 9112 §3)
         var i = 0
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
-            guard HTTPBytes.isTokenChar[Int(p[i])] else { throw .badRequest("invalid method") }
+            guard HTTPBytes.isTokenChar(p[i]) else { throw .badRequest("invalid method") }
             i += 1
         }
         let methodEnd = i
         guard methodEnd > 0, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
         i += 1
         let targetStart = i
+        var pathEnd = -1
         while p[i] != HTTPBytes.sp && p[i] != HTTPBytes.cr {
-            guard HTTPBytes.isTargetChar[Int(p[i])] else { throw .badRequest("invalid character in request target") }
+            guard HTTPBytes.isTargetChar(p[i]) else { throw .badRequest("invalid character in request target") }
+            if p[i] == UInt8(ascii: "?") && pathEnd < 0 { pathEnd = i }
             i += 1
         }
         let targetEnd = i
+        if pathEnd < 0 { pathEnd = targetEnd }
         // "GET /\r\n" (HTTP/0.9) and "GET  / HTTP/1.1" (two spaces) both end here.
         guard targetEnd > targetStart, p[i] == HTTPBytes.sp else { throw .badRequest("malformed request line") }
         i += 1
@@ -63,28 +69,36 @@ struct HTTPHeadParser {
         guard p[targetStart] == UInt8(ascii: "/") || (isAsterisk && method == .options) else {
             throw .badRequest("request target must be an absolute path")
         }
-        return RequestLine(method: method, methodEnd: methodEnd, targetStart: targetStart, targetEnd: targetEnd,
-                           minor: minor, next: i)
+        return RequestLine(method: method, methodEnd: methodEnd, targetStart: targetStart, pathEnd: pathEnd,
+                           targetEnd: targetEnd, minor: minor, next: i)
     }
 
+    /// Larger head buffers are not kept for the next request (see `HTTPRequestParser.storage`):
+    /// an idle connection holds at most about this much.
+    static let keptStorageBytes = 2048
+
     /// Parses the fields of a head whose request line `line` (offsets from the start of the
-    /// same bytes) was parsed already.
-    func parse(after line: RequestLine) throws(HTTPParseError) -> HTTPRequestHead {
-        let (method, methodEnd, targetStart, targetEnd, minor) = (line.method, line.methodEnd, line.targetStart, line.targetEnd, line.minor)
+    /// same bytes) was parsed already. The head is built in `storage`: the bytes, then the
+    /// field table.
+    func parse(after line: RequestLine, storage: inout [UInt8]) throws(HTTPParseError) -> HTTPRequestHead {
+        let (method, minor) = (line.method, line.minor)
         var i = line.next
 
+        // Copy-on-write: a fresh buffer while the previous head is still held, else the kept
+        // one, overwritten (bytes past the field table are stale and never read).
+        Self.store(p, at: 0, in: &storage)
+
         // MARK: field lines (RFC 9112 §5, RFC 9110 §5)
-        var fields: [HTTPField] = []
-        fields.reserveCapacity(12)
+        var fieldCount = 0
         var hostCount = 0
-        var hostIndex = -1
-        var contentLengthIndex = -1
+        var host = 0..<0
+        var contentLength = 0..<0
         var contentLengthCount = 0
-        var transferEncodingIndex = -1
+        var transferEncoding = 0..<0
         var transferEncodingCount = 0
         var connectionClose = false
         var connectionKeepAlive = false
-        var expectIndex = -1
+        var expect: Range<Int>?
         var authorizationIndex = -1
         var requestIDIndex = -1
         var contentTypeIndex = -1
@@ -95,25 +109,23 @@ struct HTTPHeadParser {
                 throw .badRequest("header line starts with whitespace (obs-fold)")
             }
             let nameStart = i
-            while p[i] != HTTPBytes.colon {
-                let b = p[i]
-                if b == HTTPBytes.sp || b == HTTPBytes.htab { throw .badRequest("whitespace before colon in header name") }
-                if b == HTTPBytes.cr { throw .badRequest("header line without colon") }
-                guard HTTPBytes.isTokenChar[Int(b)] else { throw .badRequest("invalid character in header name") }
-                // Underscores are tokens, but `Content_Length` is read as Content-Length by
-                // some CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
-                if b == UInt8(ascii: "_") { throw .badRequest("underscore in header name") }
-                i += 1
+            i = Self.nameEnd(p, from: i)
+            switch p[i] {
+            case HTTPBytes.colon: break
+            case HTTPBytes.sp, HTTPBytes.htab: throw .badRequest("whitespace before colon in header name")
+            case HTTPBytes.cr: throw .badRequest("header line without colon")
+            // Underscores are tokens, but `Content_Length` is read as Content-Length by some
+            // CGI-style stacks; refusing them (Envoy's REJECT_REQUEST) closes that gap.
+            case UInt8(ascii: "_"): throw .badRequest("underscore in header name")
+            default: throw .badRequest("invalid character in header name")
             }
             let nameEnd = i
             guard nameEnd > nameStart else { throw .badRequest("empty header name") }
             i += 1
             while p[i] == HTTPBytes.sp || p[i] == HTTPBytes.htab { i += 1 }
             let valueStart = i
-            while p[i] != HTTPBytes.cr {
-                guard HTTPBytes.isFieldValueChar[Int(p[i])] else { throw .badRequest("invalid character in header value") }
-                i += 1
-            }
+            // The line's CR is its only one (the scanner saw to that) and ends the value.
+            i = try Self.valueEnd(p, from: i)
             var valueEnd = i
             while valueEnd > valueStart && (p[valueEnd - 1] == HTTPBytes.sp || p[valueEnd - 1] == HTTPBytes.htab) { valueEnd -= 1 }
             guard i - nameStart <= limits.maxFieldLine else {
@@ -121,34 +133,38 @@ struct HTTPHeadParser {
             }
             i += 2
 
-            let index = fields.count
+            let index = fieldCount
             guard index < limits.maxHeaderCount else { throw .headerTooLarge("more than \(limits.maxHeaderCount) header fields") }
-            fields.append(HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
-                                    valueStart: Int32(valueStart), valueEnd: Int32(valueEnd)))
+            fieldCount += 1
+            let field = HTTPField(nameStart: Int32(nameStart), nameEnd: Int32(nameEnd),
+                                  valueStart: Int32(valueStart), valueEnd: Int32(valueEnd))
+            withUnsafeBytes(of: field) { Self.store($0, at: p.count + index * HTTPField.size, in: &storage) }
+            let value = valueStart..<valueEnd
+            // Known names by length and first letter, then compared in full.
             let name = UnsafeRawBufferPointer(rebasing: p[nameStart..<nameEnd])
-            let value = UnsafeRawBufferPointer(rebasing: p[valueStart..<valueEnd])
-            switch name.count {
-            case 4 where HTTPBytes.equalsIgnoringCase(name, "host"):
+            switch (name.count, p[nameStart] | 0x20) {
+            case (4, UInt8(ascii: "h")) where HTTPBytes.equalsIgnoringCase(name, "host"):
                 hostCount += 1
-                hostIndex = index
-            case 6 where HTTPBytes.equalsIgnoringCase(name, "expect"):
-                expectIndex = index
-            case 10 where HTTPBytes.equalsIgnoringCase(name, "connection"):
-                Self.scanConnection(value, close: &connectionClose, keepAlive: &connectionKeepAlive)
-            case 12:
-                if HTTPBytes.equalsIgnoringCase(name, "content-type") { contentTypeIndex = index }
-                else if HTTPBytes.equalsIgnoringCase(name, "x-request-id") { requestIDIndex = index }
-            case 13 where HTTPBytes.equalsIgnoringCase(name, "authorization"):
+                host = value
+            case (6, UInt8(ascii: "e")) where HTTPBytes.equalsIgnoringCase(name, "expect"):
+                expect = value
+            case (10, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "connection"):
+                Self.scanConnection(UnsafeRawBufferPointer(rebasing: p[value]), close: &connectionClose, keepAlive: &connectionKeepAlive)
+            case (12, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-type"):
+                contentTypeIndex = index
+            case (12, UInt8(ascii: "x")) where HTTPBytes.equalsIgnoringCase(name, "x-request-id"):
+                requestIDIndex = index
+            case (13, UInt8(ascii: "a")) where HTTPBytes.equalsIgnoringCase(name, "authorization"):
                 // RFC 9110 §11.6.2 allows one credential; with two, a later proxy or backend
                 // could believe the other one than we checked.
                 if authorizationIndex >= 0 { throw .badRequest("more than one Authorization header") }
                 authorizationIndex = index
-            case 14 where HTTPBytes.equalsIgnoringCase(name, "content-length"):
+            case (14, UInt8(ascii: "c")) where HTTPBytes.equalsIgnoringCase(name, "content-length"):
                 contentLengthCount += 1
-                contentLengthIndex = index
-            case 17 where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
+                contentLength = value
+            case (17, UInt8(ascii: "t")) where HTTPBytes.equalsIgnoringCase(name, "transfer-encoding"):
                 transferEncodingCount += 1
-                transferEncodingIndex = index
+                transferEncoding = value
             default:
                 break
             }
@@ -157,10 +173,7 @@ struct HTTPHeadParser {
         // MARK: Host (RFC 9112 §3.2)
         if minor >= 1 && hostCount == 0 { throw .badRequest("missing Host header") }
         if hostCount > 1 { throw .badRequest("more than one Host header") }
-        if hostIndex >= 0 {
-            let f = fields[hostIndex]
-            try Self.validateHost(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
-        }
+        if hostCount == 1 { try Self.validateHost(UnsafeRawBufferPointer(rebasing: p[host])) }
 
         // MARK: body framing (RFC 9112 §6.3)
         var framing = HTTPBodyFraming.none
@@ -168,32 +181,81 @@ struct HTTPHeadParser {
             if minor == 0 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
             if transferEncodingCount > 1 { throw .badRequest("more than one Transfer-Encoding header") }
             if contentLengthCount > 0 { throw .badRequest("both Content-Length and Transfer-Encoding") }
-            let f = fields[transferEncodingIndex]
-            try Self.validateTransferEncoding(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            try Self.validateTransferEncoding(UnsafeRawBufferPointer(rebasing: p[transferEncoding]))
             framing = .chunked
         } else if contentLengthCount > 0 {
             if contentLengthCount > 1 { throw .badRequest("more than one Content-Length header") }
-            let f = fields[contentLengthIndex]
-            let length = try Self.parseContentLength(UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)]))
+            let length = try Self.parseContentLength(UnsafeRawBufferPointer(rebasing: p[contentLength]))
             guard length <= limits.maxBody else { throw .bodyTooLarge(limit: limits.maxBody) }
             framing = .length(length)
         }
 
         // MARK: Expect (RFC 9110 §10.1.1; a 1.0 request's Expect is ignored)
         var expectContinue = false
-        if expectIndex >= 0 && minor >= 1 {
-            let f = fields[expectIndex]
-            let value = UnsafeRawBufferPointer(rebasing: p[Int(f.valueStart)..<Int(f.valueEnd)])
-            guard HTTPBytes.equalsIgnoringCase(value, "100-continue") else { throw .expectationFailed }
+        if let expect, minor >= 1 {
+            guard HTTPBytes.equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: p[expect]), "100-continue") else {
+                throw .expectationFailed
+            }
             expectContinue = framing != .none
         }
 
         let keepAlive = minor >= 1 ? !connectionClose : (connectionKeepAlive && !connectionClose)
-        return HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
-                               expectContinue: expectContinue, bytes: Array(p),
-                               targetStart: targetStart, targetEnd: targetEnd, fields: fields,
-                               authorizationIndex: authorizationIndex, requestIDIndex: requestIDIndex,
-                               contentTypeIndex: contentTypeIndex)
+        let head = HTTPRequestHead(method: method, minorVersion: minor, keepAlive: keepAlive, framing: framing,
+                                   expectContinue: expectContinue, bytes: storage, headLength: p.count,
+                                   headerCount: fieldCount, targetStart: line.targetStart, pathEnd: line.pathEnd,
+                                   targetEnd: line.targetEnd, authorizationIndex: authorizationIndex,
+                                   requestIDIndex: requestIDIndex, contentTypeIndex: contentTypeIndex)
+        if storage.capacity > Self.keptStorageBytes { storage = [] }
+        return head
+    }
+
+    /// Copies `bytes` to `storage[offset...]`, growing it first if it is too short (rarely: the
+    /// buffer is kept from request to request). One memcpy: `append(contentsOf:)` would copy
+    /// byte by byte.
+    @inline(__always)
+    private static func store(_ bytes: UnsafeRawBufferPointer, at offset: Int, in storage: inout [UInt8]) {
+        let end = offset + bytes.count
+        if storage.count < end { storage.append(contentsOf: repeatElement(0, count: end - storage.count + 256)) }
+        guard let source = bytes.baseAddress else { return }
+        storage.withUnsafeMutableBytes { out in
+            guard let base = out.baseAddress else { return }
+            (base + offset).copyMemory(from: source, byteCount: bytes.count)
+        }
+    }
+
+    /// Where the run of name characters from `start` ends (at the colon, if all is well).
+    /// Not inlined: in its own frame the loop keeps its index in a register.
+    @inline(never)
+    private static func nameEnd(_ p: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var i = start
+        while HTTPBytes.isNameChar(p[i]) { i &+= 1 }
+        return i
+    }
+
+    /// The end of the field value starting at `i`: its line's CR. Eight bytes at a time while
+    /// none of them can be a control or DEL; the byte loop decides otherwise.
+    @inline(never)
+    private static func valueEnd(_ p: UnsafeRawBufferPointer, from start: Int) throws(HTTPParseError) -> Int {
+        var i = start
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A word that holds the value's CR is always looked at byte by byte, so no word is
+        // skipped past the line's end.
+        while i + 8 <= p.count {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            // Any byte < 0x20 (a control, CR, HTAB) or equal to 0x7F: look byte by byte.
+            let low = (w &- ones &* 0x20) & ~w & highs
+            let x = w ^ (ones &* 0x7F)
+            let del = (x &- ones) & ~x & highs
+            if low | del != 0 { break }
+            i += 8
+        }
+        while true {
+            let b = p[i]
+            if HTTPBytes.isFieldValueChar(b) { i &+= 1; continue }
+            if b == HTTPBytes.cr { return i }
+            throw .badRequest("invalid character in header value")
+        }
     }
 
     /// HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
@@ -233,7 +295,7 @@ struct HTTPHeadParser {
             while e > s && (v[e - 1] == HTTPBytes.sp || v[e - 1] == HTTPBytes.htab) { e -= 1 }
             guard e > s else { throw .badRequest("empty element in Transfer-Encoding") }
             let element = UnsafeRawBufferPointer(rebasing: v[s..<e])
-            for b in element where !HTTPBytes.isTokenChar[Int(b)] {
+            for b in element where !HTTPBytes.isTokenChar(b) {
                 throw .badRequest("invalid Transfer-Encoding")
             }
             elements.append(element)
@@ -255,11 +317,7 @@ struct HTTPHeadParser {
     /// Host = uri-host [ ":" port ] (RFC 9110 §7.2): refuse characters that cannot appear there
     /// (whitespace, '/', '@', '?', '#', quotes, ...). An empty value is allowed (§7.2).
     static func validateHost(_ v: UnsafeRawBufferPointer) throws(HTTPParseError) {
-        for b in v {
-            let ok = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || "-._~!$&'()*+,;=:[]%".utf8.contains(b)
-            guard ok else { throw .badRequest("invalid Host header") }
-        }
+        for b in v where !HTTPBytes.isHostChar(b) { throw .badRequest("invalid Host header") }
     }
 
     /// Connection = #connection-option; only `close` and `keep-alive` matter here.

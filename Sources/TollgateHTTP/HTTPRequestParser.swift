@@ -62,6 +62,10 @@ public struct HTTPRequestParser: Sendable {
     private var leadingEmpty = 0
     /// The request line, parsed when its CRLF arrived (nil until then).
     private var requestLine: HTTPHeadParser.RequestLine?
+    /// The buffer a head is built in, kept for the next request on the connection: once the
+    /// previous head is released it is reused without an allocation (copy-on-write makes a
+    /// fresh one while a responder still holds the old head).
+    private var storage: [UInt8] = []
 
     // Body.
     private var remaining = 0
@@ -117,62 +121,77 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: - Head
 
+    /// Finds the head's lines with memchr (one call per line for the LF, one for a stray CR)
+    /// instead of judging every byte here: the fields are validated byte by byte once, by
+    /// `HTTPHeadParser`, when the whole head is in. Only the request line is checked as it
+    /// arrives, so garbage is refused before its line ends.
     private mutating func scanHead(_ p: UnsafeRawBufferPointer) throws(HTTPParseError) -> (event: HTTPParseEvent, consumed: Int) {
         let count = p.count
         var i = scanned
         while i < count {
-            // Limits are checked at the byte that crosses them, before the byte itself is
-            // judged, so the answer never depends on how the stream was split into reads (a
-            // whole buffer and a byte-at-a-time one meet the same byte first).
-            if requestLine == nil && i - leadingEmpty >= limits.maxRequestLine + 2 {
-                throw .uriTooLong(limit: limits.maxRequestLine)
-            }
-            if i - leadingEmpty >= limits.maxHeader {
-                throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
-            }
-            let b = p[i]
-            if b == HTTPBytes.lf {
-                // RFC 9112 §2.2 lets a recipient accept a bare LF; we do not, because the
-                // front proxy may disagree about where the line ended (request smuggling).
-                guard i > lineStart, p[i - 1] == HTTPBytes.cr else { throw .badRequest("bare LF in request head") }
-                let lineLength = i - 1 - lineStart
-                if let line = requestLine {
-                    if lineLength == 0 {
-                        let end = i + 1
-                        guard end - leadingEmpty <= limits.maxHeader else {
-                            throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
-                        }
-                        let head = try HTTPHeadParser(bytes: UnsafeRawBufferPointer(rebasing: p[leadingEmpty..<end]), limits: limits)
-                            .parse(after: line)
-                        enterBody(head.framing)
-                        return (.head(head), end)
-                    }
-                } else {
-                    if lineLength == 0 {
-                        // RFC 9112 §2.2: ignore empty lines before the request-line (bounded).
-                        leadingEmpty = i + 1
-                        lineStart = i + 1
-                        guard leadingEmpty <= 64 else { throw .badRequest("too many empty lines before the request line") }
-                        i += 1
-                        continue
-                    }
-                    guard lineLength <= limits.maxRequestLine else { throw .uriTooLong(limit: limits.maxRequestLine) }
-                    // Offsets from `lineStart`: the head is parsed from there too (`leadingEmpty`).
-                    requestLine = try HTTPHeadParser.parseRequestLine(UnsafeRawBufferPointer(rebasing: p[lineStart...i]),
-                                                                      limits: limits)
-                }
-                lineStart = i + 1
-            } else if b == HTTPBytes.cr {
-                if i + 1 == count { break }  // look again once the next byte is here
-                guard p[i + 1] == HTTPBytes.lf else { throw .badRequest("bare CR in request head") }
-            } else if requestLine == nil && !(b == HTTPBytes.sp || (b >= 0x21 && b <= 0x7E)) {
+            // Limits are judged at the byte that crosses them, before the byte itself, so the
+            // answer never depends on how the stream was split into reads (a whole buffer and
+            // a byte-at-a-time one meet the same byte first): `limitAt` is that byte's index.
+            let headLimitAt = leadingEmpty + limits.maxHeader
+            let lineLimitAt = requestLine == nil ? leadingEmpty + limits.maxRequestLine + 2 : Int.max
+            let limitAt = min(headLimitAt, lineLimitAt)
+            let stop = min(count, limitAt)
+            let lf = HTTPBytes.find(HTTPBytes.lf, in: p, from: i, to: stop) ?? stop
+            if requestLine == nil {
                 // Binary garbage, a TLS ClientHello or a control character: refuse at once
                 // rather than waiting for a line end that may never come.
-                throw .badRequest("invalid character in request line")
+                var j = i
+                while j < lf {
+                    let b = p[j]
+                    if b &- 0x20 < 0x5F {  // SP or visible ASCII
+                        j += 1
+                        continue
+                    }
+                    guard b == HTTPBytes.cr else { throw .badRequest("invalid character in request line") }
+                    if j + 1 == count { scanned = j; return (.needMore, 0) }  // look again with the next byte
+                    guard p[j + 1] == HTTPBytes.lf else { throw .badRequest("bare CR in request head") }
+                    j += 1
+                }
+            } else {
+                // A CR anywhere but right before the LF is a bare CR (RFC 9112 §2.2).
+                var from = i
+                while let cr = HTTPBytes.find(HTTPBytes.cr, in: p, from: from, to: lf) {
+                    if cr + 1 == count { scanned = cr; return (.needMore, 0) }
+                    guard p[cr + 1] == HTTPBytes.lf else { throw .badRequest("bare CR in request head") }
+                    from = cr + 1
+                }
             }
-            i += 1
+            if lf == stop {
+                guard limitAt < count else { break }  // all bytes so far are fine: wait for more
+                if limitAt == lineLimitAt { throw .uriTooLong(limit: limits.maxRequestLine) }
+                throw .headerTooLarge("the head exceeds \(limits.maxHeader) bytes")
+            }
+            // RFC 9112 §2.2 lets a recipient accept a bare LF; we do not, because the front
+            // proxy may disagree about where the line ended (request smuggling).
+            guard lf > lineStart, p[lf - 1] == HTTPBytes.cr else { throw .badRequest("bare LF in request head") }
+            let lineLength = lf - 1 - lineStart
+            if let line = requestLine {
+                if lineLength == 0 {
+                    let end = lf + 1
+                    let head = try HTTPHeadParser(bytes: UnsafeRawBufferPointer(rebasing: p[leadingEmpty..<end]), limits: limits)
+                        .parse(after: line, storage: &storage)
+                    enterBody(head.framing)
+                    return (.head(head), end)
+                }
+            } else if lineLength == 0 {
+                // RFC 9112 §2.2: ignore empty lines before the request-line (bounded).
+                leadingEmpty = lf + 1
+                guard leadingEmpty <= 64 else { throw .badRequest("too many empty lines before the request line") }
+            } else {
+                guard lineLength <= limits.maxRequestLine else { throw .uriTooLong(limit: limits.maxRequestLine) }
+                // Offsets from `lineStart`: the head is parsed from there too (`leadingEmpty`).
+                requestLine = try HTTPHeadParser.parseRequestLine(UnsafeRawBufferPointer(rebasing: p[lineStart...lf]),
+                                                                  limits: limits)
+            }
+            lineStart = lf + 1
+            i = lf + 1
         }
-        scanned = i
+        scanned = count
         return (.needMore, 0)
     }
 
@@ -254,7 +273,7 @@ public struct HTTPRequestParser: Sendable {
             case .trailerLineStart:
                 if b == HTTPBytes.cr {
                     state = .trailerEndLF
-                } else if HTTPBytes.isTokenChar[Int(b)] && b != UInt8(ascii: "_") {
+                } else if HTTPBytes.isTokenChar(b) && b != UInt8(ascii: "_") {
                     state = .trailerName
                 } else {
                     throw .badRequest("invalid trailer field")
@@ -262,13 +281,13 @@ public struct HTTPRequestParser: Sendable {
             case .trailerName:
                 if b == HTTPBytes.colon {
                     state = .trailerValue
-                } else if !HTTPBytes.isTokenChar[Int(b)] || b == UInt8(ascii: "_") {
+                } else if !HTTPBytes.isTokenChar(b) || b == UInt8(ascii: "_") {
                     throw .badRequest("invalid trailer field name")
                 }
             case .trailerValue:
                 if b == HTTPBytes.cr {
                     state = .trailerLineLF
-                } else if !HTTPBytes.isFieldValueChar[Int(b)] {
+                } else if !HTTPBytes.isFieldValueChar(b) {
                     throw .badRequest("invalid character in trailer value")
                 }
             case .trailerLineLF:

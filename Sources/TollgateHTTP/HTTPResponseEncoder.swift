@@ -16,9 +16,29 @@ struct HTTPResponseEncoder {
     /// - Returns: the bytes written.
     @discardableResult
     mutating func writeHead(_ head: HTTPResponseHead, date: [UInt8]?, into output: inout ByteBuffer) -> Int {
-        framing = head.framing
-        bodyRemaining = head.length ?? 0
-        return Self.write(head, date: date, into: &output)
+        guard let echoing = head.echoing else { return writeHead(head, echo: nil, date: date, into: &output) }
+        return echoing.withRequestIDBytes { writeHead(head, echo: $0, date: date, into: &output) }
+    }
+
+    /// Writes `head` with `echo`, the client's `x-request-id` value if it sent one (echoed when
+    /// it is short and plainly printable), in place of `head.echoing`.
+    mutating func writeHead(_ head: HTTPResponseHead, echo: UnsafeRawBufferPointer?, date: [UInt8]?,
+                            into output: inout ByteBuffer) -> Int {
+        writeHead(status: head.status, contentType: head.contentType, length: head.length, minorVersion: head.minorVersion,
+                  isHEAD: head.isHEAD, keepAlive: head.keepAlive, requestID: head.requestID, echo: echo,
+                  headers: head.headers, date: date, into: &output)
+    }
+
+    /// The same, from the head's parts (the connection's path: no `HTTPResponseHead` is built,
+    /// so nothing in it is copied, retained or released).
+    mutating func writeHead(status: Int, contentType: String?, length: Int?, minorVersion: Int, isHEAD: Bool,
+                            keepAlive: Bool, requestID: RequestID, echo: UnsafeRawBufferPointer?, headers: HTTPHeaders,
+                            date: [UInt8]?, into output: inout ByteBuffer) -> Int {
+        framing = HTTPResponseHead.framing(status: status, length: length, minorVersion: minorVersion, isHEAD: isHEAD)
+        bodyRemaining = length ?? 0
+        return Self.write(status: status, contentType: contentType, length: length, minorVersion: minorVersion,
+                          keepAlive: keepAlive, requestID: requestID, echo: echo, headers: headers, date: date,
+                          into: &output)
     }
 
     /// Appends body bytes in the current framing. Returns false when none of them belongs on
@@ -69,58 +89,65 @@ struct HTTPResponseEncoder {
                                  headers: HTTPHeaders = HTTPHeaders(), into output: inout ByteBuffer) -> Int {
         let head = HTTPResponseHead(status: status, contentType: "application/json", length: body.utf8.count,
                                     keepAlive: false, requestID: requestID, headers: headers)
-        let written = write(head, date: date, into: &output)
+        let written = write(status: head.status, contentType: head.contentType, length: head.length,
+                            minorVersion: head.minorVersion, keepAlive: head.keepAlive, requestID: head.requestID,
+                            echo: nil, headers: head.headers, date: date, into: &output)
         output.append(string: body)
         return written + body.utf8.count
     }
 
     // MARK: - The head
 
-    private static func write(_ head: HTTPResponseHead, date: [UInt8]?, into output: inout ByteBuffer) -> Int {
-        let before = output.readableCount
-        output.append("HTTP/1.1 ")
-        output.append(decimal: head.status)
-        output.append(byte: 0x20)
-        output.append(HTTPStatus.reason(head.status))
-        if let date {
-            output.append("\r\ndate: ")
-            output.append(date)
-        }
-        if let contentType = head.contentType {
-            output.append("\r\ncontent-type: ")
-            output.append(string: contentType)
-        }
-        // No framing field on a 204 (RFC 9110 §8.6 forbids a length there) nor on a 304; a
-        // HEAD answer declares the length a GET would have had (§9.3.2), and no body follows.
-        if head.status != 204 && head.status != 304 {
-            if let length = head.length {
-                output.append("\r\ncontent-length: ")
-                output.append(decimal: length)
-            } else if head.minorVersion >= 1 {
-                output.append("\r\ntransfer-encoding: chunked")
+    /// The head is written in one reservation of the buffer (an upper bound of its size) and
+    /// then with plain stores: no capacity check and no call per piece.
+    private static func write(status: Int, contentType: String?, length: Int?, minorVersion: Int, keepAlive: Bool,
+                              requestID: RequestID, echo: UnsafeRawBufferPointer?, headers: HTTPHeaders,
+                              date: [UInt8]?, into output: inout ByteBuffer) -> Int {
+        // Fixed text and numbers stay under 400 bytes; an echoed id is at most 128.
+        var bound = 400 + 128 + (date?.count ?? 0) + (contentType?.utf8.count ?? 0)
+        for (name, value) in headers.entries { bound += 4 + name.utf8.count + value.utf8.count }
+        return output.writeWithUnsafeMutableBytes(minimumWritable: bound) { region -> Int in
+            var out = HeadWriter(region.baseAddress!)
+            out.put("HTTP/1.1 ")
+            out.put(decimal: status)
+            out.put(" ")
+            out.put(HTTPStatus.reason(status))
+            if let date {
+                out.put("\r\ndate: ")
+                date.withUnsafeBytes { out.put($0) }
             }
+            if let contentType = contentType {
+                out.put("\r\ncontent-type: ")
+                out.put(string: contentType)
+            }
+            // No framing field on a 204 (RFC 9110 §8.6 forbids a length there) nor on a 304; a
+            // HEAD answer declares the length a GET would have had (§9.3.2), and no body follows.
+            if status != 204 && status != 304 {
+                if let length = length {
+                    out.put("\r\ncontent-length: ")
+                    out.put(decimal: length)
+                } else if minorVersion >= 1 {
+                    out.put("\r\ntransfer-encoding: chunked")
+                }
+            }
+            out.put("\r\nx-request-id: ")
+            if let echo, isEchoableRequestID(echo) { out.put(echo) } else { out.put(requestID: requestID) }
+            for (name, value) in headers.entries {
+                out.put("\r\n")
+                out.put(string: name)
+                out.put(": ")
+                out.put(string: value)
+            }
+            if !keepAlive {
+                out.put("\r\nconnection: close")
+            } else if minorVersion == 0 {
+                // HTTP/1.0 closes by default; staying open must be said (RFC 9112 §9.3).
+                out.put("\r\nconnection: keep-alive")
+            }
+            out.put("\r\n\r\n")
+            precondition(out.count <= region.count, "response head larger than its bound")
+            return out.count
         }
-        output.append("\r\nx-request-id: ")
-        let echoed = head.echoing?.withRequestIDBytes { client -> Bool in
-            guard let client, isEchoableRequestID(client) else { return false }
-            output.append(client)
-            return true
-        } ?? false
-        if !echoed { appendRequestID(head.requestID, into: &output) }
-        for (name, value) in head.headers.entries {
-            output.append("\r\n")
-            output.append(string: name)
-            output.append(": ")
-            output.append(string: value)
-        }
-        if !head.keepAlive {
-            output.append("\r\nconnection: close")
-        } else if head.minorVersion == 0 {
-            // HTTP/1.0 closes by default; staying open must be said (RFC 9112 §9.3).
-            output.append("\r\nconnection: keep-alive")
-        }
-        output.append("\r\n\r\n")
-        return output.readableCount - before
     }
 
     /// A client's `x-request-id` is echoed only if it is short and plainly printable.
@@ -130,9 +157,54 @@ struct HTTPResponseEncoder {
         return true
     }
 
-    /// The 24 hex digits of `RequestID.description`, written in place.
-    private static func appendRequestID(_ id: RequestID, into output: inout ByteBuffer) {
-        output.append(hex: id.prefix, width: 16)
-        output.append(hex: UInt64(id.counter), width: 8)
+}
+
+/// Stores bytes at a cursor into memory reserved for a whole response head.
+private struct HeadWriter {
+    private let start: UnsafeMutableRawPointer
+    private var cursor: UnsafeMutableRawPointer
+
+    init(_ start: UnsafeMutableRawPointer) {
+        self.start = start
+        self.cursor = start
+    }
+
+    var count: Int { start.distance(to: cursor) }
+
+    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        cursor.copyMemory(from: source, byteCount: bytes.count)
+        cursor += bytes.count
+    }
+
+    mutating func put(_ text: StaticString) {
+        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func put(string: String) {
+        var copy = string
+        copy.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// At most 20 bytes.
+    mutating func put(decimal value: Int) {
+        var magnitude = value.magnitude
+        if value < 0 { put("-") }
+        var digits = 1
+        var rest = magnitude / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        var i = digits
+        while i > 0 {
+            i -= 1
+            cursor.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ magnitude % 10), toByteOffset: i, as: UInt8.self)
+            magnitude /= 10
+        }
+        cursor += digits
+    }
+
+    /// The 24 hex digits of `RequestID.description`.
+    mutating func put(requestID: RequestID) {
+        requestID.writeHex(to: cursor)
+        cursor += 24
     }
 }

@@ -31,7 +31,8 @@ struct HTTPResponseHead {
     var keepAlive: Bool
     /// The id `x-request-id` carries, unless `echoing` holds the client's own.
     var requestID: RequestID
-    /// The request whose `x-request-id` is echoed, when it is short and plainly printable.
+    /// The request whose `x-request-id` is echoed, when it is short and plainly printable (the
+    /// connection hands the encoder the bytes instead: see `HTTPResponseEncoder.writeHead`).
     var echoing: HTTPRequestHead?
     /// The responder's own fields, written after the server's.
     var headers: HTTPHeaders
@@ -51,6 +52,10 @@ struct HTTPResponseHead {
 
     /// How the body that follows this head is delimited.
     var framing: HTTPResponseFraming {
+        Self.framing(status: status, length: length, minorVersion: minorVersion, isHEAD: isHEAD)
+    }
+
+    static func framing(status: Int, length: Int?, minorVersion: Int, isHEAD: Bool) -> HTTPResponseFraming {
         if isHEAD || status == 204 || status == 304 { return .none }
         if length != nil { return .length }
         return minorVersion >= 1 ? .chunked : .closeDelimited

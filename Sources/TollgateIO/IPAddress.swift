@@ -73,22 +73,33 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return high == other.high && low & mask == other.low & mask
     }
 
-    /// `10.0.0.5` or `2001:db8::1` (inet_ntop's form). Formatted on the stack: a v4 address
-    /// fits a small String, so logging it allocates nothing.
+    /// `10.0.0.5` or `2001:db8::1` (inet_ntop's form). An IPv4 address is formatted here
+    /// (at most 15 bytes: a small String, no allocation, no libc call); IPv6 by inet_ntop on
+    /// the stack.
     public var description: String {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { buffer in
-            buffer.initialize(repeating: 0)
-            if isIPv4 {
-                var v4 = in_addr(s_addr: UInt32(truncatingIfNeeded: low).bigEndian)
-                inet_ntop(AF_INET, &v4, buffer.baseAddress, socklen_t(buffer.count))
-            } else {
-                var v6 = in6_addr()
-                withUnsafeMutableBytes(of: &v6) { raw in
-                    raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
-                    raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+        if isIPv4 {
+            let v4 = UInt32(truncatingIfNeeded: low)
+            return String(unsafeUninitializedCapacity: 15) { out in
+                var n = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let octet = Int((v4 >> UInt32(shift)) & 0xFF)
+                    if octet >= 100 { out[n] = UInt8(0x30 + octet / 100); n += 1 }
+                    if octet >= 10 { out[n] = UInt8(0x30 + octet / 10 % 10); n += 1 }
+                    out[n] = UInt8(0x30 + octet % 10)
+                    n += 1
+                    if shift > 0 { out[n] = UInt8(ascii: "."); n += 1 }
                 }
-                inet_ntop(AF_INET6, &v6, buffer.baseAddress, socklen_t(buffer.count))
+                return n
             }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN)) { buffer in
+            buffer.initialize(repeating: 0)
+            var v6 = in6_addr()
+            withUnsafeMutableBytes(of: &v6) { raw in
+                raw.storeBytes(of: high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                raw.storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
+            }
+            inet_ntop(AF_INET6, &v6, buffer.baseAddress, socklen_t(buffer.count))
             return String(cString: buffer.baseAddress!)
         }
     }

@@ -3,7 +3,7 @@
 // issue's must-rejects, and split-anywhere equivalence: every input gives the same outcome
 // whole, one byte at a time, and in random splits.
 import Testing
-import TollgateHTTP
+@testable import TollgateHTTP
 import TollgateCore
 import TollgateTestSupport
 
@@ -27,6 +27,8 @@ private func fails(_ name: String, _ input: String, _ status: Int, heads: Int = 
 }
 
 let H = "Host: example\r\n"
+/// A colon ends a header name, so it cannot be tested as a byte inside one.
+private let HTTPBytesColon = UInt8(ascii: ":")
 
 let framingCases: [FramingCase] = [
     ok("1 valid GET", "GET / HTTP/1.1\r\n\(H)\r\n"),
@@ -234,5 +236,111 @@ struct HTTPRequestParserTests {
         #expect(head.contentType == "application/json")
         #expect(head.value(of: "host") == "h")
         #expect(head.value(of: "x-missing") == nil)
+    }
+
+    /// Each byte class the parser uses, byte by byte, against the RFC's own lists: a method and
+    /// a header name take tchar (RFC 9110 §5.6.2; `_` refused in names), a value field-vchar,
+    /// SP and HTAB (§5.5), a target visible ASCII, Host its RFC 9110 §7.2 characters.
+    @Test func byteClassesMatchTheRFC() {
+        let alnum = Set(UInt8(ascii: "0")...UInt8(ascii: "9")).union(UInt8(ascii: "a")...UInt8(ascii: "z"))
+            .union(UInt8(ascii: "A")...UInt8(ascii: "Z"))
+        let tchar = alnum.union("!#$%&'*+-.^_`|~".utf8)
+        let host = alnum.union("-._~!$&'()*+,;=:[]%".utf8)
+        func parses(_ bytes: [UInt8]) -> Bool {
+            let outcomes = ParserHarness.whole(bytes)
+            return !outcomes.contains { if case .error = $0 { return true } else { return false } }
+        }
+        for b in UInt8(0)...UInt8(255) {
+            let name = parses(Array("GET / HTTP/1.1\r\n\(H)X".utf8) + [b] + Array("Y: v\r\n\r\n".utf8))
+            if b != HTTPBytesColon { #expect(name == (tchar.contains(b) && b != UInt8(ascii: "_")), "name byte \(b)") }
+            let value = parses(Array("GET / HTTP/1.1\r\n\(H)X: a".utf8) + [b] + Array("b\r\n\r\n".utf8))
+            #expect(value == (b == 0x09 || (b >= 0x20 && b != 0x7F)), "value byte \(b)")
+            let target = parses(Array("GET /a".utf8) + [b] + Array("b HTTP/1.1\r\n\(H)\r\n".utf8))
+            #expect(target == (b >= 0x21 && b <= 0x7E), "target byte \(b)")
+            let hostValue = parses(Array("GET / HTTP/1.1\r\nHost: a".utf8) + [b] + Array("b\r\n\r\n".utf8))
+            #expect(hostValue == host.contains(b), "host byte \(b)")
+            let method = parses(Array("GE".utf8) + [b] + Array("T / HTTP/1.1\r\n\(H)\r\n".utf8))
+            if b >= 0x21 && b <= 0x7E && !tchar.contains(b) { #expect(!method, "method byte \(b)") }
+        }
+    }
+
+    /// A head keeps its bytes and fields when the parser, reusing its storage, parses the next
+    /// request while the first head is still held (copy-on-write).
+    @Test func aHeldHeadSurvivesTheNextParse() throws {
+        var parser = HTTPRequestParser()
+        let first = Array("POST /one?q=1 HTTP/1.1\r\nHost: a\r\nX-Request-ID: first\r\nContent-Length: 0\r\n\r\n".utf8)
+        let second = Array("GET /second/path HTTP/1.1\r\nHost: bbbb\r\nAuthorization: Bearer zz\r\nX-Request-ID: 2\r\nX-Other: o\r\n\r\n".utf8)
+        func head(_ bytes: [UInt8]) throws -> HTTPRequestHead? {
+            let (event, _) = try bytes.withUnsafeBytes { raw in try parser.next(raw) }
+            guard case .head(let head) = event else { return nil }
+            let (end, _) = try bytes.withUnsafeBytes { raw in try parser.next(UnsafeRawBufferPointer(rebasing: raw[raw.count...])) }
+            guard case .end = end else { return nil }
+            return head
+        }
+        let a = try #require(try head(first))
+        let b = try #require(try head(second))
+        let c = try #require(try head(first))
+        for h in [a, c] {
+            #expect(h.path == "/one" && h.query == "q=1" && h.pathEquals("/one") && !h.pathEquals("/on"))
+            #expect(h.value(of: "host") == "a" && h.requestID == "first" && h.headerCount == 3 && h.authorization == nil)
+        }
+        #expect(b.path == "/second/path" && b.query == nil && b.pathHasPrefix("/second/") && !b.pathHasPrefix("/second/path/"))
+        #expect(b.value(of: "host") == "bbbb" && b.requestID == "2" && b.authorization == "Bearer zz" && b.headerCount == 4)
+        #expect(b.header(at: 3).name == "X-Other" && b.header(at: 3).value == "o")
+    }
+
+    @Test func pathEndsAtTheFirstQuestionMark() throws {
+        var parser = HTTPRequestParser()
+        let bytes = Array("GET /a?b?c HTTP/1.1\r\nHost: h\r\n\r\n".utf8)
+        let (event, _) = try bytes.withUnsafeBytes { raw in try parser.next(raw) }
+        guard case .head(let head) = event else { Issue.record("no head"); return }
+        #expect(head.path == "/a" && head.query == "b?c" && head.pathEquals("/a") && head.pathHasPrefix("/"))
+        #expect(!head.pathEquals("/a?b?c") && !head.pathHasPrefix("/a?"))
+    }
+
+    /// Values are scanned eight bytes at a time: a bad byte is found at every position of long
+    /// values, and good bytes of every kind (HTAB, SP, obs-text, `~`) pass.
+    @Test func longValuesAreCheckedAtEveryPosition() {
+        func parses(_ bytes: [UInt8]) -> Bool {
+            !ParserHarness.whole(bytes).contains { if case .error = $0 { return true } else { return false } }
+        }
+        let filler: [UInt8] = Array("abc\t~ \u{80}\u{FF}xyz0123456789-ABCDEFGHIJ".utf8)
+        for length in 1...40 {
+            let value = (0..<length).map { filler[$0 % filler.count] }
+            let before = Array("GET / HTTP/1.1\r\n\(H)X-V: ".utf8), after = Array("\r\nX-After: 1\r\n\r\n".utf8)
+            #expect(parses(before + value + [UInt8(ascii: "q")] + after), "length \(length)")
+            for position in 0..<length {
+                for bad: UInt8 in [0x00, 0x01, 0x0B, 0x1F, 0x7F] {
+                    var broken = value
+                    broken[position] = bad
+                    #expect(!parses(before + broken + [UInt8(ascii: "q")] + after), "length \(length) byte \(bad) at \(position)")
+                }
+            }
+        }
+    }
+}
+
+/// Known header names are recognised in any case, eight bytes at a time, and a name that
+/// differs in one byte (or only by a byte that case-folds wrongly) is not taken for them.
+@Test func knownNamesMatchInAnyCaseAndOnlyThemselves() {
+    let names: [StaticString] = ["host", "expect", "connection", "content-type", "x-request-id", "authorization",
+                                 "content-length", "transfer-encoding", "100-continue", "keep-alive",
+                                 "a", "te", "abc", "chunked", "abcdefgh", "abcdefghi", "0123456789abcdef-xyz"]
+    var generator = SplitMix64(seed: 7)
+    for name in names {
+        let bytes = Array(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        for _ in 0..<20 {
+            let mixed = bytes.map { b in generator.next() % 2 == 0 ? b : (b >= 0x61 && b <= 0x7A ? b - 0x20 : b) }
+            let matched = mixed.withUnsafeBytes { p in HTTPBytes.equalsIgnoringCase(p, name) }
+            #expect(matched, "\(String(decoding: mixed, as: UTF8.self))")
+        }
+        for position in bytes.indices {
+            for replacement: UInt8 in [0x40, 0x5B, 0x60, 0x7B, 0x0D, 0xC1, bytes[position] ^ 0x01, bytes[position] &+ 0x80] {
+                var wrong = bytes
+                wrong[position] = replacement
+                let matched = wrong.withUnsafeBytes { p in HTTPBytes.equalsIgnoringCase(p, name) }
+                #expect(!matched, "\(name) with \(replacement) at \(position)")
+            }
+        }
     }
 }

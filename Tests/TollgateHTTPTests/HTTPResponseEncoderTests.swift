@@ -172,3 +172,20 @@ struct HTTPResponseEncoderTests {
         #expect(String(decoding: output.readable, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
     }
 }
+
+/// The request id's branch-free hex digits agree with the standard library's, in the header
+/// bytes and in `description`.
+@Test func requestIDHexMatchesTheStandardLibrary() {
+    var generator = SplitMix64(seed: 0x5EED)
+    var samples: [(UInt64, UInt32)] = [(0, 0), (.max, .max), (0x0123_4567_89AB_CDEF, 0x9ABC_DEF0), (0xA, 0xF0)]
+    for _ in 0..<1000 { samples.append((generator.next(), UInt32(truncatingIfNeeded: generator.next()))) }
+    for (prefix, counter) in samples {
+        let id = RequestID(prefix: prefix, counter: counter)
+        func padded(_ text: String, _ width: Int) -> String { String(repeating: "0", count: width - text.count) + text }
+        let expected = padded(String(prefix, radix: 16), 16) + padded(String(counter, radix: 16), 8)
+        #expect(id.description == expected)
+        var bytes = [UInt8](repeating: 0, count: 26)
+        bytes.withUnsafeMutableBytes { id.writeHex(to: $0.baseAddress! + 1) }
+        #expect(String(decoding: bytes[1..<25], as: UTF8.self) == expected && bytes[0] == 0 && bytes[25] == 0)
+    }
+}

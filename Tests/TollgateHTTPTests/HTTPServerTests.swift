@@ -248,6 +248,35 @@ struct HTTPServerTests {
         #expect(eventually { server.server.connectionCount == 0 })
     }
 
+    /// An exchange outlives its connection (an upstream answers after the client left): every
+    /// call on it is then a no-op and none reaches the closed (and released) connection. The
+    /// exchange holds its connection without a weak reference (`HTTPExchange.connection`), so
+    /// this checks the detach on every path that ends a connection.
+    @Test func lateAnswerAfterTheClientLeftTouchesNoConnection() throws {
+        let server = try TestServer()
+        defer { server.stop() }
+        // Control: with the client still there the same answer arrives.
+        let staying = try RawClient(port: server.port)
+        staying.send("GET /late?20 HTTP/1.1\r\n\(host)\r\n")
+        let response = try staying.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == "late")
+        for round in 1...3 {
+            do {
+                let leaving = try RawClient(port: server.port)
+                leaving.send("GET /late?150 HTTP/1.1\r\n\(host)\r\n")
+                #expect(eventually { server.counters.snapshot.started == 1 + round })
+            }
+            #expect(eventually { server.counters.snapshot.aborted == round })
+            #expect(eventually { server.server.connectionCount == 1 })  // only `staying`
+            #expect(eventually { server.counters.snapshot.lateReplies == 1 + round })
+        }
+        #expect(server.counters.snapshot.lateRepliesReachingAConnection == 0)
+        // The loop still serves.
+        staying.send("GET /hello?ok HTTP/1.1\r\n\(host)\r\n")
+        #expect(try staying.readResponse().text == "hello ok")
+    }
+
     @Test func connectionsBeyondTheLimitGet503AndTheServerStaysUp() throws {
         let server = try TestServer { $0.maxConnections = 2 }
         defer { server.stop() }

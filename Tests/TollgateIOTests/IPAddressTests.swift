@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Glibc
 import Testing
 import TollgateIO
 
@@ -30,6 +31,26 @@ struct IPAddressTests {
         #expect(IPBlock(text: "0.0.0.0/0")!.contains(IPAddress(text: "8.8.8.8")!))
         for bad in ["10.0.0.0/33", "::/129", "10.0.0.0/", "10.0.0.0/-1", "10.0.0.0/8/8", "x/8"] {
             #expect(IPBlock(text: bad) == nil, "\(bad)")
+        }
+    }
+
+    /// The hand-written IPv4 formatting agrees with inet_ntop, octet edges included.
+    @Test func formatsIPv4AsInetNtop() {
+        let octets: [UInt32] = [0, 1, 9, 10, 11, 99, 100, 101, 199, 200, 249, 250, 255]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var samples: [UInt32] = []
+        for a in octets { for b in octets { samples.append(a << 24 | b << 16 | (b ^ a) << 8 | a) } }
+        for _ in 0..<2000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            samples.append(UInt32(truncatingIfNeeded: state >> 32))
+        }
+        for v4 in samples {
+            var addr = in_addr(s_addr: v4.bigEndian)
+            var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
+            let expected = String(cString: buffer)
+            let address = IPAddress(text: expected)
+            #expect(address?.description == expected)
         }
     }
 }

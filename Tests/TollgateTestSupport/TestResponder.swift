@@ -40,6 +40,12 @@ final class TestResponder: HTTPResponder {
             exchange.context = delayed
             exchange.delegate = delayed
             loop.schedule(delayed, at: loop.now + millis * 1_000_000)
+        } else if head.pathEquals("/late") {
+            // Like /slow, and probes the exchange when it fires (see LateReply).
+            let millis = UInt64(head.query ?? "100") ?? 100
+            let late = LateReply(exchange: exchange, counters: counters)
+            exchange.connectionContext = LateMarker()
+            loop.schedule(late, at: loop.now + millis * 1_000_000)
         } else if head.pathEquals("/stream") {
             let total = Int(head.query ?? "1000000") ?? 1_000_000
             let stream = Streamer(exchange: exchange, total: total, counters: counters)

@@ -46,6 +46,10 @@ package final class TestCounters: Sendable {
         /// Bytes a Streamer has handed to `write` so far.
         package var producedBytes = 0
         package var bodyBytes = 0
+        /// /late answers attempted, and those whose exchange had lost its client yet still
+        /// reached a connection (must stay 0).
+        package var lateReplies = 0
+        package var lateRepliesReachingAConnection = 0
     }
     private let values = Mutex(Values())
     func update(_ body: (inout Values) -> Void) { values.withLock { body(&$0) } }
