@@ -114,10 +114,11 @@ final class GatewayResponder: HTTPResponder {
             latencyMs: Double(end &- exchange.startTime) / 1e6,
             bytesIn: exchange.bodyBytesIn, bytesOut: exchange.bytesOut)
         let trusted = context.runtime.plan.trustedProxies
-        // TODO(perf-http): the HTTP layer's cached peer text when the address is the peer's.
-        record.clientAddress = ClientAddress.resolve(
+        let client = ClientAddress.resolve(
             peer: exchange.peer, forwardedFor: trusted.isEmpty ? nil : exchange.head.combinedValue(of: "x-forwarded-for"),
-            trusted: trusted).description
+            trusted: trusted)
+        // The peer's text is formatted once per connection by the HTTP layer.
+        record.clientAddress = client == exchange.peer ? exchange.peerText : client.description
         if exchange.isResponseStarted { record.ttfbMs = Double(exchange.firstByteTime &- exchange.startTime) / 1e6 }
         if let proxy {
             proxy.exchangeEnded(record: &record)
