@@ -53,6 +53,7 @@ done
 
 die() { echo "ab.sh: error: $*" >&2; exit 1; }
 log() { echo "--- $*"; }
+. "$HERE/lib.sh"
 for tool in nginx wrk "$PY"; do command -v "$tool" >/dev/null 2>&1 || die "$tool not found: run 'make deps'"; done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
@@ -62,19 +63,6 @@ RES=$WORK/results
 mkdir -p "$RES" "$OUT_DIR"
 PIDS=()
 
-stop_pid() {   # TERM the process and its children, KILL what is left after 5 s
-    local pid=$1 tree p i alive
-    tree="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)"
-    for p in $tree; do kill -TERM "$p" 2>/dev/null || true; done
-    for i in $(seq 50); do
-        alive=0
-        for p in $tree; do kill -0 "$p" 2>/dev/null && [ "$(sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f1)" != Z ] && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in $tree; do kill -KILL "$p" 2>/dev/null || true; done
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     local rc=$? pid
     trap - EXIT INT TERM
@@ -91,36 +79,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-ports() { $PY "$HERE/tools.py" ports "$1" | tr '\n' ' '; }
 
-nginx_start() {   # NAME WORKERS SERVER_BLOCKS -> NGINX_PID
-    local dir=$WORK/$1
-    mkdir -p "$dir/tmp"
-    chmod 755 "$dir"
-    cat >"$dir/nginx.conf" <<EOF
-worker_processes $2;
-daemon off;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-worker_rlimit_nofile $(ulimit -n);
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
-$3
-}
-EOF
-    nginx -q -t -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" || die "nginx rejected $dir/nginx.conf"
-    nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
-    NGINX_PID=$!
-    PIDS+=("$NGINX_PID")
-}
 
 tollgate_start() {   # NAME BIN UPSTREAM_PORT MAX_CONCURRENCY -> TG_PID, TG_PORT
     local dir=$WORK/$1 addr

@@ -54,6 +54,7 @@ done
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
 log() { echo "--- $*"; }
+. "$HERE/lib.sh"
 
 # ------------------------------------------------------------------ preflight
 for tool in nginx wrk curl "$PY"; do
@@ -94,25 +95,7 @@ PIDS=()
 PROBLEMS=()  # measurements that completed only in part; the run exits 1 after reporting them
 AUX_PIDS=    # helpers whose CPU counts as the benchmark's own during wrk runs (an upstream)
 
-running() {   # PID exists and is not a zombie waiting to be reaped
-    local state
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [ -n "$state" ] && [ "$state" != Z ]
-}
 
-stop_pid() {   # TERM the process and its descendants, KILL whatever is left after 5 s
-    local pid=$1 tree p i
-    tree="$pid $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true)"
-    for p in $tree; do kill -TERM "$p" 2>/dev/null || true; done
-    for i in $(seq 50); do
-        local alive=0
-        for p in $tree; do running "$p" && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.1
-    done
-    for p in $tree; do kill -KILL "$p" 2>/dev/null || true; done
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
@@ -136,36 +119,6 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------ nginx
 # nginx_start NAME WORKERS SERVER_BLOCKS -> sets NGINX_PID. Conf in $WORK/NAME, no daemon, no
 # access log, everything it writes kept under $WORK/NAME.
-nginx_start() {
-    local name=$1 workers=$2 servers=$3 dir=$WORK/$1
-    mkdir -p "$dir/tmp"
-    chmod 755 "$dir"
-    cat >"$dir/nginx.conf" <<EOF
-worker_processes $workers;
-daemon off;
-master_process on;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-worker_rlimit_nofile $(ulimit -n);
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;   # wrk's connections are never recycled (nor are Tollgate's)
-$servers
-}
-EOF
-    nginx -q -t -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" ||
-        die "nginx rejected $dir/nginx.conf"
-    nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
-    NGINX_PID=$!
-    PIDS+=("$NGINX_PID")
-}
 
 healthz_location='        location = /healthz { default_type application/json; return 200 '"'"'{"status":"ok"}'"'"'; }'
 
@@ -285,7 +238,6 @@ json.dump(dict(a.split("=", 1) for a in sys.argv[2:]), open(sys.argv[1], "w"), i
 PY
 }
 
-ports() { $PY "$HERE/tools.py" ports "$1" | tr '\n' ' '; }
 
 # ------------------------------------------------------------------ scenario: healthz
 scenario_healthz() {
