@@ -106,6 +106,9 @@ public final class HTTPExchange {
     /// connection holds its current exchange strongly and clears this field on every path
     /// that lets go of it, so a non-nil value always points at a live connection, however
     /// long a responder keeps the exchange (an upstream answering after the client left).
+    /// Loading it makes a strong copy (a retain), and that copy is what keeps the connection
+    /// alive through a call that closes it (`write` → `flushOutput` → `close`, then the caller
+    /// reads its phase): never replace the load with an unretained one.
     unowned(unsafe) var connection: HTTPConnection?
     var bodyRequested = false
     var bodyPaused = false

@@ -103,8 +103,10 @@ struct HTTPResponseEncoder {
     private static func write(status: Int, contentType: String?, length: Int?, minorVersion: Int, keepAlive: Bool,
                               requestID: RequestID, echo: UnsafeRawBufferPointer?, headers: HTTPHeaders,
                               date: [UInt8]?, into output: inout ByteBuffer) -> Int {
-        // Fixed text and numbers stay under 400 bytes; an echoed id is at most 128.
-        var bound = 400 + 128 + (date?.count ?? 0) + (contentType?.utf8.count ?? 0)
+        // Fixed text and numbers stay under 400 bytes; an echoed id is at most 128. The reason
+        // phrase is counted too: an upstream's status passes through, whatever its phrase.
+        var bound = 400 + 128 + HTTPStatus.reason(status).utf8CodeUnitCount + (date?.count ?? 0)
+            + (contentType?.utf8.count ?? 0)
         for (name, value) in headers.entries { bound += 4 + name.utf8.count + value.utf8.count }
         return output.writeWithUnsafeMutableBytes(minimumWritable: bound) { region -> Int in
             var out = HeadWriter(region.baseAddress!)

@@ -93,6 +93,11 @@ final class CurlEasy {
 
     /// Called when the handle goes back to the pool (the transfer was removed from the multi).
     func parked() {
+        // The header list's nodes are trimmed below: the idle handle must not point at them.
+        // (CURLOPT_POSTFIELDS is left alone: setting it, even to NULL, makes the method POST in
+        // libcurl 7.88's setopt.c, which the remembered shape would not know; every shape that
+        // uses it sets it again before the handle is added.)
+        _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, nil)
         if bodyCapacity > Self.keptBodyCapacity {
             Glibc.free(body)
             body = nil

@@ -116,7 +116,10 @@ public final class UpstreamTransfer {
             _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length ?? -1))
         case .copied(let data):
             // No memory for the handle's buffer: curl copies the body (the handle is reset
-            // before its next use, as this shape says the read callback).
+            // before its next use, as this shape says the read callback). The read callback's
+            // data is this transfer's all the same: libcurl sends from the copy and never calls
+            // it, but no option may point at a transfer that is gone.
+            _ = tg_easy_setopt_ptr(easy, CURLOPT_READDATA, me)
             _ = tg_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(data.count))
             data.withUnsafeBytes { raw in
                 _ = tg_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
