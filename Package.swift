@@ -23,6 +23,8 @@ let package = Package(
         // libcurl's setopt calls are variadic; shim.h wraps them one per argument type.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // The config loader composes its node tree from libyaml's events (lines kept, no Foundation).
+        // The usage log: SQLite's C API, one connection per thread.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         // The leaf: bytes, JSON and SSE scanning, hashes, ids, money and time units. No I/O.
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore"],
                 swiftSettings: swiftSettings),
         // What each request cost and how it went: usage records, their sinks, the access log.
-        .target(name: "TollgateMetering", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
+        .target(name: "TollgateMetering", dependencies: ["TollgateIO", "TollgateCore", "CSQLite", "CLinux"], swiftSettings: swiftSettings),
         // Pure decisions on an injected clock, no I/O: which backend next, and whether a
         // caller may (who, which model, how much).
         .target(name: "TollgateRouting", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),

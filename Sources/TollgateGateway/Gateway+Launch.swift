@@ -6,6 +6,7 @@ public import TollgateConfig
 import TollgateHTTP
 import TollgateIO
 import TollgateUpstream
+import TollgateMetering
 
 public enum GatewayLaunchError: Error, CustomStringConvertible {
     /// Another process serves the address (EADDRINUSE).
@@ -51,4 +52,7 @@ extension Gateway {
 
     /// The libcurl this binary runs with (`tollgate version`).
     public static var curlVersion: String { Curl.version }
+
+    /// The SQLite library the usage log runs on (`tollgate version`).
+    public static var sqliteVersion: String { SQLiteConnection.libraryVersion }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// `tollgate version`: ours and the linked libcurl's.
+// `tollgate version`: ours and the linked libcurl's and SQLite's (SPEC §1).
 import TollgateCLI
 import TollgateGateway
 
@@ -7,6 +7,7 @@ struct Version {
     func run() -> Int32 {
         Console.out(TollgateCommandLine.versionLine)
         Console.out(Gateway.curlVersion)
+        Console.out("SQLite/" + Gateway.sqliteVersion)
         return 0
     }
 }

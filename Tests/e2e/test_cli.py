@@ -74,6 +74,8 @@ def test_version_flag_and_command():
     out = run("version")
     lines = out.stdout.splitlines()
     assert out.returncode == 0 and lines[0] == "tollgate 0.1.0" and lines[1].startswith("libcurl/")
+    # SPEC §1: the linked SQLite too (the usage log's library).
+    assert len(lines) == 3 and lines[2].startswith("SQLite/3.")
 
 
 def test_check_config_takes_a_dash_file_after_double_dash():
