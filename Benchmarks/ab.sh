@@ -63,23 +63,7 @@ RES=$WORK/results
 mkdir -p "$RES" "$OUT_DIR"
 PIDS=()
 
-cleanup() {
-    local rc=$? pid
-    trap - EXIT INT TERM
-    set +e
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && stop_pid "$pid"; done
-    if [ "${BENCH_KEEP_WORK:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 143 ]; }; then
-        echo "ab.sh: configs, logs and raw results kept in $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-
+install_cleanup
 
 tollgate_start() {   # NAME BIN UPSTREAM_PORT MAX_CONCURRENCY -> TG_PID, TG_PORT
     local dir=$WORK/$1 addr

@@ -52,3 +52,24 @@ EOF
 }
 
 ports() { $PY "$HERE/tools.py" ports "$1" | tr '\n' ' '; }
+
+# On any exit: stop every process in PIDS, and remove WORK unless the run failed (then its
+# configs and logs are kept for a look) or BENCH_KEEP_WORK=1. Call once WORK and PIDS exist.
+install_cleanup() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    set +e
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && stop_pid "$pid"; done
+    if [ "${BENCH_KEEP_WORK:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 143 ]; }; then
+        echo "${0##*/}: configs, logs and raw results kept in $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}

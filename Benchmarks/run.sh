@@ -95,30 +95,11 @@ PIDS=()
 PROBLEMS=()  # measurements that completed only in part; the run exits 1 after reporting them
 AUX_PIDS=    # helpers whose CPU counts as the benchmark's own during wrk runs (an upstream)
 
-
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    set +e
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null && stop_pid "$pid"
-    done
-    if [ "${BENCH_KEEP_WORK:-0}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 130 ] && [ $rc -ne 143 ]; }; then
-        echo "run.sh: configs, logs and raw results kept in $WORK" >&2
-    else
-        rm -rf "$WORK"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_cleanup
 
 # ------------------------------------------------------------------ nginx
-# nginx_start NAME WORKERS SERVER_BLOCKS -> sets NGINX_PID. Conf in $WORK/NAME, no daemon, no
-# access log, everything it writes kept under $WORK/NAME.
+# nginx_start (lib.sh) NAME WORKERS SERVER_BLOCKS -> sets NGINX_PID. Conf in $WORK/NAME, no
+# daemon, no access log, everything it writes kept under $WORK/NAME.
 
 healthz_location='        location = /healthz { default_type application/json; return 200 '"'"'{"status":"ok"}'"'"'; }'
 
@@ -237,7 +218,6 @@ import json, sys
 json.dump(dict(a.split("=", 1) for a in sys.argv[2:]), open(sys.argv[1], "w"), indent=1)
 PY
 }
-
 
 # ------------------------------------------------------------------ scenario: healthz
 scenario_healthz() {
