@@ -16,12 +16,7 @@ public struct MicroDollars: Sendable, Hashable, Comparable, CustomStringConverti
     public var dollars: Double { Double(value) / 1_000_000 }
 
     /// `1.5` → "1.500000": six decimals, the precision the config accepts.
-    public var description: String {
-        let sign = value < 0 ? "-" : ""
-        let magnitude = value.magnitude
-        let fraction = String(magnitude % 1_000_000)
-        return sign + String(magnitude / 1_000_000) + "." + String(repeating: "0", count: 6 - fraction.count) + fraction
-    }
+    public var description: String { FixedPointText.format(value, places: 6) }
 
     public static func < (a: MicroDollars, b: MicroDollars) -> Bool { a.value < b.value }
 

@@ -31,12 +31,7 @@ public struct MilliGPUSeconds: Sendable, Hashable, Comparable, CustomStringConve
     public var seconds: Double { Double(value) / 1_000 }
 
     /// `1235` → "1.235": seconds with three decimals, exact.
-    public var secondsText: String {
-        let sign = value < 0 ? "-" : ""
-        let magnitude = value.magnitude
-        let fraction = String(magnitude % 1_000)
-        return sign + String(magnitude / 1_000) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction
-    }
+    public var secondsText: String { FixedPointText.format(value, places: 3) }
 
     public var description: String { secondsText + "s" }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Text → value for durations, sizes and money. Everything is parsed exactly from the decimal
 // text (never through Double): "0.00019" must be 190 micro-dollars, not 189.99999….
+import TollgateCore
 
 /// Why a scalar is not a valid duration, size, amount or fixed-point number.
 public enum ConfigValueError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -151,14 +152,7 @@ public enum ConfigValue {
 
     /// `190` → `"0.00019"`: the shortest exact decimal for an amount of micro-dollars.
     public static func formatMicroDollars(_ micros: Int64) -> String {
-        let sign = micros < 0 ? "-" : ""
-        let magnitude = micros.magnitude
-        let whole = magnitude / 1_000_000
-        var fraction = String(magnitude % 1_000_000)
-        if fraction == "0" { return "\(sign)\(whole)" }
-        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
-        while fraction.hasSuffix("0") { fraction.removeLast() }
-        return "\(sign)\(whole).\(fraction)"
+        FixedPointText.format(micros, places: 6, trimmingZeros: true)
     }
 
     /// A duration in the largest unit that divides it: `30s`, `500ms`, `5m`; `0s` for zero.
