@@ -101,31 +101,6 @@ extension GatewayPlan {
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
-                           costModel: backend.pricing.map(Self.costModel(of:)) ?? .free)
+                           costModel: backend.pricing?.costModel ?? .free)
     }
-}
-
-extension GatewayPlan {
-    /// `price` + `billing` as the pure cost model (SPEC §3: round_up and minimum are per_second's).
-    static func costModel(of pricing: Pricing) -> CostModel {
-        let price = MicroDollars(pricing.microDollars)
-        switch pricing.billing {
-        case .alwaysOn: return .alwaysOn(perHour: price)
-        case .perRequest: return .perRequest(price)
-        case .perSecond:
-            let roundUpMs = pricing.roundUp.map { Int64(clamping: $0.nanoseconds / 1_000_000) }
-            return .perSecond(perSecond: price, roundUpMs: roundUpMs, minimum: pricing.minimumMicroDollars.map(MicroDollars.init))
-        }
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds (negative durations count as zero).
-    public var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
-    }
-
-    public var milliseconds: Int { Int(nanoseconds / 1_000_000) }
 }

@@ -30,11 +30,4 @@ struct GatewayPlanTests {
         #expect(plan.authenticate(key: "tg-bob-literal-ke") == nil)
         #expect(plan.authenticate(key: "") == nil)
     }
-
-    @Test func pricingBecomesTheCostModel() {
-        #expect(GatewayPlan.costModel(of: Pricing(billing: .perSecond, microDollars: 190, roundUp: .seconds(1), minimumMicroDollars: 10_000))
-                == .perSecond(perSecond: MicroDollars(190), roundUpMs: 1_000, minimum: MicroDollars(10_000)))
-        #expect(GatewayPlan.costModel(of: Pricing(billing: .perRequest, microDollars: 10_000)) == .perRequest(MicroDollars(10_000)))
-        #expect(GatewayPlan.costModel(of: Pricing(billing: .alwaysOn, microDollars: 400_000)) == .alwaysOn(perHour: MicroDollars(400_000)))
-    }
 }

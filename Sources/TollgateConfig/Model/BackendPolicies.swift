@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pricing, health, TLS trust, circuit and idle settings of a backend (also used by prices.yaml targets).
+public import TollgateCore
 
 /// How a backend is paid for.
 public enum Billing: String, Sendable, Equatable, CaseIterable {
@@ -27,6 +28,19 @@ public struct Pricing: Sendable, Equatable {
         self.microDollars = microDollars
         self.roundUp = roundUp
         self.minimumMicroDollars = minimumMicroDollars
+    }
+
+    /// As the pure cost model the meter, the router and `report --what-if` price with (SPEC §3:
+    /// round_up and minimum are per_second's).
+    public var costModel: CostModel {
+        let price = MicroDollars(microDollars)
+        switch billing {
+        case .alwaysOn: return .alwaysOn(perHour: price)
+        case .perRequest: return .perRequest(price)
+        case .perSecond:
+            let roundUpMs = roundUp.map { Int64($0.milliseconds) }
+            return .perSecond(perSecond: price, roundUpMs: roundUpMs, minimum: minimumMicroDollars.map(MicroDollars.init))
+        }
     }
 
     /// The `price:` key that goes with each billing.
