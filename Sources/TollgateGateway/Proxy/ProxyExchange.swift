@@ -213,7 +213,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         body.prepare(upstreamModel: shaping.renamesModel ? backend.upstreamModel : nil, clientModel: model.name,
                      injectUsage: shaping.requestsStreamUsage)
         call.bodyLength = body.attemptLength
-        let next = ProxyAttempt(number: usage.attempts, backendIndex: index, startedAt: now,
+        let next = ProxyAttempt(number: usage.attempts, costModel: backend.costModel, startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
@@ -231,9 +231,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, reportedGPU: MilliGPUSeconds? = nil, taken: Bool = true) {
         guard !attempt.isOver else { return }
         attempt.retire(loop: loop, cancelCall: cancelCall)
-        let costModel = plan.backends.indices.contains(attempt.backendIndex) ? plan.backends[attempt.backendIndex].costModel : .free
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: reportedGPU,
-                     costModel: costModel, taken: taken)
+                     costModel: attempt.costModel, taken: taken)
     }
 
     /// Acts on SPEC §3's table for a failed attempt.
