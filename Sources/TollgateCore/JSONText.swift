@@ -14,29 +14,15 @@ public enum JSONText {
         return String(decoding: buffer.readable, as: UTF8.self)
     }
 
-    /// Appends `text` escaped for the inside of a JSON string, without allocating (log lines).
+    /// Appends `text` escaped for the inside of a JSON string, without allocating (log lines):
+    /// one reservation of the worst case (six bytes per byte), then RegionWriter's escaper.
     public static func appendEscaped(_ text: String, to buffer: inout ByteBuffer) {
-        var text = text
-        text.withUTF8 { bytes in
-            // Runs of bytes that need no escape are copied whole.
-            var runStart = 0
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
-                if runStart < i { buffer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<i]))) }
-                runStart = i + 1
-                switch b {
-                case UInt8(ascii: "\""): buffer.append("\\\"")
-                case UInt8(ascii: "\\"): buffer.append("\\\\")
-                case 0x0A: buffer.append("\\n")
-                case 0x0D: buffer.append("\\r")
-                case 0x09: buffer.append("\\t")
-                default:
-                    buffer.append("\\u00")
-                    buffer.append(hex: UInt64(b), width: 2)
-                }
-            }
-            if runStart < bytes.count { buffer.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart...]))) }
+        let bound = text.utf8.count &* 6
+        guard bound > 0 else { return }
+        _ = buffer.writeWithUnsafeMutableBytes(minimumWritable: bound) { region in
+            var writer = RegionWriter(region)
+            writer.append(jsonEscaped: text)
+            return writer.count
         }
     }
 

@@ -99,7 +99,7 @@ struct HTTPResponseEncoder {
     // MARK: - The head
 
     /// The head is written in one reservation of the buffer (an upper bound of its size) and
-    /// then with plain stores: no capacity check and no call per piece.
+    /// then with plain stores (RegionWriter): one bound check and no buffer call per piece.
     private static func write(status: Int, contentType: String?, length: Int?, minorVersion: Int, keepAlive: Bool,
                               requestID: RequestID, echo: UnsafeRawBufferPointer?, headers: HTTPHeaders,
                               date: [UInt8]?, into output: inout ByteBuffer) -> Int {
@@ -109,45 +109,46 @@ struct HTTPResponseEncoder {
             + (contentType?.utf8.count ?? 0)
         for (name, value) in headers.entries { bound += 4 + name.utf8.count + value.utf8.count }
         return output.writeWithUnsafeMutableBytes(minimumWritable: bound) { region -> Int in
-            var out = HeadWriter(region.baseAddress!)
-            out.put("HTTP/1.1 ")
-            out.put(decimal: status)
-            out.put(" ")
-            out.put(HTTPStatus.reason(status))
+            var out = RegionWriter(region)
+            out.append("HTTP/1.1 ")
+            out.append(decimal: status)
+            out.append(" ")
+            out.append(HTTPStatus.reason(status))
             if let date {
-                out.put("\r\ndate: ")
-                date.withUnsafeBytes { out.put($0) }
+                out.append("\r\ndate: ")
+                date.withUnsafeBytes { out.append($0) }
             }
             if let contentType = contentType {
-                out.put("\r\ncontent-type: ")
-                out.put(string: contentType)
+                out.append("\r\ncontent-type: ")
+                out.append(string: contentType)
             }
             // No framing field on a 204 (RFC 9110 §8.6 forbids a length there) nor on a 304; a
             // HEAD answer declares the length a GET would have had (§9.3.2), and no body follows.
             if status != 204 && status != 304 {
                 if let length = length {
-                    out.put("\r\ncontent-length: ")
-                    out.put(decimal: length)
+                    out.append("\r\ncontent-length: ")
+                    out.append(decimal: length)
                 } else if minorVersion >= 1 {
-                    out.put("\r\ntransfer-encoding: chunked")
+                    out.append("\r\ntransfer-encoding: chunked")
                 }
             }
-            out.put("\r\nx-request-id: ")
-            if let echo, isEchoableRequestID(echo) { out.put(echo) } else { out.put(requestID: requestID) }
+            out.append("\r\nx-request-id: ")
+            if let echo, isEchoableRequestID(echo) { out.append(echo) } else { out.append(requestID: requestID) }
             for (name, value) in headers.entries {
-                out.put("\r\n")
-                out.put(string: name)
-                out.put(": ")
-                out.put(string: value)
+                out.append("\r\n")
+                out.append(string: name)
+                out.append(": ")
+                out.append(string: value)
             }
             if !keepAlive {
-                out.put("\r\nconnection: close")
+                out.append("\r\nconnection: close")
             } else if minorVersion == 0 {
                 // HTTP/1.0 closes by default; staying open must be said (RFC 9112 §9.3).
-                out.put("\r\nconnection: keep-alive")
+                out.append("\r\nconnection: keep-alive")
             }
-            out.put("\r\n\r\n")
-            precondition(out.count <= region.count, "response head larger than its bound")
+            out.append("\r\n\r\n")
+            // The bound above is exact; should it ever be short, the writer stopped at the region's
+            // end and this head is cut (one broken response, never a write past the buffer).
             return out.count
         }
     }
@@ -157,56 +158,5 @@ struct HTTPResponseEncoder {
         guard !value.isEmpty, value.count <= 128 else { return false }
         for b in value where !(b >= 0x21 && b <= 0x7E) { return false }
         return true
-    }
-
-}
-
-/// Stores bytes at a cursor into memory reserved for a whole response head.
-private struct HeadWriter {
-    private let start: UnsafeMutableRawPointer
-    private var cursor: UnsafeMutableRawPointer
-
-    init(_ start: UnsafeMutableRawPointer) {
-        self.start = start
-        self.cursor = start
-    }
-
-    var count: Int { start.distance(to: cursor) }
-
-    mutating func put(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress else { return }
-        cursor.copyMemory(from: source, byteCount: bytes.count)
-        cursor += bytes.count
-    }
-
-    mutating func put(_ text: StaticString) {
-        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func put(string: String) {
-        var copy = string
-        copy.withUTF8 { put(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// At most 20 bytes.
-    mutating func put(decimal value: Int) {
-        var magnitude = value.magnitude
-        if value < 0 { put("-") }
-        var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 { digits += 1; rest /= 10 }
-        var i = digits
-        while i > 0 {
-            i -= 1
-            cursor.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ magnitude % 10), toByteOffset: i, as: UInt8.self)
-            magnitude /= 10
-        }
-        cursor += digits
-    }
-
-    /// The 24 hex digits of `RequestID.description`.
-    mutating func put(requestID: RequestID) {
-        requestID.writeHex(to: cursor)
-        cursor += 24
     }
 }

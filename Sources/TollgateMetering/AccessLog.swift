@@ -27,7 +27,7 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
             &+ length(r.user) &+ length(r.keyID) &+ length(r.model) &+ length(r.backend) &+ length(r.error)
         let bound = Self.fixedPartBound &+ cachedPrefix.count &+ 6 &* strings
         _ = buffer.writeWithUnsafeMutableBytes(minimumWritable: bound) { region in
-            var line = LineWriter(region)
+            var line = RegionWriter(region)
             write(r, second: second, to: &line)
             // Never short (the bound above is the worst case); should it be, the line is
             // dropped rather than written cut.
@@ -38,15 +38,14 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
     /// Everything of a line but its strings (keys, numbers, the time and the id) fits here.
     private static let fixedPartBound = 1024
 
-    private func write(_ r: UsageRecord, second: Int64, to line: inout LineWriter) {
+    private func write(_ r: UsageRecord, second: Int64, to line: inout RegionWriter) {
         line.append("{\"ts\":\"")
         cachedPrefix.withUnsafeBytes { line.append($0) }
         let millis = Int((r.timestamp - Double(second)) * 1000)
         line.append(byte: UInt8(ascii: "."))
         line.append(decimal: min(max(millis, 0), 999), minimumDigits: 3)
         line.append("Z\",\"id\":\"")
-        line.append(hex: r.id.prefix, digits: 16)
-        line.append(hex: UInt64(r.id.counter), digits: 8)
+        line.append(requestID: r.id)
         line.append(byte: UInt8(ascii: "\""))
         if let client = r.clientRequestID { line.field(",\"client_request_id\":\"", client) }
         if let address = r.clientAddress { line.field(",\"client\":\"", address) }
@@ -105,77 +104,8 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
     }
 }
 
-/// Writes one log line into a region reserved for it: plain stores, one bound check each (no
-/// call into the buffer per piece). Past the region's end nothing is written and the line is
-/// marked `overflowed`.
-private struct LineWriter {
-    private let base: UnsafeMutableRawPointer?
-    private let capacity: Int
-    private(set) var count = 0
-    private(set) var overflowed = false
-
-    init(_ region: UnsafeMutableRawBufferPointer) {
-        base = region.baseAddress
-        capacity = region.count
-    }
-
-    /// Room for `n` more bytes, or nil (and the line is marked).
-    private mutating func claim(_ n: Int) -> UnsafeMutableRawPointer? {
-        guard let base, n <= capacity &- count else {
-            overflowed = true
-            return nil
-        }
-        defer { count &+= n }
-        return base + count
-    }
-
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        guard let from = bytes.baseAddress, let to = claim(bytes.count) else { return }
-        to.copyMemory(from: from, byteCount: bytes.count)
-    }
-
-    mutating func append(_ text: StaticString) {
-        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    mutating func append(byte: UInt8) {
-        claim(1)?.storeBytes(of: byte, as: UInt8.self)
-    }
-
-    /// A non-negative integer in decimal, zero-padded to `minimumDigits`.
-    mutating func append(decimal value: Int, minimumDigits: Int = 1) {
-        let value = max(value, 0)
-        // Digits counted by comparison (Int.max has 19), not by division.
-        var digits = 1
-        var threshold = 10
-        while digits < 19 && value >= threshold {
-            digits &+= 1
-            threshold &*= 10
-        }
-        digits = max(digits, minimumDigits)
-        guard let p = claim(digits) else { return }
-        var v = value
-        var i = digits &- 1
-        while i >= 0 {
-            p.storeBytes(of: UInt8(truncatingIfNeeded: 0x30 &+ v % 10), toByteOffset: i, as: UInt8.self)
-            v /= 10
-            i &-= 1
-        }
-    }
-
-    /// `value`'s low `digits` nibbles in lower-case hex (at most 16).
-    mutating func append(hex value: UInt64, digits: Int) {
-        guard digits <= 16, let p = claim(digits) else { return }
-        var v = value
-        var i = digits &- 1
-        while i >= 0 {
-            let nibble = UInt8(truncatingIfNeeded: v & 0xF)
-            p.storeBytes(of: nibble < 10 ? 0x30 &+ nibble : 0x57 &+ nibble, toByteOffset: i, as: UInt8.self)
-            v >>= 4
-            i &-= 1
-        }
-    }
-
+/// What only log lines need.
+private extension RegionWriter {
     /// Milliseconds with three decimals (microseconds: what a latency log needs), without a
     /// Double formatting call. Negative, not finite or absurdly large values are clamped.
     mutating func append(millis ms: Double) {
@@ -190,51 +120,7 @@ private struct LineWriter {
     /// then the closing quote.
     mutating func field(_ opening: StaticString, _ text: String) {
         append(opening)
-        if text.utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) == nil {
-            var copy = text
-            copy.withUTF8 { appendEscaped($0) }
-        }
+        append(jsonEscaped: text)
         append(byte: UInt8(ascii: "\""))
-    }
-
-    private mutating func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
-        // Runs of bytes that need no escape are copied whole; eight bytes at a time are looked
-        // at while none of them is `"`, `\`, a control or DEL (Hacker's Delight §6-1).
-        guard let start = bytes.baseAddress else { return }
-        var runStart = 0
-        var i = 0
-        while i < bytes.count {
-            if bytes.count &- i >= 8 {
-                let w = UnsafeRawPointer(start + i).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let quote = w ^ 0x2222_2222_2222_2222
-                let backslash = w ^ 0x5C5C_5C5C_5C5C_5C5C
-                let delete = w ^ 0x7F7F_7F7F_7F7F_7F7F
-                let special = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (delete &- ones) & ~delete
-                    | (w &- 0x2020_2020_2020_2020) & ~w) & 0x8080_8080_8080_8080
-                if special == 0 {
-                    i &+= 8
-                    continue
-                }
-            }
-            let b = bytes[i]
-            i &+= 1
-            guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b == 0x7F else { continue }
-            if runStart < i &- 1 { append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<(i &- 1)])) }
-            runStart = i
-            switch b {
-            case UInt8(ascii: "\""): append("\\\"")
-            case UInt8(ascii: "\\"): append("\\\\")
-            case 0x0A: append("\\n")
-            case 0x0D: append("\\r")
-            case 0x09: append("\\t")
-            default:
-                append("\\u00")
-                append(hex: UInt64(b), digits: 2)
-            }
-        }
-        if runStart < bytes.count {
-            append(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart...]))
-        }
     }
 }
