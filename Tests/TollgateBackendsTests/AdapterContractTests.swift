@@ -61,22 +61,17 @@ struct AdapterContractTests {
     /// Runs `make` on a fresh loop, invokes the adapter it builds, and returns the sink once the
     /// call ended (or nil after 5 s).
     private func run(_ make: @escaping @Sendable (EventLoop) -> any BackendAdapter) throws -> ContractSink? {
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer {
-            group.stop()
-            group.join()
+        try withRunningLoop { loop in
+            let sink = ContractSink()
+            let keep = LoopBox<any BackendInvocation>()
+            loop.execute {
+                let adapter = make(loop)
+                sink.invoking = true
+                keep.value = adapter.invoke(Self.call, body: sink, sink: sink)
+                sink.invoking = false
+            }
+            return eventually { sink.done.isSet } ? sink : nil
         }
-        let sink = ContractSink()
-        let keep = LoopBox<any BackendInvocation>()
-        let loop = group.loops[0]
-        loop.execute {
-            let adapter = make(loop)
-            sink.invoking = true
-            keep.value = adapter.invoke(Self.call, body: sink, sink: sink)
-            sink.invoking = false
-        }
-        return eventually { sink.done.isSet } ? sink : nil
     }
 
     @Test func anUnavailableBackendFailsAfterInvokeReturned() throws {
@@ -116,22 +111,17 @@ struct AdapterContractTests {
     }
 
     @Test func aCancelledUnavailableCallReportsNothing() throws {
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer {
-            group.stop()
-            group.join()
+        try withRunningLoop { loop in
+            let sink = ContractSink()
+            let finished = Flag()
+            loop.execute {
+                let adapter = UnavailableBackend(name: "rp", reason: "no", loop: loop)
+                adapter.invoke(Self.call, body: sink, sink: sink).cancel()
+                // A timer later than the refused call's zero-delay one: by then it would have ended.
+                loop.schedule(Later(finished), at: loop.now + 20_000_000)
+            }
+            #expect(eventually { finished.isSet })
+            #expect(sink.events.isEmpty)
         }
-        let sink = ContractSink()
-        let finished = Flag()
-        let loop = group.loops[0]
-        loop.execute {
-            let adapter = UnavailableBackend(name: "rp", reason: "no", loop: loop)
-            adapter.invoke(Self.call, body: sink, sink: sink).cancel()
-            // A timer later than the refused call's zero-delay one: by then it would have ended.
-            loop.schedule(Later(finished), at: loop.now + 20_000_000)
-        }
-        #expect(eventually { finished.isSet })
-        #expect(sink.events.isEmpty)
     }
 }

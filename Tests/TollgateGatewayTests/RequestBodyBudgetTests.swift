@@ -29,20 +29,13 @@ final class RecordingWaiter: BodyBudgetWaiter, @unchecked Sendable {
 
 @Suite(.serialized)
 struct RequestBodyBudgetTests {
-    func withLoop(_ body: (EventLoop) throws -> Void) throws {
-        let group = try EventLoopGroup(count: 1)
-        group.start()
-        defer { group.stop(); group.join() }
-        try body(group.loops[0])
-    }
-
     func waitFor(_ log: GrantLog, count: Int) -> [String] {
         _ = eventually { log.withLock { $0.count >= count } }
         return log.withLock { $0 }
     }
 
     @Test func grantsInArrivalOrderAndNeverBeyondTheCapacity() throws {
-        try withLoop { loop in
+        try withRunningLoop { loop in
             let log = GrantLog()
             let a = RecordingWaiter("a", loop: loop, log: log)
             let b = RecordingWaiter("b", loop: loop, log: log)
@@ -65,7 +58,7 @@ struct RequestBodyBudgetTests {
     }
 
     @Test func aWithdrawnWaiterLetsTheNextOneIn() throws {
-        try withLoop { loop in
+        try withRunningLoop { loop in
             let budget = RequestBodyBudget(capacity: 500_000)
             let log = GrantLog()
             let a = RecordingWaiter("a", loop: loop, log: log)
@@ -81,7 +74,7 @@ struct RequestBodyBudgetTests {
     }
 
     @Test func aRequestLargerThanTheCapacityIsCappedNotStuck() throws {
-        try withLoop { loop in
+        try withRunningLoop { loop in
             let budget = RequestBodyBudget(capacity: 100)
             let log = GrantLog()
             #expect(budget.reserve(1_000, for: RecordingWaiter("huge", loop: loop, log: log)) == nil)
@@ -90,7 +83,7 @@ struct RequestBodyBudgetTests {
     }
 
     @Test func aGrantForAWaiterThatIsGoneIsGivenBack() throws {
-        try withLoop { loop in
+        try withRunningLoop { loop in
             let budget = RequestBodyBudget(capacity: 100)
             let log = GrantLog()
             let holder = RecordingWaiter("holder", loop: loop, log: log)
