@@ -24,9 +24,9 @@ struct ExchangeUsage {
     private(set) var cost = MicroDollars.zero
     var tokens = TokenUsage()
     var coldStart = false
-    /// Queue and cold-start time the last attempt's backend reported (job platforms).
+    /// The time the last attempt's job waited in its platform's queue, as the backend reported
+    /// it (SPEC §5 `queue_ms`; job platforms).
     var queueTime: Duration?
-    var coldStartTime: Duration?
     /// Why the request did not end well (a code, or the redacted upstream text), nil if it did.
     var error: String?
 
@@ -65,6 +65,7 @@ struct ExchangeUsage {
         record.gpu = gpu
         record.cost = cost
         record.coldStart = coldStart
+        if let queueTime { record.queueMs = Double(queueTime.nanoseconds) / 1e6 }
         record.promptTokens = tokens.promptTokens
         record.completionTokens = tokens.completionTokens
         record.error = error

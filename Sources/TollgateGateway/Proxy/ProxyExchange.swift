@@ -302,7 +302,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         usage.tokens = report.tokens
         usage.coldStart = usage.coldStart || report.coldStart
         usage.queueTime = report.queueTime
-        usage.coldStartTime = report.coldStartTime
         guard !exchange.isFinished else { return }
         let name = usage.backend ?? "backend"
         switch relay.phase {
