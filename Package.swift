@@ -50,7 +50,7 @@ let package = Package(
         // argument parser package brought FoundationEssentials, ~2 MiB of idle RSS).
         .target(name: "TollgateCLI", swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
-                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateCLI"],
+                          dependencies: ["TollgateGateway", "TollgateConfig", "TollgateCLI", "TollgateMetering", "TollgateCore"],
                           swiftSettings: swiftSettings),
 
         // What every test suite shares: the raw client, the test server and responder, the

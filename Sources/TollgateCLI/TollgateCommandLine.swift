@@ -25,13 +25,31 @@ public enum TollgateCommandLine {
         name: "keygen", abstract: "Print a new API key and the sha256 line for the config.",
         options: [.value("user", placeholder: "NAME", help: "User the key is for (only shown in the suggested config line).")])
 
+    static let report = CommandSpec(
+        name: "report", abstract: "Spend from the usage log; --what-if prices it on other backends and platforms.",
+        options: [
+            .value("config", placeholder: "FILE",
+                   help: "Config whose storage.sqlite names the database (default Config/tollgate.yaml)."),
+            .value("db", placeholder: "FILE", help: "The usage database itself (instead of --config)."),
+            .value("since", placeholder: "1h|24h|7d|30d|YYYY-MM-DD", help: "Start of the period (UTC days).",
+                   default: "30d"),
+            .value("until", placeholder: "1h|24h|7d|30d|YYYY-MM-DD", help: "End of the period (default: now)."),
+            .value("by", .choice(ReportOptions.Grouping.allCases.map(\.rawValue)), help: "Rows grouped by.",
+                   default: "model"),
+            .flag("what-if", help: "Price the period's traffic on every configured backend and price-list target."),
+            .value("prices", placeholder: "FILE",
+                   help: "What-if price list (default Config/prices.yaml when present); implies --what-if."),
+            .value("format", .choice(ReportOptions.Format.allCases.map(\.rawValue)), help: "Output format.",
+                   default: "table"),
+        ])
+
     static let versionCommand = CommandSpec(
         name: "version", abstract: "Print the version and the linked library versions.")
 
     public static let program = ProgramSpec(
         name: "tollgate",
         abstract: "A self-hosted inference gateway that meters GPU time and cost.",
-        commands: [serve, checkConfig, keygen, versionCommand])
+        commands: [serve, checkConfig, keygen, report, versionCommand])
 
     public static let help = HelpText(program: program)
 

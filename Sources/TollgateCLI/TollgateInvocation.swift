@@ -10,6 +10,7 @@ public enum TollgateInvocation: Sendable, Equatable {
     case serve(config: String, upstreamDnsCacheSeconds: Int?)
     case checkConfig(file: String)
     case keygen(user: String?)
+    case report(ReportOptions)
     /// `tollgate version`: the version and the linked libraries'.
     case version
 
@@ -28,10 +29,40 @@ public enum TollgateInvocation: Sendable, Equatable {
             self = .checkConfig(file: try required(invocation.positional("FILE"), "FILE"))
         case TollgateCommandLine.keygen.name:
             self = .keygen(user: invocation.text("user"))
+        case TollgateCommandLine.report.name:
+            self = .report(try Self.reportOptions(invocation))
         case TollgateCommandLine.versionCommand.name:
             self = .version
         default:
             throw UsageError(.unknownCommand(invocation.command), command: nil)
         }
+    }
+
+    private static func reportOptions(_ invocation: Invocation) throws(UsageError) -> ReportOptions {
+        let command = invocation.command
+        let source: ReportOptions.Source
+        switch (invocation.text("config"), invocation.text("db")) {
+        case (_?, _?): throw UsageError(.conflictingOptions("config", "db"), command: command)
+        case (let config?, nil): source = .config(config)
+        case (nil, let db?): source = .database(db)
+        case (nil, nil): source = .config("Config/tollgate.yaml")
+        }
+        func time(_ option: String) throws(UsageError) -> ReportTime? {
+            guard let text = invocation.text(option) else { return nil }
+            guard let time = ReportTime.parse(text) else {
+                throw UsageError(.invalidValue(option: option, value: text, expected: ReportTime.expected), command: command)
+            }
+            return time
+        }
+        // The table's defaults fill since, by and format; a nil would mean the table and this
+        // mapping disagree, so fall back to the same defaults rather than trap.
+        return ReportOptions(
+            source: source,
+            since: try time("since") ?? .ago(seconds: 30 * 86_400),
+            until: try time("until"),
+            grouping: invocation.text("by").flatMap(ReportOptions.Grouping.init(rawValue:)) ?? .model,
+            whatIf: invocation.isSet("what-if"),
+            prices: invocation.text("prices"),
+            format: invocation.text("format").flatMap(ReportOptions.Format.init(rawValue:)) ?? .table)
     }
 }

@@ -18,6 +18,10 @@ public struct UsageError: Error, Equatable {
         case invalidChoice(option: String, value: String, choices: [String])
         case missingArgument(String)
         case unexpectedArgument(String)
+        /// Two options that exclude each other (`report --config` and `--db`).
+        case conflictingOptions(String, String)
+        /// A value the option's own syntax refuses (`report --since yesterday`).
+        case invalidValue(option: String, value: String, expected: String)
     }
 
     public let reason: Reason
@@ -49,6 +53,10 @@ public struct UsageError: Error, Equatable {
             return "missing argument \(name)"
         case .unexpectedArgument(let token):
             return "unexpected argument '\(token)'"
+        case .conflictingOptions(let first, let second):
+            return "'--\(first)' and '--\(second)' cannot be used together"
+        case .invalidValue(let option, let value, let expected):
+            return "'--\(option)' needs \(expected), not '\(value)'"
         }
     }
 }

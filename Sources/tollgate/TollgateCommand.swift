@@ -32,6 +32,8 @@ enum TollgateCommand {
             return CheckConfig(file: file).run()
         case .keygen(let user):
             return Keygen(user: user).run()
+        case .report(let options):
+            return Report(options: options).run()
         case .version:
             return Version().run()
         }

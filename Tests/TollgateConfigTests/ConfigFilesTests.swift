@@ -96,11 +96,23 @@ enum ConfigFiles {
         let result = PricesLoader.load(path: ConfigFiles.directory + "/prices.yaml", environment: [:])
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics.map(\.description))")
         let targets = try #require(result.targets)
-        #expect(targets.map(\.name) == ["runpod-l4", "runpod-a100", "modal-l4", "modal-a100", "hf-space-t4", "hf-space-l4",
-                                        "hf-space-a10g", "own-box"])
-        #expect(targets[0].pricing == Pricing(billing: .perSecond, microDollars: 190))
-        #expect(targets[4].pricing == Pricing(billing: .alwaysOn, microDollars: 400_000))
-        #expect(targets[4].maxConcurrency == 1)
+        // Every target traces to a page and a day (SPEC §1), and every platform the issue names is there.
+        #expect(targets.allSatisfy { $0.source.hasPrefix("https://") && $0.asOf.count == 10 })
+        let names = Set(targets.map(\.name))
+        for name in ["hf-space-t4-small", "hf-space-a10g-small-sleep15m", "hf-zerogpu-pro-overrun", "runpod-flex-16gb",
+                     "runpod-active-24gb", "modal-l4", "replicate-t4"] {
+            #expect(names.contains(name), "\(name)")
+        }
+        let t4 = try #require(targets.first { $0.name == "hf-space-t4-small" })
+        #expect(t4.pricing == Pricing(billing: .alwaysOn, microDollars: 400_000))
+        #expect(t4.maxConcurrency == 1)
+        #expect(t4.sleepAfter == nil)
+        let sleeping = try #require(targets.first { $0.name == "hf-space-a10g-small-sleep15m" })
+        #expect(sleeping.pricing == Pricing(billing: .alwaysOn, microDollars: 1_000_000))
+        #expect(sleeping.sleepAfter == Duration.seconds(900))
+        #expect(sleeping.coldStart == Duration.seconds(60))
+        let flex = try #require(targets.first { $0.name == "runpod-flex-24gb" })
+        #expect(flex.pricing == Pricing(billing: .perSecond, microDollars: 190, roundUp: Duration.seconds(1)))
     }
 
     @Test func pricesFileIsNotAConfig() {

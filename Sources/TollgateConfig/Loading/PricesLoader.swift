@@ -8,14 +8,29 @@ public struct PriceTarget: Sendable, Equatable {
     /// always_on: requests one instance serves at once (more instances are priced when the
     /// logged peak concurrency exceeds it) [16].
     public let maxConcurrency: Int
+    /// always_on only: billing stops after this long without a request (HF Spaces' sleep time);
+    /// nil = never sleeps.
+    public let sleepAfter: Duration?
+    /// Billed wake-up time: per wake after a sleep (always_on with sleep_after), per cold start
+    /// (per_second) [0].
+    public let coldStart: Duration
+    /// The page the price was read from (http or https URL), so every figure can be traced.
+    public let source: String
+    /// The day it was read, `YYYY-MM-DD`, so its age shows.
+    public let asOf: String
     public let notes: String?
     /// Line of the entry in the file (0 when built in code).
     public let line: Int
 
-    public init(name: String, pricing: Pricing, maxConcurrency: Int = 16, notes: String? = nil, line: Int = 0) {
+    public init(name: String, pricing: Pricing, maxConcurrency: Int = 16, sleepAfter: Duration? = nil,
+                coldStart: Duration = .zero, source: String, asOf: String, notes: String? = nil, line: Int = 0) {
         self.name = name
         self.pricing = pricing
         self.maxConcurrency = maxConcurrency
+        self.sleepAfter = sleepAfter
+        self.coldStart = coldStart
+        self.source = source
+        self.asOf = asOf
         self.notes = notes
         self.line = line
     }
@@ -28,7 +43,8 @@ public struct PricesLoadResult: Sendable {
 }
 
 public enum PricesLoader {
-    static let targetKeys = ["name", "billing", "price", "max_concurrency", "notes"]
+    static let targetKeys = ["name", "billing", "price", "max_concurrency", "sleep_after", "cold_start", "source",
+                             "as_of", "notes"]
 
     public static func load(path: String, environment: [String: String]) -> PricesLoadResult {
         do {
@@ -75,11 +91,69 @@ public enum PricesLoader {
                 root.context.error(item.line, item.path, "a target needs billing and price")
             }
             let maxConcurrency = t["max_concurrency"]?.integer(1...100_000) ?? 16
+            let sleepAfter = t["sleep_after"]?.duration(minimum: .milliseconds(1))
+            let coldStart = t["cold_start"]?.duration()
+            if let billing = pricing?.billing {
+                if billing != .alwaysOn, t.contains("sleep_after") {
+                    t["sleep_after"]?.error("sleep_after applies only to always_on targets (billing stops when idle)")
+                }
+                if billing == .perRequest, t.contains("cold_start") {
+                    t["cold_start"]?.error("cold_start applies only to per_second and always_on targets")
+                } else if billing == .alwaysOn, t.contains("cold_start"), !t.contains("sleep_after") {
+                    t["cold_start"]?.error("cold_start on an always_on target needs sleep_after (an instance that never sleeps never wakes)")
+                }
+            }
+            let source = t.required("source", note: " (the URL the price was read from)").flatMap(sourceURL)
+            let asOf = t.required("as_of", note: " (the day the price was read, YYYY-MM-DD)").flatMap(day)
             let notes = t["notes"]?.string()
-            guard let name, let pricing else { continue }
-            result.append(PriceTarget(name: name, pricing: pricing, maxConcurrency: maxConcurrency, notes: notes,
-                                      line: item.line))
+            guard let name, let pricing, let source, let asOf else { continue }
+            result.append(PriceTarget(name: name, pricing: pricing, maxConcurrency: maxConcurrency,
+                                      sleepAfter: sleepAfter, coldStart: coldStart ?? .zero, source: source,
+                                      asOf: asOf, notes: notes, line: item.line))
         }
         return result
+    }
+
+    /// An http(s) URL with a host: the price's page, not a note about it.
+    static func sourceURL(_ node: ConfigNode) -> String? {
+        guard let text = node.nonEmptyString(expected: "a URL") else { return nil }
+        let rest: Substring
+        if text.hasPrefix("https://") {
+            rest = text.dropFirst(8)
+        } else if text.hasPrefix("http://") {
+            rest = text.dropFirst(7)
+        } else {
+            node.error("expected the http(s) URL of the page the price was read from, got '\(ConfigNode.clip(text))'")
+            return nil
+        }
+        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !host.isEmpty, !text.contains(where: { $0 == " " || $0.isNewline }) else {
+            node.error("expected the http(s) URL of the page the price was read from, got '\(ConfigNode.clip(text))'")
+            return nil
+        }
+        return text
+    }
+
+    /// `YYYY-MM-DD`, a real calendar day (February 30 is refused).
+    static func day(_ node: ConfigNode) -> String? {
+        guard let text = node.string(expected: "a date YYYY-MM-DD") else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        let lengths = parts.map(\.count)
+        guard lengths == [4, 2, 2], parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let year = Int(parts[0]), let month = Int(parts[1]), let dayOfMonth = Int(parts[2]),
+              (1...12).contains(month), dayOfMonth >= 1, dayOfMonth <= daysIn(month: month, year: year)
+        else {
+            node.error("expected a date YYYY-MM-DD (the day the price was read), got '\(ConfigNode.clip(text))'")
+            return nil
+        }
+        return text
+    }
+
+    private static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 }
