@@ -31,9 +31,12 @@ extension Gateway {
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
                               upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
+        // SPEC §6: the counters that sum the usage log start from it, read before anything listens.
+        let seed = MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs()).seed
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
-                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
+                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
+                                      metricsSeed: seed)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

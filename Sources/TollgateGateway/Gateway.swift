@@ -7,7 +7,7 @@ public import TollgateIO
 import CLinux
 import Synchronization
 public import TollgateUpstream
-import TollgateMetering
+public import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -22,20 +22,26 @@ public final class Gateway: Sendable {
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
     }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
+    /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
+    private let uptime = BackendUptimeLedger()
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
     ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
+    ///   - metricsSeed: the usage log's sums read at start-up (MetricsSeed.load).
+    ///   - usageDropped: the usage writer's count of rows it could not store.
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
-                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare()) throws(IOError) {
+                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
+                metricsSeed: MetricsSeed = .empty, usageDropped: @escaping @Sendable () -> Int = { 0 }) throws(IOError) {
         self.options = options
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
@@ -45,14 +51,18 @@ public final class Gateway: Sendable {
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
+        let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
+                                              uptime: uptime, usageDropped: usageDropped)
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
+            let metrics = LoopMetrics(plan: plan.metricsPlan)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
-                                             sink: UsageSinks([accessLog]),
-                                             bodyBudget: bodyBudget, curlShare: curlShare)
+                                             sink: UsageSinks([accessLog, metrics]),
+                                             bodyBudget: bodyBudget, curlShare: curlShare,
+                                             metrics: metrics, metricsEndpoint: metricsEndpoint)
             contexts.set(responder.context, on: loop)
             return responder
         }
@@ -63,6 +73,7 @@ public final class Gateway: Sendable {
     @discardableResult
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         logWriter.start()
         group.start()
         let address = try server.start()
@@ -72,6 +83,8 @@ public final class Gateway: Sendable {
 
     public var address: SocketAddress? { server.address }
     public var openConnections: Int { server.connectionCount }
+
+    static func wallClockMs() -> Int64 { Int64(tg_realtime_ns() / 1_000_000) }
 
     /// How long before the drain deadline streams are ended (at most).
     static let streamEndMargin: UInt64 = 500_000_000
