@@ -152,3 +152,32 @@ struct LoopMetricsTests {
         ])
     }
 }
+
+struct LoopMetricsReloadTests {
+    /// A reload that drops a model keeps what was counted (counters never go back); the
+    /// exposition folds the dropped name into "", and an attempt begun before the reload is
+    /// counted out where it was counted in.
+    @Test func aReloadKeepsTheCountsAndTheLabelGuardFollowsThePlan() {
+        let before = MetricsPlan(backends: [.init(name: "sim", costModel: .free)], models: ["m"], users: ["alice"])
+        let after = MetricsPlan(backends: [.init(name: "other", costModel: .free)], models: ["n"], users: ["alice"])
+        let loop = LoopMetrics(plan: before)
+        loop.record(LoopMetricsTests.record(model: "m", backend: "sim", user: "alice"))
+        loop.attemptStarted(backend: "sim")
+        loop.plan = after
+        loop.record(LoopMetricsTests.record(model: "n", backend: "other", user: "alice"))
+        loop.record(LoopMetricsTests.record(model: "m", backend: "sim", user: "alice"))
+        loop.attemptEnded(backend: "sim")
+        let snapshot = loop.snapshot()
+        #expect(snapshot.requests == [
+            RequestSeries(model: "m", backend: "sim", user: "alice", code: 200): 1,
+            RequestSeries(model: "n", backend: "other", user: "alice", code: 200): 1,
+            RequestSeries(model: "", backend: "", user: "alice", code: 200): 1,
+        ])
+        #expect(snapshot.inflight.isEmpty)
+        let text = MetricsExposition(plan: after, counts: snapshot, nowMs: 0).render()
+        #expect(LoopMetricsTests.series(text, "tollgate_requests_total{") == [
+            #"tollgate_requests_total{model="",backend="",user="alice",code="200"} 2"#,
+            #"tollgate_requests_total{model="n",backend="other",user="alice",code="200"} 1"#,
+        ])
+    }
+}
