@@ -53,6 +53,12 @@ public final class SQLiteConnection {
         return statement.int64(at: 0)
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// False inside a transaction (BEGIN without COMMIT or ROLLBACK yet).
+    public var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
     /// The message of the last failed call on this connection.
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
