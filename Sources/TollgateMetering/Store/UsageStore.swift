@@ -21,6 +21,11 @@ final class UsageStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     init(path: String) throws(SQLiteError) {
         db = try SQLiteConnection(path: path)
+        // SQLite falls back to read-only when the file refuses writes; a writer that cannot
+        // write is a start-up error, not a gateway that starts failed closed.
+        guard !db.isReadOnly else {
+            throw SQLiteError(code: 8, message: "the file is read-only (SQLITE_READONLY): tollgate needs to write it")
+        }
         try UsageSchema.prepare(db)
         insertRow = try db.prepare("""
             INSERT INTO requests (id, client_request_id, ts, end_ts, method, path, user, key_id, model, task,
