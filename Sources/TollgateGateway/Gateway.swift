@@ -6,12 +6,13 @@ public import TollgateHTTP
 public import TollgateIO
 import CLinux
 import Synchronization
+import TollgateCore
 public import TollgateUpstream
 public import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
-    public let state = GatewayState()
+    public let state: GatewayState
 
     /// The plan requests start with now.
     public var plan: GatewayPlan { currentPlan.withLock { $0 } }
@@ -23,10 +24,12 @@ public final class Gateway: Sendable {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
         uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
+        beginUptime(plan)
     }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let usage: UsageWriter?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
     /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
@@ -37,12 +40,17 @@ public final class Gateway: Sendable {
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
     ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
-    ///   - metricsSeed: the usage log's sums read at start-up (MetricsSeed.load).
-    ///   - usageDropped: the usage writer's count of rows it could not store.
+    ///   - usage: the usage log's writer (opened on `storage.sqlite`; tests pass one on a
+    ///     temporary file), started with the gateway and closed after its loops; nil runs
+    ///     without a usage log.
+    ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
+    ///     (MetricsSeed.load).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
                 maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
-                metricsSeed: MetricsSeed = .empty, usageDropped: @escaping @Sendable () -> Int = { 0 }) throws(IOError) {
+                usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty) throws(IOError) {
         self.options = options
+        self.usage = usage
+        self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
@@ -52,15 +60,22 @@ public final class Gateway: Sendable {
         let state = self.state
         let routes = RouteTable()
         let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
-                                              uptime: uptime, usageDropped: usageDropped)
+                                              uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
+            var sinks: [any UsageSink] = [accessLog]
+            if let usage {
+                let usageLog = UsageWriterSink(writer: usage)
+                loop.addIterationObserver(usageLog)
+                sinks.append(usageLog)
+            }
             let metrics = LoopMetrics(plan: plan.metricsPlan)
+            sinks.append(metrics)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
-                                             sink: UsageSinks([accessLog, metrics]),
+                                             sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
                                              metrics: metrics, metricsEndpoint: metricsEndpoint)
             contexts.set(responder.context, on: loop)
@@ -75,6 +90,10 @@ public final class Gateway: Sendable {
         Curl.initialize()
         uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         logWriter.start()
+        if let usage {
+            usage.start()
+            beginUptime(plan)
+        }
         group.start()
         let address = try server.start()
         state.markReady()
@@ -103,7 +122,15 @@ public final class Gateway: Sendable {
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
+        // After the loops: the rows of the requests the drain let finish are committed too.
+        usage?.close()
         logWriter.close()
         return clean
+    }
+
+    /// A new uptime segment for each always-on backend of `plan` (billed idle or not).
+    private func beginUptime(_ plan: GatewayPlan) {
+        guard let usage else { return }
+        usage.beginUptime(backends: plan.alwaysOnBackends, at: Double(tg_realtime_ns()) / 1e9)
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Seeds from a real SQLite file with the metering contract's tables (usage_daily with status in
-// its key, backend_uptime), created here until the writer's schema is in this branch: the
-// all-time counters, this month's figures and the uptime of earlier runs.
+// Seeds from a real SQLite file with the usage log's schema (UsageSchema: usage_daily with status
+// in its key, backend_uptime): the all-time counters, this month's figures and the uptime of
+// earlier runs.
 import Glibc
 import Testing
 import TollgateCore
@@ -20,20 +20,6 @@ struct MetricsSeedTests {
         }
     }
 
-    /// The contract's rollup and uptime tables.
-    static let schema = """
-        CREATE TABLE usage_daily (
-            day TEXT NOT NULL, user TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '',
-            backend TEXT NOT NULL DEFAULT '', status INTEGER NOT NULL,
-            requests INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
-            gpu_ms INTEGER NOT NULL DEFAULT 0, cost_microdollars INTEGER NOT NULL DEFAULT 0,
-            prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,
-            bytes_in INTEGER NOT NULL DEFAULT 0, bytes_out INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, user, model, backend, status)) WITHOUT ROWID;
-        CREATE TABLE backend_uptime (run TEXT NOT NULL, backend TEXT NOT NULL, per_hour_microdollars INTEGER NOT NULL,
-            started REAL NOT NULL, last_seen REAL NOT NULL, PRIMARY KEY (run, backend));
-        """
-
     /// 2024-02-15T00:00:00Z.
     static let nowMs: Int64 = 1_707_955_200_000
     static let february1: Double = 1_706_745_600
@@ -41,7 +27,7 @@ struct MetricsSeedTests {
     private static func database(_ dir: TemporaryDirectory) throws -> String {
         let path = dir.path + "/usage.db"
         let db = try SQLiteConnection(path: path)
-        try db.execute(schema)
+        try UsageSchema.prepare(db)
         try db.execute("""
             INSERT INTO usage_daily (day, user, model, backend, status, requests, gpu_ms, cost_microdollars) VALUES
               ('2024-01-20', 'alice', 'm', 'sim', 200, 10, 5000, 100000),
