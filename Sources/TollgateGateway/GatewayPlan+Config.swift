@@ -101,6 +101,6 @@ extension GatewayPlan {
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
-                           costModel: backend.pricing?.costModel ?? .free)
+                           costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart)
     }
 }

@@ -17,8 +17,13 @@ public struct BackendPlan: Sendable {
     public var firstByteTimeoutNs: UInt64
     /// How its use turns into money (SPEC §3 `price`/`billing`).
     public var costModel: CostModel
+    /// `bill_cold_start`: the time the backend reports its call waited (queue, cold start) is
+    /// priced with the run; the GPU-seconds figure stays the run alone.
+    public var billColdStart: Bool
 
-    public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64, costModel: CostModel) {
+    public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64,
+                costModel: CostModel, billColdStart: Bool = false) {
+        self.billColdStart = billColdStart
         self.name = name
         self.kind = kind
         self.upstreamModel = upstreamModel
