@@ -7,7 +7,7 @@ public import TollgateIO
 import CLinux
 import Synchronization
 public import TollgateUpstream
-import TollgateMetering
+public import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -26,6 +26,7 @@ public final class Gateway: Sendable {
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let usageReader: UsageReader?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
 
@@ -34,8 +35,11 @@ public final class Gateway: Sendable {
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
     ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
+    ///   - usageReader: reads the usage log for `/v1/usage` and `/admin/usage` (nil: 503).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
-                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare()) throws(IOError) {
+                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
+                usageReader: UsageReader? = nil) throws(IOError) {
+        self.usageReader = usageReader
         self.options = options
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
@@ -52,7 +56,7 @@ public final class Gateway: Sendable {
             loop.addIterationObserver(accessLog)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks([accessLog]),
-                                             bodyBudget: bodyBudget, curlShare: curlShare)
+                                             bodyBudget: bodyBudget, curlShare: curlShare, usageReader: usageReader)
             contexts.set(responder.context, on: loop)
             return responder
         }
@@ -64,6 +68,7 @@ public final class Gateway: Sendable {
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
         logWriter.start()
+        usageReader?.start()
         group.start()
         let address = try server.start()
         state.markReady()
@@ -90,6 +95,7 @@ public final class Gateway: Sendable {
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
+        usageReader?.stop()
         logWriter.close()
         return clean
     }

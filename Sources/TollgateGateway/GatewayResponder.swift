@@ -19,11 +19,14 @@ final class GatewayResponder: HTTPResponder {
     private let sink: any UsageSink
     /// `server.max_buffered`, shared by every loop.
     private let bodyBudget: RequestBodyBudget
+    /// `/v1/usage` and `/admin/usage`.
+    private let usage: UsageEndpoint
     let context: GatewayLoopContext
 
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
-         bodyBudget: RequestBodyBudget, curlShare: CurlShare) {
+         bodyBudget: RequestBodyBudget, curlShare: CurlShare, usageReader: UsageReader? = nil) {
         self.bodyBudget = bodyBudget
+        self.usage = UsageEndpoint(reader: usageReader, loop: loop)
         self.loop = loop
         self.state = state
         self.routes = routes
@@ -62,6 +65,13 @@ final class GatewayResponder: HTTPResponder {
             }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
             exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
+        case .usage:
+            guard let caller = authenticate(exchange) else { return }
+            exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+            usage.serveCaller(exchange, user: caller.user.name)
+        case .adminUsage:
+            guard authorizeAdmin(exchange) else { return }
+            usage.serveAdmin(exchange)
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
             let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
