@@ -48,25 +48,26 @@ struct UsageReaderTests {
     private func fill(_ path: String) throws {
         let db = try SQLiteConnection(path: path)
         try UsageSchema.prepare(db)
-        // day, user, model, backend, requests, errors, gpu_ms, cost µ$, prompt, completion
-        let rows: [(String, String, String, String, Int64, Int64, Int64, Int64, Int64, Int64)] = [
-            ("2026-03-15", "alice", "llama", "box", 3, 1, 1_500, 300, 30, 60),
-            ("2026-03-15", "alice", "llama", "runpod", 2, 0, 2_000, 380, 20, 40),
-            ("2026-03-15", "alice", "", "", 1, 1, 0, 0, 0, 0),            // refused before a model
-            ("2026-03-02", "alice", "llama", "box", 5, 0, 10_000, 2_000, 50, 100),
-            ("2026-03-01", "alice", "embed", "box", 4, 0, 400, 4, 8, 0),
-            ("2026-02-28", "alice", "llama", "box", 100, 0, 99_000, 99_000, 0, 0),   // last month
-            ("2026-03-15", "bob", "llama", "box", 7, 0, 7_000, 1_400, 70, 70),
-            ("2026-03-10", "", "", "", 9, 9, 0, 0, 0, 0),                 // unauthenticated
+        // day, user, model, backend, status, requests, errors, gpu_ms, cost µ$, prompt, completion
+        let rows: [(String, String, String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64)] = [
+            ("2026-03-15", "alice", "llama", "box", 200, 3, 0, 1_500, 300, 30, 60),
+            ("2026-03-15", "alice", "llama", "box", 502, 1, 1, 100, 19, 0, 0),       // summed over status
+            ("2026-03-15", "alice", "llama", "runpod", 200, 2, 0, 2_000, 380, 20, 40),
+            ("2026-03-15", "alice", "", "", 400, 1, 1, 0, 0, 0, 0),            // refused before a model
+            ("2026-03-02", "alice", "llama", "box", 200, 5, 0, 10_000, 2_000, 50, 100),
+            ("2026-03-01", "alice", "embed", "box", 200, 4, 0, 400, 4, 8, 0),
+            ("2026-02-28", "alice", "llama", "box", 200, 100, 0, 99_000, 99_000, 0, 0),   // last month
+            ("2026-03-15", "bob", "llama", "box", 200, 7, 0, 7_000, 1_400, 70, 70),
+            ("2026-03-10", "", "", "", 401, 9, 9, 0, 0, 0, 0),                 // unauthenticated
         ]
         let insert = try db.prepare("""
-            INSERT INTO usage_daily (day, user, model, backend, requests, errors, gpu_ms, cost_microdollars,
-                                     prompt_tokens, completion_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            INSERT INTO usage_daily (day, user, model, backend, status, requests, errors, gpu_ms, cost_microdollars,
+                                     prompt_tokens, completion_tokens) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             """)
         for r in rows {
             try insert.bind(r.0, at: 1); try insert.bind(r.1, at: 2); try insert.bind(r.2, at: 3); try insert.bind(r.3, at: 4)
             try insert.bind(r.4, at: 5); try insert.bind(r.5, at: 6); try insert.bind(r.6, at: 7); try insert.bind(r.7, at: 8)
-            try insert.bind(r.8, at: 9); try insert.bind(r.9, at: 10)
+            try insert.bind(r.8, at: 9); try insert.bind(r.9, at: 10); try insert.bind(r.10, at: 11)
             try insert.step()
             insert.reset()
         }
@@ -107,11 +108,11 @@ struct UsageReaderTests {
         #expect(today == [
             UsageRow(user: "alice", model: nil, figures: UsageFigures(requests: 1, errors: 1, gpu: .zero, cost: .zero,
                                                                       promptTokens: 0, completionTokens: 0)),
-            UsageRow(user: "alice", model: "llama", figures: UsageFigures(requests: 5, errors: 1, gpu: MilliGPUSeconds(3_500),
-                                                                          cost: MicroDollars(680), promptTokens: 50, completionTokens: 100)),
+            UsageRow(user: "alice", model: "llama", figures: UsageFigures(requests: 6, errors: 1, gpu: MilliGPUSeconds(3_600),
+                                                                          cost: MicroDollars(699), promptTokens: 50, completionTokens: 100)),
         ])
         #expect(month.map(\.model) == [nil, "embed", "llama"])
-        #expect(month.last?.figures == UsageFigures(requests: 10, errors: 1, gpu: MilliGPUSeconds(13_500), cost: MicroDollars(2_680),
+        #expect(month.last?.figures == UsageFigures(requests: 11, errors: 1, gpu: MilliGPUSeconds(13_600), cost: MicroDollars(2_699),
                                                     promptTokens: 100, completionTokens: 200))
     }
 
@@ -128,7 +129,7 @@ struct UsageReaderTests {
         guard case .success(.report(let all)) = answers.first else { return }
         #expect(all.map { "\($0.user ?? "-")/\($0.model ?? "-")" } == ["-/-", "alice/-", "alice/embed", "alice/llama", "bob/llama"])
         #expect(all.first?.figures.requests == 9)
-        #expect(all.reduce(Int64(0)) { $0 + $1.figures.requests } == 31)
+        #expect(all.reduce(Int64(0)) { $0 + $1.figures.requests } == 32)
         guard case .success(.report(let bob)) = answers[1], case .success(.report(let february)) = answers[2] else { return }
         #expect(bob.map(\.user) == ["bob"] && bob.first?.figures.cost == MicroDollars(1_400))
         #expect(february.map(\.figures.requests) == [100])
