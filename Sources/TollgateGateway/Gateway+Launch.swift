@@ -30,14 +30,18 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
 extension Gateway {
     /// Builds the loops and server for `config` (its `server:` section; one worker per core
     /// unless set), binds and starts serving.
-    /// - Parameter upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
+    /// - Parameters:
+    ///   - upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
+    ///   - warn: told what start-up could not do but went on without (e.g. metrics not seeded).
     /// - Returns: the gateway and the address it listens on (the real port when 0 was asked).
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
-                              upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
+                              upstreamDnsCacheSeconds: Int? = nil,
+                              warn: (String) -> Void = { _ in }) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
         // SPEC §6: the counters that sum the usage log start from it, read on a connection of
         // their own before the writer opens it and before anything listens.
-        let seed = MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs()).seed
+        let (seed, problem) = MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs())
+        if let problem { warn("/metrics counters start from zero: \(problem)") }
         // Opened before listening: a gateway that cannot meter does not start (SPEC §4).
         let usage: UsageWriter
         do {
