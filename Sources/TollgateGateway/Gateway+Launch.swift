@@ -33,28 +33,33 @@ extension Gateway {
     /// - Parameters:
     ///   - upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
     ///   - warn: told what start-up could not do but went on without (e.g. metrics not seeded).
+    ///   - metering: false runs without the usage log and the usage counters of /metrics: the
+    ///     baseline `make bench` measures metering against, never a production setting.
     /// - Returns: the gateway and the address it listens on (the real port when 0 was asked).
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
                               upstreamDnsCacheSeconds: Int? = nil,
-                              warn: (String) -> Void = { _ in }) throws(GatewayLaunchError) -> (Gateway, String) {
+                              warn: (String) -> Void = { _ in }, metering: Bool = true) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
         // SPEC §6: the counters that sum the usage log start from it, read on a connection of
         // their own before the writer opens it and before anything listens.
-        let (seed, problem) = MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs())
+        let (seed, problem) = metering ? MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs()) : (.empty, nil)
         if let problem { warn("/metrics counters start from zero: \(problem)") }
         // Opened before listening: a gateway that cannot meter does not start (SPEC §4).
-        let usage: UsageWriter
-        do {
+        var usage: UsageWriter?
+        if metering {
             var usageOptions = UsageWriterOptions()
             usageOptions.retentionDays = config.storage.retentionDays
-            usage = try UsageWriter(path: config.storage.sqlite, options: usageOptions)
-        } catch {
-            throw .usageLog(path: config.storage.sqlite, reason: error.message)
+            do {
+                usage = try UsageWriter(path: config.storage.sqlite, options: usageOptions)
+            } catch {
+                throw .usageLog(path: config.storage.sqlite, reason: error.message)
+            }
         }
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
                                       curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
-                                      usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite))
+                                      usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite),
+                                      countsUsage: metering)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

@@ -47,10 +47,12 @@ public final class Gateway: Sendable {
     ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
     ///     (MetricsSeed.load).
     ///   - usageReader: reads the usage log for `/v1/usage` and `/admin/usage` (nil: 503).
+    ///   - countsUsage: false leaves the usage counters of /metrics out of the request path
+    ///     (with `usage` nil: `serve --metering off`, the benchmark's baseline).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
                 maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
                 usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty,
-                usageReader: UsageReader? = nil) throws(IOError) {
+                usageReader: UsageReader? = nil, countsUsage: Bool = true) throws(IOError) {
         self.usageReader = usageReader
         self.options = options
         self.usage = usage
@@ -77,7 +79,7 @@ public final class Gateway: Sendable {
                 sinks.append(usageLog)
             }
             let metrics = LoopMetrics(plan: plan.metricsPlan)
-            sinks.append(metrics)
+            if countsUsage { sinks.append(metrics) }
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
