@@ -12,6 +12,8 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
     /// Another process serves the address (EADDRINUSE).
     case addressInUse(host: String, port: Int)
     case cannotListen(host: String, port: Int, reason: String)
+    /// `storage.sqlite` cannot be opened, created or migrated.
+    case usageLog(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
             return "cannot listen on \(host):\(port): address in use (another process serves it)"
         case .cannotListen(let host, let port, let reason):
             return "cannot listen on \(host):\(port): \(reason)"
+        case .usageLog(let path, let reason):
+            return "cannot open the usage database \(path): \(reason)"
         }
     }
 }
@@ -26,14 +30,36 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
 extension Gateway {
     /// Builds the loops and server for `config` (its `server:` section; one worker per core
     /// unless set), binds and starts serving.
-    /// - Parameter upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
+    /// - Parameters:
+    ///   - upstreamDnsCacheSeconds: libcurl's CURLOPT_DNS_CACHE_TIMEOUT (nil: its 60 s).
+    ///   - warn: told what start-up could not do but went on without (e.g. metrics not seeded).
+    ///   - metering: false runs without the usage log and the usage counters of /metrics: the
+    ///     baseline `make bench` measures metering against, never a production setting.
     /// - Returns: the gateway and the address it listens on (the real port when 0 was asked).
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
-                              upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
+                              upstreamDnsCacheSeconds: Int? = nil,
+                              warn: (String) -> Void = { _ in }, metering: Bool = true) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
+        // SPEC §6: the counters that sum the usage log start from it, read on a connection of
+        // their own before the writer opens it and before anything listens.
+        let (seed, problem) = metering ? MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs()) : (.empty, nil)
+        if let problem { warn("/metrics counters start from zero: \(problem)") }
+        // Opened before listening: a gateway that cannot meter does not start (SPEC §4).
+        var usage: UsageWriter?
+        if metering {
+            var usageOptions = UsageWriterOptions()
+            usageOptions.retentionDays = config.storage.retentionDays
+            do {
+                usage = try UsageWriter(path: config.storage.sqlite, options: usageOptions)
+            } catch {
+                throw .usageLog(path: config.storage.sqlite, reason: error.message)
+            }
+        }
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
-                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
+                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
+                                      usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite),
+                                      countsUsage: metering)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

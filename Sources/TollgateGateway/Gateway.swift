@@ -6,12 +6,13 @@ public import TollgateHTTP
 public import TollgateIO
 import CLinux
 import Synchronization
+import TollgateCore
 public import TollgateUpstream
-import TollgateMetering
+public import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
-    public let state = GatewayState()
+    public let state: GatewayState
 
     /// The plan requests start with now.
     public var plan: GatewayPlan { currentPlan.withLock { $0 } }
@@ -22,21 +23,40 @@ public final class Gateway: Sendable {
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
+        beginUptime(plan)
     }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let usageReader: UsageReader?
+    private let usage: UsageWriter?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
+    /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
+    private let uptime = BackendUptimeLedger()
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
     ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
+    ///   - usage: the usage log's writer (opened on `storage.sqlite`; tests pass one on a
+    ///     temporary file), started with the gateway and closed after its loops; nil runs
+    ///     without a usage log.
+    ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
+    ///     (MetricsSeed.load).
+    ///   - usageReader: reads the usage log for `/v1/usage` and `/admin/usage` (nil: 503).
+    ///   - countsUsage: false leaves the usage counters of /metrics out of the request path
+    ///     (with `usage` nil: `serve --metering off`, the benchmark's baseline).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
-                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare()) throws(IOError) {
+                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
+                usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty,
+                usageReader: UsageReader? = nil, countsUsage: Bool = true) throws(IOError) {
+        self.usageReader = usageReader
         self.options = options
+        self.usage = usage
+        self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
@@ -45,14 +65,25 @@ public final class Gateway: Sendable {
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
+        let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
+                                              uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
+            var sinks: [any UsageSink] = [accessLog]
+            if let usage {
+                let usageLog = UsageWriterSink(writer: usage)
+                loop.addIterationObserver(usageLog)
+                sinks.append(usageLog)
+            }
+            let metrics = LoopMetrics(plan: plan.metricsPlan)
+            if countsUsage { sinks.append(metrics) }
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
-                                             sink: UsageSinks([accessLog]),
-                                             bodyBudget: bodyBudget, curlShare: curlShare)
+                                             sink: UsageSinks(sinks),
+                                             bodyBudget: bodyBudget, curlShare: curlShare,
+                                             metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader)
             contexts.set(responder.context, on: loop)
             return responder
         }
@@ -63,7 +94,13 @@ public final class Gateway: Sendable {
     @discardableResult
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         logWriter.start()
+        if let usage {
+            usage.start()
+            beginUptime(plan)
+        }
+        usageReader?.start()
         group.start()
         let address = try server.start()
         state.markReady()
@@ -72,6 +109,8 @@ public final class Gateway: Sendable {
 
     public var address: SocketAddress? { server.address }
     public var openConnections: Int { server.connectionCount }
+
+    static func wallClockMs() -> Int64 { Int64(tg_realtime_ns() / 1_000_000) }
 
     /// How long before the drain deadline streams are ended (at most).
     static let streamEndMargin: UInt64 = 500_000_000
@@ -90,7 +129,16 @@ public final class Gateway: Sendable {
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
+        usageReader?.stop()
+        // After the loops: the rows of the requests the drain let finish are committed too.
+        usage?.close()
         logWriter.close()
         return clean
+    }
+
+    /// A new uptime segment for each always-on backend of `plan` (billed idle or not).
+    private func beginUptime(_ plan: GatewayPlan) {
+        guard let usage else { return }
+        usage.beginUptime(backends: plan.alwaysOnBackends, at: Double(tg_realtime_ns()) / 1e9)
     }
 }

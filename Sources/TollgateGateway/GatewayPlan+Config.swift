@@ -41,12 +41,16 @@ extension GatewayPlan {
         var keys: [KeyPlan] = []
         for user in config.users {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
-            users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models)))
+            let limits = config.limits(for: user)
+            users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models),
+                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil))
         }
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,
-                  secrets: config.backends.flatMap(Self.secrets(of:)),
-                  trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) })
+                  adminDigest: config.admin.key?.digest, secrets: config.backends.flatMap(Self.secrets(of:)),
+                  trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) },
+                  metrics: (config.metrics.protected, config.metrics.userLabel),
+                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init))
     }
 
     /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token
@@ -101,6 +105,7 @@ extension GatewayPlan {
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
-                           costModel: backend.pricing?.costModel ?? .free)
+                           costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart,
+                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init))
     }
 }

@@ -19,16 +19,25 @@ final class GatewayResponder: HTTPResponder {
     private let sink: any UsageSink
     /// `server.max_buffered`, shared by every loop.
     private let bodyBudget: RequestBodyBudget
+    /// GET /metrics (nil: 404, a responder tested on its own).
+    private let metricsEndpoint: MetricsEndpoint?
+    /// `/v1/usage` and `/admin/usage`.
+    private let usage: UsageEndpoint
     let context: GatewayLoopContext
 
+    /// - Parameter metrics: this loop's counters, also among `sink`'s sinks (a new one when nil).
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
-         bodyBudget: RequestBodyBudget, curlShare: CurlShare) {
+         bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
+         metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil) {
         self.bodyBudget = bodyBudget
+        self.usage = UsageEndpoint(reader: usageReader, loop: loop)
         self.loop = loop
         self.state = state
         self.routes = routes
         self.sink = sink
-        self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare)
+        self.metricsEndpoint = metricsEndpoint
+        self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare,
+                                          metrics: metrics ?? LoopMetrics(plan: plan.metricsPlan))
     }
 
     func respond(to exchange: HTTPExchange) {
@@ -62,8 +71,29 @@ final class GatewayResponder: HTTPResponder {
             }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
             exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
+        case .metrics:
+            guard let metricsEndpoint else {
+                exchange.respondError(status: 404, message: "No route for \(exchange.head.path).", code: "not_found")
+                return
+            }
+            if context.runtime.plan.metricsProtected { guard authorizeAdmin(exchange) else { return } }
+            metricsEndpoint.scrape(exchange, plan: context.runtime.plan)
+        case .usage:
+            guard let caller = authenticate(exchange) else { return }
+            exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+            usage.serveCaller(exchange, user: caller.user.name)
+        case .adminUsage:
+            guard authorizeAdmin(exchange) else { return }
+            usage.serveAdmin(exchange)
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
+            // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.
+            if caller.user.hasQuota && !state.isMetering {
+                exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+                exchange.respondError(status: 503, message: "Usage metering is unavailable, so quotas cannot be enforced; retry shortly.",
+                                      code: "quota_unavailable")
+                return
+            }
             let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
                                       user: caller.user, keyID: caller.keyID, budget: bodyBudget)
             exchange.context = proxy
@@ -81,7 +111,45 @@ final class GatewayResponder: HTTPResponder {
            known.matches(exchange.head) {
             return known.caller
         }
-        guard let header = exchange.head.authorization else {
+        let header = exchange.head.authorization
+        guard let key = bearerKey(header, exchange), let header else { return nil }
+        guard let caller = plan.authenticate(key: key) else {
+            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
+            return nil
+        }
+        exchange.connectionContext = VerifiedCredential(header: Array(header.utf8), plan: plan, caller: caller)
+        return caller
+    }
+
+    /// The admin key's check for `/admin/*` and a protected `/metrics`: true for the admin key;
+    /// otherwise the exchange is answered here — 404 when no admin key is configured (the admin
+    /// API is off, SPEC §2), 401 without a key or with an unknown one, 403 with a user's key.
+    /// Never cached per connection: admin calls are rare and each one proves itself.
+    func authorizeAdmin(_ exchange: HTTPExchange) -> Bool {
+        let keys = context.runtime.plan.keyTable
+        guard keys.hasAdminKey else {
+            exchange.respondError(status: 404, message: "No route for \(exchange.head.path): the admin API is off (set admin.key).",
+                                  code: "not_found")
+            return false
+        }
+        guard let key = bearerKey(exchange.head.authorization, exchange) else { return false }
+        switch keys.classify(key: key) {
+        case .admin:
+            return true
+        case .user:
+            exchange.respondError(status: 403, message: "This route needs the admin key; a user's key cannot call it.",
+                                  code: "admin_key_required", type: "permission_error")
+            return false
+        case .unknown:
+            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
+            return false
+        }
+    }
+
+    /// The key of an `Authorization: Bearer <key>` value; no header, or any other form, is
+    /// answered with 401 here (nil).
+    private func bearerKey(_ header: String?, _ exchange: HTTPExchange) -> String? {
+        guard let header else {
             exchange.respondError(status: 401, message: "Missing API key: send Authorization: Bearer <key>.",
                                   code: "missing_api_key", close: true)
             return nil
@@ -93,12 +161,7 @@ final class GatewayResponder: HTTPResponder {
             return nil
         }
         while key.first == " " { key = key.dropFirst() }
-        guard let caller = plan.authenticate(key: String(key)) else {
-            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
-            return nil
-        }
-        exchange.connectionContext = VerifiedCredential(header: Array(header.utf8), plan: plan, caller: caller)
-        return caller
+        return String(key)
     }
 
     func exchangeEnded(_ exchange: HTTPExchange) {

@@ -8,6 +8,11 @@ enum Route: Sendable {
     case healthz
     case readyz
     case models
+    case metrics
+    /// GET /v1/usage: the caller's own usage.
+    case usage
+    /// GET /admin/usage: everyone's, with the admin key.
+    case adminUsage
     case api(APIOperation)
 }
 
@@ -21,12 +26,15 @@ struct RouteTable: Sendable {
     func match(_ head: HTTPRequestHead) -> RouteMatch {
         if head.pathEquals("/healthz") { return getOnly(.healthz, head) }
         if head.pathEquals("/readyz") { return getOnly(.readyz, head) }
+        if head.pathEquals("/metrics") { return getOnly(.metrics, head) }
         if head.pathHasPrefix("/v1/") {
             if head.pathEquals("/v1/chat/completions") { return postOnly(.api(.chatCompletions), head) }
             if head.pathEquals("/v1/completions") { return postOnly(.api(.completions), head) }
             if head.pathEquals("/v1/embeddings") { return postOnly(.api(.embeddings), head) }
             if head.pathEquals("/v1/models") { return getOnly(.models, head) }
+            if head.pathEquals("/v1/usage") { return getOnly(.usage, head) }
         }
+        if head.pathEquals("/admin/usage") { return getOnly(.adminUsage, head) }
         return .notFound
     }
 

@@ -36,7 +36,8 @@ struct Serve {
         }
         let gateway: Gateway
         do {
-            let (started, address) = try Gateway.launch(config: loaded, plan: plan, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds)
+            let (started, address) = try Gateway.launch(config: loaded, plan: plan, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds,
+                                                            warn: { Console.error("tollgate: warning: \($0)") })
             gateway = started
             Console.error("tollgate: listening on \(address)")
         } catch {

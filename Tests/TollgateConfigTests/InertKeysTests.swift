@@ -10,7 +10,7 @@ struct InertKeysTests {
         server:
           listen: 127.0.0.1:0
           trusted_proxies: [10.0.0.1]   # read: X-Forwarded-For from it names the client
-        storage:                        # E2
+        storage:                        # in effect since the usage log (issue 9): not named
           sqlite: ./x.db
         defaults:
           limits: { requests_per_minute: 60 }   # E3
@@ -22,6 +22,7 @@ struct InertKeysTests {
             circuit: { failures: 3 }    # E5
             max_concurrency: 2          # E6
             cold_start: 20s             # E7
+            bill_cold_start: true       # in effect since issue 9: not named
           sim:
             kind: simulated
             cold_start: 1s
@@ -38,13 +39,15 @@ struct InertKeysTests {
         let lines = TestSupport.markerLines(in: yaml)
         let found = result.inertKeys.map { "\($0.path)@\($0.line)" }
         #expect(found == [
-            "storage@\(lines["E2"]!)", "defaults.limits@\(lines["E3"]!)",
+            "defaults.limits@\(lines["E3"]!)",
             "backends.box.health@\(lines["E4"]!)", "backends.box.circuit@\(lines["E5"]!)",
             "backends.box.max_concurrency@\(lines["E6"]!)", "backends.box.cold_start@\(lines["E7"]!)",
             "models.m.queue_timeout@\(lines["E8"]!)", "users.alice.limits@\(lines["E9"]!)", "budgets@\(lines["E10"]!)",
         ])
         // The simulated backend's cold_start is its own wake-up delay: in effect, not named.
         #expect(!found.contains { $0.hasPrefix("backends.sim.") })
+        #expect(!found.contains { $0.hasPrefix("backends.box.bill_cold_start") })
+        #expect(!found.contains { $0.hasPrefix("storage") })
     }
 
     @Test func aConfigWithoutThemHasNone() {
@@ -53,6 +56,7 @@ struct InertKeysTests {
         backends: { sim: { kind: simulated } }
         models: { m: { task: chat, backends: [sim] } }
         users: { alice: { keys: ["tg-0123456789abcdef0123456789"], limits: ~ } }
+        metrics: { protected: false, user_label: false }
         """)
         #expect(result.errors.isEmpty, "\(TestSupport.errors(result))")
         #expect(result.inertKeys.isEmpty)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Keys the schema accepts (SPEC §2) whose behaviour has not landed yet: limits and quotas,
-// budgets, health probes, circuits, idle actions, the router's inputs, the usage database and
-// the admin API. A config that sets them must not look protected when it is not, so `serve`
+// budgets, health probes, circuits, idle actions and the router's inputs. A config that sets them must not look protected when it is not, so `serve`
 // names each one present at start-up (issue 7 item 11). Entries leave this list as their
 // issues land.
 public struct InertKey: Sendable, Equatable {
@@ -15,18 +14,16 @@ public struct InertKey: Sendable, Equatable {
 enum InertKeys {
     private static let limits = "limits and quotas are not enforced yet"
     private static let routing = "the cost-aware router, health and circuits are not active yet"
-    private static let metering = "the SQLite usage log is not written yet"
 
     /// Top-level sections inert as a whole, or by key inside them.
     private static let topLevel: [String: String] = [
-        "storage": metering, "admin": "the admin API is not served yet",
-        "metrics": "/metrics is not served yet", "groups": limits, "budgets": limits,
+        "groups": limits, "budgets": limits,
     ]
     private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [
-        "max_concurrency": routing, "expected_run": routing, "bill_cold_start": metering,
+        "max_concurrency": routing, "expected_run": routing,
         "budget_usd_per_month": limits, "health": routing, "circuit": routing,
         "idle": "idle actions are not taken yet",
     ]
