@@ -44,7 +44,11 @@ struct TollgateCommandLineTests {
     @Test func everyCommandHasAHelpPageAndItsUsageMatchesSpec() throws {
         let usages = TollgateCommandLine.program.commands.map { TollgateCommandLine.help.usage($0) }
         #expect(usages == ["tollgate serve [--config FILE]", "tollgate check-config FILE",
-                           "tollgate keygen [--user NAME]", "tollgate version"])
+                           "tollgate keygen [--user NAME]",
+                           "tollgate report [--config FILE] [--db FILE] [--since 1h|24h|7d|30d|YYYY-MM-DD] "
+                           + "[--until 1h|24h|7d|30d|YYYY-MM-DD] [--by user|model|backend|day] [--what-if] "
+                           + "[--prices FILE] [--format table|json|csv]",
+                           "tollgate version"])
         for command in TollgateCommandLine.program.commands {
             let outcome = try TollgateCommandLine.parse([command.name, "--help"])
             #expect(outcome == .help(TollgateCommandLine.help.page(for: command.name)))
@@ -58,5 +62,42 @@ struct TollgateCommandLineTests {
             let arguments = command.positionals.filter(\.isRequired).map { _ in "x" }
             #expect(failure([command.name] + arguments) == nil, "\(command.name)")
         }
+    }
+
+    @Test func reportDefaultsAndTypedOptions() throws {
+        let defaults: TollgateInvocation = .report(ReportOptions(source: .config("Config/tollgate.yaml")))
+        #expect(try TollgateCommandLine.parse(["report"]) == defaults)
+        let everything = ReportOptions(source: .database("u.db"), since: .ago(seconds: 86_400),
+                                       until: .day(year: 2026, month: 11, day: 30), grouping: .day, whatIf: true,
+                                       prices: "p.yaml", format: .csv)
+        let parsed = try TollgateCommandLine.parse(["report", "--db", "u.db", "--since", "24h", "--until=2026-11-30",
+                                                    "--by", "day", "--what-if", "--prices", "p.yaml", "--format", "csv"])
+        #expect(parsed == .report(everything))
+        let week: TollgateInvocation = .report(ReportOptions(source: .config("c.yaml"), since: .ago(seconds: 604_800)))
+        #expect(try TollgateCommandLine.parse(["report", "--config", "c.yaml", "--since", "7d"]) == week)
+    }
+
+    @Test func reportRefusesBadPeriodsAndBothSources() {
+        #expect(failure(["report", "--config", "c.yaml", "--db", "u.db"])
+                == UsageError(.conflictingOptions("config", "db"), command: "report"))
+        for bad in ["yesterday", "0h", "1.5d", "1w", "2026-13-01", "2025-02-29", "2026-1-01", "1969-12-31", "99999999d", "h"] {
+            #expect(failure(["report", "--since", bad])
+                    == UsageError(.invalidValue(option: "since", value: bad, expected: ReportTime.expected), command: "report"),
+                    "\(bad)")
+        }
+        #expect(failure(["report", "--by", "week"])
+                == UsageError(.invalidChoice(option: "by", value: "week", choices: ["user", "model", "backend", "day"]),
+                              command: "report"))
+    }
+
+    @Test func reportTimeParses() {
+        #expect(ReportTime.parse("1h") == .ago(seconds: 3_600))
+        #expect(ReportTime.parse("30d") == .ago(seconds: 2_592_000))
+        #expect(ReportTime.parse("3650d") == .ago(seconds: 315_360_000))
+        #expect(ReportTime.parse("3651d") == nil)
+        #expect(ReportTime.parse("2024-02-29") == .day(year: 2024, month: 2, day: 29))
+        #expect(ReportTime.parse("2100-02-29") == nil)
+        #expect(ReportTime.parse("+1h") == nil)
+        #expect(ReportTime.parse("") == nil)
     }
 }

@@ -21,16 +21,10 @@ public struct ReportPeriod: Sendable, Equatable {
     /// Hours, for the JSON `hours` field (exact to the millisecond below 2^53 ms).
     public var hours: Double { Double(milliseconds) / 3_600_000 }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date: Howard Hinnant's `days_from_civil`
-    /// (https://howardhinnant.github.io/date_algorithms.html), the inverse of CivilDate's.
+    /// Days since 1970-01-01 of a proleptic Gregorian date (`--since 2026-11-01`); the metrics'
+    /// month arithmetic has the algorithm.
     public static func daysSinceEpoch(year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        UTCMonth.daysSinceEpoch(year: year, month: month, day: day)
     }
 
     /// `2026-11-30T08:00:00Z` (seconds; the millisecond part is dropped).
