@@ -97,11 +97,14 @@ struct Report {
         }
     }
 
-    /// The wall clock in unix milliseconds, truncated to the second (the period prints in seconds).
+    /// The wall clock in unix milliseconds, rounded up: a row logged earlier in the current
+    /// millisecond is inside a period that ends now (truncating to the second lost the rows of
+    /// the current second).
     private static func nowMilliseconds() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000
+        let (whole, part) = Int64(now.tv_nsec).quotientAndRemainder(dividingBy: 1_000_000)
+        return Int64(now.tv_sec) * 1_000 + whole + (part > 0 ? 1 : 0)
     }
 
     private static func grouping(_ grouping: ReportOptions.Grouping) -> ReportGrouping {

@@ -35,6 +35,7 @@ def quick_start_config(directory, name="tollgate.yaml"):
     (["help", "check-config"], "usage: tollgate check-config FILE"),
     (["keygen", "-h"], "usage: tollgate keygen [--user NAME]"),
     (["version", "--help"], "usage: tollgate version"),
+    (["report", "-h"], "usage: tollgate report [--config FILE] [--db FILE] [--since 1h|24h|7d|30d|YYYY-MM-DD]"),
 ])
 def test_help_goes_to_stdout_and_exits_zero(args, page):
     out = run(*args)

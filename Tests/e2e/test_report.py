@@ -278,3 +278,5 @@ def test_errors(data, tmp_path):
         assert out.returncode == 64, (args, out.stderr)
         assert message in out.stderr, (args, out.stderr)
         assert out.stdout == ""
+        if "the period is empty" not in message:
+            assert "usage: tollgate report" in out.stderr
