@@ -280,3 +280,12 @@ def test_errors(data, tmp_path):
         assert out.stdout == ""
         if "the period is empty" not in message:
             assert "usage: tollgate report" in out.stderr
+
+
+def test_what_if_without_any_target_says_how_to_get_one(data, tmp_path):
+    # --db names no config, and there is no Config/prices.yaml under this working directory.
+    out = report("--db", str(data["db"]), *PERIOD, "--what-if", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "(no targets: the config has no priced backend and no price list was read; pass --prices FILE)" in out.stdout
+    out = report("--db", str(data["db"]), *PERIOD, "--what-if", "--format", "json", cwd=tmp_path)
+    assert json.loads(out.stdout)["what_if"] == []

@@ -120,7 +120,11 @@ public enum ReportRenderer {
                 estimates.append([estimate.target.name, estimate.target.cost.billingName ?? "-",
                                   estimate.cost.description, estimate.basis])
             }
-            lines += aligned(estimates, rightAligned: [2])
+            if report.whatIf.isEmpty {
+                lines.append("(no targets: the config has no priced backend and no price list was read; pass --prices FILE)")
+            } else {
+                lines += aligned(estimates, rightAligned: [2])
+            }
             // One line per page read, in the table's order: the age of every figure shows.
             var sources: [String] = []
             for estimate in report.whatIf {
