@@ -45,7 +45,7 @@ extension GatewayPlan {
         }
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,
-                  secrets: config.backends.flatMap(Self.secrets(of:)),
+                  adminDigest: config.admin.key?.digest, secrets: config.backends.flatMap(Self.secrets(of:)),
                   trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) })
     }
 

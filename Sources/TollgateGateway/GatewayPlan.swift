@@ -55,14 +55,15 @@ public final class GatewayPlan: Sendable {
     /// Every configured upstream secret, cut out of upstream text the gateway relays (SPEC §7).
     public let redactor: SecretRedactor
 
+    /// - Parameter adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
-                secrets: [String] = [], trustedProxies: [IPBlock] = []) {
+                adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = []) {
         self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends
         self.models = models
         self.users = users
-        self.keyTable = KeyTable(users: users, keys: keys)
+        self.keyTable = KeyTable(users: users, keys: keys, adminDigest: adminDigest)
         var index: [String: Int] = [:]
         for (i, m) in models.enumerated() { index[m.name] = i }
         modelIndex = index

@@ -81,7 +81,45 @@ final class GatewayResponder: HTTPResponder {
            known.matches(exchange.head) {
             return known.caller
         }
-        guard let header = exchange.head.authorization else {
+        let header = exchange.head.authorization
+        guard let key = bearerKey(header, exchange), let header else { return nil }
+        guard let caller = plan.authenticate(key: key) else {
+            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
+            return nil
+        }
+        exchange.connectionContext = VerifiedCredential(header: Array(header.utf8), plan: plan, caller: caller)
+        return caller
+    }
+
+    /// The admin key's check for `/admin/*` and a protected `/metrics`: true for the admin key;
+    /// otherwise the exchange is answered here — 404 when no admin key is configured (the admin
+    /// API is off, SPEC §2), 401 without a key or with an unknown one, 403 with a user's key.
+    /// Never cached per connection: admin calls are rare and each one proves itself.
+    func authorizeAdmin(_ exchange: HTTPExchange) -> Bool {
+        let keys = context.runtime.plan.keyTable
+        guard keys.hasAdminKey else {
+            exchange.respondError(status: 404, message: "No route for \(exchange.head.path): the admin API is off (set admin.key).",
+                                  code: "not_found")
+            return false
+        }
+        guard let key = bearerKey(exchange.head.authorization, exchange) else { return false }
+        switch keys.classify(key: key) {
+        case .admin:
+            return true
+        case .user:
+            exchange.respondError(status: 403, message: "This route needs the admin key; a user's key cannot call it.",
+                                  code: "admin_key_required", type: "permission_error")
+            return false
+        case .unknown:
+            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
+            return false
+        }
+    }
+
+    /// The key of an `Authorization: Bearer <key>` value; no header, or any other form, is
+    /// answered with 401 here (nil).
+    private func bearerKey(_ header: String?, _ exchange: HTTPExchange) -> String? {
+        guard let header else {
             exchange.respondError(status: 401, message: "Missing API key: send Authorization: Bearer <key>.",
                                   code: "missing_api_key", close: true)
             return nil
@@ -93,12 +131,7 @@ final class GatewayResponder: HTTPResponder {
             return nil
         }
         while key.first == " " { key = key.dropFirst() }
-        guard let caller = plan.authenticate(key: String(key)) else {
-            exchange.respondError(status: 401, message: "Incorrect API key provided.", code: "invalid_api_key", close: true)
-            return nil
-        }
-        exchange.connectionContext = VerifiedCredential(header: Array(header.utf8), plan: plan, caller: caller)
-        return caller
+        return String(key)
     }
 
     func exchangeEnded(_ exchange: HTTPExchange) {

@@ -35,18 +35,42 @@ public struct Caller: Sendable {
 public struct KeyTable: Sendable {
     public let users: [UserPlan]
     private let entries: [[UInt8]: KeyPlan]
+    /// SHA-256 of `admin.key`; nil when the admin API is off.
+    private let adminDigest: [UInt8]?
+
+    /// What a presented key is, for the routes that need the admin key (SPEC §3: 401 for no or
+    /// an unknown key, 403 for a user's key).
+    public enum Verdict: Sendable, Equatable {
+        case admin
+        case user
+        case unknown
+    }
 
     /// Keys whose `user` is not an index into `users` are left out (never a trap).
-    public init(users: [UserPlan], keys: [KeyPlan]) {
+    public init(users: [UserPlan], keys: [KeyPlan], adminDigest: [UInt8]? = nil) {
         self.users = users
+        self.adminDigest = adminDigest
         var table: [[UInt8]: KeyPlan] = [:]
         for key in keys where users.indices.contains(key.user) { table[key.digest] = key }
         entries = table
     }
 
     public func authenticate(key: String) -> Caller? {
-        let digest = SHA256.hash(utf8: key)
+        authenticate(digest: SHA256.hash(utf8: key))
+    }
+
+    private func authenticate(digest: [UInt8]) -> Caller? {
         guard let entry = entries[digest], ConstantTime.equals(entry.digest, digest) else { return nil }
         return Caller(user: users[entry.user], keyID: entry.keyID)
+    }
+
+    /// Whether `admin.key` is set (the admin API is on).
+    public var hasAdminKey: Bool { adminDigest != nil }
+
+    /// The admin key, a user's key, or neither; the admin digest is compared in constant time.
+    public func classify(key: String) -> Verdict {
+        let digest = SHA256.hash(utf8: key)
+        if let adminDigest, ConstantTime.equals(adminDigest, digest) { return .admin }
+        return authenticate(digest: digest) == nil ? .unknown : .user
     }
 }

@@ -27,4 +27,21 @@ struct KeyTableTests {
         #expect(table.users[0].mayUse("m") && !table.users[0].mayUse("n"))
         #expect(table.users[1].mayUse("anything"))
     }
+
+    @Test func theAdminKeyIsToldApartFromUserKeys() {
+        let withAdmin = KeyTable(users: table.users,
+                                 keys: [KeyPlan(digest: SHA256.hash(utf8: "tg-alice-key"), user: 0, keyID: "abcd1234")],
+                                 adminDigest: SHA256.hash(utf8: "tg-admin-key"))
+        #expect(withAdmin.hasAdminKey)
+        #expect(withAdmin.classify(key: "tg-admin-key") == .admin)
+        #expect(withAdmin.classify(key: "tg-alice-key") == .user)
+        #expect(withAdmin.classify(key: "tg-admin-kez") == .unknown)
+        #expect(withAdmin.classify(key: "") == .unknown)
+        // The admin key is no user's key.
+        #expect(withAdmin.authenticate(key: "tg-admin-key") == nil)
+        // No admin key configured: nothing is the admin, not even an empty key.
+        #expect(!table.hasAdminKey)
+        #expect(table.classify(key: "") == .unknown)
+        #expect(table.classify(key: "tg-alice-key") == .user)
+    }
 }
