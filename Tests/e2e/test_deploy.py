@@ -229,3 +229,35 @@ def test_alert_rules_cover_issue_9():
     for name in exprs:
         assert any(c["alertname"] == name and c["exp_alerts"] for c in cases), f"{name} never fires"
         assert any(c["alertname"] == name and not c["exp_alerts"] for c in cases), f"{name} never stays quiet"
+
+
+def uncomment_block(text, key):
+    """`text` with every commented block that starts with `#key` (or `# key`) turned on: that
+    line and the commented lines under it indented deeper."""
+    out, indent = [], None
+    for line in text.splitlines():
+        m = re.match(rf"^(\s*)# ?({re.escape(key)}\s*(#.*)?)$", line)
+        if m:
+            indent = m.group(1)
+            out.append(indent + m.group(2))
+            continue
+        m = re.match(r"^(\s*)# ?(\s+\S.*)$", line)
+        if indent is not None and m and m.group(1) == indent:
+            out.append(indent + m.group(2))
+            continue
+        indent = None
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_protected_metrics_variant_hands_prometheus_the_key_file_its_config_names():
+    compose = yaml.safe_load(uncomment_block(COMPOSE.read_text(), "secrets:"))
+    secret = compose["services"]["prometheus"]["secrets"][0]
+    assert compose["secrets"][secret]["file"].startswith("./")
+    prometheus = yaml.safe_load(uncomment_block((DEPLOY / "prometheus/prometheus.yml").read_text(), "authorization:"))
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "tollgate")
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": f"/run/secrets/{secret}"}
+    # The key file itself stays out of git.
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(DEPLOY / compose["secrets"][secret]["file"])],
+                             cwd=ROOT).returncode
+    assert ignored == 0, "deploy/tollgate_admin_key is not ignored by git"
