@@ -22,7 +22,8 @@ import pytest
 import yaml
 
 from conftest import Gateway, wait_until
-from test_deploy import DEPLOY, DASHBOARD_DIR, HISTOGRAMS, alert_rules, dashboard_exprs, metric_names
+from test_deploy import (DEPLOY, DASHBOARD_DIR, HISTOGRAMS, alert_rules, dashboard_exprs, metric_names,
+                         uncomment_block)
 
 PROM_DIR = DEPLOY / "prometheus"
 ALICE = "tg-prom-alice-key-0123456789abcdef"
@@ -49,29 +50,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def uncomment_bearer(text):
-    """prometheus.yml with its commented `authorization:` block (for metrics.protected) turned on."""
-    lines, out, inside = text.splitlines(), [], False
-    for line in lines:
-        m = re.match(r"^(\s*)#(authorization:.*)$", line)
-        if m:
-            inside, indent = True, m.group(1)
-            out.append(indent + m.group(2))
-            continue
-        if inside and line.startswith(indent + "#  "):
-            out.append(indent + line[len(indent) + 1:])
-            continue
-        inside = False
-        out.append(line)
-    assert any(l.strip().startswith("authorization:") for l in out), "no commented bearer block"
-    return "\n".join(out) + "\n"
-
-
 def prometheus_config(target, key_file=None, unauthenticated_job=False):
     """The shipped prometheus.yml pointed at `target`, scraping and evaluating every second."""
     text = (PROM_DIR / "prometheus.yml").read_text()
     if key_file is not None:
-        text = uncomment_bearer(text)
+        text = uncomment_block(text, "authorization:")
     config = yaml.safe_load(text)
     config["global"]["scrape_interval"] = "1s"
     config["global"]["evaluation_interval"] = "1s"
