@@ -76,6 +76,7 @@ e2e:
 	exit $$rc
 
 bench: deps build
+	./$(dir $(BIN))writer_bench
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" bash Benchmarks/run.sh
 
 fuzz:

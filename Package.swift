@@ -52,6 +52,9 @@ let package = Package(
         .executableTarget(name: "tollgate",
                           dependencies: ["TollgateGateway", "TollgateConfig", "TollgateCLI"],
                           swiftSettings: swiftSettings),
+        // `make bench`: the usage writer on its own (rows/s, bytes per row).
+        .executableTarget(name: "writer_bench", dependencies: ["TollgateMetering", "TollgateCore"],
+                          path: "Benchmarks/writer_bench", swiftSettings: swiftSettings),
 
         // What every test suite shares: the raw client, the test server and responder, the
         // parser harness, replayable seeds, feeding bytes in pieces, polling with a deadline.

@@ -12,6 +12,8 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
     /// Another process serves the address (EADDRINUSE).
     case addressInUse(host: String, port: Int)
     case cannotListen(host: String, port: Int, reason: String)
+    /// `storage.sqlite` cannot be opened, created or migrated.
+    case usageLog(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum GatewayLaunchError: Error, CustomStringConvertible {
             return "cannot listen on \(host):\(port): address in use (another process serves it)"
         case .cannotListen(let host, let port, let reason):
             return "cannot listen on \(host):\(port): \(reason)"
+        case .usageLog(let path, let reason):
+            return "cannot open the usage database \(path): \(reason)"
         }
     }
 }
@@ -31,9 +35,19 @@ extension Gateway {
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
                               upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
+        // Opened before listening: a gateway that cannot meter does not start (SPEC §4).
+        let usage: UsageWriter
+        do {
+            var usageOptions = UsageWriterOptions()
+            usageOptions.retentionDays = config.storage.retentionDays
+            usage = try UsageWriter(path: config.storage.sqlite, options: usageOptions)
+        } catch {
+            throw .usageLog(path: config.storage.sqlite, reason: error.message)
+        }
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
-                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }))
+                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
+                                      usage: usage)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

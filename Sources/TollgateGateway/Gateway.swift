@@ -6,12 +6,13 @@ public import TollgateHTTP
 public import TollgateIO
 import CLinux
 import Synchronization
+import TollgateCore
 public import TollgateUpstream
-import TollgateMetering
+public import TollgateMetering
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
-    public let state = GatewayState()
+    public let state: GatewayState
 
     /// The plan requests start with now.
     public var plan: GatewayPlan { currentPlan.withLock { $0 } }
@@ -22,10 +23,12 @@ public final class Gateway: Sendable {
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
+        beginUptime(plan)
     }
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let usage: UsageWriter?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
 
@@ -34,9 +37,15 @@ public final class Gateway: Sendable {
     ///   - logFD: where access-log lines go (stdout by default; tests pass a pipe or /dev/null).
     ///   - maxBuffered: `server.max_buffered`, request body bytes held by all loops together.
     ///   - curlShare: what every loop's upstream transfers share (one DNS cache).
+    ///   - usage: the usage log's writer (opened on `storage.sqlite`; tests pass one on a
+    ///     temporary file), started with the gateway and closed after its loops; nil runs
+    ///     without a usage log.
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
-                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare()) throws(IOError) {
+                maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
+                usage: UsageWriter? = nil) throws(IOError) {
         self.options = options
+        self.usage = usage
+        self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
         let group = try EventLoopGroup(count: options.workers)
@@ -50,8 +59,14 @@ public final class Gateway: Sendable {
         self.server = try HTTPServer(group: group, options: options) { loop in
             let accessLog = AccessLog(writer: writer)
             loop.addIterationObserver(accessLog)
+            var sinks: [any UsageSink] = [accessLog]
+            if let usage {
+                let usageLog = UsageWriterSink(writer: usage)
+                loop.addIterationObserver(usageLog)
+                sinks.append(usageLog)
+            }
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
-                                             sink: UsageSinks([accessLog]),
+                                             sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare)
             contexts.set(responder.context, on: loop)
             return responder
@@ -64,6 +79,10 @@ public final class Gateway: Sendable {
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
         logWriter.start()
+        if let usage {
+            usage.start()
+            beginUptime(plan)
+        }
         group.start()
         let address = try server.start()
         state.markReady()
@@ -90,7 +109,19 @@ public final class Gateway: Sendable {
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
+        // After the loops: the rows of the requests the drain let finish are committed too.
+        usage?.close()
         logWriter.close()
         return clean
+    }
+
+    /// A new uptime segment for each always-on backend of `plan` (billed idle or not).
+    private func beginUptime(_ plan: GatewayPlan) {
+        guard let usage else { return }
+        let alwaysOn = plan.backends.compactMap { backend -> (name: String, perHour: MicroDollars)? in
+            guard case .alwaysOn(let perHour) = backend.costModel else { return nil }
+            return (backend.name, perHour)
+        }
+        usage.beginUptime(backends: alwaysOn, at: Double(tg_realtime_ns()) / 1e9)
     }
 }

@@ -41,7 +41,9 @@ extension GatewayPlan {
         var keys: [KeyPlan] = []
         for user in config.users {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
-            users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models)))
+            let limits = config.limits(for: user)
+            users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models),
+                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil))
         }
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,

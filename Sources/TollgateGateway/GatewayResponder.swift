@@ -64,6 +64,13 @@ final class GatewayResponder: HTTPResponder {
             exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
+            // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.
+            if caller.user.hasQuota && !state.isMetering {
+                exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+                exchange.respondError(status: 503, message: "Usage metering is unavailable, so quotas cannot be enforced; retry shortly.",
+                                      code: "quota_unavailable")
+                return
+            }
             let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
                                       user: caller.user, keyID: caller.keyID, budget: bodyBudget)
             exchange.context = proxy

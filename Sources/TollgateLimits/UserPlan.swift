@@ -6,10 +6,14 @@ public struct UserPlan: Sendable {
     public var name: String
     /// nil = every model.
     public var allowedModels: Set<String>?
+    /// A GPU-seconds-per-day or dollars-per-month limit applies (after inheritance): while the
+    /// usage log cannot be written, such a user is refused (SPEC §4, fail closed).
+    public var hasQuota: Bool
 
-    public init(name: String, allowedModels: Set<String>?) {
+    public init(name: String, allowedModels: Set<String>?, hasQuota: Bool = false) {
         self.name = name
         self.allowedModels = allowedModels
+        self.hasQuota = hasQuota
     }
 
     public func mayUse(_ model: String) -> Bool { allowedModels?.contains(model) ?? true }

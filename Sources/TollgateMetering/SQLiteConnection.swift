@@ -53,6 +53,16 @@ public final class SQLiteConnection {
         return statement.int64(at: 0)
     }
 
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Whether SQLite opened the main database read-only (it does so silently when the file
+    /// cannot be opened for writing).
+    public var isReadOnly: Bool { sqlite3_db_readonly(handle, "main") == 1 }
+
+    /// False inside a transaction (BEGIN without COMMIT or ROLLBACK yet).
+    public var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
     /// The message of the last failed call on this connection.
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 

@@ -7,13 +7,19 @@ public enum UsageSchema {
     /// Migration N (1-based) takes the database from version N-1 to N. Append only: a released
     /// migration is never edited.
     static let migrations: [String] = [
-        // 1: one row per client request (SPEC §5's columns, plus the exact integer figures the
-        // quota ledgers are rebuilt from: gpu_ms and cost_microdollars), and the daily rollups.
+        // 1: one row per client request (SPEC §5's columns; the exact integer figures the quota
+        // ledgers are rebuilt from, gpu_ms and cost_microdollars; method, path, upstream_ms and
+        // end_ts = ts + latency, the interval what-if needs), the daily rollups (status in the
+        // key, so per-status counters can be seeded after rows are pruned; NULL user, model and
+        // backend stored as ''), and the always-on backends' uptime segments per gateway run.
         """
         CREATE TABLE requests (
             id TEXT NOT NULL UNIQUE,
             client_request_id TEXT,
             ts REAL NOT NULL,
+            end_ts REAL NOT NULL,
+            method TEXT,
+            path TEXT,
             user TEXT,
             key_id TEXT,
             model TEXT,
@@ -23,6 +29,7 @@ public enum UsageSchema {
             attempts INTEGER NOT NULL DEFAULT 0,
             latency_ms REAL NOT NULL,
             ttfb_ms REAL,
+            upstream_ms REAL,
             queue_ms REAL NOT NULL DEFAULT 0,
             cold_start INTEGER NOT NULL DEFAULT 0,
             gpu_seconds REAL NOT NULL DEFAULT 0,
@@ -41,6 +48,7 @@ public enum UsageSchema {
             user TEXT NOT NULL DEFAULT '',
             model TEXT NOT NULL DEFAULT '',
             backend TEXT NOT NULL DEFAULT '',
+            status INTEGER NOT NULL,
             requests INTEGER NOT NULL DEFAULT 0,
             errors INTEGER NOT NULL DEFAULT 0,
             gpu_ms INTEGER NOT NULL DEFAULT 0,
@@ -49,7 +57,15 @@ public enum UsageSchema {
             completion_tokens INTEGER NOT NULL DEFAULT 0,
             bytes_in INTEGER NOT NULL DEFAULT 0,
             bytes_out INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, user, model, backend)
+            PRIMARY KEY (day, user, model, backend, status)
+        ) WITHOUT ROWID;
+        CREATE TABLE backend_uptime (
+            run TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            per_hour_microdollars INTEGER NOT NULL,
+            started REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            PRIMARY KEY (run, backend)
         ) WITHOUT ROWID;
         """,
     ]

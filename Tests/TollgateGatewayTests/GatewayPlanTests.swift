@@ -30,4 +30,25 @@ struct GatewayPlanTests {
         #expect(plan.authenticate(key: "tg-bob-literal-ke") == nil)
         #expect(plan.authenticate(key: "") == nil)
     }
+
+    /// A user has a quota when a GPU-seconds or dollars limit applies after inheritance
+    /// (defaults → group → user, 0 = unlimited): those are refused while metering fails.
+    @Test func aQuotaIsKnownAfterInheritance() throws {
+        let yaml = """
+            defaults:
+              limits: { requests_per_minute: 60 }
+            groups:
+              paid:
+                limits: { usd_per_month: 20 }
+            users:
+              free:  { keys: ["tg-free-key-0123456789abcdef"] }
+              paid:  { keys: ["tg-paid-key-0123456789abcdef"], group: paid }
+              gpu:   { keys: ["tg-gpu-key-0123456789abcdefg"], limits: { gpu_seconds_per_day: 600 } }
+              unlim: { keys: ["tg-unlim-key-0123456789abcde"], group: paid, limits: { usd_per_month: 0 } }
+            """
+        let result = ConfigLoader.load(yaml: yaml, file: "t.yaml", environment: [:])
+        let plan = GatewayPlan(config: try #require(result.config, "\(result.diagnostics)"))
+        let quota = Dictionary(uniqueKeysWithValues: plan.users.map { ($0.name, $0.hasQuota) })
+        #expect(quota == ["free": false, "paid": true, "gpu": true, "unlim": false])
+    }
 }

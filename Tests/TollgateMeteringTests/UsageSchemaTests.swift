@@ -56,7 +56,7 @@ struct UsageSchemaTests {
         let dir = TemporaryDirectory()
         let db = try SQLiteConnection(path: dir.path + "/usage.db")
         try UsageSchema.prepare(db)
-        let insert = try db.prepare("INSERT INTO requests (id, ts, user, status, latency_ms, cost_microdollars, error) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let insert = try db.prepare("INSERT INTO requests (id, ts, end_ts, user, status, latency_ms, cost_microdollars, error) VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7)")
         for (i, user) in ["alice", "", "ünïcode \u{0}nul"].enumerated() {
             try insert.bind("req-\(i)", at: 1)
             try insert.bind(1_700_000_000.5, at: 2)

@@ -89,6 +89,10 @@ class Gateway:
         `extra_args` are added after `serve --config FILE`."""
         self.dir = tempfile.TemporaryDirectory()
         self.config = pathlib.Path(self.dir.name) / "tollgate.yaml"
+        # The usage log goes to this gateway's own directory, never ./tollgate.db.
+        self.db_path = pathlib.Path(self.dir.name) / "usage.db"
+        if "\nstorage:" not in config_text:
+            config_text += f"\nstorage:\n  sqlite: {self.db_path}\n"
         self.config.write_text(config_text)
         env = dict(os.environ, **(extra_env or {}))
         self.log = open(pathlib.Path(self.dir.name) / "access.log", "wb")

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: Apache-2.0
+// The writer's side of the usage database: one connection and its prepared statements, used by
+// the UsageWriter's thread only (SQLite is never called on a loop thread). A batch of records
+// is one transaction: every row, and the usage_daily rollups summed per key in memory first, so
+// the rollups always equal the rows they count (SPEC §5). Pruning deletes old rows a few
+// hundred at a time through the ts index, so no step holds the write lock for long.
+import CSQLite
+import TollgateCore
+
+final class UsageStore {
+    private let db: SQLiteConnection
+    private let insertRow: SQLiteStatement
+    private let upsertDaily: SQLiteStatement
+    private let pruneStep: SQLiteStatement
+    private let closeSegments: SQLiteStatement
+    private let insertSegment: SQLiteStatement
+    /// The UTC day of the last row formatted, and its text: rows of one batch share a day.
+    private var cachedDay: Int64 = .min
+    private var cachedDayText = ""
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    init(path: String) throws(SQLiteError) {
+        db = try SQLiteConnection(path: path)
+        // SQLite falls back to read-only when the file refuses writes; a writer that cannot
+        // write is a start-up error, not a gateway that starts failed closed.
+        guard !db.isReadOnly else {
+            throw SQLiteError(code: 8, message: "the file is read-only (SQLITE_READONLY): tollgate needs to write it")
+        }
+        try UsageSchema.prepare(db)
+        insertRow = try db.prepare("""
+            INSERT INTO requests (id, client_request_id, ts, end_ts, method, path, user, key_id, model, task,
+                backend, status, attempts, latency_ms, ttfb_ms, upstream_ms, queue_ms, cold_start, gpu_seconds,
+                cost_usd, gpu_ms, cost_microdollars, bytes_in, bytes_out, prompt_tokens, completion_tokens, error)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                ?22, ?23, ?24, ?25, ?26, ?27)
+            """)
+        upsertDaily = try db.prepare("""
+            INSERT INTO usage_daily (day, user, model, backend, status, requests, errors, gpu_ms, cost_microdollars,
+                prompt_tokens, completion_tokens, bytes_in, bytes_out)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            ON CONFLICT (day, user, model, backend, status) DO UPDATE SET
+                requests = requests + excluded.requests, errors = errors + excluded.errors,
+                gpu_ms = gpu_ms + excluded.gpu_ms, cost_microdollars = cost_microdollars + excluded.cost_microdollars,
+                prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+                completion_tokens = completion_tokens + excluded.completion_tokens,
+                bytes_in = bytes_in + excluded.bytes_in, bytes_out = bytes_out + excluded.bytes_out
+            """)
+        // The oldest rows first, through the ts index: a bounded step whatever the backlog.
+        pruneStep = try db.prepare("""
+            DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE ts < ?1 ORDER BY ts LIMIT ?2)
+            """)
+        closeSegments = try db.prepare("UPDATE backend_uptime SET last_seen = ?2 WHERE run = ?1")
+        insertSegment = try db.prepare("""
+            INSERT INTO backend_uptime (run, backend, per_hour_microdollars, started, last_seen)
+            VALUES (?1, ?2, ?3, ?4, ?4)
+            ON CONFLICT (run, backend) DO UPDATE SET per_hour_microdollars = excluded.per_hour_microdollars,
+                last_seen = excluded.last_seen
+            """)
+    }
+
+    /// Writes `records` and their rollups in one transaction: all of them, or none (the
+    /// transaction is rolled back and the caller keeps the batch to try again).
+    func commit(_ records: ArraySlice<UsageRecord>) throws(SQLiteError) {
+        guard !records.isEmpty else { return }
+        try transaction { () throws(SQLiteError) in
+            var rollups: [DailyKey: DailySums] = [:]
+            for record in records {
+                let day = dayText(of: record.timestamp)
+                try insert(record, day: day)
+                let key = DailyKey(day: day, user: record.user ?? "", model: record.model ?? "",
+                                   backend: record.backend ?? "", status: record.status)
+                rollups[key, default: DailySums()].add(record)
+            }
+            for (key, sums) in rollups { try upsert(key, sums) }
+        }
+    }
+
+    /// Deletes at most `limit` rows that started before `cutoff` (unix seconds).
+    /// - Returns: how many were deleted (fewer than `limit`: nothing older is left).
+    func prune(before cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
+        var deleted = 0
+        try transaction { () throws(SQLiteError) in
+            defer { pruneStep.reset() }
+            try pruneStep.bind(cutoff, at: 1)
+            try pruneStep.bind(Int64(limit), at: 2)
+            try pruneStep.step()
+            deleted = db.changes
+        }
+        return deleted
+    }
+
+    /// Ends the segments of `closing` (a previous run id) at `at`, and begins one segment per
+    /// backend under `run` at `at`.
+    func beginSegments(run: String, closing: String?, backends: [(name: String, perHour: MicroDollars)],
+                       at: Double) throws(SQLiteError) {
+        try transaction { () throws(SQLiteError) in
+            if let closing { try touchSegments(run: closing, at: at) }
+            for backend in backends {
+                defer { insertSegment.reset() }
+                try insertSegment.bind(run, at: 1)
+                try insertSegment.bind(backend.name, at: 2)
+                try insertSegment.bind(backend.perHour.value, at: 3)
+                try insertSegment.bind(at, at: 4)
+                try insertSegment.step()
+            }
+        }
+    }
+
+    /// Moves the `last_seen` of every segment of `run` to `at`.
+    func advanceSegments(run: String, at: Double) throws(SQLiteError) {
+        try transaction { () throws(SQLiteError) in try touchSegments(run: run, at: at) }
+    }
+
+    private func touchSegments(run: String, at: Double) throws(SQLiteError) {
+        defer { closeSegments.reset() }
+        try closeSegments.bind(run, at: 1)
+        try closeSegments.bind(at, at: 2)
+        try closeSegments.step()
+    }
+
+    /// Runs `body` between BEGIN IMMEDIATE and COMMIT; on any error rolls back (SQLite may
+    /// already have, after SQLITE_FULL or an I/O error: https://sqlite.org/lang_transaction.html)
+    /// and rethrows.
+    private func transaction(_ body: () throws(SQLiteError) -> Void) throws(SQLiteError) {
+        try db.execute("BEGIN IMMEDIATE")
+        do {
+            try body()
+            try db.execute("COMMIT")
+        } catch {
+            if !db.isAutocommit { try? db.execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func insert(_ r: UsageRecord, day: String) throws(SQLiteError) {
+        let s = insertRow
+        defer { s.reset() }
+        try s.bind(r.id.description, at: 1)
+        try s.bind(r.clientRequestID, at: 2)
+        try s.bind(r.timestamp, at: 3)
+        try s.bind(r.timestamp + r.latencyMs / 1000, at: 4)
+        try s.bind(r.method, at: 5)
+        try s.bind(r.path, at: 6)
+        try s.bind(r.user, at: 7)
+        try s.bind(r.keyID, at: 8)
+        try s.bind(r.model, at: 9)
+        try s.bind(r.task, at: 10)
+        try s.bind(r.backend, at: 11)
+        try s.bind(Int64(r.status), at: 12)
+        try s.bind(Int64(r.attempts), at: 13)
+        try s.bind(r.latencyMs, at: 14)
+        try s.bind(r.ttfbMs, at: 15)
+        try s.bind(r.attempts > 0 ? r.upstreamSeconds * 1000 : nil, at: 16)
+        try s.bind(r.queueMs, at: 17)
+        try s.bind(Int64(r.coldStart ? 1 : 0), at: 18)
+        try s.bind(r.gpu.seconds, at: 19)
+        try s.bind(r.cost.dollars, at: 20)
+        try s.bind(r.gpu.value, at: 21)
+        try s.bind(r.cost.value, at: 22)
+        try s.bind(Int64(r.bytesIn), at: 23)
+        try s.bind(Int64(r.bytesOut), at: 24)
+        try s.bind(r.promptTokens.map(Int64.init), at: 25)
+        try s.bind(r.completionTokens.map(Int64.init), at: 26)
+        try s.bind(r.error, at: 27)
+        try s.step()
+    }
+
+    private func upsert(_ key: DailyKey, _ sums: DailySums) throws(SQLiteError) {
+        let s = upsertDaily
+        defer { s.reset() }
+        try s.bind(key.day, at: 1)
+        try s.bind(key.user, at: 2)
+        try s.bind(key.model, at: 3)
+        try s.bind(key.backend, at: 4)
+        try s.bind(Int64(key.status), at: 5)
+        try s.bind(sums.requests, at: 6)
+        try s.bind(sums.errors, at: 7)
+        try s.bind(sums.gpuMs, at: 8)
+        try s.bind(sums.costMicrodollars, at: 9)
+        try s.bind(sums.promptTokens, at: 10)
+        try s.bind(sums.completionTokens, at: 11)
+        try s.bind(sums.bytesIn, at: 12)
+        try s.bind(sums.bytesOut, at: 13)
+        try s.step()
+    }
+
+    /// `YYYY-MM-DD` of the UTC day `ts` (unix seconds) falls in.
+    private func dayText(of ts: Double) -> String {
+        // A timestamp outside any clock's range is filed under day 0 rather than trapping.
+        let days = ts.isFinite && abs(ts) < 1e15 ? Int64((ts / 86_400).rounded(.down)) : 0
+        if days != cachedDay {
+            let date = CivilDate(daysSinceEpoch: days)
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            cachedDay = days
+            cachedDayText = "\(date.year)-\(two(date.month))-\(two(date.day))"
+        }
+        return cachedDayText
+    }
+}
+
+/// One usage_daily row's key (NULLs as '').
+private struct DailyKey: Hashable {
+    var day: String
+    var user: String
+    var model: String
+    var backend: String
+    var status: Int
+}
+
+/// What one batch adds to a usage_daily row. Sums wrap rather than trap: no real traffic
+/// reaches Int64's range, and a trap would end every stream of the process.
+private struct DailySums {
+    var requests: Int64 = 0
+    var errors: Int64 = 0
+    var gpuMs: Int64 = 0
+    var costMicrodollars: Int64 = 0
+    var promptTokens: Int64 = 0
+    var completionTokens: Int64 = 0
+    var bytesIn: Int64 = 0
+    var bytesOut: Int64 = 0
+
+    /// A request is an error when it did not end well: an error status or an error text
+    /// (a client that went away mid-stream after a 200).
+    mutating func add(_ r: UsageRecord) {
+        requests &+= 1
+        if r.error != nil || r.status >= 400 { errors &+= 1 }
+        gpuMs &+= r.gpu.value
+        costMicrodollars &+= r.cost.value
+        promptTokens &+= Int64(r.promptTokens ?? 0)
+        completionTokens &+= Int64(r.completionTokens ?? 0)
+        bytesIn &+= Int64(r.bytesIn)
+        bytesOut &+= Int64(r.bytesOut)
+    }
+}
