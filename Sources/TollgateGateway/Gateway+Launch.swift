@@ -35,6 +35,9 @@ extension Gateway {
     public static func launch(config: GatewayConfig, plan: GatewayPlan,
                               upstreamDnsCacheSeconds: Int? = nil) throws(GatewayLaunchError) -> (Gateway, String) {
         let options = HTTPServerOptions(server: config.server, defaultWorkers: EventLoopGroup.coreCount)
+        // SPEC §6: the counters that sum the usage log start from it, read on a connection of
+        // their own before the writer opens it and before anything listens.
+        let seed = MetricsSeed.load(path: config.storage.sqlite, nowMs: wallClockMs()).seed
         // Opened before listening: a gateway that cannot meter does not start (SPEC §4).
         let usage: UsageWriter
         do {
@@ -47,7 +50,7 @@ extension Gateway {
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
                                       curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
-                                      usage: usage)
+                                      usage: usage, metricsSeed: seed)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

@@ -23,6 +23,7 @@ public final class Gateway: Sendable {
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         beginUptime(plan)
     }
     private let group: EventLoopGroup
@@ -31,6 +32,8 @@ public final class Gateway: Sendable {
     private let usage: UsageWriter?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
+    /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
+    private let uptime = BackendUptimeLedger()
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
@@ -40,9 +43,11 @@ public final class Gateway: Sendable {
     ///   - usage: the usage log's writer (opened on `storage.sqlite`; tests pass one on a
     ///     temporary file), started with the gateway and closed after its loops; nil runs
     ///     without a usage log.
+    ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
+    ///     (MetricsSeed.load).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
                 maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
-                usage: UsageWriter? = nil) throws(IOError) {
+                usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty) throws(IOError) {
         self.options = options
         self.usage = usage
         self.state = GatewayState(usage: usage)
@@ -54,6 +59,8 @@ public final class Gateway: Sendable {
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
+        let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
+                                              uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
@@ -65,9 +72,12 @@ public final class Gateway: Sendable {
                 loop.addIterationObserver(usageLog)
                 sinks.append(usageLog)
             }
+            let metrics = LoopMetrics(plan: plan.metricsPlan)
+            sinks.append(metrics)
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks(sinks),
-                                             bodyBudget: bodyBudget, curlShare: curlShare)
+                                             bodyBudget: bodyBudget, curlShare: curlShare,
+                                             metrics: metrics, metricsEndpoint: metricsEndpoint)
             contexts.set(responder.context, on: loop)
             return responder
         }
@@ -78,6 +88,7 @@ public final class Gateway: Sendable {
     @discardableResult
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
+        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         logWriter.start()
         if let usage {
             usage.start()
@@ -91,6 +102,8 @@ public final class Gateway: Sendable {
 
     public var address: SocketAddress? { server.address }
     public var openConnections: Int { server.connectionCount }
+
+    static func wallClockMs() -> Int64 { Int64(tg_realtime_ns() / 1_000_000) }
 
     /// How long before the drain deadline streams are ended (at most).
     static let streamEndMargin: UInt64 = 500_000_000
@@ -118,10 +131,6 @@ public final class Gateway: Sendable {
     /// A new uptime segment for each always-on backend of `plan` (billed idle or not).
     private func beginUptime(_ plan: GatewayPlan) {
         guard let usage else { return }
-        let alwaysOn = plan.backends.compactMap { backend -> (name: String, perHour: MicroDollars)? in
-            guard case .alwaysOn(let perHour) = backend.costModel else { return nil }
-            return (backend.name, perHour)
-        }
-        usage.beginUptime(backends: alwaysOn, at: Double(tg_realtime_ns()) / 1e9)
+        usage.beginUptime(backends: plan.alwaysOnBackends, at: Double(tg_realtime_ns()) / 1e9)
     }
 }

@@ -6,6 +6,7 @@
 // in flight keep theirs, and the loop's detached calls run on.
 import TollgateBackends
 import TollgateIO
+import TollgateMetering
 import TollgateUpstream
 
 final class GatewayLoopContext {
@@ -15,10 +16,13 @@ final class GatewayLoopContext {
     private(set) lazy var liveStreams = LiveStreams(loop: loop)
     /// The first-byte clocks of this loop's attempts.
     private(set) lazy var firstByteWatch = FirstByteWatch(loop: loop)
+    /// This loop's counters for /metrics (also one of its usage sinks).
+    let metrics: LoopMetrics
     private(set) var runtime: PlanRuntime!
 
-    init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare) {
+    init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare, metrics: LoopMetrics) {
         self.loop = loop
+        self.metrics = metrics
         backendLoop = BackendLoop(loop: loop, curlShare: curlShare)
         runtime = PlanRuntime(plan: plan, context: self)
     }
@@ -34,6 +38,7 @@ final class GatewayLoopContext {
     func install(_ plan: GatewayPlan) {
         loop.assertInLoop()
         runtime = PlanRuntime(plan: plan, context: self)
+        metrics.plan = plan.metricsPlan
     }
 }
 
@@ -58,6 +63,7 @@ final class PlanRuntime {
     var loop: EventLoop { context.loop }
     var liveStreams: LiveStreams { context.liveStreams }
     var firstByteWatch: FirstByteWatch { context.firstByteWatch }
+    var metrics: LoopMetrics { context.metrics }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }

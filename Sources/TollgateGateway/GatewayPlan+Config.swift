@@ -48,7 +48,9 @@ extension GatewayPlan {
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,
                   adminDigest: config.admin.key?.digest, secrets: config.backends.flatMap(Self.secrets(of:)),
-                  trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) })
+                  trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) },
+                  metrics: (config.metrics.protected, config.metrics.userLabel),
+                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init))
     }
 
     /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token
@@ -103,6 +105,7 @@ extension GatewayPlan {
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
-                           costModel: backend.pricing?.costModel ?? .free)
+                           costModel: backend.pricing?.costModel ?? .free,
+                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init))
     }
 }

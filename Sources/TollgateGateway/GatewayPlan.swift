@@ -6,6 +6,7 @@ import TollgateConfig
 public import TollgateIO
 public import TollgateLimits
 public import TollgateCore
+public import TollgateMetering
 
 public struct BackendPlan: Sendable {
     public var name: String
@@ -17,13 +18,17 @@ public struct BackendPlan: Sendable {
     public var firstByteTimeoutNs: UInt64
     /// How its use turns into money (SPEC §3 `price`/`billing`).
     public var costModel: CostModel
+    /// `budget_usd_per_month`, nil when not configured.
+    public var monthBudget: MicroDollars?
 
-    public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64, costModel: CostModel) {
+    public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64,
+                costModel: CostModel, monthBudget: MicroDollars? = nil) {
         self.name = name
         self.kind = kind
         self.upstreamModel = upstreamModel
         self.firstByteTimeoutNs = firstByteTimeoutNs
         self.costModel = costModel
+        self.monthBudget = monthBudget
     }
 }
 
@@ -55,9 +60,25 @@ public final class GatewayPlan: Sendable {
     /// Every configured upstream secret, cut out of upstream text the gateway relays (SPEC §7).
     public let redactor: SecretRedactor
 
-    /// - Parameter adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
+    /// `metrics.protected`: /metrics needs the admin key.
+    public let metricsProtected: Bool
+    /// The plan's names, prices and budgets as /metrics labels and figures them.
+    public let metricsPlan: MetricsPlan
+
+    /// - Parameters:
+    ///   - adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
+    ///   - metrics: `metrics.protected` and `metrics.user_label`.
+    ///   - monthBudget: `budgets.usd_per_month`.
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
-                adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = []) {
+                adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = [],
+                metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil) {
+        metricsProtected = metrics.protected
+        metricsPlan = MetricsPlan(
+            backends: backends.map {
+                MetricsPlan.Backend(name: $0.name, costModel: $0.costModel, isUp: $0.kind.unavailableReason == nil,
+                                    monthBudget: $0.monthBudget)
+            },
+            models: models.map(\.name), users: users.map(\.name), userLabel: metrics.userLabel, monthBudget: monthBudget)
         self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends
@@ -71,6 +92,14 @@ public final class GatewayPlan: Sendable {
 
     public func model(named name: String) -> ModelPlan? {
         modelIndex[name].map { models[$0] }
+    }
+
+    /// The always-on backends and their hourly price: what is billed while the plan runs.
+    public var alwaysOnBackends: [(name: String, perHour: MicroDollars)] {
+        backends.compactMap { backend in
+            guard case .alwaysOn(let perHour) = backend.costModel else { return nil }
+            return (backend.name, perHour)
+        }
     }
 
     /// The user a bearer key belongs to (SPEC §7).

@@ -19,16 +19,22 @@ final class GatewayResponder: HTTPResponder {
     private let sink: any UsageSink
     /// `server.max_buffered`, shared by every loop.
     private let bodyBudget: RequestBodyBudget
+    /// GET /metrics (nil: 404, a responder tested on its own).
+    private let metricsEndpoint: MetricsEndpoint?
     let context: GatewayLoopContext
 
+    /// - Parameter metrics: this loop's counters, also among `sink`'s sinks (a new one when nil).
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
-         bodyBudget: RequestBodyBudget, curlShare: CurlShare) {
+         bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
+         metricsEndpoint: MetricsEndpoint? = nil) {
         self.bodyBudget = bodyBudget
         self.loop = loop
         self.state = state
         self.routes = routes
         self.sink = sink
-        self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare)
+        self.metricsEndpoint = metricsEndpoint
+        self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare,
+                                          metrics: metrics ?? LoopMetrics(plan: plan.metricsPlan))
     }
 
     func respond(to exchange: HTTPExchange) {
@@ -62,6 +68,13 @@ final class GatewayResponder: HTTPResponder {
             }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
             exchange.respond(status: 200, body: "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}")
+        case .metrics:
+            guard let metricsEndpoint else {
+                exchange.respondError(status: 404, message: "No route for \(exchange.head.path).", code: "not_found")
+                return
+            }
+            if context.runtime.plan.metricsProtected { guard authorizeAdmin(exchange) else { return } }
+            metricsEndpoint.scrape(exchange, plan: context.runtime.plan)
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
             // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.

@@ -8,6 +8,7 @@ enum Route: Sendable {
     case healthz
     case readyz
     case models
+    case metrics
     case api(APIOperation)
 }
 
@@ -21,6 +22,7 @@ struct RouteTable: Sendable {
     func match(_ head: HTTPRequestHead) -> RouteMatch {
         if head.pathEquals("/healthz") { return getOnly(.healthz, head) }
         if head.pathEquals("/readyz") { return getOnly(.readyz, head) }
+        if head.pathEquals("/metrics") { return getOnly(.metrics, head) }
         if head.pathHasPrefix("/v1/") {
             if head.pathEquals("/v1/chat/completions") { return postOnly(.api(.chatCompletions), head) }
             if head.pathEquals("/v1/completions") { return postOnly(.api(.completions), head) }

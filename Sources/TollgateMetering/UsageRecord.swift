@@ -29,6 +29,9 @@ public struct UsageRecord: Sendable {
     public var attempts: Int = 0
     public var latencyMs: Double
     public var ttfbMs: Double?
+    /// The answering attempt's upstream first byte: its start → the backend's response head
+    /// (`tollgate_upstream_ttfb_seconds`), nil when no attempt got one.
+    public var upstreamTTFBMs: Double?
     public var queueMs: Double = 0
     public var coldStart: Bool = false
     /// GPU time billed: the backend's report where it gives one, else the measured upstream time.

@@ -54,6 +54,7 @@ struct InertKeysTests {
         backends: { sim: { kind: simulated } }
         models: { m: { task: chat, backends: [sim] } }
         users: { alice: { keys: ["tg-0123456789abcdef0123456789"], limits: ~ } }
+        metrics: { protected: false, user_label: false }
         """)
         #expect(result.errors.isEmpty, "\(TestSupport.errors(result))")
         #expect(result.inertKeys.isEmpty)

@@ -19,8 +19,7 @@ enum InertKeys {
 
     /// Top-level sections inert as a whole, or by key inside them.
     private static let topLevel: [String: String] = [
-        "admin": "the admin API is not served yet",
-        "metrics": "/metrics is not served yet", "groups": limits, "budgets": limits,
+        "admin": "the admin API is not served yet", "groups": limits, "budgets": limits,
     ]
     private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]

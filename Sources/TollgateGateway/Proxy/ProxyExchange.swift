@@ -38,6 +38,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// The client has a response head: no failover from here on.
     private var responseBegun = false
     private var inLiveStreams = false
+    /// The backend of the attempt counted in `tollgate_backend_inflight`, until it ends.
+    private var inflightBackend: String?
+    /// The current attempt's start → its response head (`tollgate_upstream_ttfb_seconds`).
+    private var upstreamTTFBNs: UInt64?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -216,6 +220,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         let next = ProxyAttempt(number: usage.attempts, costModel: backend.costModel, startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
+        upstreamTTFBNs = nil
+        inflightBackend = backend.name
+        runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
         if body.isComplete { armFirstByteTimer() }
@@ -231,6 +238,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, reportedGPU: MilliGPUSeconds? = nil, taken: Bool = true) {
         guard !attempt.isOver else { return }
         attempt.retire(loop: loop, cancelCall: cancelCall)
+        if let backend = inflightBackend {
+            inflightBackend = nil
+            runtime.metrics.attemptEnded(backend: backend)
+        }
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: reportedGPU,
                      costModel: attempt.costModel, taken: taken)
     }
@@ -267,6 +278,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
         attempt.disarmFirstByteTimer(loop: loop)
+        upstreamTTFBNs = loop.now &- attempt.startedAt
         // An error status the client does not get is collected for its message; the table
         // decides again once it ended (another candidate, or this error).
         let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
@@ -427,6 +439,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         body.releaseBudget()
         leaveLiveStreams()
         usage.fill(&record)
+        record.upstreamTTFBMs = upstreamTTFBNs.map { Double($0) / 1e6 }
     }
 
     /// The route's path (the request's, matched exactly).

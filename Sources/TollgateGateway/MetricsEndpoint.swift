@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+// GET /metrics: every loop is asked for a snapshot of its counters on its own thread
+// (`loop.execute`, through PerLoop), the answers come back to the loop that serves the scrape,
+// and once all have answered they are merged with the start-up seeds and written out in
+// Prometheus' text format. The request path never takes a lock for this: the cost of a scrape
+// is one task per loop and a copy-on-write of its dictionaries.
+import CLinux
+import TollgateHTTP
+import TollgateIO
+import TollgateMetering
+import TollgateCore
+
+final class MetricsEndpoint: Sendable {
+    private let contexts: PerLoop<GatewayLoopContext>
+    private let loopCount: Int
+    /// The usage log's sums at start-up (SPEC §6: a restart does not zero the counters).
+    private let seed: MetricsSeed
+    /// Uptime of always-on backends in this run.
+    let uptime: BackendUptimeLedger
+    /// `tollgate_usage_dropped_total`: the writer's count, asked at each scrape.
+    private let usageDropped: @Sendable () -> Int
+    /// Unix milliseconds (tests may pass another clock).
+    private let wallClockMs: @Sendable () -> Int64
+
+    init(contexts: PerLoop<GatewayLoopContext>, loopCount: Int, seed: MetricsSeed, uptime: BackendUptimeLedger,
+         usageDropped: @escaping @Sendable () -> Int,
+         wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) }) {
+        self.contexts = contexts
+        self.loopCount = loopCount
+        self.seed = seed
+        self.uptime = uptime
+        self.usageDropped = usageDropped
+        self.wallClockMs = wallClockMs
+    }
+
+    /// Gathers every loop's counts, then answers `exchange` (on its loop) unless it ended
+    /// meanwhile (the client went away).
+    func scrape(_ exchange: HTTPExchange, plan: GatewayPlan) {
+        let gathering = ScrapeGathering(exchange: exchange, plan: plan.metricsPlan, expected: loopCount, endpoint: self)
+        let reply = LoopBound(gathering)
+        let loop = exchange.loop
+        // Every loop's context is set in the same task that creates its responder, queued
+        // before any listener accepts, so each loop answers exactly once.
+        contexts.forEach { context in
+            let snapshot = context.metrics.snapshot()
+            loop.execute { reply.value.add(snapshot) }
+        }
+    }
+
+    /// The exposition of every loop's merged `counts` with the seeds, at the current time.
+    func render(_ counts: MetricsSnapshot, plan: MetricsPlan) -> String {
+        var merged = seed.counts
+        merged.merge(counts)
+        let now = wallClockMs()
+        let month = UTCMonth(containing: now)
+        var (total, inMonth) = uptime.costs(nowMs: now, month: month)
+        total.merge(seed.uptimeTotal, uniquingKeysWith: +)
+        if seed.uptimeMonthOf == month { inMonth.merge(seed.uptimeMonth, uniquingKeysWith: +) }
+        return MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
+                                 usageDropped: usageDropped(), nowMs: now).render()
+    }
+}
+
+/// One scrape waiting for its loops' answers. Confined to the scrape's loop: every `add` runs
+/// there (each answer is a task executed on it).
+private final class ScrapeGathering {
+    private let exchange: HTTPExchange
+    private let plan: MetricsPlan
+    private let endpoint: MetricsEndpoint
+    private var pending: Int
+    private var merged = MetricsSnapshot()
+
+    init(exchange: HTTPExchange, plan: MetricsPlan, expected: Int, endpoint: MetricsEndpoint) {
+        self.exchange = exchange
+        self.plan = plan
+        self.endpoint = endpoint
+        self.pending = expected
+    }
+
+    func add(_ snapshot: MetricsSnapshot) {
+        merged.merge(snapshot)
+        pending -= 1
+        guard pending == 0, !exchange.isFinished else { return }
+        exchange.respond(status: 200, contentType: PrometheusTextWriter.contentType,
+                         body: endpoint.render(merged, plan: plan))
+    }
+}
+
+/// A loop-confined object carried through another loop's task and back: only the loop that
+/// made it ever touches `value` (swift-nio's NIOLoopBound, unchecked here).
+private struct LoopBound<Value: AnyObject>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
