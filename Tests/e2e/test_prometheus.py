@@ -208,19 +208,24 @@ def traffic(gw):
 
 
 def usage_totals(db):
-    """(rows, SUM(cost_usd), SUM(cost_microdollars), SUM(gpu_ms), per-backend micro-dollars,
-    this UTC month's micro-dollars) from the usage log, read-only beside the running writer."""
+    """From the usage log, read-only beside the running writer: (rows other than Prometheus'
+    own scrapes, SUM(cost_usd), SUM(cost_microdollars), SUM(gpu_ms), micro-dollars per backend,
+    requests per model, this UTC month's micro-dollars). Scrapes are requests too (one row each,
+    cost 0), so they are left out of the counts that the test compares while Prometheus runs."""
     month_start = datetime.now(timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        rows, cost, micro, gpu_ms = con.execute(
-            "SELECT COUNT(*), TOTAL(cost_usd), TOTAL(cost_microdollars), TOTAL(gpu_ms) FROM requests").fetchone()
+        rows = con.execute("SELECT COUNT(*) FROM requests WHERE path IS NOT '/metrics'").fetchone()[0]
+        cost, micro, gpu_ms = con.execute(
+            "SELECT TOTAL(cost_usd), TOTAL(cost_microdollars), TOTAL(gpu_ms) FROM requests").fetchone()
         by_backend = dict(con.execute(
             "SELECT backend, SUM(cost_microdollars) FROM requests WHERE backend IS NOT NULL GROUP BY backend"))
+        by_model = dict(con.execute(
+            "SELECT model, COUNT(*) FROM requests WHERE backend IS NOT NULL GROUP BY model"))
         month = con.execute("SELECT TOTAL(cost_microdollars) FROM requests WHERE ts >= ?", (month_start,)).fetchone()[0]
     finally:
         con.close()
-    return rows, cost, int(micro), int(gpu_ms), by_backend, int(month)
+    return rows, cost, int(micro), int(gpu_ms), by_backend, by_model, int(month)
 
 
 def rows_written(db):
@@ -285,11 +290,13 @@ def test_prometheus_spend_total_equals_the_usage_log(tmp_path):
         # Traffic while Prometheus scrapes: the counters grow under it.
         sent = traffic(gw)
         assert wait_until(lambda: rows_written(db) == sent, 15), f"rows {rows_written(db)} of {sent}"
-        rows, cost_usd, micro, gpu_ms, by_backend, month_micro = usage_totals(db)
+        rows, cost_usd, micro, gpu_ms, by_backend, by_model, month_micro = usage_totals(db)
         assert micro > 0 and set(by_backend) == {"sim-paid", "sim-box"}
 
-        got = poll(prom, "sum(tollgate_requests_total)", rows)
-        assert got == rows, metrics_text(gw)
+        # Requests that reached a backend, per model (scrapes reach none).
+        served = 'sum by (model) (tollgate_requests_total{backend!=""})'
+        wait_until(lambda: {dict(k)["model"]: v for k, v in prom.query(served).items()} == by_model, 30)
+        assert {dict(k)["model"]: v for k, v in prom.query(served).items()} == by_model, metrics_text(gw)
         # The issue's check: PromQL's spend total is SUM(cost_usd) of the requests table.
         spend = poll(prom, "sum(tollgate_spend_usd_total)", cost_usd, close=lambda a, b: abs(a - b) < 1e-9)
         assert spend is not None and abs(spend - cost_usd) < 1e-9, (spend, cost_usd)
@@ -297,7 +304,9 @@ def test_prometheus_spend_total_equals_the_usage_log(tmp_path):
         gpu = prom.value("sum(tollgate_gpu_seconds_total)")
         assert round(gpu * 1e3) == gpu_ms, (gpu, gpu_ms)
         attributed = prom.query("sum by (backend) (tollgate_backend_attributed_usd_total)")
-        assert {dict(k)["backend"]: round(v * 1e6) for k, v in attributed.items() if v} == by_backend
+        attributed = {dict(k)["backend"]: round(v * 1e6) for k, v in attributed.items()}
+        assert {b: attributed.get(b) for b in by_backend} == by_backend, attributed
+        assert all(v == 0 for b, v in attributed.items() if b not in by_backend), attributed
         month = prom.value("tollgate_spend_month_usd")
         assert round(month * 1e6) == month_micro
         by_user = prom.query("sum by (user) (tollgate_spend_usd_total)")
@@ -317,12 +326,15 @@ def test_prometheus_spend_total_equals_the_usage_log(tmp_path):
 
         # Every dashboard query runs on the real series (a PromQL error, e.g. a many-to-many
         # match, fails here); the cumulative panels have a series per user and per backend.
-        results = {expr: prom.query(expr) for expr in dashboard_queries()}
-        per_user = next(r for e, r in results.items() if e.startswith("sum by (user) (increase(tollgate_spend_usd_total"))
-        assert {dict(k)["user"] for k in per_user} >= {"alice", "bob"}, per_user
-        waste = next(r for e, r in results.items()
-                     if e.startswith("sum by (backend) (tollgate_backend_billed_usd_total"))
-        assert {dict(k)["backend"] for k in waste} >= {"sim-paid", "sim-box"}, waste
+        for expr in dashboard_queries():
+            prom.query(expr)
+        queries = dashboard_queries()
+        per_user = next(e for e in queries if e.startswith("sum by (user) (increase(tollgate_spend_usd_total"))
+        waste = next(e for e in queries if e.startswith("sum by (backend) (tollgate_backend_billed_usd_total"))
+        # increase() needs two scrapes of a series: poll until the second one is in.
+        labels = lambda expr, name: {dict(k).get(name) for k in prom.query(expr)}
+        assert wait_until(lambda: labels(per_user, "user") >= {"alice", "bob"}, 10), prom.query(per_user)
+        assert labels(waste, "backend") >= {"sim-paid", "sim-box"}, prom.query(waste)
 
         # The shipped alert rules load and evaluate without error on these series; with $1000
         # budgets none of the budget alerts fires.
