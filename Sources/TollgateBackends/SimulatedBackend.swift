@@ -151,8 +151,8 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     private func end(_ outcome: BackendOutcome) {
         guard let sink else { return }
         self.sink = nil
-        // No GPU time of its own: the gateway times the attempt, cold start included, as it
-        // would a real server's.
+        // No GPU time of its own: the gateway times the attempt as it would a real server's,
+        // and takes the reported cold start out of the run (priced only with bill_cold_start).
         sink.backendEnded(BackendReport(outcome: outcome, tokens: usage,
                                         coldStartTime: coldStartMs.map { .microseconds(Int64(min($0, 1e12) * 1_000)) }))
     }

@@ -50,7 +50,7 @@ extension Gateway {
         do {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
                                       curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
-                                      usage: usage, metricsSeed: seed)
+                                      usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite))
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

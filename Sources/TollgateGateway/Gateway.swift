@@ -29,6 +29,7 @@ public final class Gateway: Sendable {
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
+    private let usageReader: UsageReader?
     private let usage: UsageWriter?
     private let contexts: PerLoop<GatewayLoopContext>
     private let currentPlan: Mutex<GatewayPlan>
@@ -45,9 +46,12 @@ public final class Gateway: Sendable {
     ///     without a usage log.
     ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
     ///     (MetricsSeed.load).
+    ///   - usageReader: reads the usage log for `/v1/usage` and `/admin/usage` (nil: 503).
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
                 maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
-                usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty) throws(IOError) {
+                usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty,
+                usageReader: UsageReader? = nil) throws(IOError) {
+        self.usageReader = usageReader
         self.options = options
         self.usage = usage
         self.state = GatewayState(usage: usage)
@@ -77,7 +81,7 @@ public final class Gateway: Sendable {
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
-                                             metrics: metrics, metricsEndpoint: metricsEndpoint)
+                                             metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader)
             contexts.set(responder.context, on: loop)
             return responder
         }
@@ -94,6 +98,7 @@ public final class Gateway: Sendable {
             usage.start()
             beginUptime(plan)
         }
+        usageReader?.start()
         group.start()
         let address = try server.start()
         state.markReady()
@@ -122,6 +127,7 @@ public final class Gateway: Sendable {
         let clean = server.drain(timeout: drainTimeout, interrupt: interrupt)
         group.stop()
         group.join()
+        usageReader?.stop()
         // After the loops: the rows of the requests the drain let finish are committed too.
         usage?.close()
         logWriter.close()

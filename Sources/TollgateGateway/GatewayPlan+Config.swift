@@ -105,7 +105,7 @@ extension GatewayPlan {
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
-                           costModel: backend.pricing?.costModel ?? .free,
+                           costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart,
                            monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init))
     }
 }

@@ -18,11 +18,15 @@ public struct BackendPlan: Sendable {
     public var firstByteTimeoutNs: UInt64
     /// How its use turns into money (SPEC §3 `price`/`billing`).
     public var costModel: CostModel
+    /// `bill_cold_start`: the time the backend reports its call waited (queue, cold start) is
+    /// priced with the run; the GPU-seconds figure stays the run alone.
+    public var billColdStart: Bool
     /// `budget_usd_per_month`, nil when not configured.
     public var monthBudget: MicroDollars?
 
     public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64,
-                costModel: CostModel, monthBudget: MicroDollars? = nil) {
+                costModel: CostModel, billColdStart: Bool = false, monthBudget: MicroDollars? = nil) {
+        self.billColdStart = billColdStart
         self.name = name
         self.kind = kind
         self.upstreamModel = upstreamModel

@@ -21,13 +21,16 @@ final class GatewayResponder: HTTPResponder {
     private let bodyBudget: RequestBodyBudget
     /// GET /metrics (nil: 404, a responder tested on its own).
     private let metricsEndpoint: MetricsEndpoint?
+    /// `/v1/usage` and `/admin/usage`.
+    private let usage: UsageEndpoint
     let context: GatewayLoopContext
 
     /// - Parameter metrics: this loop's counters, also among `sink`'s sinks (a new one when nil).
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
          bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
-         metricsEndpoint: MetricsEndpoint? = nil) {
+         metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil) {
         self.bodyBudget = bodyBudget
+        self.usage = UsageEndpoint(reader: usageReader, loop: loop)
         self.loop = loop
         self.state = state
         self.routes = routes
@@ -75,6 +78,13 @@ final class GatewayResponder: HTTPResponder {
             }
             if context.runtime.plan.metricsProtected { guard authorizeAdmin(exchange) else { return } }
             metricsEndpoint.scrape(exchange, plan: context.runtime.plan)
+        case .usage:
+            guard let caller = authenticate(exchange) else { return }
+            exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
+            usage.serveCaller(exchange, user: caller.user.name)
+        case .adminUsage:
+            guard authorizeAdmin(exchange) else { return }
+            usage.serveAdmin(exchange)
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
             // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.

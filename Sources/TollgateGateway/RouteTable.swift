@@ -9,6 +9,10 @@ enum Route: Sendable {
     case readyz
     case models
     case metrics
+    /// GET /v1/usage: the caller's own usage.
+    case usage
+    /// GET /admin/usage: everyone's, with the admin key.
+    case adminUsage
     case api(APIOperation)
 }
 
@@ -28,7 +32,9 @@ struct RouteTable: Sendable {
             if head.pathEquals("/v1/completions") { return postOnly(.api(.completions), head) }
             if head.pathEquals("/v1/embeddings") { return postOnly(.api(.embeddings), head) }
             if head.pathEquals("/v1/models") { return getOnly(.models, head) }
+            if head.pathEquals("/v1/usage") { return getOnly(.usage, head) }
         }
+        if head.pathEquals("/admin/usage") { return getOnly(.adminUsage, head) }
         return .notFound
     }
 

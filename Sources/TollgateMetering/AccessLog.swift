@@ -72,6 +72,11 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
             line.append(decimal: r.attempts)
             line.append(",\"upstream_ms\":")
             line.append(millis: r.upstreamSeconds * 1000)
+            // The figures the response's headers (or the stream's closing comment) carried.
+            line.append(",\"gpu_seconds\":")
+            line.append(fixed: r.gpu.value, places: 3)
+            line.append(",\"cost_usd\":")
+            line.append(fixed: r.cost.value, places: 6)
         }
         if r.coldStart { line.append(",\"cold_start\":true") }
         if let p = r.promptTokens {
@@ -114,6 +119,17 @@ private extension RegionWriter {
         append(decimal: micros / 1000)
         append(byte: UInt8(ascii: "."))
         append(decimal: micros % 1000, minimumDigits: 3)
+    }
+
+    /// `value` / 10^`places` exactly (FixedPointText's form), without a String.
+    mutating func append(fixed value: Int64, places: Int) {
+        if value < 0 { append(byte: UInt8(ascii: "-")) }
+        var scale: UInt64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let magnitude = value.magnitude
+        append(decimal: Int(clamping: magnitude / scale))
+        append(byte: UInt8(ascii: "."))
+        append(decimal: Int(clamping: magnitude % scale), minimumDigits: places)
     }
 
     /// `,"name":"` then `text` escaped for the inside of a JSON string (as JSONText does),

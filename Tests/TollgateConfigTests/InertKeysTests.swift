@@ -22,6 +22,7 @@ struct InertKeysTests {
             circuit: { failures: 3 }    # E5
             max_concurrency: 2          # E6
             cold_start: 20s             # E7
+            bill_cold_start: true       # in effect since issue 9: not named
           sim:
             kind: simulated
             cold_start: 1s
@@ -45,6 +46,7 @@ struct InertKeysTests {
         ])
         // The simulated backend's cold_start is its own wake-up delay: in effect, not named.
         #expect(!found.contains { $0.hasPrefix("backends.sim.") })
+        #expect(!found.contains { $0.hasPrefix("backends.box.bill_cold_start") })
         #expect(!found.contains { $0.hasPrefix("storage") })
     }
 

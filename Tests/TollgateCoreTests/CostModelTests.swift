@@ -25,10 +25,44 @@ struct CostModelTests {
         #expect(noMinimum.cost(of: MilliGPUSeconds(1_001)) == MicroDollars(380))
     }
 
-    @Test func perRequestAndAlwaysOnMarginalCosts() {
+    @Test func perRequestIsItsPriceWhateverItRan() {
         #expect(CostModel.perRequest(MicroDollars(10_000)).cost(of: MilliGPUSeconds(99_000)) == MicroDollars(10_000))
-        #expect(CostModel.alwaysOn(perHour: MicroDollars(800_000)).cost(of: MilliGPUSeconds(99_000)) == .zero)
+        #expect(CostModel.perRequest(MicroDollars(10_000)).cost(of: .zero) == MicroDollars(10_000))
         #expect(CostModel.free.cost(of: MilliGPUSeconds(99_000)) == .zero)
+    }
+
+    /// Issue 9: an always-on request is attributed GPU-seconds × per-hour / 3600, rounded up
+    /// to the micro-dollar; the router's marginal cost of it stays 0 (SPEC §4).
+    @Test func alwaysOnAttributesItsShareOfTheHour() {
+        let space = CostModel.alwaysOn(perHour: MicroDollars(800_000))  // $0.80/h
+        // 99 s × 0.80 / 3600 = 0.022 $ exactly.
+        #expect(space.cost(of: MilliGPUSeconds(99_000)) == MicroDollars(22_000))
+        // 1.5 s → 333.33… µ$, billed 334.
+        #expect(space.cost(of: MilliGPUSeconds(1_500)) == MicroDollars(334))
+        // 1 ms → 0.222 µ$: never free for a call that ran.
+        #expect(space.cost(of: MilliGPUSeconds(1)) == MicroDollars(1))
+        #expect(space.cost(of: .zero) == .zero)
+        // A whole hour of GPU time is the hourly price: attributed = billed when never idle.
+        #expect(space.cost(of: MilliGPUSeconds(3_600_000)) == space.uptimeCost(milliseconds: 3_600_000))
+        #expect(space.marginalCost(of: MilliGPUSeconds(99_000)) == .zero)
+        #expect(CostModel.alwaysOn(perHour: MicroDollars(.max)).cost(of: MilliGPUSeconds(.max)) == MicroDollars(.max))
+    }
+
+    @Test func marginalCostOfPerUseKindsIsTheirCost() {
+        #expect(serverless.marginalCost(of: MilliGPUSeconds(2_500)) == MicroDollars(475))
+        #expect(CostModel.perRequest(MicroDollars(10_000)).marginalCost(of: .zero) == MicroDollars(10_000))
+        #expect(CostModel.free.marginalCost(of: MilliGPUSeconds(1_000)) == .zero)
+    }
+
+    /// A minimum applies to a call that used no measurable time as well (a platform's floor),
+    /// and round_up rounds before the price is applied.
+    @Test func minimumAndRoundUpAtTheEdges() {
+        let model = CostModel.perSecond(perSecond: MicroDollars(190), roundUpMs: 1_000, minimum: MicroDollars(10_000))
+        #expect(model.cost(of: MilliGPUSeconds(60_000)) == MicroDollars(11_400))  // above the floor: exact
+        #expect(model.cost(of: MilliGPUSeconds(59_001)) == MicroDollars(11_400))  // 60 whole seconds
+        let exact = CostModel.perSecond(perSecond: MicroDollars(222))
+        #expect(exact.cost(of: MilliGPUSeconds(1_234)) == MicroDollars(274))  // 273.948 → 274
+        #expect(exact.cost(of: MilliGPUSeconds(5_000)) == MicroDollars(1_110))
     }
 
     @Test func alwaysOnUptimeIsHoursTimesPrice() {

@@ -227,6 +227,9 @@ struct ProxyExchangeTests {
         #expect(plain.text.hasPrefix(chunk + comment))
         #expect(plain.text.hasSuffix(",\"cost_usd\":0.002500,\"backend\":\"a\"}\n\n" + done))
         #expect(!plain.text.contains("usage"))
+        // The comment's figures are the row's.
+        let first = try #require(server.records.wait(for: 1).first)
+        #expect(plain.text.contains(comment + first.gpu.secondsText + ",\"cost_usd\":" + first.cost.description + ","))
 
         client.post(body: ProxyTestServer.chat(stream: true, extra: #","stream_options":{"include_usage":true}"#))
         let asked = try client.response()
@@ -242,36 +245,59 @@ struct ProxyExchangeTests {
 
     // MARK: - Declared length
 
+    /// A reply small enough to be held for its figures is all here before its head leaves: one
+    /// that ends short becomes a clean 502. A larger one (its head left with its first byte)
+    /// can only be cut.
     @Test func aReplyShorterThanItsContentLengthIsCutNotCompleted() throws {
+        let big = ResponseRelay.heldReplyLimit + 100
         let server = try ProxyTestServer(
             backends: [ScriptedBackendSpec(name: "a", scripts: [Script([.readBody, .head(200, json, contentLength: 100),
                                                                         .body(String(repeating: "x", count: 40)),
-                                                                        // The end in a later loop pass: an abort in the
-                                                                        // same pass drops what is still queued.
-                                                                        .wait(ms: 20), .end(.completed, TokenUsage())])])],
-            models: [("m", [0], 1)])
+                                                                        .wait(ms: 20), .end(.completed, TokenUsage())])]),
+                       ScriptedBackendSpec(name: "big", scripts: [Script([.readBody, .head(200, json, contentLength: big),
+                                                                          .body(String(repeating: "x", count: 40)),
+                                                                          // The end in a later loop pass: an abort in the
+                                                                          // same pass drops what is still queued.
+                                                                          .wait(ms: 20), .end(.completed, TokenUsage())])])],
+            models: [("m", [0], 1), ("big", [1], 1)])
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
+        let held = try client.response()
+        #expect(held.status == 502 && held.text.contains("shorter than its Content-Length"))
+        #expect(server.records.wait(for: 1).first?.error == "bad_gateway")
+
+        client.post(body: ProxyTestServer.chat(model: "big"))
         let reply = try client.response()
-        #expect(reply.status == 200 && reply.header("content-length") == "100")
+        #expect(reply.status == 200 && reply.header("content-length") == "\(big)")
         #expect(reply.body.count == 40 && !reply.complete)
-        #expect(server.records.wait(for: 1).first?.error == "backend_length_mismatch")
+        #expect(server.records.wait(for: 2).last?.error == "backend_length_mismatch")
     }
 
     @Test func aReplyLongerThanItsContentLengthIsCutAtTheLength() throws {
+        let big = ResponseRelay.heldReplyLimit + 10
         let server = try ProxyTestServer(
             backends: [ScriptedBackendSpec(name: "a", scripts: [Script([.readBody, .head(200, json, contentLength: 10),
                                                                         .body(String(repeating: "y", count: 40)),
-                                                                        .end(.completed, TokenUsage())])])],
-            models: [("m", [0], 1)])
+                                                                        .end(.completed, TokenUsage())])]),
+                       ScriptedBackendSpec(name: "big", scripts: [Script([.readBody, .head(200, json, contentLength: big),
+                                                                          .body(String(repeating: "y", count: big + 30)),
+                                                                          .end(.completed, TokenUsage())])])],
+            models: [("m", [0], 1), ("big", [1], 1)])
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
-        let reply = try client.response()
-        #expect(reply.status == 200 && reply.body == Array(repeating: UInt8(ascii: "y"), count: 10))
-        #expect(client.isClosedByServer())
+        let held = try client.response()
+        #expect(held.status == 502 && held.text.contains("longer than its Content-Length"))
         #expect(server.records.wait(for: 1).first?.error == "backend_length_mismatch")
+
+        let second = try RawClient(port: server.port)
+        second.post(body: ProxyTestServer.chat(model: "big"))
+        let reply = try second.response()
+        // Never past the length (the abort may drop what the connection still held).
+        #expect(reply.status == 200 && reply.body.count <= big)
+        #expect(second.isClosedByServer())
+        #expect(server.records.wait(for: 2).last?.error == "backend_length_mismatch")
     }
 
     @Test func aReplyThatBreaksBeforeItsFirstByteFailsOverCleanly() throws {

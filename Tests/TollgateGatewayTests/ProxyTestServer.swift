@@ -37,6 +37,7 @@ struct ScriptedBackendSpec: Sendable {
     var upstreamModel: String?
     var firstByteTimeoutMs: UInt64 = 5_000
     var costModel: CostModel = .free
+    var billColdStart = false
 }
 
 final class ProxyTestServer: Sendable {
@@ -49,13 +50,14 @@ final class ProxyTestServer: Sendable {
     let records = RecordLog()
 
     /// `models`: name → (backend indices in order, attempts).
-    init(backends: [ScriptedBackendSpec], models: [(String, [Int], Int)], secrets: [String] = []) throws {
+    init(backends: [ScriptedBackendSpec], models: [(String, [Int], Int)], secrets: [String] = [],
+         maxBuffered: Int = 64 << 20) throws {
         let plan = GatewayPlan(
             backends: backends.map { spec in
                 BackendPlan(name: spec.name,
                             kind: UnavailableKind(name: spec.name, reason: "scripted: replaced by a ScriptedBackend on the loop"),
                             upstreamModel: spec.upstreamModel, firstByteTimeoutNs: spec.firstByteTimeoutMs * 1_000_000,
-                            costModel: spec.costModel)
+                            costModel: spec.costModel, billColdStart: spec.billColdStart)
             },
             models: models.map { ModelPlan(name: $0.0, task: .chat, backends: $0.1, attempts: $0.2) },
             users: [UserPlan(name: "tester", allowedModels: nil)],
@@ -66,7 +68,7 @@ final class ProxyTestServer: Sendable {
         options.workers = 1
         group = try EventLoopGroup(count: 1)
         Curl.initialize()
-        let budget = RequestBodyBudget(capacity: 64 << 20)
+        let budget = RequestBodyBudget(capacity: maxBuffered)
         let share = CurlShare()
         let (log, records) = (self.log, self.records)
         server = try HTTPServer(group: group, options: options) { loop in

@@ -17,6 +17,8 @@ enum ScriptStep: Sendable {
     case head(Int, [(String, String)], contentLength: Int?)
     case body(String)
     case end(BackendOutcome, TokenUsage)
+    /// Ends with this whole report (GPU, queue and cold-start times of a job platform).
+    case report(BackendReport)
     /// Waits on a loop timer.
     case wait(ms: Int)
     /// Stops until cancelled (then goes on only after `ignoreCancel`).
@@ -157,6 +159,9 @@ final class ScriptedCall: BackendInvocation, TimerHandler {
                 log.update(index) { $0.bodyAnswers.append(answer) }
             case .end(let outcome, let usage):
                 report { $0.backendEnded(BackendReport(outcome: outcome, tokens: usage)) }
+                sink = nil
+            case .report(let final):
+                report { $0.backendEnded(final) }
                 sink = nil
             case .wait(let ms):
                 loop.schedule(self, at: loop.now + UInt64(ms) * 1_000_000)

@@ -54,6 +54,8 @@ struct AccessLogTests {
         r.backend = "up"
         r.attempts = 2
         r.upstreamSeconds = 1.5
+        r.gpu = MilliGPUSeconds(1_234)
+        r.cost = MicroDollars(190)
         r.coldStart = true
         r.promptTokens = 9
         r.completionTokens = 0
@@ -63,7 +65,7 @@ struct AccessLogTests {
             #"{"ts":"2023-11-14T22:13:20.500Z","id":"\#(id)","client_request_id":"req-1","client":"192.0.2.7","#
             + #""method":"POST","path":"/v1/chat/completions","status":200,"latency_ms":12.346,"ttfb_ms":0.000,"bytes_in":93,"#
             + #""bytes_out":290,"user":"bench","key_id":"k1","model":"bench-model","backend":"up","attempts":2,"#
-            + #""upstream_ms":1500.000,"cold_start":true,"prompt_tokens":9,"completion_tokens":0,"error":"upstream_failed"}"#,
+            + #""upstream_ms":1500.000,"gpu_seconds":1.234,"cost_usd":0.000190,"cold_start":true,"prompt_tokens":9,"completion_tokens":0,"error":"upstream_failed"}"#,
         ])
     }
 

@@ -9,7 +9,9 @@ Behaviour is picked by the `model` field the gateway sends upstream:
   fail-401      401 (the gateway's credentials are wrong)
   bad-400       400 (the request's fault: passed through)
   endless       streams a chunk every 10 ms until the client goes away
-  big           returns a large non-streamed body of `BIG_BYTES`
+  big           returns a large non-streamed body (4 MiB)
+  big9          a non-streamed body over 9 MiB (more than the gateway holds for its figures);
+                big9-chunked the same without a Content-Length
   huge          returns `HUGE_BYTES` (256 MiB) in 1 MiB writes, counting what it sent per request
                 (`sent`): more than any buffer on the way, so only backpressure keeps it bounded
   slow-read     (as /as/slow-read) reads the request body at about 50 MB/s, slower than a
@@ -304,6 +306,22 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(block)
                 with self.recorder.lock:
                     self.recorder.sent[rid] = self.recorder.sent.get(rid, 0) + len(block)
+            return
+        if model in ("big9", "big9-chunked"):
+            data = b'{"pad":"' + b"n" * (9 << 20) + b'"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if model == "big9":
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(data), 1 << 20):
+                piece = data[i:i + (1 << 20)]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
             return
         if model in ("big", "big-capped"):
             data = b'{"pad":"' + b"x" * (4 << 20) + b'"}'

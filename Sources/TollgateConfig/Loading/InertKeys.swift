@@ -25,7 +25,7 @@ enum InertKeys {
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [
-        "max_concurrency": routing, "expected_run": routing, "bill_cold_start": metering,
+        "max_concurrency": routing, "expected_run": routing,
         "budget_usd_per_month": limits, "health": routing, "circuit": routing,
         "idle": "idle actions are not taken yet",
     ]

@@ -48,6 +48,21 @@ struct BodyBudgetLease: ~Copyable {
         return true
     }
 
+    /// Makes the reservation at least `total` bytes if the budget has the difference free now,
+    /// never waiting: a reply held for its figures streams instead when memory is short.
+    /// Grows in steps of `holdStep` so a reply arriving in small pieces does not take the
+    /// budget's lock for each.
+    mutating func tryGrow(toHold total: Int) -> Bool {
+        guard total > reserved else { return true }
+        guard waiting == nil, total <= budget.capacity else { return false }
+        let step = min(max(total - reserved, Self.holdStep), budget.capacity - reserved)
+        guard budget.tryReserve(step) else { return false }
+        reserved += step
+        return true
+    }
+
+    static let holdStep = 1 << 20
+
     /// The budget granted the wait with `ticket`; false when it is not this lease's (it gave
     /// up meanwhile), and the bytes go back.
     mutating func granted(ticket: UInt64, bytes: Int) -> Bool {

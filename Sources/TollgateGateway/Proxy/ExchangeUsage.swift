@@ -4,8 +4,16 @@
 // answered after how many attempts, the GPU time in integer milli-GPU-seconds and what it cost
 // in integer micro-dollars on each attempt's own price (SPEC §5), tokens, cold start, and why
 // it failed.
+import TollgateBackends
 import TollgateCore
 import TollgateMetering
+
+/// How one attempt's use is priced: its backend's cost model, and whether the platform bills
+/// the reported queue/cold-start time too (`bill_cold_start`).
+struct AttemptPricing {
+    var costModel: CostModel
+    var billsWaiting = false
+}
 
 struct ExchangeUsage {
     let user: String
@@ -40,16 +48,29 @@ struct ExchangeUsage {
         attempts += 1
     }
 
-    /// Adds one attempt that ran for `measuredNs`. An attempt the backend never took (it could
-    /// not be reached, or its TLS failed) used no GPU and costs nothing; its time still counts
-    /// as upstream time.
-    mutating func charge(measuredNs: UInt64, reportedGPU: MilliGPUSeconds?, costModel: CostModel, taken: Bool) {
+    /// Adds one attempt that ran for `measuredNs` (its start to its report: transfer start →
+    /// last byte). An attempt the backend never took (it could not be reached, or its TLS
+    /// failed) used no GPU and costs nothing; its time still counts as upstream time.
+    ///
+    /// GPU time is the backend's own figure when it reports one; else the measured span less
+    /// the time the backend says its call waited (`waited`: queue and cold start, which the
+    /// span contains but the GPU did not run for — issue 9 keeps them apart). The cost prices
+    /// the GPU time, plus `waited` when the backend's `bill_cold_start` says the platform bills
+    /// the wait too (`billsWaiting`); the GPU-seconds figure stays the run alone.
+    mutating func charge(measuredNs: UInt64, reportedGPU: MilliGPUSeconds?, waited: MilliGPUSeconds = .zero,
+                         pricing: AttemptPricing, taken: Bool) {
         let (sum, overflow) = upstreamNs.addingReportingOverflow(measuredNs)
         upstreamNs = overflow ? .max : sum
         guard taken else { return }
-        let used = reportedGPU ?? MilliGPUSeconds(nanoseconds: measuredNs)
-        gpu += used
-        cost += costModel.cost(of: used)
+        let run = reportedGPU ?? MilliGPUSeconds(max(MilliGPUSeconds(nanoseconds: measuredNs).value - waited.value, 0))
+        gpu += run
+        cost += pricing.costModel.cost(of: pricing.billsWaiting ? run + waited : run)
+    }
+
+    /// The time a backend's report says its call waited before running: its platform queue and
+    /// its cold start (adapters report the two apart, never one inside the other).
+    static func waited(_ report: BackendReport) -> MilliGPUSeconds {
+        MilliGPUSeconds(nanoseconds: report.queueTime?.nanoseconds ?? 0) + MilliGPUSeconds(nanoseconds: report.coldStartTime?.nanoseconds ?? 0)
     }
 
     /// Writes the facts into the exchange's usage record. `mutating` only so that the exchange

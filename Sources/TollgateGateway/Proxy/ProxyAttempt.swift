@@ -13,7 +13,7 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
     /// 1 for the first candidate, 2 for the next, …
     let number: Int
     /// How the backend's use is priced (its plan's, fixed when the attempt started).
-    let costModel: CostModel
+    let pricing: AttemptPricing
     /// Monotonic nanoseconds when the attempt started (its upstream time counts from here).
     let startedAt: UInt64
     private let firstByteTimeoutNs: UInt64
@@ -30,9 +30,9 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
     /// Its own timer, given by the loop's FirstByteWatch to an attempt still waiting at a tick.
     private var firstByteTimer: TimerToken?
 
-    init(number: Int, costModel: CostModel, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
+    init(number: Int, pricing: AttemptPricing, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
         self.number = number
-        self.costModel = costModel
+        self.pricing = pricing
         self.startedAt = startedAt
         self.firstByteTimeoutNs = firstByteTimeoutNs
         self.owner = owner

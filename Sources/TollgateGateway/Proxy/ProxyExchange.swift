@@ -26,6 +26,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private(set) var usage: ExchangeUsage
     private var body: RequestBody
     private var relay = ResponseRelay()
+    /// The share of `server.max_buffered` a plain reply holds while it waits for its figures.
+    private var replyLease: BodyBudgetLease
 
     private var modelPlan: ModelPlan?
     private var dispatched = false
@@ -51,6 +53,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         self.user = user
         self.usage = ExchangeUsage(user: user.name, keyID: keyID)
         self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop)
+        self.replyLease = BodyBudgetLease(budget: budget, loop: context.loop)
     }
 
     var loop: EventLoop { runtime.loop }
@@ -204,7 +207,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         if let previous = current { endAttempt(previous, cancelCall: true) }
         usage.attemptStarted(on: backend.name)
         let now = loop.now
-        relay.reset(backend: backend.name, costModel: backend.costModel, startedAt: now)
+        relay.reset(backend: backend.name)
+        replyLease.shrink(to: 0)
         let adapter = runtime.adapter(index)
         var call = BackendCall(operation: operation, model: model.name,
                                upstreamModel: backend.upstreamModel ?? model.name,
@@ -217,7 +221,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         body.prepare(upstreamModel: shaping.renamesModel ? backend.upstreamModel : nil, clientModel: model.name,
                      injectUsage: shaping.requestsStreamUsage)
         call.bodyLength = body.attemptLength
-        let next = ProxyAttempt(number: usage.attempts, costModel: backend.costModel, startedAt: now,
+        let next = ProxyAttempt(number: usage.attempts,
+                                pricing: AttemptPricing(costModel: backend.costModel, billsWaiting: backend.billColdStart),
+                                startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
         upstreamTTFBNs = nil
@@ -235,15 +241,15 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     /// Ends `attempt` (once) and adds its upstream time and cost. `taken`: the backend got
     /// the request (it was reachable).
-    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, reportedGPU: MilliGPUSeconds? = nil, taken: Bool = true) {
+    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, report: BackendReport? = nil, taken: Bool = true) {
         guard !attempt.isOver else { return }
         attempt.retire(loop: loop, cancelCall: cancelCall)
         if let backend = inflightBackend {
             inflightBackend = nil
             runtime.metrics.attemptEnded(backend: backend)
         }
-        usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: reportedGPU,
-                     costModel: attempt.costModel, taken: taken)
+        usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
+                     waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
     }
 
     /// Acts on SPEC §3's table for a failed attempt.
@@ -293,14 +299,24 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     }
 
     func attemptBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let relayed = relay.body(bytes, redactor: plan.redactor, now: loop.now, exchange: exchange)
+        let relayed = relay.body(bytes, redactor: plan.redactor, exchange: exchange) { total in
+            replyLease.tryGrow(toHold: total)
+        }
         responseStarted()
         switch relayed {
         case .more: return true
         case .pause: return false
         case .overran:
             usage.error = "backend_length_mismatch"
-            exchange.abort()
+            if relay.hasPendingHead, let current {
+                // Nothing reached the client yet: a clean error (or the next candidate).
+                endAttempt(current, cancelCall: true)
+                attemptFailed(AttemptFailure(backend: usage.backend ?? "backend",
+                                             outcome: .broken("the body was longer than its Content-Length"),
+                                             detail: "", redactor: plan.redactor))
+            } else {
+                exchange.abort()
+            }
             return false
         }
     }
@@ -310,7 +326,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         // A backend that could not be reached (or whose TLS failed) never took the request.
         let outcomeClass = FailoverTable.Outcome(outcome)
         let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
-        endAttempt(attempt, cancelCall: false, reportedGPU: report.gpuTime?.value, taken: !unreached)
+        endAttempt(attempt, cancelCall: false, report: report, taken: !unreached)
         usage.tokens = report.tokens
         usage.coldStart = usage.coldStart || report.coldStart
         usage.queueTime = report.queueTime
@@ -379,12 +395,19 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         body.endReplay()
     }
 
+    /// What the request used and cost so far: final once its last attempt ended.
+    private var figures: ResponseFigures { ResponseFigures(gpu: usage.gpu, cost: usage.cost) }
+
     /// The attempt completed and its response goes out whole.
     private func complete() {
-        switch relay.complete(redactor: plan.redactor, exchange: exchange) {
+        let completion = relay.complete(figures: figures, redactor: plan.redactor, exchange: exchange)
+        responseStarted()
+        switch completion {
         case .complete:
             exchange.finish()
             leaveLiveStreams()
+        case .draining:
+            break  // exchangeWritable goes on
         case .lengthMismatch:
             usage.error = "backend_length_mismatch"
             exchange.abort()
@@ -393,7 +416,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     /// Ends a stream early with SPEC §3's final `error` event.
     private func endStream(message: String, code: String) {
-        relay.endStream(message: message, code: code, exchange: exchange)
+        relay.endStream(message: message, code: code, figures: figures, exchange: exchange)
         exchange.finish()
         leaveLiveStreams()
     }
@@ -420,6 +443,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     // MARK: - Client events
 
     func exchangeWritable(_ exchange: HTTPExchange) {
+        if relay.isDraining {
+            if relay.drain(exchange) { exchange.finish() }
+            return
+        }
         current?.invocation?.resumeReceiving()
     }
 
@@ -437,6 +464,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     func exchangeEnded(record: inout UsageRecord) {
         if let current { endAttempt(current, cancelCall: true) }
         body.releaseBudget()
+        replyLease.releaseAll()
         leaveLiveStreams()
         usage.fill(&record)
         record.upstreamTTFBMs = upstreamTTFBNs.map { Double($0) / 1e6 }

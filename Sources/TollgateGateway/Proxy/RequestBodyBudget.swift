@@ -68,6 +68,18 @@ public final class RequestBodyBudget: Sendable {
         }
     }
 
+    /// Reserves `bytes` only if they are free now and no larger reservation waits for them
+    /// (the same order as `reserve`); never queues. True when they are reserved.
+    func tryReserve(_ bytes: Int) -> Bool {
+        let amount = max(bytes, 0)
+        return state.withLock { s -> Bool in
+            let mayPass = s.queueHead == s.queue.count || amount <= Self.smallBody
+            guard mayPass, amount <= capacity, s.used + amount <= capacity else { return false }
+            s.used += amount
+            return true
+        }
+    }
+
     /// Gives back `bytes` of a granted reservation and grants waiting ones in order.
     func release(_ bytes: Int) {
         guard bytes > 0 else { return }
