@@ -15,6 +15,8 @@ ratio is given. "curl-floor" (Benchmarks/curl_floor.c) is the libcurl reference 
 scenario: when measured it gets its own column and ratios. Of the wrk runs the one with the most
 requests/s is kept ("best of N"), and the median requests/s and CPU/request of all rounds are
 given beside it (on a busy machine the median is the steadier figure); all runs stay in the JSON.
+"tollgate-unmetered" (the proxy scenario's `serve --metering off`) gives the metering ratio:
+Tollgate as shipped over the same gateway without its usage log and usage counters.
 """
 import argparse
 import glob
@@ -23,7 +25,7 @@ import os
 import re
 import statistics
 
-SERVERS = ("nginx", "tollgate", "curl-floor")
+SERVERS = ("nginx", "tollgate", "curl-floor", "tollgate-unmetered")
 COMPARED = ("nginx", "tollgate")
 
 
@@ -170,6 +172,15 @@ def main():
         doc["ratio_curl_floor_over_nginx"] = floor_ratios
         doc["ratio_tollgate_over_curl_floor"] = over_floor
 
+    metering = {}
+    if data["tollgate-unmetered"]:
+        for key, path in (("requests_per_sec", ("wrk", "best", "requests_per_sec")),
+                          ("requests_per_sec_median", ("wrk", "median", "requests_per_sec")),
+                          ("cpu_per_request_median", ("wrk", "median", "cpu_us_per_request")),
+                          ("rss_idle", ("mem_idle", "rss_kb"))):
+            metering[key] = ratio(get("tollgate", *path), get("tollgate-unmetered", *path))
+        doc["ratio_metered_over_unmetered"] = metering
+
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=1)
@@ -184,6 +195,11 @@ def main():
     print(f"   {'':{w}}" + "".join(f"  {h:>14}" for h in heads))
     for cells in table:
         print(f"   {cells[0]:{w}}" + "".join(f"  {c:>14}" for c in cells[1:]))
+    if metering:
+        print(f"   metering on / off (serve --metering off, same run): requests/s best "
+              f"{metering['requests_per_sec'] or 0:.2f}, median {metering['requests_per_sec_median'] or 0:.2f}; "
+              f"CPU/request median {metering['cpu_per_request_median'] or 0:.2f}; "
+              f"RSS idle {metering['rss_idle'] or 0:.2f}")
     if direct:
         print(f"   straight to the upstream at 1 connection: p50 {direct.get('p50_ms', 0) * 1000:.0f} us, "
               f"p99 {direct.get('p99_ms', 0) * 1000:.0f} us")

@@ -140,12 +140,13 @@ users:
 EOF
 }
 
-# tollgate_start NAME CONFIG_TEXT -> sets TG_PID and TG_PORT (the port it printed).
+# tollgate_start NAME CONFIG_TEXT [SERVE_ARGS...] -> sets TG_PID and TG_PORT (the port it printed).
 tollgate_start() {
     local name=$1 dir=$WORK/$1 addr
     mkdir -p "$dir"
     printf '%s\n' "$2" >"$dir/tollgate.yaml"
-    TOLLGATE_BENCH_KEY=$BENCH_KEY "$BIN" serve --config "$dir/tollgate.yaml" >/dev/null 2>"$dir/stderr" &
+    shift 2
+    TOLLGATE_BENCH_KEY=$BENCH_KEY "$BIN" serve --config "$dir/tollgate.yaml" "$@" >/dev/null 2>"$dir/stderr" &
     TG_PID=$!
     PIDS+=("$TG_PID")
     addr=$("$ROOT/scripts/wait-for-listen.sh" "$dir/stderr" "$TG_PID" 30) ||
@@ -274,7 +275,8 @@ scenario_proxy() {
         "server CPU=front server only (the upstream's CPU is not counted)" \
         "curl_floor=Benchmarks/curl_floor.c, minimal C proxy on the same libcurl, $WORKERS workers" \
         "added latency=wrk -t1 -c1 -d$DURATION p50/p99 through each minus the same straight to the upstream"
-    read -r up np tp fp <<<"$(ports 4)"
+    local up_port_unmetered
+    read -r up np tp fp up_port_unmetered <<<"$(ports 5)"
 
     nginx_start nginx-upstream "$UPSTREAM_WORKERS" "    server {
         listen 127.0.0.1:$up;
@@ -303,6 +305,17 @@ models:
             --expect chatcmpl-bench
         idle_mem "$d" tollgate "$TG_PID"
         specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
+        # The same gateway without metering (`serve --metering off`: no usage log, no usage
+        # counters), so the cost of metering is measured in the same run (issue 9: ≥ 0.95×).
+        tollgate_start tollgate-unmetered "$(tollgate_config "$up_port_unmetered" "backends:
+  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
+models:
+  $BENCH_MODEL: { task: chat, backends: [up] }" "$WORK/tollgate-unmetered")" --metering off
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
+            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
+            --expect chatcmpl-bench
+        idle_mem "$d" tollgate-unmetered "$TG_PID"
+        specs+=("tollgate-unmetered $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     fi
 
     # The libcurl reference (Benchmarks/curl_floor.c): the same proxying in minimal C on the

@@ -15,8 +15,9 @@ PYTHON=${PYTHON:-python3}
 REQUIREMENTS=scripts/requirements-test.txt
 
 # build: libcurl (CCurl), libyaml (CYAML) and SQLite headers, pkg-config to find libcurl and libyaml.
-# test/bench: curl (health probes), nginx (comparison server and fake upstream), wrk (load).
-APT_PACKAGES=(libcurl4-openssl-dev libyaml-dev libsqlite3-dev pkg-config ca-certificates tzdata curl nginx wrk)
+# test/bench: curl (health probes), nginx (comparison server and fake upstream), wrk (load),
+# prometheus (scrapes /metrics in Tests/e2e/test_prometheus.py; brings promtool for deploy/prometheus).
+APT_PACKAGES=(libcurl4-openssl-dev libyaml-dev libsqlite3-dev pkg-config ca-certificates tzdata curl nginx wrk prometheus)
 
 apt_wanted() {
     printf '%s\n' "${APT_PACKAGES[@]}"

@@ -7,7 +7,8 @@ public enum TollgateInvocation: Sendable, Equatable {
     case help(String)
     /// `--version`: the version line only.
     case printVersion
-    case serve(config: String, upstreamDnsCacheSeconds: Int?)
+    /// `metering`: false only for the benchmark's baseline (`--metering off`, hidden).
+    case serve(config: String, upstreamDnsCacheSeconds: Int?, metering: Bool = true)
     case checkConfig(file: String)
     case keygen(user: String?)
     case report(ReportOptions)
@@ -24,7 +25,8 @@ public enum TollgateInvocation: Sendable, Equatable {
         switch invocation.command {
         case TollgateCommandLine.serve.name:
             self = .serve(config: try required(invocation.text("config"), "--config"),
-                          upstreamDnsCacheSeconds: invocation.integer("upstream-dns-cache-seconds"))
+                          upstreamDnsCacheSeconds: invocation.integer("upstream-dns-cache-seconds"),
+                          metering: invocation.text("metering") != "off")
         case TollgateCommandLine.checkConfig.name:
             self = .checkConfig(file: try required(invocation.positional("FILE"), "FILE"))
         case TollgateCommandLine.keygen.name:

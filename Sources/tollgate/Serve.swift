@@ -9,6 +9,8 @@ struct Serve {
     let config: String
     /// libcurl's CURLOPT_DNS_CACHE_TIMEOUT; nil keeps its default (see TollgateCommandLine).
     let upstreamDnsCacheSeconds: Int?
+    /// false: `--metering off`, the benchmark's baseline (no usage log, no usage counters).
+    var metering = true
 
     /// The process's exit status: 0 after a drain, 2 for a config with errors, 1 otherwise.
     func run() -> Int32 {
@@ -37,8 +39,12 @@ struct Serve {
         let gateway: Gateway
         do {
             let (started, address) = try Gateway.launch(config: loaded, plan: plan, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds,
-                                                            warn: { Console.error("tollgate: warning: \($0)") })
+                                                            warn: { Console.error("tollgate: warning: \($0)") },
+                                                            metering: metering)
             gateway = started
+            if !metering {
+                Console.error("tollgate: warning: --metering off: no usage log and no spend counters (a benchmark baseline, not for production)")
+            }
             Console.error("tollgate: listening on \(address)")
         } catch {
             Console.error("tollgate: \(error)")

@@ -26,8 +26,8 @@ enum TollgateCommand {
         case .printVersion:
             Console.out(TollgateCommandLine.versionLine)
             return 0
-        case .serve(let config, let upstreamDnsCacheSeconds):
-            return Serve(config: config, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds).run()
+        case .serve(let config, let upstreamDnsCacheSeconds, let metering):
+            return Serve(config: config, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds, metering: metering).run()
         case .checkConfig(let file):
             return CheckConfig(file: file).run()
         case .keygen(let user):

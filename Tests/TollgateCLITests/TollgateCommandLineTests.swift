@@ -18,6 +18,13 @@ struct TollgateCommandLineTests {
         #expect(try TollgateCommandLine.parse(["serve", "--config", "a.yaml"]) == .serve(config: "a.yaml", upstreamDnsCacheSeconds: nil))
     }
 
+    @Test func serveTakesTheHiddenMeteringSwitch() throws {
+        #expect(try TollgateCommandLine.parse(["serve", "--metering", "off"]) == .serve(config: "Config/tollgate.yaml", upstreamDnsCacheSeconds: nil, metering: false))
+        #expect(try TollgateCommandLine.parse(["serve", "--metering=on"]) == .serve(config: "Config/tollgate.yaml", upstreamDnsCacheSeconds: nil, metering: true))
+        #expect(throws: UsageError.self) { try TollgateCommandLine.parse(["serve", "--metering", "maybe"]) }
+        #expect(!TollgateCommandLine.help.page(for: "serve").contains("metering"))
+    }
+
     @Test func serveTakesTheHiddenDNSCacheSeconds() throws {
         #expect(try TollgateCommandLine.parse(["serve", "--config=a.yaml", "--upstream-dns-cache-seconds", "0"])
                 == .serve(config: "a.yaml", upstreamDnsCacheSeconds: 0))
