@@ -76,6 +76,13 @@ extension Gateway {
         shutdown(drainTimeout: options.drainTimeout, interrupt: signals?.interrupt)
     }
 
+    /// Once serving has begun: what only start-up used (the config loader, migrations,
+    /// seeding, the constructors of libraries libcurl links but Tollgate never calls) leaves
+    /// the resident set, and the heap returns what start-up freed (StartupMemory).
+    public static func releaseStartupMemory() {
+        StartupMemory.release()
+    }
+
     /// The libcurl this binary runs with (`tollgate version`).
     public static var curlVersion: String { Curl.version }
 

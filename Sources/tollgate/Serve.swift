@@ -51,6 +51,7 @@ struct Serve {
             return 1
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
+        Gateway.releaseStartupMemory()
         waitLoop: while true {
             guard let signal = signals.next() else {
                 Console.error("tollgate: reading the signal descriptor failed (\(signals.lastErrorText)); stopping")

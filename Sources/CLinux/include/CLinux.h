@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 #include <sys/random.h>
 #include <poll.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
