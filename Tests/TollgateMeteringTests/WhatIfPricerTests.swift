@@ -69,6 +69,29 @@ struct WhatIfPricerTests {
         #expect(spread.cost.value > 32 * 416_667 && spread.cost.value < 33 * 416_667)
     }
 
+    @Test func theIssuesAnalysisAtItsOwnPrice() {
+        // Issue 9 quotes an analysis that priced "50 image edits a day, 30 s each, on an A10G
+        // Space at $3.65/h with a 15-minute sleep" as 12.5 h a month ($45.63). The same month
+        // (30 days, the edits spread one every 29 min as above):
+        // naive  = 30 × 50 × 30 s = 45 000 s = 12.5 h → 3 650 000 × 45 000 000 / 3 600 000
+        //        = 45 625 000 µ$ ($45.63 as the analysis rounds it);
+        // billed = 30 × (50 × 930 s awake + 50 × 60 s wakes) = 30 × 49 500 s = 1 485 000 s
+        //        → 3 650 000 × 1 485 000 000 / 3 600 000 = 1 505 625 000 µ$ ($1 505.63), 33×.
+        let month = ReportPeriod(startMs: Self.t0, endMs: Self.t0 + 30 * 24 * Self.hour)
+        let spans = (0..<Int64(30)).flatMap { day in
+            Self.requests(50, every: 29 * Self.minute, from: Self.t0 + day * 24 * Self.hour, running: 30_000).spans
+        }
+        let space = WhatIfTarget(name: "a10g-at-3.65", cost: .alwaysOn(perHour: MicroDollars(3_650_000)),
+                                 maxConcurrency: 1, sleepAfterMs: 15 * Self.minute, coldStartMs: Self.minute)
+        let traffic = WhatIfTraffic(spans: spans)
+        #expect(CostModel.alwaysOn(perHour: MicroDollars(3_650_000)).uptimeCost(milliseconds: traffic.totalGPU.value)
+                == MicroDollars(45_625_000))
+        let estimate = WhatIfPricer.estimate(traffic, on: space, over: month)
+        #expect(estimate.billedMs == 1_485_000_000)
+        #expect(estimate.wakes == 1_500)
+        #expect(estimate.cost == MicroDollars(1_505_625_000))
+    }
+
     @Test func theAwakeWindowIsClippedToThePeriod() {
         // Period 00:00–01:00; one 30 s request at 00:50, sleep 15 min: its window
         // [00:50, 01:05:30] is cut at 01:00 → 10 min awake + one 60 s wake = 660 000 ms
