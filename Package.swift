@@ -48,7 +48,7 @@ let package = Package(
                 swiftSettings: swiftSettings),
         // The command line as a table per subcommand, parsed by hand: no dependencies (the
         // argument parser package brought FoundationEssentials, ~2 MiB of idle RSS).
-        .target(name: "TollgateCLI", swiftSettings: swiftSettings),
+        .target(name: "TollgateCLI", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         .executableTarget(name: "tollgate",
                           dependencies: ["TollgateGateway", "TollgateConfig", "TollgateCLI", "TollgateMetering", "TollgateCore"],
                           swiftSettings: swiftSettings),
@@ -60,7 +60,7 @@ let package = Package(
         // parser harness, replayable seeds, feeding bytes in pieces, polling with a deadline.
         .target(name: "TollgateTestSupport", dependencies: ["TollgateHTTP", "TollgateIO", "TollgateCore", "CLinux"],
                 path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateCLITests", dependencies: ["TollgateCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "TollgateCLITests", dependencies: ["TollgateCLI", "TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore", "TollgateTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore"],
                     swiftSettings: swiftSettings),

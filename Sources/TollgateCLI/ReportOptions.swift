@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+public import TollgateCore
 
 /// `tollgate report`'s options, typed and checked (SPEC §1).
 public struct ReportOptions: Sendable, Equatable {
@@ -17,16 +18,16 @@ public struct ReportOptions: Sendable, Equatable {
     }
 
     public let source: Source
-    public let since: ReportTime
+    public let since: PeriodBound
     /// nil: now.
-    public let until: ReportTime?
+    public let until: PeriodBound?
     public let grouping: Grouping
     public let whatIf: Bool
     /// nil: `Config/prices.yaml` when it exists.
     public let prices: String?
     public let format: Format
 
-    public init(source: Source, since: ReportTime = .ago(seconds: 30 * 86_400), until: ReportTime? = nil,
+    public init(source: Source, since: PeriodBound = .ago(seconds: 30 * 86_400), until: PeriodBound? = nil,
                 grouping: Grouping = .model, whatIf: Bool = false, prices: String? = nil, format: Format = .table) {
         self.source = source
         self.since = since

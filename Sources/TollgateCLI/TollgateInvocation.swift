@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import TollgateCore
 
 /// What `tollgate` was asked to do, typed: the executable switches over it exhaustively and
 /// never looks an option up by name.
@@ -49,10 +50,10 @@ public enum TollgateInvocation: Sendable, Equatable {
         case (nil, let db?): source = .database(db)
         case (nil, nil): source = .config("Config/tollgate.yaml")
         }
-        func time(_ option: String) throws(UsageError) -> ReportTime? {
+        func time(_ option: String) throws(UsageError) -> PeriodBound? {
             guard let text = invocation.text(option) else { return nil }
-            guard let time = ReportTime.parse(text) else {
-                throw UsageError(.invalidValue(option: option, value: text, expected: ReportTime.expected), command: command)
+            guard let time = PeriodBound.parse(text) else {
+                throw UsageError(.invalidValue(option: option, value: text, expected: PeriodBound.expected), command: command)
             }
             return time
         }

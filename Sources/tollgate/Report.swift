@@ -33,8 +33,8 @@ struct Report {
         }
 
         let now = Self.nowMilliseconds()
-        let period = ReportPeriod(startMs: Self.milliseconds(options.since, now: now),
-                                  endMs: options.until.map { Self.milliseconds($0, now: now) } ?? now)
+        let period = ReportPeriod(startMs: options.since.unixMilliseconds(nowMs: now),
+                                  endMs: options.until.map { $0.unixMilliseconds(nowMs: now) } ?? now)
         guard period.startMs < period.endMs else {
             Console.error("tollgate: the period is empty: --since \(ReportPeriod.timestampText(unixMs: period.startMs)) "
                           + "is not before --until \(ReportPeriod.timestampText(unixMs: period.endMs))")
@@ -88,14 +88,6 @@ struct Report {
         return targets
     }
 
-    private static func milliseconds(_ time: ReportTime, now: Int64) -> Int64 {
-        switch time {
-        case .ago(let seconds):
-            return now - seconds * 1_000
-        case .day(let year, let month, let day):
-            return ReportPeriod.daysSinceEpoch(year: Int64(year), month: month, day: day) * 86_400_000
-        }
-    }
 
     /// The wall clock in unix milliseconds, rounded up: a row logged earlier in the current
     /// millisecond is inside a period that ends now (truncating to the second lost the rows of

@@ -267,7 +267,7 @@ def test_errors(data, tmp_path):
     assert f"{bad_prices}:2: targets[0]: missing required key 'source'" in out.stderr
 
     for args, message in [
-        (["--since", "yesterday"], "'--since' needs a span back from now such as 1h, 24h, 7d, 30d, or a UTC day"),
+        (["--since", "yesterday"], "'--since' needs a span back from now such as 1h, 24h, 7d, 30d (any whole number of h or d), or a UTC day YYYY-MM-DD"),
         (["--until", "2025-02-30"], "'--until' needs"),
         (["--by", "week"], "'--by' is one of user, model, backend, day, not 'week'"),
         (["--format", "xml"], "'--format' is one of table, json, csv"),

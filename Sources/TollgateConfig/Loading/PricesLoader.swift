@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Config/prices.yaml: the what-if targets `tollgate report --what-if` prices logged traffic
 // on, besides the configured backends. Same scalar rules and error format as the config.
+import TollgateCore
 /// One what-if target.
 public struct PriceTarget: Sendable, Equatable {
     public let name: String
@@ -137,23 +138,10 @@ public enum PricesLoader {
     /// `YYYY-MM-DD`, a real calendar day (February 30 is refused).
     static func day(_ node: ConfigNode) -> String? {
         guard let text = node.string(expected: "a date YYYY-MM-DD") else { return nil }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        let lengths = parts.map(\.count)
-        guard lengths == [4, 2, 2], parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
-              let year = Int(parts[0]), let month = Int(parts[1]), let dayOfMonth = Int(parts[2]),
-              (1...12).contains(month), dayOfMonth >= 1, dayOfMonth <= daysIn(month: month, year: year)
-        else {
+        guard CivilDate(text: text) != nil else {
             node.error("expected a date YYYY-MM-DD (the day the price was read), got '\(ConfigNode.clip(text))'")
             return nil
         }
         return text
-    }
-
-    private static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
     }
 }

@@ -28,7 +28,7 @@ public struct UTCMonth: Sendable, Hashable, Comparable {
         let month = min(max(month, 1), 12)
         self.year = year
         self.month = month
-        let first = Self.daysSinceEpoch(year: year, month: month, day: 1)
+        let first = CivilDate.daysSinceEpoch(year: year, month: month, day: 1)
         startMs = first &* Self.msPerDay
         endMs = (first &+ Int64(Self.days(inMonth: month, of: year))) &* Self.msPerDay
     }
@@ -42,32 +42,15 @@ public struct UTCMonth: Sendable, Hashable, Comparable {
 
     /// `2024-02-01`: the first day as the usage log's `day` text, for `day >= …` queries.
     public var firstDayText: String {
-        let y = String(year)
-        return String(repeating: "0", count: max(0, 4 - y.count)) + y + (month < 10 ? "-0" : "-") + String(month) + "-01"
+        var first = CivilDate(daysSinceEpoch: startMs / Self.msPerDay)
+        first.day = 1
+        return first.text
     }
 
     public static func < (a: UTCMonth, b: UTCMonth) -> Bool { a.startMs < b.startMs }
 
     public static func days(inMonth month: Int, of year: Int64) -> Int {
-        switch month {
-        case 2:
-            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-            return leap ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    /// Howard Hinnant's `days_from_civil` (https://howardhinnant.github.io/date_algorithms.html),
-    /// the inverse of CivilDate's.
-    static func daysSinceEpoch(year: Int64, month: Int, day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let m = Int64(month)
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        CivilDate.days(inMonth: month, of: year)
     }
 
     /// Unix seconds → milliseconds, rounded down; NaN and absurd values clamp (never trap).

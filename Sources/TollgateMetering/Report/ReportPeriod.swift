@@ -21,21 +21,8 @@ public struct ReportPeriod: Sendable, Equatable {
     /// Hours, for the JSON `hours` field (exact to the millisecond below 2^53 ms).
     public var hours: Double { Double(milliseconds) / 3_600_000 }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (`--since 2026-11-01`); the metrics'
-    /// month arithmetic has the algorithm.
-    public static func daysSinceEpoch(year: Int64, month: Int, day: Int) -> Int64 {
-        UTCMonth.daysSinceEpoch(year: year, month: month, day: day)
-    }
-
     /// `2026-11-30T08:00:00Z` (seconds; the millisecond part is dropped).
     public static func timestampText(unixMs: Int64) -> String {
-        let seconds = unixMs >= 0 ? unixMs / 1_000 : (unixMs - 999) / 1_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let date = CivilDate(daysSinceEpoch: days)
-        return "\(date.year)-\(pad(date.month))-\(pad(date.day))T\(pad(Int(secondOfDay / 3_600)))"
-            + ":\(pad(Int(secondOfDay / 60 % 60))):\(pad(Int(secondOfDay % 60)))Z"
+        CivilDate.dateTimeText(unixSeconds: unixMs >= 0 ? unixMs / 1_000 : (unixMs - 999) / 1_000) + "Z"
     }
-
-    private static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
 }

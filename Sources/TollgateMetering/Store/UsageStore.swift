@@ -189,10 +189,8 @@ final class UsageStore {
         // A timestamp outside any clock's range is filed under day 0 rather than trapping.
         let days = ts.isFinite && abs(ts) < 1e15 ? Int64((ts / 86_400).rounded(.down)) : 0
         if days != cachedDay {
-            let date = CivilDate(daysSinceEpoch: days)
-            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
             cachedDay = days
-            cachedDayText = "\(date.year)-\(two(date.month))-\(two(date.day))"
+            cachedDayText = CivilDate(daysSinceEpoch: days).text
         }
         return cachedDayText
     }
