@@ -14,7 +14,7 @@ public final class LogWriter: Sendable {
     }
 
     private let queue = Mutex(Queue())
-    private let wakeFD: Int32
+    private let worker = WorkerThread()
     private let outputFD: Int32
     private let capacity: Int
     private let droppedLineCount = Atomic<Int>(0)
@@ -23,7 +23,6 @@ public final class LogWriter: Sendable {
     private let closeDeadline = Atomic<UInt64>(0)
     /// How long `close()` lets a full stdout drain before the rest is dropped and counted.
     private let closeGraceNs: UInt64
-    private let thread = Mutex<PosixThread?>(nil)
     private static let wakeThreshold = 256 << 10
     private static let tickMillis: Int32 = 100
 
@@ -35,20 +34,13 @@ public final class LogWriter: Sendable {
         self.closeGraceNs = closeGraceNs
         self.outputFD = outputFD
         self.capacity = capacity
-        self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
-    }
-
-    deinit {
-        Glibc.close(wakeFD)
     }
 
     /// Lines lost: dropped at a full queue or unwritable output (exposed as a metric later).
     public var droppedLines: Int { droppedLineCount.load(ordering: .relaxed) }
 
     public func start() {
-        let handle = PosixThread { [self] in run() }
-        thread.withLock { $0 = handle }
-        handle.start()
+        worker.start { [self] in run() }
     }
 
     /// Queues bytes (complete lines). Safe from any thread; never blocks on I/O.
@@ -65,31 +57,21 @@ public final class LogWriter: Sendable {
             // Waking the writer costs a context switch; small batches wait for its 100 ms tick.
             return before < Self.wakeThreshold && q.pending.count >= Self.wakeThreshold
         }
-        if shouldWake { signal() }
+        if shouldWake { worker.wake() }
     }
 
     /// Writes what is queued, then stops the thread.
     public func close() {
         closeDeadline.store(tg_monotonic_ns() + closeGraceNs, ordering: .relaxed)
         queue.withLock { $0.isClosed = true }
-        signal()
-        let handle = thread.withLock { $0 }
-        handle?.join()
-    }
-
-    private func signal() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        worker.wake()
+        worker.join()
     }
 
     private func run() {
         var batch: [UInt8] = []
         while true {
-            var descriptor = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, Self.tickMillis) > 0 {
-                var counter: UInt64 = 0
-                _ = Glibc.read(wakeFD, &counter, 8)
-            }
+            worker.waitForWake(timeoutMs: Self.tickMillis)
             let closed = queue.withLock { q -> Bool in
                 swap(&batch, &q.pending)
                 return q.isClosed

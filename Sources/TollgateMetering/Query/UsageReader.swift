@@ -30,8 +30,7 @@ public final class UsageReader: Sendable {
     private let path: String
     private let capacity: Int
     private let queue = Mutex(Queue())
-    private let wakeFD: Int32
-    private let thread = Mutex<PosixThread?>(nil)
+    private let worker = WorkerThread()
 
     /// - Parameters:
     ///   - path: the usage database (`storage.sqlite`); opened read-only on first use, so the
@@ -40,17 +39,10 @@ public final class UsageReader: Sendable {
     public init(path: String, capacity: Int = 64) {
         self.path = path
         self.capacity = max(capacity, 1)
-        self.wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
-    }
-
-    deinit {
-        Glibc.close(wakeFD)
     }
 
     public func start() {
-        let handle = PosixThread { [self] in run() }
-        thread.withLock { $0 = handle }
-        handle.start()
+        worker.start { [self] in run() }
     }
 
     /// Stops taking queries, answers none of those still queued (their loops are stopping),
@@ -61,8 +53,8 @@ public final class UsageReader: Sendable {
             return !q.isClosed
         }
         guard wasOpen else { return }
-        signal()
-        thread.withLock { $0 }?.join()
+        worker.wake()
+        worker.join()
     }
 
     /// Queues `query`; `deliver` is called on `loop` with the answer. Returns false (and never
@@ -75,21 +67,14 @@ public final class UsageReader: Sendable {
             q.jobs.append(job)
             return true
         }
-        if taken { signal() }
+        if taken { worker.wake() }
         return taken
-    }
-
-    private func signal() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
     }
 
     private func run() {
         var store: Statements?
         while true {
-            var counter: UInt64 = 0
-            let n = Glibc.read(wakeFD, &counter, 8)  // blocks until a query or the stop
-            if n < 0 && tg_errno() != EINTR { return }
+            worker.waitForWake(timeoutMs: -1)  // until a query or the stop
             while true {
                 let next = queue.withLock { q -> (Job?, Bool) in
                     q.isClosed ? (nil, true) : (q.jobs.isEmpty ? nil : q.jobs.removeFirst(), false)

@@ -36,7 +36,7 @@ public final class UsageWriter: Sendable {
     private let queue = Mutex(Queue())
     private let slot: StoreSlot
     private let options: UsageWriterOptions
-    private let wakeFD: Int32
+    private let worker = WorkerThread()
     private let droppedCount = Atomic<Int>(0)
     private let committedCount = Atomic<Int>(0)
     /// A user's row could not be queued; cleared once the writer has caught up.
@@ -44,7 +44,6 @@ public final class UsageWriter: Sendable {
     /// The last commit failed; cleared by the next that succeeds.
     private let commitFailing = Atomic<Bool>(false)
     private let reason = Mutex<String?>(nil)
-    private let thread = Mutex<PosixThread?>(nil)
     private let runID: String
 
     /// Opens (creating if needed) the usage database at `path` and migrates it. The thread
@@ -52,13 +51,8 @@ public final class UsageWriter: Sendable {
     public init(path: String, options: UsageWriterOptions = UsageWriterOptions()) throws(SQLiteError) {
         slot = StoreSlot(try UsageStore(path: path))
         self.options = options
-        wakeFD = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
         // Unique per process start: the wall clock in nanoseconds and the process id.
         runID = String(tg_realtime_ns(), radix: 16) + "-" + String(getpid())
-    }
-
-    deinit {
-        Glibc.close(wakeFD)
     }
 
     // MARK: - Health (SPEC §4)
@@ -81,9 +75,7 @@ public final class UsageWriter: Sendable {
     // MARK: - Running
 
     public func start() {
-        let handle = PosixThread { [self] in run() }
-        thread.withLock { $0 = handle }
-        handle.start()
+        worker.start { [self] in run() }
     }
 
     /// Queues a loop's records and empties `records` (its capacity kept). Never blocks on I/O.
@@ -125,28 +117,22 @@ public final class UsageWriter: Sendable {
         if lostUserRow && !queueOverflowed.exchange(true, ordering: .acquiringAndReleasing) {
             reason.withLock { $0 = "the usage queue is full (\(capacity) rows): rows are being dropped" }
         }
-        if shouldWake { signal() }
+        if shouldWake { worker.wake() }
     }
 
     /// Starts a new uptime segment for each always-on backend at `at` (unix seconds), ending
     /// the previous call's segments there (the gateway calls it at start and on reload).
     public func beginUptime(backends: [(name: String, perHour: MicroDollars)], at: Double) {
         queue.withLock { $0.uptime.append(UptimeCommand(backends: backends, at: at)) }
-        signal()
+        worker.wake()
     }
 
     /// Commits what is queued (retrying a failing database for up to `closeGraceNs`), ends the
     /// uptime segments, and stops the thread. Call after the loops stopped submitting.
     public func close() {
         queue.withLock { $0.isClosed = true }
-        signal()
-        let handle = thread.withLock { $0 }
-        handle?.join()
-    }
-
-    private func signal() {
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        worker.wake()
+        worker.join()
     }
 
     // MARK: - The writer thread
@@ -171,11 +157,7 @@ public final class UsageWriter: Sendable {
         var round = Round()
         while true {
             let timeout = round.failing ? options.retryIntervalMs : (round.pruneBacklog ? 1 : options.batchIntervalMs)
-            var descriptor = pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)
-            if poll(&descriptor, 1, timeout) > 0 {
-                var counter: UInt64 = 0
-                _ = Glibc.read(wakeFD, &counter, 8)
-            }
+            worker.waitForWake(timeoutMs: timeout)
             let closed = take(into: &round, all: false)
             if closed {
                 finish(store, &round)
@@ -277,8 +259,7 @@ public final class UsageWriter: Sendable {
         let deadline = tg_monotonic_ns() + options.closeGraceNs
         _ = take(into: &round, all: true)
         while !write(store, &round) && tg_monotonic_ns() < deadline {
-            var descriptor = pollfd(fd: wakeFD, events: 0, revents: 0)
-            _ = poll(&descriptor, 1, options.retryIntervalMs)
+            worker.waitForWake(timeoutMs: options.retryIntervalMs)
         }
         if !round.pending.isEmpty {
             droppedCount.add(round.pending.count, ordering: .relaxed)
