@@ -49,6 +49,8 @@ struct UsageWriterTests {
                             path: "/v1/chat/completions", status: status, latencyMs: 12.5, bytesIn: 100, bytesOut: 400)
         r.user = user
         r.model = model
+        // A model the gateway resolved has a task (the rollups key by it only then).
+        r.task = model == nil || status == 404 ? nil : "chat"
         r.backend = backend
         r.gpu = MilliGPUSeconds(gpuMs)
         r.cost = MicroDollars(cost)
@@ -114,7 +116,8 @@ struct UsageWriterTests {
         let db = try SQLiteConnection(path: dir.database, readOnly: true)
         let differences = try db.integer("""
             SELECT count(*) FROM (
-              SELECT strftime('%Y-%m-%d', ts, 'unixepoch') AS day, ifnull(user, '') AS user, ifnull(model, '') AS model,
+              SELECT strftime('%Y-%m-%d', ts, 'unixepoch') AS day, ifnull(user, '') AS user,
+                     CASE WHEN task IS NULL THEN '' ELSE ifnull(model, '') END AS model,
                      ifnull(backend, '') AS backend, status, count(*) AS requests,
                      sum(error IS NOT NULL OR status >= 400) AS errors, sum(gpu_ms) AS gpu_ms,
                      sum(cost_microdollars) AS cost, sum(ifnull(prompt_tokens, 0)) AS pt,
@@ -167,6 +170,27 @@ struct UsageWriterTests {
         } catch {
             #expect(error.message.contains("newer"))
         }
+    }
+
+    /// A caller with a key can name any model (up to 512 bytes); the requests it gets refused
+    /// (404 unknown, 403, 400) must not each add a usage_daily row that is never pruned, nor a
+    /// model to /v1/usage's answer or to the seeds read at start-up: only a model the gateway
+    /// resolved (its row has a task) is a rollup key. The row itself keeps the name asked for.
+    @Test func modelNamesTheGatewayNeverResolvedDoNotGrowTheRollups() throws {
+        let dir = TemporaryDirectory()
+        let store = try UsageStore(path: dir.database)
+        let refused = (0..<200).map { i in
+            Self.record(status: 404, model: "invented-\(i)-" + String(repeating: "x", count: 400), backend: nil, gpuMs: 0, cost: 0)
+        }
+        var served = Self.record(model: "m")
+        served.task = "chat"
+        try store.commit(refused[...])
+        try store.commit([served][...])
+        #expect(Self.count(dir.database) == 201)
+        #expect(Self.count(dir.database, "SELECT count(DISTINCT model) FROM requests") == 201)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM usage_daily") == 2)
+        #expect(Self.count(dir.database, "SELECT requests FROM usage_daily WHERE model = '' AND status = 404") == 200)
+        #expect(Self.count(dir.database, "SELECT requests FROM usage_daily WHERE model = 'm' AND status = 200") == 1)
     }
 
     // MARK: - Retention

@@ -352,3 +352,65 @@ def gw_stderr(gw):
             break
         gw.stderr_lines.extend(l + "\n" for l in chunk.decode(errors="replace").splitlines())
     return gw.stderr_lines
+
+
+HELD_CONFIG = f"""
+server: {{ listen: 127.0.0.1:0, workers: 2 }}
+backends:
+  sim-hold: {{ kind: simulated, latency: 3s }}
+models:
+  sim-hold: {{ task: chat, backends: [sim-hold] }}
+users:
+  alice: {{ keys: ["{USER_KEY}"] }}
+"""
+
+
+def send_and_leave(port, head_and_body):
+    """Sends one request and closes the connection without reading the answer."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(head_and_body)
+    return sock
+
+
+def test_clients_that_leave_while_waiting_leave_exactly_one_row_each():
+    """The paths where the gateway waits for something other than the client: a plain reply
+    held for its figures (its head not sent yet), a /v1/usage query waiting on the reader, a
+    /metrics scrape waiting on every loop. A client that leaves meanwhile still gets one row,
+    and the held one says so (499 client_closed)."""
+    gw = Gateway(HELD_CONFIG)
+    try:
+        body = chat("sim-hold").encode()
+        held = send_and_leave(gw.port, b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer "
+                              + USER_KEY.encode() + b"\r\nContent-Type: application/json\r\nx-request-id: held-left\r\n"
+                              + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+        def inflight():
+            conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            conn.close()
+            return 'tollgate_backend_inflight{backend="sim-hold"} 1' in text
+        # The attempt is under way (the reply is being waited for), then the client leaves.
+        assert wait_until(inflight)
+        held.close()
+        usage = send_and_leave(gw.port, b"GET /v1/usage HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                               + b"\r\nx-request-id: usage-left\r\n\r\n")
+        usage.close()
+        scrape = send_and_leave(gw.port, b"GET /metrics HTTP/1.1\r\nHost: t\r\nx-request-id: metrics-left\r\n\r\n")
+        scrape.close()
+        # The gateway is still whole: the next request is answered.
+        status, _, _ = request(gw.port, "GET", "/v1/usage")
+        assert status == 200
+        def rows_of_ids():
+            found = {}
+            for rid, status, error in rows(gw.db_path, "SELECT client_request_id, status, error FROM requests"
+                                           " WHERE client_request_id LIKE '%-left'"):
+                found.setdefault(rid, []).append((status, error))
+            return found
+        assert wait_until(lambda: len(rows_of_ids()) == 3), rows_of_ids()
+        assert gw.stop() == 0
+        found = rows_of_ids()
+        assert all(len(v) == 1 for v in found.values()), found
+        assert found["held-left"] == [(499, "client_closed")], found
+    finally:
+        gw.stop()

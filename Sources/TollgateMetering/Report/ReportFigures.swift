@@ -7,7 +7,8 @@ public struct ReportFigures: Sendable, Equatable {
     /// backend is NULL (unauthenticated, or no backend reached).
     public var key: String?
     public var requests: Int64
-    /// Responses with status ≥ 400 (what `usage_daily.errors` counts).
+    /// Requests that did not end well: status ≥ 400, or an error after a good head (a client
+    /// that left mid-stream) — what `usage_daily.errors` counts.
     public var errors: Int64
     public var gpu: MilliGPUSeconds
     public var cost: MicroDollars

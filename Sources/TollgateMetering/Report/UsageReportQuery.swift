@@ -63,7 +63,7 @@ public final class UsageReportQuery {
     private func figures(select key: String, group: String, order: String,
                          period: ReportPeriod) throws(UsageReportError) -> [ReportFigures] {
         let sql = """
-            SELECT \(key), COUNT(*) AS requests, COALESCE(SUM(status >= 400), 0), COALESCE(SUM(gpu_ms), 0),
+            SELECT \(key), COUNT(*) AS requests, COALESCE(SUM(status >= 400 OR error IS NOT NULL), 0), COALESCE(SUM(gpu_ms), 0),
                    COALESCE(SUM(cost_microdollars), 0) AS cost
             FROM requests WHERE ts >= ?1 AND ts < ?2 \(group) \(order)
             """

@@ -67,12 +67,22 @@ final class UsageStore {
             for record in records {
                 let day = dayText(of: record.timestamp)
                 try insert(record, day: day)
-                let key = DailyKey(day: day, user: record.user ?? "", model: record.model ?? "",
+                let key = DailyKey(day: day, user: record.user ?? "", model: Self.rollupModel(of: record),
                                    backend: record.backend ?? "", status: record.status)
                 rollups[key, default: DailySums()].add(record)
             }
             for (key, sums) in rollups { try upsert(key, sums) }
         }
+    }
+
+    /// The model a rollup is keyed by: the record's only when the gateway resolved it to a
+    /// configured model (then it has a task). A refused request (404 unknown model, 403, 400)
+    /// carries whatever name the caller sent, up to 512 bytes; rollups are never pruned, so
+    /// keying them by it would let one key grow usage_daily, /v1/usage's answer and the
+    /// start-up seeds without bound (SPEC §7: everything bounded). Its row keeps the name.
+    static func rollupModel(of record: UsageRecord) -> String {
+        guard record.task != nil, let model = record.model else { return "" }
+        return model
     }
 
     /// Deletes at most `limit` rows that started before `cutoff` (unix seconds).
