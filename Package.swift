@@ -62,7 +62,7 @@ let package = Package(
                 path: "Tests/TollgateTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "TollgateCLITests", dependencies: ["TollgateCLI", "TollgateCore"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateCoreTests", dependencies: ["TollgateCore", "TollgateTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore"],
+        .testTarget(name: "TollgateMeteringTests", dependencies: ["TollgateMetering", "TollgateIO", "TollgateCore", "TollgateTestSupport"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TollgateRoutingTests", dependencies: ["TollgateRouting"], swiftSettings: swiftSettings),
         .testTarget(name: "TollgateLimitsTests", dependencies: ["TollgateLimits", "TollgateCore"], swiftSettings: swiftSettings),

@@ -8,6 +8,7 @@ import Synchronization
 import Testing
 import TollgateCore
 @testable import TollgateMetering
+import TollgateTestSupport
 
 struct UsageWriterTests {
     // MARK: - Helpers
@@ -23,15 +24,9 @@ struct UsageWriterTests {
         deinit { _ = shell("rm -rf '\(path)'") }
     }
 
-    /// Polls `condition` every millisecond until it holds or `seconds` pass (no fixed sleeps).
+    /// TestSupport's poll with a deadline, with the longer default a loaded disk needs.
     static func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-        let deadline = tg_monotonic_ns() + UInt64(seconds * 1e9)
-        while tg_monotonic_ns() < deadline {
-            if condition() { return true }
-            var none = pollfd(fd: -1, events: 0, revents: 0)
-            _ = poll(&none, 0, 1)
-        }
-        return condition()
+        TollgateTestSupport.eventually(seconds, condition)
     }
 
     @discardableResult
@@ -72,6 +67,33 @@ struct UsageWriterTests {
     static func count(_ path: String, _ sql: String = "SELECT count(*) FROM requests") -> Int64 {
         guard let db = try? SQLiteConnection(path: path, readOnly: true) else { return -1 }
         return ((try? db.integer(sql)) ?? nil) ?? -1
+    }
+
+    // MARK: - Committed counters
+
+    @Test func theCommittedCountersAreWhatARestartSeeds() throws {
+        // /metrics' usage counters are the seeds plus what the writer committed; a restart
+        // seeds from the rollups. Both must be the same figures, or a counter would come back
+        // lower (a reset to Prometheus) or higher after a restart.
+        let dir = TemporaryDirectory()
+        let writer = try UsageWriter(path: dir.database, options: Self.fastOptions())
+        writer.start()
+        var records: [UsageRecord] = []
+        for i in 0..<300 {
+            records.append(Self.record(user: i % 7 == 0 ? nil : "user\(i % 3)", status: [200, 200, 404, 502, 499][i % 5],
+                                       model: i % 11 == 0 ? "unknown-\(i)" : "m\(i % 2)", backend: i % 5 == 2 ? nil : "b\(i % 2)",
+                                       gpuMs: Int64(i * 37), cost: Int64(i * 13)))
+        }
+        let expected = records.count
+        writer.submit(&records)
+        #expect(Self.eventually { writer.committedRows == expected })
+        writer.close()
+        let live = writer.committed.snapshot()
+        let seeded = try MetricsSeed.read(path: dir.database, nowMs: Int64(tg_realtime_ns() / 1_000_000)).counts
+        #expect(live.requests == seeded.requests)
+        #expect(live.spend == seeded.spend)
+        #expect(live.requests.values.reduce(0, +) == Int64(expected))
+        #expect(live.month == seeded.month && live.monthCost == seeded.monthCost)
     }
 
     // MARK: - Batching, rollups, reopening

@@ -60,10 +60,13 @@ final class UsageStore {
 
     /// Writes `records` and their rollups in one transaction: all of them, or none (the
     /// transaction is rolled back and the caller keeps the batch to try again).
-    func commit(_ records: ArraySlice<UsageRecord>) throws(SQLiteError) {
-        guard !records.isEmpty else { return }
+    /// - Returns: what the batch added to the rollups (the committed counters add it too).
+    @discardableResult
+    func commit(_ records: ArraySlice<UsageRecord>) throws(SQLiteError) -> [DailyKey: DailySums] {
+        guard !records.isEmpty else { return [:] }
+        var rollups: [DailyKey: DailySums] = [:]
         try transaction { () throws(SQLiteError) in
-            var rollups: [DailyKey: DailySums] = [:]
+            rollups = [:]
             for record in records {
                 let day = dayText(of: record.timestamp)
                 try insert(record, day: day)
@@ -73,6 +76,7 @@ final class UsageStore {
             }
             for (key, sums) in rollups { try upsert(key, sums) }
         }
+        return rollups
     }
 
     /// The model a rollup is keyed by: the record's only when the gateway resolved it to a
@@ -207,7 +211,7 @@ final class UsageStore {
 }
 
 /// One usage_daily row's key (NULLs as '').
-private struct DailyKey: Hashable {
+struct DailyKey: Hashable {
     var day: String
     var user: String
     var model: String
@@ -217,7 +221,7 @@ private struct DailyKey: Hashable {
 
 /// What one batch adds to a usage_daily row. Sums wrap rather than trap: no real traffic
 /// reaches Int64's range, and a trap would end every stream of the process.
-private struct DailySums {
+struct DailySums {
     var requests: Int64 = 0
     var errors: Int64 = 0
     var gpuMs: Int64 = 0

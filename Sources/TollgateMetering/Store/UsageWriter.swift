@@ -44,6 +44,9 @@ public final class UsageWriter: Sendable {
     /// The last commit failed; cleared by the next that succeeds.
     private let commitFailing = Atomic<Bool>(false)
     private let reason = Mutex<String?>(nil)
+    /// What this writer has committed, summed as the rollups sum it: the counters of
+    /// /metrics that sum the usage log are the seeds plus these (SPEC §6).
+    public let committed = CommittedUsage()
     private let runID: String
 
     /// Opens (creating if needed) the usage database at `path` and migrates it. The thread
@@ -203,7 +206,7 @@ public final class UsageWriter: Sendable {
             while !round.pending.isEmpty {
                 let n = min(round.pending.count, options.maxTransactionRows)
                 do {
-                    try store.commit(round.pending[..<n])
+                    committed.add(try store.commit(round.pending[..<n]))
                     committedCount.add(n, ordering: .relaxed)
                 } catch where Self.isRowError(error) {
                     // A row the database refuses whatever the disk (a duplicate id): written one
@@ -227,7 +230,7 @@ public final class UsageWriter: Sendable {
     private func commitOneByOne(_ store: UsageStore, _ rows: ArraySlice<UsageRecord>) throws(SQLiteError) {
         for index in rows.indices {
             do {
-                try store.commit(rows[index...index])
+                committed.add(try store.commit(rows[index...index]))
                 committedCount.add(1, ordering: .relaxed)
             } catch where Self.isRowError(error) {
                 droppedCount.add(1, ordering: .relaxed)
