@@ -42,8 +42,13 @@ public final class WorkerThread: Sendable {
         }
     }
 
-    /// Waits for the thread to end (after the owner told it to stop and woke it).
+    /// Waits for the thread to end (after the owner told it to stop and woke it). Once: a
+    /// second call returns at once (joining a pthread twice is undefined behaviour).
     public func join() {
-        thread.withLock { $0 }?.join()
+        let handle = thread.withLock { slot -> PosixThread? in
+            defer { slot = nil }
+            return slot
+        }
+        handle?.join()
     }
 }

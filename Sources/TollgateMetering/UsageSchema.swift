@@ -79,7 +79,10 @@ public enum UsageSchema {
     /// - Returns: the version the database had before.
     @discardableResult
     public static func prepare(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        // journal_size_limit: after a checkpoint the WAL file is cut back to 64 MiB, so a burst
+        // or a large prune does not leave it at its largest size for good
+        // (https://sqlite.org/pragma.html#pragma_journal_size_limit).
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864;")
         let found = try db.integer("PRAGMA user_version") ?? 0
         guard found <= currentVersion else {
             throw SQLiteError(code: 1, message: "the usage database has schema version \(found); this tollgate knows up to \(currentVersion) (written by a newer version?)")

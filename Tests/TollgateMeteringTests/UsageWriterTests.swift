@@ -96,6 +96,22 @@ struct UsageWriterTests {
         #expect(live.month == seeded.month && live.monthCost == seeded.monthCost)
     }
 
+    @Test func aLongPathIsStoredCutAndClosingTwiceIsHarmless() throws {
+        let dir = TemporaryDirectory()
+        let writer = try UsageWriter(path: dir.database, options: Self.fastOptions())
+        writer.start()
+        var long = Self.record(user: nil, status: 404, model: nil, backend: nil)
+        long.path = "/" + String(repeating: "é", count: 4_000)
+        var records = [long]
+        writer.submit(&records)
+        #expect(Self.eventually { writer.committedRows == 1 })
+        writer.close()
+        writer.close()
+        // "/" and 127 two-byte "é" (255 bytes): the cut falls inside the 128th, which is left out.
+        #expect(Self.count(dir.database, "SELECT length(CAST(path AS BLOB)) FROM requests") == 255)
+        #expect(UsageStore.storedPath("/v1/chat/completions") == "/v1/chat/completions")
+    }
+
     // MARK: - Batching, rollups, reopening
 
     @Test func rowsHandedOverPerIterationAreCommittedInBatchesWithoutClosing() throws {

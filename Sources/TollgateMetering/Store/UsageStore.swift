@@ -89,6 +89,21 @@ final class UsageStore {
         return model
     }
 
+    /// The path as a row keeps it: its first 256 bytes. A path comes from any client, keyed or
+    /// not, up to `server.max_header`; every route's path is shorter, and an 8 KiB path per
+    /// unauthenticated request would let a flood fill the disk 30 times faster. The access
+    /// log line keeps it whole.
+    static func storedPath(_ path: String) -> String {
+        let bytes = path.utf8
+        guard bytes.count > storedPathLimit else { return path }
+        // Cut before a character's continuation bytes (10xxxxxx), never inside it.
+        var end = bytes.index(bytes.startIndex, offsetBy: storedPathLimit)
+        while end > bytes.startIndex && bytes[end] & 0xC0 == 0x80 { end = bytes.index(before: end) }
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+
+    static let storedPathLimit = 256
+
     /// Deletes at most `limit` rows that started before `cutoff` (unix seconds).
     /// - Returns: how many were deleted (fewer than `limit`: nothing older is left).
     func prune(before cutoff: Double, limit: Int) throws(SQLiteError) -> Int {
@@ -154,7 +169,7 @@ final class UsageStore {
         try s.bind(r.timestamp, at: 3)
         try s.bind(r.timestamp + r.latencyMs / 1000, at: 4)
         try s.bind(r.method, at: 5)
-        try s.bind(r.path, at: 6)
+        try s.bind(Self.storedPath(r.path), at: 6)
         try s.bind(r.user, at: 7)
         try s.bind(r.keyID, at: 8)
         try s.bind(r.model, at: 9)
