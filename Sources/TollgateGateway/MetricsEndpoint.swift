@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// GET /metrics: every loop is asked for a snapshot of its counters on its own thread
-// (`loop.execute`, through PerLoop), the answers come back to the loop that serves the scrape,
-// and once all have answered they are merged with the start-up seeds and written out in
-// Prometheus' text format. The request path never takes a lock for this: the cost of a scrape
-// is one task per loop and a copy-on-write of its dictionaries.
+// GET /metrics: every loop is asked for a snapshot of its histograms and in-flight counts on its
+// own thread (`loop.execute`, through PerLoop), the answers come back to the loop that serves
+// the scrape, and once all have answered they are merged with the counters that sum the usage
+// log — the start-up seeds plus what the writer has committed since (CommittedUsage) — and
+// written out in Prometheus' text format. The request path never takes a lock for this: the
+// cost of a scrape is one task per loop and a copy-on-write of its dictionaries.
 import CLinux
 import TollgateHTTP
 import TollgateIO
@@ -19,17 +20,21 @@ final class MetricsEndpoint: Sendable {
     let uptime: BackendUptimeLedger
     /// `tollgate_usage_dropped_total`: the writer's count, asked at each scrape.
     private let usageDropped: @Sendable () -> Int
+    /// What the writer committed since start-up (requests, spend, month costs).
+    private let committed: @Sendable () -> MetricsSnapshot
     /// Unix milliseconds (tests may pass another clock).
     private let wallClockMs: @Sendable () -> Int64
 
     init(contexts: PerLoop<GatewayLoopContext>, loopCount: Int, seed: MetricsSeed, uptime: BackendUptimeLedger,
          usageDropped: @escaping @Sendable () -> Int,
+         committed: @escaping @Sendable () -> MetricsSnapshot = { MetricsSnapshot() },
          wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) }) {
         self.contexts = contexts
         self.loopCount = loopCount
         self.seed = seed
         self.uptime = uptime
         self.usageDropped = usageDropped
+        self.committed = committed
         self.wallClockMs = wallClockMs
     }
 
@@ -47,9 +52,11 @@ final class MetricsEndpoint: Sendable {
         }
     }
 
-    /// The exposition of every loop's merged `counts` with the seeds, at the current time.
+    /// The exposition of every loop's merged `counts` with the seeds and the committed sums,
+    /// at the current time.
     func render(_ counts: MetricsSnapshot, plan: MetricsPlan) -> String {
         var merged = seed.counts
+        merged.merge(committed())
         merged.merge(counts)
         let now = wallClockMs()
         let month = UTCMonth(containing: now)

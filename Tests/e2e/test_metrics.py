@@ -119,6 +119,19 @@ def scrape(gw, key=None):
     return payload.decode()
 
 
+def scrape_until(gw, settled, key=None, seconds=10):
+    """Scrapes until `settled(text)` holds: the counters that sum the usage log count what the
+    writer has committed, at most one batch (≤ 50 ms) behind the responses."""
+    last = {}
+
+    def attempt():
+        last["text"] = scrape(gw, key)
+        return settled(last["text"])
+
+    assert wait_until(attempt, seconds), last.get("text")
+    return last["text"]
+
+
 def samples(text):
     """{(sample name, frozenset(labels.items())): value} of every sample, parsed by
     prometheus_client (which rejects malformed text)."""
@@ -155,7 +168,9 @@ def gw():
 
 def test_every_spec_series_is_exposed_with_its_type(gw):
     request(gw, "POST", "/v1/chat/completions", chat("m"))
-    text = scrape(gw)
+    # Committed before the next test counts from here (the module shares one gateway).
+    text = scrape_until(gw, lambda t: value(samples(t), "tollgate_requests_total", model="m", backend="sim",
+                                            user="alice", code="200") >= 1)
     for name, kind in SERIES.items():
         assert re.search(rf"^# TYPE {name} {kind}$", text, re.M), name
         assert re.search(rf"^# HELP {name} \S", text, re.M), name
@@ -179,7 +194,15 @@ def test_requests_by_code_match_the_traffic_sent(gw):
     # Invented model names become "" (no new series per name).
     for name in ["does-not-exist", 'quote"and\\backslash', "x" * 200]:
         assert request(gw, "POST", "/v1/chat/completions", chat(name))[0].status == 404
-    text = scrape(gw)
+
+    def counted(text):
+        now = samples(text)
+        return all(value(now, "tollgate_requests_total", **labels) - value(before, "tollgate_requests_total", **labels) == want
+                   for labels, want in [(dict(model="m", backend="sim", user="alice", code="200"), n),
+                                        (dict(model="", backend="", user="", code="401"), 4),
+                                        (dict(model="", backend="", user="alice", code="404"), 3)])
+
+    text = scrape_until(gw, counted)
     after = samples(text)
 
     def delta(name, **labels):
@@ -214,14 +237,15 @@ def test_spend_is_the_sum_of_every_request_cost(gw):
         headers.append(resp.getheader("x-tollgate-cost-usd"))
     for _ in range(4):
         assert request(gw, "POST", "/v1/chat/completions", chat("p"))[0].status == 200
-    text = scrape(gw)
+    text = scrape_until(gw, lambda t: exact(t, "tollgate_spend_usd_total", model="p", backend="preq", user="alice") - preq0
+                        == Decimal("0.04") and exact(t, "tollgate_spend_usd_total", model="m", backend="sim", user="alice")
+                        - spend0 == sum(Decimal(h) for h in headers))
     spend = exact(text, "tollgate_spend_usd_total", model="m", backend="sim", user="alice") - spend0
     gpu = exact(text, "tollgate_gpu_seconds_total", model="m", backend="sim", user="alice") - gpu0
     # $0.001 per GPU-second: every request's cost in µ$ is its GPU time in ms, so the sums
     # agree exactly (integers summed, not rounded Doubles).
     assert gpu >= Decimal("0.030") and spend == gpu / 1000
-    if all(h is not None for h in headers):  # each response's own figure (SPEC §3), where this build has it
-        assert spend == sum(Decimal(h) for h in headers)
+    assert spend == sum(Decimal(h) for h in headers)  # each response's own figure (SPEC §3)
     assert exact(text, "tollgate_spend_usd_total", model="p", backend="preq", user="alice") - preq0 == Decimal("0.04")
     # Per-use backends bill what their requests cost; attributed is the same sum.
     for backend in ("sim", "preq"):
@@ -287,7 +311,7 @@ def test_without_the_user_label_no_series_names_a_user():
         gw = Gateway(config(pathlib.Path(tmp) / "usage.db", user_label="false"))
         try:
             request(gw, "POST", "/v1/chat/completions", chat("m"))
-            text = scrape(gw)
+            text = scrape_until(gw, lambda t: value(samples(t), "tollgate_requests_total", model="m", backend="sim", code="200") == 1)
         finally:
             gw.stop()
     parsed = samples(text)
@@ -341,7 +365,8 @@ def test_counters_survive_a_restart():
         try:
             for _ in range(5):
                 assert request(gw, "POST", "/v1/chat/completions", chat("m"))[0].status == 200
-            first = scrape(gw)
+            first = scrape_until(gw, lambda t: value(samples(t), "tollgate_requests_total", code="200",
+                                                     model="m", backend="sim", user="alice") == 5)
         finally:
             gw.stop()
         # The writer has landed: a missing log is a failure, not a reason to skip.

@@ -82,21 +82,16 @@ struct MetricsSeedTests {
         #expect(seed.counts.requests.isEmpty)
     }
 
-    /// A restart: the exposition of a fresh loop plus the seeds carries the old totals on.
+    /// A restart: the seeds plus what the new run's writer committed carry the old totals on.
     @Test func seededCountersCarryOnInTheExposition() throws {
         let dir = TemporaryDirectory()
         let seed = try MetricsSeed.read(path: try Self.database(dir), nowMs: Self.nowMs)
         let plan = MetricsPlan(backends: [.init(name: "sim", costModel: .perSecond(perSecond: MicroDollars(20))),
                                           .init(name: "box", costModel: .alwaysOn(perHour: MicroDollars(1_000_000)))],
                                models: ["m"], users: ["alice"])
-        let loop = LoopMetrics(plan: plan)
-        var ids = RequestIDGenerator()
-        var record = UsageRecord(id: ids.next(), clientRequestID: nil, timestamp: Double(Self.nowMs) / 1000,
-                                 method: "POST", path: "/v1/chat/completions", status: 200, latencyMs: 5, bytesIn: 0, bytesOut: 0)
-        (record.model, record.backend, record.user, record.cost) = ("m", "sim", "alice", MicroDollars(5))
-        loop.record(record)
+        let record = LoopMetricsTests.record(model: "m", backend: "sim", user: "alice", cost: 5, at: Double(Self.nowMs) / 1000)
         var counts = seed.counts
-        counts.merge(loop.snapshot())
+        counts.merge(LoopMetricsTests.committed([record]))
         let text = MetricsExposition(plan: plan, counts: counts, uptimeTotal: seed.uptimeTotal, uptimeMonth: seed.uptimeMonth,
                                      nowMs: Self.nowMs).render()
         #expect(text.contains(#"tollgate_requests_total{model="m",backend="sim",user="alice",code="200"} 14"#))
