@@ -51,6 +51,11 @@ public struct HTTPHeaders: Sendable {
         entries.append((Self.sanitize(name), Self.sanitize(value)))
     }
 
+    /// Room for `count` entries in all, so a list built up field by field allocates once.
+    public mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
+    }
+
     static func sanitize(_ text: String) -> String {
         var copy = text
         let clean = copy.withUTF8 { bytes in !bytes.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }

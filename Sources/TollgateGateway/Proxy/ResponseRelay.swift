@@ -96,6 +96,9 @@ struct ResponseRelay {
         let contentType = headers.first { $0.0 == "content-type" }?.1
         let isSSE = contentType?.hasPrefix("text/event-stream") ?? false
         var forwarded = HTTPHeaders()
+        // The upstream's kept fields, ours, and room for the figures a held reply adds
+        // (`complete`) or a stream's cache-control: one allocation, not one per doubling.
+        forwarded.reserveCapacity(headers.count + 3)
         for (name, value) in headers where name != "content-type" && !(isSSE && name == "cache-control") {
             forwarded.add(name, value)
         }
@@ -257,6 +260,8 @@ struct ResponseRelay {
         }
         isHolding = false
         if var head = pendingHead {
+            // Taken out first, so the fields are added to the only copy (no copy-on-write).
+            pendingHead = nil
             head.headers.add("x-tollgate-gpu-seconds", figures.gpu.secondsText)
             head.headers.add("x-tollgate-cost-usd", figures.cost.description)
             // The whole body is here: its length is known whatever the upstream's framing was.
