@@ -7,6 +7,7 @@ import CCurl
 import CLinux
 import Glibc
 public import TollgateIO
+import TollgateCore
 
 public final class UpstreamTransfer {
     /// The pooled easy handle with its reused storage (header nodes, body, kept headers).
@@ -92,13 +93,13 @@ public final class UpstreamTransfer {
         var lines = request.headers.count + (chunked ? 1 : 0)
         var bytes = chunked ? RequestHeaderNodes.size("Transfer-Encoding", "chunked") : 0
         if let accept = request.accept { lines += 1; bytes += RequestHeaderNodes.size("Accept", accept) }
-        if let id = request.requestID { lines += 1; bytes += RequestHeaderNodes.size("X-Request-ID", id) }
+        if request.requestID != nil { lines += 1; bytes += RequestHeaderNodes.size("X-Request-ID", valueLength: RequestID.textLength) }
         for (name, value) in request.headers { bytes += RequestHeaderNodes.size(name, value) }
         if handle.headerNodes.start(lines: lines, bytes: bytes) {
             if chunked { handle.headerNodes.add("Transfer-Encoding", "chunked") }
             for (name, value) in request.headers { handle.headerNodes.add(name, value) }
             if let accept = request.accept { handle.headerNodes.add("Accept", accept) }
-            if let id = request.requestID { handle.headerNodes.add("X-Request-ID", id) }
+            if let id = request.requestID { handle.headerNodes.add("X-Request-ID", id: id) }
         }
         handle.headerNodes.finish(before: request.fixedHeaders)
         _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, handle.headerNodes.head)

@@ -214,7 +214,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                                upstreamModel: backend.upstreamModel ?? model.name,
                                stream: body.stream ?? false,
                                bodyLength: nil,
-                               requestID: exchange.id.description,
+                               requestID: exchange.id,
                                accept: exchange.head.value(of: "accept"))
         // The adapter decides how its kind's body is shaped (model renamed, usage requested).
         let shaping = adapter.bodyShaping(for: call)
