@@ -489,22 +489,30 @@ public final class UpstreamTransfer {
 
 // MARK: - C callbacks
 
+// The transfer is used through a guaranteed reference (no retain and release per call): curl
+// calls these only while its handle is in the multi, and the multi holds the transfer (+1 from
+// `CurlMulti.add` to `finish`, which runs only after curl returned: a removal asked for inside
+// a callback waits in `pendingRemovals`). So the transfer outlives every call by construction.
+
 private let curlWriteCallback: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return 0 }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.bodyBytes(UnsafeRawBufferPointer(start: pointer, count: size * count))
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.bodyBytes(UnsafeRawBufferPointer(start: pointer, count: size * count))
+    }
 }
 
 private let curlHeaderCallback: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return 0 }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count)) ? size * count : 0
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count)) ? size * count : 0
+    }
 }
 
 private let curlReadCallback: curl_read_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return Int(tg_readfunc_abort()) }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+    }
 }
 
 // CURLOPT_OPENSOCKETFUNCTION: what curl does by default (socket(2) with the address's family,
