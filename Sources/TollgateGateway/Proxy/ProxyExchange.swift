@@ -207,7 +207,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         if let previous = current { endAttempt(previous, cancelCall: true) }
         usage.attemptStarted(on: backend.name)
         let now = loop.now
-        relay.reset(backend: backend.name)
+        relay.reset(backend: backend.name, spares: runtime.heldReplyBuffers)
         replyLease.shrink(to: 0)
         let adapter = runtime.adapter(index)
         var call = BackendCall(operation: operation, model: model.name,

@@ -68,10 +68,15 @@ struct ResponseRelay {
     /// known; nil before the `[DONE]` event (and once the tail went out).
     private var doneTail: [UInt8]?
 
-    /// Forgets the previous attempt's reply and starts on `backend`'s.
-    mutating func reset(backend: String) {
+    /// Where a held reply's array comes from and goes back to (the loop's spares).
+    private var spares: HeldReplyBuffers?
+
+    /// Forgets the previous attempt's reply and starts on `backend`'s. A held reply's array
+    /// comes from `spares` and goes back there once drained.
+    mutating func reset(backend: String, spares: HeldReplyBuffers? = nil) {
         self = ResponseRelay()
         self.backend = backend
+        self.spares = spares
     }
 
     /// A plain reply whose head is still to be sent.
@@ -208,6 +213,7 @@ struct ResponseRelay {
         if isHolding {
             let total = held.count + bytes.count
             if total <= Self.heldReplyLimit && room(total) {
+                if held.capacity == 0, let spares { held = spares.take() }
                 held.append(contentsOf: bytes)
                 return true
             }
@@ -284,7 +290,7 @@ struct ResponseRelay {
             drainOffset = end
             if !accepted { return false }
         }
-        held = []
+        if let spares { spares.give(&held) } else { held = [] }
         isDraining = false
         return true
     }
