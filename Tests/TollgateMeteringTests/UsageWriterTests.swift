@@ -171,6 +171,34 @@ struct UsageWriterTests {
 
     // MARK: - Retention
 
+    /// The insert keeps its bindings between rows (every parameter is bound for every row): a
+    /// row whose optional fields are nil must store NULLs, never the previous row's values, and
+    /// the id column holds the request id's 24 hex digits.
+    @Test func eachRowHasItsOwnValuesNotThePreviousRowsBindings() throws {
+        let dir = TemporaryDirectory()
+        var full = Self.record(user: "alice", status: 502)
+        full.clientRequestID = "client-1"
+        full.clientAddress = "10.0.0.5"
+        full.keyID = "k1"
+        full.task = "chat"
+        full.ttfbMs = 3.5
+        full.attempts = 2
+        var bare = Self.record(user: nil, status: 200, model: nil, backend: nil)
+        bare.promptTokens = nil
+        bare.completionTokens = nil
+        do {
+            let store = try UsageStore(path: dir.database)
+            try store.commit([full, bare][...])
+        }
+        let nulls = "client_request_id IS NULL AND user IS NULL AND key_id IS NULL AND model IS NULL AND task IS NULL"
+            + " AND backend IS NULL AND ttfb_ms IS NULL AND upstream_ms IS NULL AND prompt_tokens IS NULL"
+            + " AND completion_tokens IS NULL AND error IS NULL AND attempts = 0"
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(bare.id)' AND \(nulls)") == 1)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(full.id)' AND client_request_id = 'client-1'"
+                           + " AND user = 'alice' AND key_id = 'k1' AND task = 'chat' AND error = 'http_502' AND attempts = 2") == 1)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE length(id) = 24") == 2)
+    }
+
     @Test func retentionPrunesOldRowsInBoundedStepsAndKeepsTheRollups() throws {
         let dir = TemporaryDirectory()
         let now = Double(tg_realtime_ns()) / 1e9
