@@ -37,8 +37,11 @@ def load(path):
 def collect(dirpath, server):
     res = {}
     runs = []
-    for p in sorted(glob.glob(os.path.join(dirpath, f"wrk-{server}-*.json")),
-                    key=lambda p: int(re.search(r"-(\d+)\.json$", p).group(1))):
+    # Exactly wrk-<server>-<round>.json: "wrk-tollgate-*" alone also matched the
+    # tollgate-unmetered rounds, which mixed them into tollgate's best and median.
+    own = re.compile(re.escape(f"wrk-{server}-") + r"(\d+)\.json")
+    paths = [p for p in glob.glob(os.path.join(dirpath, f"wrk-{server}-*.json")) if own.fullmatch(os.path.basename(p))]
+    for p in sorted(paths, key=lambda p: int(own.fullmatch(os.path.basename(p)).group(1))):
         runs.append(load(p))
     if runs:
         best = max(runs, key=lambda r: r["requests_per_sec"])

@@ -7,6 +7,7 @@
 // implement the same protocol in the next issue.
 import TollgateIO
 public import TollgateUpstream
+public import TollgateCore
 
 /// The OpenAI-compatible operation a client asked for.
 public enum APIOperation: String, Sendable {
@@ -28,11 +29,13 @@ public struct BackendCall: Sendable {
     public var stream: Bool
     /// The body length when known (`nil`: streamed until the client's body ends).
     public var bodyLength: Int?
-    public var requestID: String
+    /// The gateway's id of the request (`X-Request-ID` upstream): a value, so no String is
+    /// made for it per request; it is written straight into the header.
+    public var requestID: RequestID
     public var accept: String?
 
     public init(operation: APIOperation, model: String, upstreamModel: String, stream: Bool, bodyLength: Int?,
-                requestID: String, accept: String? = nil) {
+                requestID: RequestID, accept: String? = nil) {
         self.operation = operation
         self.model = model
         self.upstreamModel = upstreamModel

@@ -90,16 +90,20 @@ public final class OpenAIBackend: BackendAdapter {
     }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
-        var request: UpstreamRequest
+        // The route's request is read in place (the call's own parts passed beside it), not copied.
+        let accept = call.accept ?? (call.stream ? "text/event-stream" : "application/json")
+        let upstreamBody = Self.upstreamBody(call)
         switch call.operation {
-        case .chatCompletions: request = chatRequest
-        case .completions: request = completionsRequest
-        case .embeddings: request = embeddingsRequest
+        case .chatCompletions:
+            return OpenAICall(template: chatRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                              multi: multi, bodySource: body, sink: sink)
+        case .completions:
+            return OpenAICall(template: completionsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                              multi: multi, bodySource: body, sink: sink)
+        case .embeddings:
+            return OpenAICall(template: embeddingsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                              multi: multi, bodySource: body, sink: sink)
         }
-        request.accept = call.accept ?? (call.stream ? "text/event-stream" : "application/json")
-        request.requestID = call.requestID
-        request.body = Self.upstreamBody(call)
-        return OpenAICall(request: request, multi: multi, body: body, sink: sink)
     }
 }
 
@@ -114,10 +118,12 @@ final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandle
     private var starting = true
     private var heldOutcome: UpstreamOutcome?
 
-    init(request: consuming UpstreamRequest, multi: CurlMulti, body: any RequestBodySource, sink: any BackendSink) {
+    init(template: borrowing UpstreamRequest, accept: String?, requestID: RequestID, body upstreamBody: UpstreamBody,
+         multi: CurlMulti, bodySource body: any RequestBodySource, sink: any BackendSink) {
         self.sink = sink
         self.body = body
-        let transfer = UpstreamTransfer(request: request, multi: multi, delegate: self)
+        let transfer = UpstreamTransfer(template: template, accept: accept, requestID: requestID, body: upstreamBody,
+                                        multi: multi, delegate: self)
         starting = false
         if heldOutcome != nil {
             // Zero delay: the end is reported at the end of this loop iteration.

@@ -9,6 +9,14 @@ public struct RequestID: Sendable, Hashable, CustomStringConvertible {
     public let prefix: UInt64
     public let counter: UInt32
 
+    public init(prefix: UInt64, counter: UInt32) {
+        self.prefix = prefix
+        self.counter = counter
+    }
+
+    /// The length of `description` (and of what `writeHex` writes).
+    @inlinable public static var textLength: Int { 24 }
+
     /// 24 lower-case hex digits, formatted in place (one allocation, none for padding).
     public var description: String {
         String(unsafeUninitializedCapacity: 24) { out in

@@ -16,6 +16,8 @@ final class GatewayLoopContext {
     private(set) lazy var liveStreams = LiveStreams(loop: loop)
     /// The first-byte clocks of this loop's attempts.
     private(set) lazy var firstByteWatch = FirstByteWatch(loop: loop)
+    /// Spare arrays for the plain replies this loop holds for their figures.
+    let heldReplyBuffers = HeldReplyBuffers()
     /// This loop's counters for /metrics (also one of its usage sinks).
     let metrics: LoopMetrics
     private(set) var runtime: PlanRuntime!
@@ -63,6 +65,7 @@ final class PlanRuntime {
     var loop: EventLoop { context.loop }
     var liveStreams: LiveStreams { context.liveStreams }
     var firstByteWatch: FirstByteWatch { context.firstByteWatch }
+    var heldReplyBuffers: HeldReplyBuffers { context.heldReplyBuffers }
     var metrics: LoopMetrics { context.metrics }
 
     func adapter(_ index: Int) -> any BackendAdapter {

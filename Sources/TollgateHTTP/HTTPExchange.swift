@@ -51,9 +51,17 @@ public struct HTTPHeaders: Sendable {
         entries.append((Self.sanitize(name), Self.sanitize(value)))
     }
 
+    /// Room for `count` entries in all, so a list built up field by field allocates once.
+    public mutating func reserveCapacity(_ count: Int) {
+        entries.reserveCapacity(count)
+    }
+
     static func sanitize(_ text: String) -> String {
-        var copy = text
-        let clean = copy.withUTF8 { bytes in !bytes.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 } }
+        // Read in place (no mutable copy to make contiguous): a native or small string always
+        // has contiguous UTF-8; anything else takes the slow path below.
+        let clean = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
+        } ?? !text.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
         guard !clean else { return text }
         return String(text.map { $0 == "\r" || $0 == "\n" || $0 == "\r\n" || $0 == "\0" ? " " : $0 })
     }

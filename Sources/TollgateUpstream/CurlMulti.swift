@@ -285,9 +285,11 @@ final class CurlSocket: IOHandler {
 
 // MARK: - C callbacks (capture nothing; context arrives as the user pointer)
 
+// The multi through a guaranteed reference (no retain and release per call): curl calls these
+// only inside a call on the multi's own handle, made by a method of the live multi.
 private let curlSocketCallback: curl_socket_callback = { _, socket, what, userp, _ in
     guard let userp else { return 0 }
-    Unmanaged<CurlMulti>.fromOpaque(userp).takeUnretainedValue().updateSocket(socket, what: what)
+    Unmanaged<CurlMulti>.fromOpaque(userp)._withUnsafeGuaranteedRef { $0.updateSocket(socket, what: what) }
     return 0
 }
 
@@ -295,6 +297,6 @@ private let curlSocketCallback: curl_socket_callback = { _, socket, what, userp,
 // recursive behavior" (CURLMOPT_TIMERFUNCTION.md).
 private let curlTimerCallback: curl_multi_timer_callback = { _, timeoutMs, userp in
     guard let userp else { return 0 }
-    Unmanaged<CurlMulti>.fromOpaque(userp).takeUnretainedValue().updateTimer(timeoutMs)
+    Unmanaged<CurlMulti>.fromOpaque(userp)._withUnsafeGuaranteedRef { $0.updateTimer(timeoutMs) }
     return 0
 }

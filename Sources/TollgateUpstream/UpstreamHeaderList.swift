@@ -6,6 +6,7 @@
 // transfer guarantees by holding this object.
 import CCurl
 import Glibc
+import TollgateCore
 
 public final class UpstreamHeaderList: @unchecked Sendable {
     /// Immutable after init; only curl reads it, on any loop.
@@ -44,7 +45,11 @@ struct RequestHeaderNodes {
 
     /// Bytes one "name: value" line takes in the text storage (with its NUL).
     static func size(_ name: String, _ value: String) -> Int {
-        name.utf8.count + 2 + value.utf8.count + 1
+        size(name, valueLength: value.utf8.count)
+    }
+
+    static func size(_ name: String, valueLength: Int) -> Int {
+        name.utf8.count + 2 + valueLength + 1
     }
 
     /// Makes room for `lines` lines of `bytes` bytes in all (see `size`); false without memory.
@@ -67,12 +72,27 @@ struct RequestHeaderNodes {
 
     /// Writes "name: value" as the next line (after `start` made room for it).
     mutating func add(_ name: String, _ value: String) {
-        guard let nodes, let text, count < nodeCapacity, used + Self.size(name, value) <= textCapacity else { return }
+        add(name, valueLength: value.utf8.count) { Self.copy(value, to: $0) }
+    }
+
+    /// Writes "name: <the id's 24 hex digits>" as the next line, with no String for the id.
+    mutating func add(_ name: String, id: RequestID) {
+        add(name, valueLength: RequestID.textLength) { at in
+            id.writeHex(to: UnsafeMutableRawPointer(at))
+            return at + RequestID.textLength
+        }
+    }
+
+    /// Writes "name: " then `writeValue`'s bytes (exactly `valueLength` of them; it returns
+    /// their end) and the NUL.
+    private mutating func add(_ name: String, valueLength: Int,
+                              _ writeValue: (UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8>) {
+        guard let nodes, let text, count < nodeCapacity, used + Self.size(name, valueLength: valueLength) <= textCapacity else { return }
         let line = text + used
         var at = Self.copy(name, to: line)
         at.initialize(to: UInt8(ascii: ":"))
         (at + 1).initialize(to: UInt8(ascii: " "))
-        at = Self.copy(value, to: at + 2)
+        at = writeValue(at + 2)
         at.initialize(to: 0)
         used = at + 1 - text
         (nodes + count).initialize(to: curl_slist(data: UnsafeMutableRawPointer(line).assumingMemoryBound(to: CChar.self), next: nil))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+public import TollgateCore
 
 /// Where a request body comes from.
 public enum UpstreamBody: Sendable {
@@ -26,7 +27,7 @@ public struct UpstreamRequest: Sendable {
     /// `Accept` of this request, if any (a field, not in `headers`: no array per request).
     public var accept: String?
     /// `X-Request-ID` of this request, if any.
-    public var requestID: String?
+    public var requestID: RequestID?
     public var body: UpstreamBody
     /// Milliseconds to establish the connection (TCP + TLS).
     public var connectTimeoutMs: Int
@@ -44,7 +45,7 @@ public struct UpstreamRequest: Sendable {
     public var caFile: String?
 
     public init(url: String, method: String = "POST", fixedHeaders: UpstreamHeaderList? = nil,
-                headers: [(String, String)] = [], accept: String? = nil, requestID: String? = nil,
+                headers: [(String, String)] = [], accept: String? = nil, requestID: RequestID? = nil,
                 body: UpstreamBody = .none,
                 connectTimeoutMs: Int = 10_000, totalTimeoutMs: Int = 300_000,
                 maxResponseBytes: Int = 1 << 30, allowedProtocols: String = "http,https",

@@ -7,6 +7,7 @@ import CCurl
 import CLinux
 import Glibc
 public import TollgateIO
+public import TollgateCore
 
 public final class UpstreamTransfer {
     /// The pooled easy handle with its reused storage (header nodes, body, kept headers).
@@ -43,7 +44,16 @@ public final class UpstreamTransfer {
     private var abortRequested = false
 
     /// Builds and starts a transfer on `multi` (the loop's multi handle).
-    public init(request: consuming UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
+    public convenience init(request: consuming UpstreamRequest, multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
+        self.init(template: request, accept: request.accept, requestID: request.requestID, body: request.body,
+                  multi: multi, delegate: delegate)
+    }
+
+    /// Builds and starts `template` with this request's own `Accept`, `X-Request-ID` and body
+    /// (the template's are not used). A backend keeps one template per route and every request
+    /// reads it in place: a copy of an UpstreamRequest retains and releases each of its fields.
+    public init(template request: borrowing UpstreamRequest, accept: String?, requestID: RequestID?, body: UpstreamBody,
+                multi: CurlMulti, delegate: any UpstreamTransferDelegate) {
         self.multi = multi
         self.delegate = delegate
         self.handle = multi.takeEasyHandle()
@@ -51,7 +61,7 @@ public final class UpstreamTransfer {
         self.allowlist = request.responseHeaders
         errorBuffer[0] = 0
         handle.responseHeaders.removeAll(keepingCapacity: true)
-        configure(request)
+        configure(request, accept: accept, requestID: requestID, body: body)
         multi.add(self)
     }
 
@@ -62,11 +72,12 @@ public final class UpstreamTransfer {
     /// only when they differ from what the handle last had, after a curl_easy_reset so nothing
     /// of another kind of request stays; per request: the transfer's own pointers, the URL when
     /// it changed, the header list and the body.
-    private func configure(_ request: UpstreamRequest) {
+    private func configure(_ request: borrowing UpstreamRequest, accept: String?, requestID: RequestID?,
+                           body requestBody: UpstreamBody) {
         let me = Unmanaged.passUnretained(self).toOpaque()
         let profile = CurlEasy.Profile(allowedProtocols: request.allowedProtocols, caFile: request.caFile,
                                        connectTimeoutMs: request.connectTimeoutMs, totalTimeoutMs: request.totalTimeoutMs)
-        let body = takeBody(request)
+        let body = takeBody(requestBody)
         let shape: CurlEasy.Shape
         switch body {
         case .none: shape = .noBody(method: request.method)
@@ -91,14 +102,14 @@ public final class UpstreamTransfer {
         let chunked = body.isChunked
         var lines = request.headers.count + (chunked ? 1 : 0)
         var bytes = chunked ? RequestHeaderNodes.size("Transfer-Encoding", "chunked") : 0
-        if let accept = request.accept { lines += 1; bytes += RequestHeaderNodes.size("Accept", accept) }
-        if let id = request.requestID { lines += 1; bytes += RequestHeaderNodes.size("X-Request-ID", id) }
+        if let accept { lines += 1; bytes += RequestHeaderNodes.size("Accept", accept) }
+        if requestID != nil { lines += 1; bytes += RequestHeaderNodes.size("X-Request-ID", valueLength: RequestID.textLength) }
         for (name, value) in request.headers { bytes += RequestHeaderNodes.size(name, value) }
         if handle.headerNodes.start(lines: lines, bytes: bytes) {
             if chunked { handle.headerNodes.add("Transfer-Encoding", "chunked") }
             for (name, value) in request.headers { handle.headerNodes.add(name, value) }
-            if let accept = request.accept { handle.headerNodes.add("Accept", accept) }
-            if let id = request.requestID { handle.headerNodes.add("X-Request-ID", id) }
+            if let accept { handle.headerNodes.add("Accept", accept) }
+            if let id = requestID { handle.headerNodes.add("X-Request-ID", id: id) }
         }
         handle.headerNodes.finish(before: request.fixedHeaders)
         _ = tg_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, handle.headerNodes.head)
@@ -144,8 +155,8 @@ public final class UpstreamTransfer {
         }
     }
 
-    private func takeBody(_ request: UpstreamRequest) -> TakenBody {
-        switch request.body {
+    private func takeBody(_ body: UpstreamBody) -> TakenBody {
+        switch body {
         case .none:
             return .none
         case .bytes(let data):
@@ -488,22 +499,30 @@ public final class UpstreamTransfer {
 
 // MARK: - C callbacks
 
+// The transfer is used through a guaranteed reference (no retain and release per call): curl
+// calls these only while its handle is in the multi, and the multi holds the transfer (+1 from
+// `CurlMulti.add` to `finish`, which runs only after curl returned: a removal asked for inside
+// a callback waits in `pendingRemovals`). So the transfer outlives every call by construction.
+
 private let curlWriteCallback: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return 0 }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.bodyBytes(UnsafeRawBufferPointer(start: pointer, count: size * count))
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.bodyBytes(UnsafeRawBufferPointer(start: pointer, count: size * count))
+    }
 }
 
 private let curlHeaderCallback: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return 0 }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count)) ? size * count : 0
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.headerLine(UnsafeRawBufferPointer(start: pointer, count: size * count)) ? size * count : 0
+    }
 }
 
 private let curlReadCallback: curl_read_callback = { pointer, size, count, userdata in
     guard let userdata, let pointer else { return Int(tg_readfunc_abort()) }
-    let transfer = Unmanaged<UpstreamTransfer>.fromOpaque(userdata).takeUnretainedValue()
-    return transfer.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+    return Unmanaged<UpstreamTransfer>.fromOpaque(userdata)._withUnsafeGuaranteedRef {
+        $0.readBody(UnsafeMutableRawBufferPointer(start: pointer, count: size * count))
+    }
 }
 
 // CURLOPT_OPENSOCKETFUNCTION: what curl does by default (socket(2) with the address's family,

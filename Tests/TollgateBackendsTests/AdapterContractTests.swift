@@ -56,7 +56,7 @@ private final class Later: TimerHandler {
 
 struct AdapterContractTests {
     private static let call = BackendCall(operation: .chatCompletions, model: "m", upstreamModel: "m", stream: false,
-                                          bodyLength: 2, requestID: "r1")
+                                          bodyLength: 2, requestID: RequestID(prefix: 1, counter: 1))
 
     /// Runs `make` on a fresh loop, invokes the adapter it builds, and returns the sink once the
     /// call ended (or nil after 5 s).

@@ -2,13 +2,14 @@
 // Each kind builds its own adapter and states what it needs of the client's body; the gateway
 // asks nothing else about a kind.
 import Testing
+import TollgateCore
 @testable import TollgateBackends
 import TollgateIO
 import TollgateUpstream
 
 struct BackendKindTests {
     private static func call(_ operation: APIOperation, stream: Bool) -> BackendCall {
-        BackendCall(operation: operation, model: "m", upstreamModel: "up", stream: stream, bodyLength: nil, requestID: "r")
+        BackendCall(operation: operation, model: "m", upstreamModel: "up", stream: stream, bodyLength: nil, requestID: RequestID(prefix: 1, counter: 1))
     }
 
     /// Adapters are only built here, never invoked: a loop that is not running will do.

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+import TollgateCore
 @testable import TollgateBackends
 
 struct SimulatedResponsesTests {
     private func call(_ op: APIOperation, stream: Bool) -> BackendCall {
-        BackendCall(operation: op, model: "m", upstreamModel: "m", stream: stream, bodyLength: nil, requestID: "r1")
+        BackendCall(operation: op, model: "m", upstreamModel: "m", stream: stream, bodyLength: nil, requestID: RequestID(prefix: 1, counter: 1))
     }
 
     @Test func chatStreamEndsWithUsageAndDone() {

@@ -233,6 +233,43 @@ struct UsageWriterTests {
 
     // MARK: - Retention
 
+    /// The insert keeps its bindings between rows (every parameter is bound for every row): a
+    /// row whose optional fields are nil must store NULLs, never the previous row's values, and
+    /// the id column holds the request id's 24 hex digits.
+    @Test func eachRowHasItsOwnValuesNotThePreviousRowsBindings() throws {
+        let dir = TemporaryDirectory()
+        var full = Self.record(user: "alice", status: 502)
+        full.clientRequestID = "client-1"
+        full.clientAddress = "10.0.0.5"
+        full.keyID = "k1"
+        full.task = "chat"
+        full.ttfbMs = 3.5
+        full.attempts = 2
+        var bare = Self.record(user: nil, status: 200, model: nil, backend: nil)
+        bare.promptTokens = nil
+        bare.completionTokens = nil
+        // Text far longer than the rows before it (the row's text buffer grows mid-batch), then
+        // a short row again: each row stores its own bytes.
+        let longModel = String(repeating: "m", count: 5_000), longUser = String(repeating: "ü", count: 700)
+        let long = Self.record(user: longUser, model: longModel, backend: "b2")
+        let short = Self.record(user: "z", model: "y", backend: "x")
+        do {
+            let store = try UsageStore(path: dir.database)
+            try store.commit([full, bare, long, short][...])
+        }
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(long.id)' AND model = '\(longModel)'"
+                           + " AND user = '\(longUser)' AND backend = 'b2' AND method = 'POST' AND path = '/v1/chat/completions'") == 1)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(short.id)' AND model = 'y'"
+                           + " AND user = 'z' AND backend = 'x' AND method = 'POST' AND path = '/v1/chat/completions'") == 1)
+        let nulls = "client_request_id IS NULL AND user IS NULL AND key_id IS NULL AND model IS NULL AND task IS NULL"
+            + " AND backend IS NULL AND ttfb_ms IS NULL AND upstream_ms IS NULL AND prompt_tokens IS NULL"
+            + " AND completion_tokens IS NULL AND error IS NULL AND attempts = 0"
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(bare.id)' AND \(nulls)") == 1)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE id = '\(full.id)' AND client_request_id = 'client-1'"
+                           + " AND user = 'alice' AND key_id = 'k1' AND task = 'chat' AND error = 'http_502' AND attempts = 2") == 1)
+        #expect(Self.count(dir.database, "SELECT count(*) FROM requests WHERE length(id) = 24") == 4)
+    }
+
     @Test func retentionPrunesOldRowsInBoundedStepsAndKeepsTheRollups() throws {
         let dir = TemporaryDirectory()
         let now = Double(tg_realtime_ns()) / 1e9

@@ -5,6 +5,7 @@
 import Testing
 import TollgateTestSupport
 import TollgateIO
+import TollgateCore
 @testable import TollgateUpstream
 
 /// A delegate that serves a request body (whole, or only part of it while the transfer starts).
@@ -69,18 +70,21 @@ struct HandleReuseTests {
             expected.append((request.url, has, hasNot))
         }
         let json = #"{"model":"m","messages":[]}"#
+        // Request ids as the gateway makes them: 24 hex digits written straight into the header.
+        let id1 = RequestID(prefix: 0xabc, counter: 1), id3 = RequestID(prefix: 0xabc, counter: 3)
+        let id8 = RequestID(prefix: 0xabc, counter: 8)
         run(UpstreamRequest(url: peer.url + "/1", method: "POST", headers: [("X-Extra", "1")], accept: "application/json",
-                            requestID: "id-1", body: .buffered(length: json.utf8.count)),
+                            requestID: id1, body: .buffered(length: json.utf8.count)),
             body: json,
-            has: ["POST /1 ", "\r\nX-Extra: 1\r\n", "\r\nAccept: application/json\r\n", "\r\nX-Request-ID: id-1\r\n",
+            has: ["POST /1 ", "\r\nX-Extra: 1\r\n", "\r\nAccept: application/json\r\n", "\r\nX-Request-ID: \(id1)\r\n",
                   "\r\nContent-Length: \(json.utf8.count)\r\n", "\r\n\r\n" + json])
         run(UpstreamRequest(url: peer.url + "/2", method: "GET"),
             has: ["GET /2 "], hasNot: ["X-Extra", "X-Request-ID", "application/json", "Content-Length", json])
         // Only 3 bytes while starting: the rest follows through the read callback.
-        run(UpstreamRequest(url: peer.url + "/3", method: "POST", requestID: "id-3", body: .buffered(length: 11)),
+        run(UpstreamRequest(url: peer.url + "/3", method: "POST", requestID: id3, body: .buffered(length: 11)),
             body: "hello world", atStart: 3,
-            has: ["POST /3 ", "\r\nX-Request-ID: id-3\r\n", "\r\nContent-Length: 11\r\n", "\r\n\r\nhello world"],
-            hasNot: ["id-1", "X-Extra"])
+            has: ["POST /3 ", "\r\nX-Request-ID: \(id3)\r\n", "\r\nContent-Length: 11\r\n", "\r\n\r\nhello world"],
+            hasNot: [id1.description, "X-Extra"])
         run(UpstreamRequest(url: peer.url + "/4", method: "PUT", body: .bytes(Array("xyz".utf8))),
             has: ["PUT /4 ", "\r\nContent-Length: 3\r\n", "\r\n\r\nxyz"], hasNot: ["X-Request-ID"])
         run(UpstreamRequest(url: peer.url + "/5", method: "HEAD"),
@@ -89,11 +93,11 @@ struct HandleReuseTests {
             has: ["DELETE /6 "], hasNot: ["Content-Length"])
         run(UpstreamRequest(url: peer.url + "/7", method: "POST", body: .stream(length: 5)), body: "abcde",
             has: ["POST /7 ", "\r\nContent-Length: 5\r\n", "\r\n\r\nabcde"])
-        run(UpstreamRequest(url: peer.url + "/8", method: "POST", requestID: "id-8", body: .buffered(length: json.utf8.count)),
+        run(UpstreamRequest(url: peer.url + "/8", method: "POST", requestID: id8, body: .buffered(length: json.utf8.count)),
             body: json,
-            has: ["POST /8 ", "\r\nX-Request-ID: id-8\r\n", "\r\n\r\n" + json], hasNot: ["X-Extra", "id-3"])
+            has: ["POST /8 ", "\r\nX-Request-ID: \(id8)\r\n", "\r\n\r\n" + json], hasNot: ["X-Extra", id3.description])
         run(UpstreamRequest(url: peer.url + "/9", method: "GET"),
-            has: ["GET /9 "], hasNot: ["Content-Length", "id-8", json])
+            has: ["GET /9 "], hasNot: ["Content-Length", id8.description, json])
 
         let requests = peer.snapshot.requests
         #expect(requests.count == expected.count)

@@ -207,14 +207,14 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         if let previous = current { endAttempt(previous, cancelCall: true) }
         usage.attemptStarted(on: backend.name)
         let now = loop.now
-        relay.reset(backend: backend.name)
+        relay.reset(backend: backend.name, spares: runtime.heldReplyBuffers)
         replyLease.shrink(to: 0)
         let adapter = runtime.adapter(index)
         var call = BackendCall(operation: operation, model: model.name,
                                upstreamModel: backend.upstreamModel ?? model.name,
                                stream: body.stream ?? false,
                                bodyLength: nil,
-                               requestID: exchange.id.description,
+                               requestID: exchange.id,
                                accept: exchange.head.value(of: "accept"))
         // The adapter decides how its kind's body is shaped (model renamed, usage requested).
         let shaping = adapter.bodyShaping(for: call)

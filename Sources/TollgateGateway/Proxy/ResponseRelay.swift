@@ -68,10 +68,15 @@ struct ResponseRelay {
     /// known; nil before the `[DONE]` event (and once the tail went out).
     private var doneTail: [UInt8]?
 
-    /// Forgets the previous attempt's reply and starts on `backend`'s.
-    mutating func reset(backend: String) {
+    /// Where a held reply's array comes from and goes back to (the loop's spares).
+    private var spares: HeldReplyBuffers?
+
+    /// Forgets the previous attempt's reply and starts on `backend`'s. A held reply's array
+    /// comes from `spares` and goes back there once drained.
+    mutating func reset(backend: String, spares: HeldReplyBuffers? = nil) {
         self = ResponseRelay()
         self.backend = backend
+        self.spares = spares
     }
 
     /// A plain reply whose head is still to be sent.
@@ -96,6 +101,9 @@ struct ResponseRelay {
         let contentType = headers.first { $0.0 == "content-type" }?.1
         let isSSE = contentType?.hasPrefix("text/event-stream") ?? false
         var forwarded = HTTPHeaders()
+        // The upstream's kept fields, ours, and room for the figures a held reply adds
+        // (`complete`) or a stream's cache-control: one allocation, not one per doubling.
+        forwarded.reserveCapacity(headers.count + 3)
         for (name, value) in headers where name != "content-type" && !(isSSE && name == "cache-control") {
             forwarded.add(name, value)
         }
@@ -205,6 +213,7 @@ struct ResponseRelay {
         if isHolding {
             let total = held.count + bytes.count
             if total <= Self.heldReplyLimit && room(total) {
+                if held.capacity == 0, let spares { held = spares.take() }
                 held.append(contentsOf: bytes)
                 return true
             }
@@ -257,6 +266,8 @@ struct ResponseRelay {
         }
         isHolding = false
         if var head = pendingHead {
+            // Taken out first, so the fields are added to the only copy (no copy-on-write).
+            pendingHead = nil
             head.headers.add("x-tollgate-gpu-seconds", figures.gpu.secondsText)
             head.headers.add("x-tollgate-cost-usd", figures.cost.description)
             // The whole body is here: its length is known whatever the upstream's framing was.
@@ -279,7 +290,7 @@ struct ResponseRelay {
             drainOffset = end
             if !accepted { return false }
         }
-        held = []
+        if let spares { spares.give(&held) } else { held = [] }
         isDraining = false
         return true
     }

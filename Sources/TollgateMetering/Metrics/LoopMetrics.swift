@@ -42,13 +42,27 @@ public final class LoopMetrics: UsageSink {
 
     /// An upstream attempt on `backend` started (`tollgate_backend_inflight`).
     public func attemptStarted(backend: String) {
-        inflight[Int(backendIDs.ids[backend] ?? 0)] &+= 1
+        inflight[inflightID(of: backend)] &+= 1
     }
 
     /// …and ended (exactly once per start). Both by the loop's own ids, so an attempt of a
     /// request that began before a reload is counted out where it was counted in.
     public func attemptEnded(backend: String) {
-        inflight[Int(backendIDs.ids[backend] ?? 0)] &-= 1
+        inflight[inflightID(of: backend)] &-= 1
+    }
+
+    /// The last backend counted in or out, and its id: a loop's attempts mostly go to the same
+    /// backend, and the name is the plan's own String, so the compare is usually a pointer's
+    /// (hashing the name was two hashes a request). Ids never change, so the cache never goes
+    /// stale; an id is always below `inflight.count` (`adopt` grows it with every name).
+    private var lastInflightName = ""
+    private var lastInflightID = 0
+
+    private func inflightID(of backend: String) -> Int {
+        if backend == lastInflightName { return lastInflightID }
+        let id = Int(backendIDs.ids[backend] ?? 0)
+        (lastInflightName, lastInflightID) = (backend, id)
+        return id
     }
 
     /// The histograms and in-flight counts so far, by name (the loop goes on counting into its own).
