@@ -9,6 +9,7 @@ public final class SQLiteConnection {
 
     /// Opens (and with `create`, creates) the database at `path`.
     public init(path: String, readOnly: Bool = false, create: Bool = true) throws(SQLiteError) {
+        _ = Self.libraryConfigured
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_NOMUTEX
         flags |= readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0)
@@ -65,6 +66,12 @@ public final class SQLiteConnection {
 
     /// The message of the last failed call on this connection.
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// SQLite's process-wide settings, made once before its first connection (a static let is
+    /// initialised once, thread-safely): without memory statistics, which cost the writer some
+    /// 29 mutex lock/unlock pairs a row (Benchmarks/PROFILE.md). Should SQLite be initialised
+    /// already, the call is refused (SQLITE_MISUSE) and the defaults stay: only slower.
+    static let libraryConfigured: Bool = tg_sqlite_config_without_memstatus() == SQLITE_OK
 
     /// The SQLite library this process runs with (`tollgate version`).
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }

@@ -273,7 +273,8 @@ def test_kill_9_under_load_loses_at_most_the_last_batch_and_the_next_start_carri
     con.close()
     ids = {r[0] for r in rows(db)}
     missing = [rid for rid, _ in received if rid not in ids]
-    # What was queued and not yet committed: one batch (≤ 512 rows or 50 ms of traffic).
+    # What was queued and not yet committed: one batch, 50 ms of traffic (at this test's load
+    # far below the 4,096 rows that would commit sooner; 512 leaves room for a slow machine).
     assert len(missing) <= 512, f"{len(missing)} of {len(received)} responses have no row"
     before = len(ids)
     again = Gateway(text)

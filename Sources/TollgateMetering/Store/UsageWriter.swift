@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The usage log's one writer thread (ARCHITECTURE: SQLite is never called on a loop thread).
 // Loops hand their records over once per iteration into a bounded queue; the thread commits a
-// batch per transaction every ≤ 50 ms or 512 rows, prunes old rows in small steps between
+// batch per transaction every ≤ 50 ms or 4,096 rows, prunes old rows in small steps between
 // batches, and keeps the always-on backends' uptime segments current.
 //
 // Fail closed (SPEC §4): a full queue or a failing database (SQLITE_FULL, an I/O error, a
