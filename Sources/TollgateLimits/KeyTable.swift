@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bearer key → user. Only SHA-256 digests are held (SPEC §7: the config stores `sha256:` hashes
 // or literal keys hashed at load), so a memory dump or a log line never yields a usable key.
-public import TollgateCore
+import TollgateCore
 
 /// A client key as stored: its SHA-256 digest, never the key.
 public struct KeyPlan: Sendable {

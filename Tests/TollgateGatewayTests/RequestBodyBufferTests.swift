@@ -13,7 +13,7 @@ struct RequestBodyBufferTests {
         for _ in 0..<400 {
             let size = Int(generator.next() % 20_000)
             let piece = (0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            piece.withUnsafeBytes { buffer.append($0) }
+            _ = piece.withUnsafeBytes { buffer.append($0) }
             reference += piece
             if generator.next() % 3 == 0 {
                 let n = Int(generator.next() % UInt64(buffer.count + 1))
@@ -35,14 +35,14 @@ struct RequestBodyBufferTests {
     @Test func aSmallDeclaredBodyTakesOneExactAllocation() {
         var buffer = RequestBodyBuffer(expected: 300)
         let bytes = [UInt8](repeating: 1, count: 300)
-        bytes.withUnsafeBytes { buffer.append($0) }
+        _ = bytes.withUnsafeBytes { buffer.append($0) }
         #expect(buffer.allocatedBytes < 1024)
         #expect(buffer.contiguous() == bytes)
     }
 
     @Test func askingForMoreThanIsHeldCopiesWhatIsThere() {
         var buffer = RequestBodyBuffer(expected: 10)
-        [UInt8](repeating: 9, count: 10).withUnsafeBytes { buffer.append($0) }
+        _ = [UInt8](repeating: 9, count: 10).withUnsafeBytes { buffer.append($0) }
         var out = [UInt8](repeating: 0, count: 50)
         #expect(out.withUnsafeMutableBytes { buffer.copy(from: 5, count: 50, to: $0.baseAddress!) } == 5)
         buffer.removeFirst(100)

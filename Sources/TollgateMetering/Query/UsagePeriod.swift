@@ -4,7 +4,7 @@
 // pruned), so a period is a range of whole UTC days: a relative value names the day that
 // instant falls on (`since=24h` starts at the beginning of yesterday), a date names itself,
 // and both ends are included. The answer names the days it summed, so nothing is implied.
-public import TollgateCore
+import TollgateCore
 
 public enum UsagePeriod {
     /// A value that is not a period; `reason` says what is accepted.

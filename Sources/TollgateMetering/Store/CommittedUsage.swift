@@ -7,7 +7,7 @@
 // each committed batch's rollup sums (one lock per batch, on the writer's thread); the scrape
 // copies them. The request path does not count these at all.
 import Synchronization
-public import TollgateCore
+import TollgateCore
 
 public final class CommittedUsage: Sendable {
     private let totals = Mutex(MetricsSnapshot())
