@@ -20,15 +20,29 @@ public final class BackendUptimeLedger: Sendable {
     public init() {}
 
     /// The always-on backends configured from `atMs` on (unix milliseconds); the segments open
-    /// until now end there. Call at start and on every reload (with an empty list when none).
+    /// until now end there, except those of a backend kept at the same price, which run on
+    /// (a reload that changes nothing adds nothing: every scrape walks the list). Call at
+    /// start and on every reload (with an empty list when none).
     public func begin(_ backends: [(name: String, perHour: MicroDollars)], atMs: Int64) {
         segments.withLock { list in
-            for index in list.indices where list[index].endMs == nil { list[index].endMs = atMs }
-            for backend in backends {
+            var kept: Set<String> = []
+            for index in list.indices where list[index].endMs == nil {
+                let open = list[index]
+                if backends.contains(where: { $0.name == open.backend && $0.perHour == open.perHour }), !kept.contains(open.backend) {
+                    kept.insert(open.backend)
+                } else {
+                    list[index].endMs = atMs
+                }
+            }
+            for backend in backends where !kept.contains(backend.name) {
                 list.append(Segment(backend: backend.name, perHour: backend.perHour, startMs: atMs, endMs: nil))
+                kept.insert(backend.name)
             }
         }
     }
+
+    /// Segments held (open and closed).
+    var segmentCount: Int { segments.withLock { $0.count } }
 
     /// Uptime cost per backend so far, in total and within `month`, at `nowMs`. Each segment
     /// is rounded up to the micro-dollar on its own, as CostModel bills one stretch of uptime.
