@@ -32,6 +32,8 @@ let package = Package(
         // The scanner and locator come from TollgateCore (a leaf); the unit tests'
         // JSONScannerOracle.swift is a symlinked file in its folder.
         .executableTarget(name: "FuzzJSONScanner", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
+        // The multipart/form-data parser; MultipartTranscript.swift is the unit tests' file, symlinked.
+        .executableTarget(name: "FuzzMultipart", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
