@@ -107,11 +107,11 @@ public final class UsageReader: Sendable {
             guard let statements = store else { return .failure(.unavailable("no connection")) }
             switch query {
             case .caller(let user, let today, let monthStart):
-                let month = try statements.perModel(user: user, from: monthStart, to: today)
-                let day = try statements.perModel(user: user, from: today, to: today)
+                let month = try statements.rows(user: user, from: monthStart, to: today)
+                let day = try statements.rows(user: user, from: today, to: today)
                 return .success(.caller(today: day, month: month))
             case .report(let user, let from, let to):
-                return .success(.report(try statements.perUserAndModel(user: user, from: from, to: to)))
+                return .success(.report(try statements.rows(user: user, from: from, to: to)))
             }
         } catch {
             store = nil
@@ -122,7 +122,6 @@ public final class UsageReader: Sendable {
     /// The reader's connection and its prepared statements.
     private final class Statements {
         let db: SQLiteConnection
-        let perModelStatement: SQLiteStatement
         let perUserAndModel: SQLiteStatement
 
         static let sums = """
@@ -133,30 +132,15 @@ public final class UsageReader: Sendable {
             db = try SQLiteConnection(path: path, readOnly: true, create: false)
             // Days are `YYYY-MM-DD` text, so a range of days is a range of strings (the
             // primary key's first column: an index range scan).
-            perModelStatement = try db.prepare("""
-                SELECT model, \(Self.sums) FROM usage_daily
-                WHERE user = ?1 AND day >= ?2 AND day <= ?3 GROUP BY model ORDER BY model
-                """)
             perUserAndModel = try db.prepare("""
                 SELECT user, model, \(Self.sums) FROM usage_daily
                 WHERE day >= ?2 AND day <= ?3 AND (?1 IS NULL OR user = ?1) GROUP BY user, model ORDER BY user, model
                 """)
         }
 
-        func perModel(user: String, from: String, to: String) throws(SQLiteError) -> [UsageRow] {
-            let s = perModelStatement
-            defer { s.reset() }
-            try s.bind(user, at: 1)
-            try s.bind(from, at: 2)
-            try s.bind(to, at: 3)
-            var rows: [UsageRow] = []
-            while try s.step() {
-                rows.append(UsageRow(user: user, model: Self.name(s.text(at: 0)), figures: Self.figures(s, from: 1)))
-            }
-            return rows
-        }
-
-        func perUserAndModel(user: String?, from: String, to: String) throws(SQLiteError) -> [UsageRow] {
+        /// The rollups of days `from`...`to` per user and model, of `user` only when given (a
+        /// caller's rows then differ by model alone).
+        func rows(user: String?, from: String, to: String) throws(SQLiteError) -> [UsageRow] {
             let s = perUserAndModel
             defer { s.reset() }
             try s.bind(user, at: 1)
