@@ -100,12 +100,7 @@ public final class AccessLog: UsageSink, LoopIterationObserver {
     /// RFC 3339 UTC up to the second (the line adds milliseconds), cached per second.
     private func cacheTimestampPrefix(_ second: Int64) {
         cachedSecond = second
-        let days = second / 86_400
-        let date = CivilDate(daysSinceEpoch: days)
-        let (y, m, d) = (date.year, date.month, date.day)
-        let s = second - days * 86_400
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        cachedPrefix = Array("\(y)-\(two(m))-\(two(d))T\(two(Int(s / 3600))):\(two(Int(s % 3600 / 60))):\(two(Int(s % 60)))".utf8)
+        cachedPrefix = Array(CivilDate.dateTimeText(unixSeconds: second).utf8)
     }
 }
 
