@@ -23,7 +23,6 @@ public final class Gateway: Sendable {
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
         contexts.forEach { $0.install(plan) }
-        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         beginUptime(plan)
     }
     private let group: EventLoopGroup
@@ -95,12 +94,9 @@ public final class Gateway: Sendable {
     @discardableResult
     public func start() throws(IOError) -> SocketAddress {
         Curl.initialize()
-        uptime.begin(plan.alwaysOnBackends, atMs: Self.wallClockMs())
         logWriter.start()
-        if let usage {
-            usage.start()
-            beginUptime(plan)
-        }
+        usage?.start()
+        beginUptime(plan)
         usageReader?.start()
         group.start()
         let address = try server.start()
@@ -137,9 +133,11 @@ public final class Gateway: Sendable {
         return clean
     }
 
-    /// A new uptime segment for each always-on backend of `plan` (billed idle or not).
+    /// A new uptime segment for each always-on backend of `plan` (billed idle or not), at one
+    /// instant for both records: /metrics' ledger and the usage database.
     private func beginUptime(_ plan: GatewayPlan) {
-        guard let usage else { return }
-        usage.beginUptime(backends: plan.alwaysOnBackends, at: Double(tg_realtime_ns()) / 1e9)
+        let nowNs = tg_realtime_ns()
+        uptime.begin(plan.alwaysOnBackends, atMs: Int64(nowNs / 1_000_000))
+        usage?.beginUptime(backends: plan.alwaysOnBackends, at: Double(nowNs) / 1e9)
     }
 }
