@@ -59,7 +59,7 @@ extension Gateway {
             let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
                                       curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
                                       usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite),
-                                      countsUsage: metering)
+                                      metering: metering)
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

@@ -46,12 +46,13 @@ public final class Gateway: Sendable {
     ///   - metricsSeed: the usage log's sums read at start-up, before the writer opened it
     ///     (MetricsSeed.load).
     ///   - usageReader: reads the usage log for `/v1/usage` and `/admin/usage` (nil: 503).
-    ///   - countsUsage: false leaves the usage counters of /metrics out of the request path
-    ///     (with `usage` nil: `serve --metering off`, the benchmark's baseline).
+    ///   - metering: false leaves the per-loop request histograms out of the request path; with
+    ///     `usage` nil (no usage log, so no usage counters) that is `serve --metering off`, the
+    ///     benchmark's baseline.
     public init(options: HTTPServerOptions, plan: GatewayPlan, logFD: Int32 = 1,
                 maxBuffered: Int = 256 << 20, curlShare: CurlShare = CurlShare(),
                 usage: UsageWriter? = nil, metricsSeed: MetricsSeed = .empty,
-                usageReader: UsageReader? = nil, countsUsage: Bool = true) throws(IOError) {
+                usageReader: UsageReader? = nil, metering: Bool = true) throws(IOError) {
         self.usageReader = usageReader
         self.options = options
         self.usage = usage
@@ -79,7 +80,7 @@ public final class Gateway: Sendable {
                 sinks.append(usageLog)
             }
             let metrics = LoopMetrics(plan: plan.metricsPlan)
-            if countsUsage { sinks.append(metrics) }
+            if metering { sinks.append(metrics) }
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
