@@ -128,7 +128,7 @@ public struct CommandLineParser: Sendable {
         case .integer:
             // Int(_:) returns nil on overflow and on anything but [+-]digits: no trap.
             guard let number = Int(text) else {
-                throw UsageError(.invalidInteger(option: option, value: text), command: command)
+                throw UsageError(.invalidValue(option: option, value: text, expected: "an integer"), command: command)
             }
             return .integer(number)
         case .choice(let choices):

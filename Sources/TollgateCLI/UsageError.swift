@@ -14,13 +14,12 @@ public struct UsageError: Error, Equatable {
         /// `--config -x`: the next word starts with `-`, so it is not taken as the value.
         case valueLooksLikeOption(option: String, value: String)
         case flagTakesNoValue(option: String)
-        case invalidInteger(option: String, value: String)
         case invalidChoice(option: String, value: String, choices: [String])
         case missingArgument(String)
         case unexpectedArgument(String)
         /// Two options that exclude each other (`report --config` and `--db`).
         case conflictingOptions(String, String)
-        /// A value the option's own syntax refuses (`report --since yesterday`).
+        /// A value the option's own syntax refuses (`report --since yesterday`, `--limit ten`).
         case invalidValue(option: String, value: String, expected: String)
     }
 
@@ -45,8 +44,6 @@ public struct UsageError: Error, Equatable {
             return "missing value for '--\(option)': '\(value)' looks like an option (write --\(option)=\(value) if it is the value)"
         case .flagTakesNoValue(let option):
             return "'--\(option)' takes no value"
-        case .invalidInteger(let option, let value):
-            return "'--\(option)' needs an integer, not '\(value)'"
         case .invalidChoice(let option, let value, let choices):
             return "'--\(option)' is one of \(choices.joined(separator: ", ")), not '\(value)'"
         case .missingArgument(let name):

@@ -27,7 +27,7 @@ final class MetricsEndpoint: Sendable {
 
     init(contexts: PerLoop<GatewayLoopContext>, loopCount: Int, seed: MetricsSeed, uptime: BackendUptimeLedger,
          usageDropped: @escaping @Sendable () -> Int,
-         committed: @escaping @Sendable () -> MetricsSnapshot = { MetricsSnapshot() },
+         committed: @escaping @Sendable () -> MetricsSnapshot,
          wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) }) {
         self.contexts = contexts
         self.loopCount = loopCount

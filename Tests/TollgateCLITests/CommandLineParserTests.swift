@@ -117,10 +117,10 @@ struct CommandLineParserTests {
     @Test func integersAreCheckedWithoutTrapping() {
         for bad in ["x", "", "1.5", "0x10", "99999999999999999999", "-99999999999999999999", " 1"] {
             #expect(failure(["report", "--limit=\(bad)"])
-                    == UsageError(.invalidInteger(option: "limit", value: bad), command: "report"))
+                    == UsageError(.invalidValue(option: "limit", value: bad, expected: "an integer"), command: "report"))
         }
         #expect(failure(["report", "--limit", "ten"])
-                == UsageError(.invalidInteger(option: "limit", value: "ten"), command: "report"))
+                == UsageError(.invalidValue(option: "limit", value: "ten", expected: "an integer"), command: "report"))
     }
 
     @Test func choicesAreCheckedExactly() throws {

@@ -30,7 +30,7 @@ struct TollgateCommandLineTests {
         #expect(try TollgateCommandLine.parse(["serve", "--config=a.yaml", "--upstream-dns-cache-seconds", "0"])
                 == .serve(config: "a.yaml", upstreamDnsCacheSeconds: 0))
         #expect(failure(["serve", "--upstream-dns-cache-seconds", "soon"])
-                == UsageError(.invalidInteger(option: "upstream-dns-cache-seconds", value: "soon"), command: "serve"))
+                == UsageError(.invalidValue(option: "upstream-dns-cache-seconds", value: "soon", expected: "an integer"), command: "serve"))
         #expect(!TollgateCommandLine.help.page(for: "serve").contains("dns"))
     }
 

@@ -8,7 +8,6 @@ import pathlib
 import re
 import subprocess
 
-import pytest
 import yaml
 
 from conftest import ROOT, binary

@@ -16,7 +16,6 @@ Python's sqlite3 in a past day (2025-10-01 UTC), so every figure below can be wo
 import csv
 import io
 import json
-import os
 import sqlite3
 import subprocess
 import tempfile
@@ -24,7 +23,7 @@ import pathlib
 
 import pytest
 
-from conftest import ROOT, USER_KEY, Gateway, binary, chat, wait_until
+from conftest import AUTH, ROOT, USER_KEY, Gateway, binary, chat
 
 DAY = 1_759_276_800          # 2025-10-01T00:00:00Z
 PERIOD = ["--since", "2025-10-01", "--until", "2025-10-02"]
@@ -114,8 +113,7 @@ def data():
         gw = Gateway(config.read_text())
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=10)
-        conn.request("POST", "/v1/chat/completions", json.dumps(chat("qwen-edit")),
-                     {"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+        conn.request("POST", "/v1/chat/completions", json.dumps(chat("qwen-edit")), AUTH)
         assert conn.getresponse().status == 200
         conn.close()
         assert gw.stop() == 0

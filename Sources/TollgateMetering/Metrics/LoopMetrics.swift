@@ -23,6 +23,10 @@ public final class LoopMetrics: UsageSink {
     private var modelNames = [""], backendNames = [""]
     private var modelIDs = Interned(), backendIDs = Interned()
     private var planModels = PlanNames(), planBackends = PlanNames()
+    /// Every backend interned so far (not only the plan's), for the in-flight counts: a loop's
+    /// attempts mostly go to the same backend, so the lookup is usually the cache's compare.
+    /// Ids never change, so an id is always below `inflight.count` (`adopt` grows it).
+    private var everyBackend = PlanNames()
 
     /// By model id / backend id.
     private var duration: [LatencyHistogram] = [LatencyHistogram()]
@@ -42,27 +46,13 @@ public final class LoopMetrics: UsageSink {
 
     /// An upstream attempt on `backend` started (`tollgate_backend_inflight`).
     public func attemptStarted(backend: String) {
-        inflight[inflightID(of: backend)] &+= 1
+        inflight[Int(everyBackend.id(of: backend))] &+= 1
     }
 
     /// …and ended (exactly once per start). Both by the loop's own ids, so an attempt of a
     /// request that began before a reload is counted out where it was counted in.
     public func attemptEnded(backend: String) {
-        inflight[inflightID(of: backend)] &-= 1
-    }
-
-    /// The last backend counted in or out, and its id: a loop's attempts mostly go to the same
-    /// backend, and the name is the plan's own String, so the compare is usually a pointer's
-    /// (hashing the name was two hashes a request). Ids never change, so the cache never goes
-    /// stale; an id is always below `inflight.count` (`adopt` grows it with every name).
-    private var lastInflightName = ""
-    private var lastInflightID = 0
-
-    private func inflightID(of backend: String) -> Int {
-        if backend == lastInflightName { return lastInflightID }
-        let id = Int(backendIDs.ids[backend] ?? 0)
-        (lastInflightName, lastInflightID) = (backend, id)
-        return id
+        inflight[Int(everyBackend.id(of: backend))] &-= 1
     }
 
     /// The histograms and in-flight counts so far, by name (the loop goes on counting into its own).
@@ -78,13 +68,15 @@ public final class LoopMetrics: UsageSink {
     private func adopt(_ plan: MetricsPlan) {
         planModels = PlanNames(modelIDs.intern(plan.modelNames, into: &modelNames))
         planBackends = PlanNames(backendIDs.intern(plan.backends.map(\.name), into: &backendNames))
+        everyBackend = PlanNames(backendIDs.ids)
         while duration.count < modelNames.count { duration.append(LatencyHistogram()) }
         while ttfb.count < backendNames.count { ttfb.append(LatencyHistogram()) }
         while inflight.count < backendNames.count { inflight.append(0) }
     }
 
-    /// The running plan's names → ids (the label guard: a name not here counts as ""), with
-    /// the last name looked up: comparing two short strings is much cheaper than hashing one.
+    /// Names → ids (for the plan's names, the label guard: a name not here counts as ""), with
+    /// the last name looked up: comparing two short strings is much cheaper than hashing one
+    /// (and the plan's own String usually compares by pointer).
     private struct PlanNames {
         private let ids: [String: Int32]
         private var lastName = ""

@@ -43,10 +43,6 @@ public struct SpendTotals: Sendable, Equatable {
         self.cost = cost
     }
 
-    public static func + (a: SpendTotals, b: SpendTotals) -> SpendTotals {
-        SpendTotals(gpu: a.gpu + b.gpu, cost: a.cost + b.cost)
-    }
-
     public static func += (a: inout SpendTotals, b: SpendTotals) {
         a.gpu += b.gpu
         a.cost += b.cost

@@ -40,9 +40,8 @@ public final class MetricsPlan: Sendable {
     public let userLabel: Bool
     /// `budgets.usd_per_month`, nil when not configured.
     public let monthBudget: MicroDollars?
-    /// The configured model and user names, in config order.
+    /// The configured model names, in config order.
     public let modelNames: [String]
-    public let userNames: [String]
     private let models: Set<String>
     private let users: Set<String>
     private let backendNames: Set<String>
@@ -51,7 +50,6 @@ public final class MetricsPlan: Sendable {
                 monthBudget: MicroDollars? = nil) {
         self.backends = backends
         self.modelNames = models
-        self.userNames = users
         self.models = Set(models)
         self.users = Set(users)
         self.backendNames = Set(backends.map(\.name))

@@ -21,9 +21,8 @@ public struct MetricsSnapshot: Sendable {
 
     public init() {}
 
-    /// Adds `other`'s counts. Month figures add up only for the same month: a loop that has
-    /// seen no request since the month turned still holds last month's, which the newer
-    /// month replaces.
+    /// Adds `other`'s counts. Month figures add up only for the same month: the seeds (or a
+    /// committed batch) may still hold last month's, which the newer month replaces.
     public mutating func merge(_ other: MetricsSnapshot) {
         requests.merge(other.requests, uniquingKeysWith: &+)
         spend.merge(other.spend) { var a = $0; a += $1; return a }
