@@ -82,12 +82,18 @@ struct HeaderParameterScanner {
 
     /// RFC 9110 §5.6.2 tchar.
     static func isTokenChar(_ b: UInt8) -> Bool {
+        isAlphanumeric(b, or: "!#$%&'*+-.^_`|~")
+    }
+
+    /// ALPHA / DIGIT / one of the ASCII `others`: the shape of both tchar and RFC 2046's bchars
+    /// (MultipartBoundary). Read in place, no array per byte.
+    static func isAlphanumeric(_ b: UInt8, or others: StaticString) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
-            return Array("!#$%&'*+-.^_`|~".utf8).contains(b)
+            return UnsafeBufferPointer(start: others.utf8Start, count: others.utf8CodeUnitCount).contains(b)
         }
     }
 

@@ -37,12 +37,6 @@ package enum MultipartBoundary {
     /// RFC 2046 §5.1.1: bchars := bcharsnospace / " "; bcharsnospace := DIGIT / ALPHA / "'" /
     /// "(" / ")" / "+" / "_" / "," / "-" / "." / "/" / ":" / "=" / "?"
     private static func isBChar(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return Array("'()+_,-./:=? ".utf8).contains(b)
-        }
+        HeaderParameterScanner.isAlphanumeric(b, or: "'()+_,-./:=? ")
     }
 }

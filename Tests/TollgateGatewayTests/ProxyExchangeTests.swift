@@ -245,21 +245,25 @@ struct ProxyExchangeTests {
 
     // MARK: - Declared length
 
+    /// Model `m` on backend `a` running `held` (a reply small enough to be held), model `big`
+    /// on backend `big` running `big` (one declared past the held-reply limit).
+    private static func heldAndBig(_ held: Script, _ big: Script) throws -> ProxyTestServer {
+        try ProxyTestServer(backends: [ScriptedBackendSpec(name: "a", scripts: [held]),
+                                       ScriptedBackendSpec(name: "big", scripts: [big])],
+                            models: [("m", [0], 1), ("big", [1], 1)])
+    }
+
     /// A reply small enough to be held for its figures is all here before its head leaves: one
     /// that ends short becomes a clean 502. A larger one (its head left with its first byte)
     /// can only be cut.
     @Test func aReplyShorterThanItsContentLengthIsCutNotCompleted() throws {
         let big = ResponseRelay.heldReplyLimit + 100
-        let server = try ProxyTestServer(
-            backends: [ScriptedBackendSpec(name: "a", scripts: [Script([.readBody, .head(200, json, contentLength: 100),
-                                                                        .body(String(repeating: "x", count: 40)),
-                                                                        .wait(ms: 20), .end(.completed, TokenUsage())])]),
-                       ScriptedBackendSpec(name: "big", scripts: [Script([.readBody, .head(200, json, contentLength: big),
-                                                                          .body(String(repeating: "x", count: 40)),
-                                                                          // The end in a later loop pass: an abort in the
-                                                                          // same pass drops what is still queued.
-                                                                          .wait(ms: 20), .end(.completed, TokenUsage())])])],
-            models: [("m", [0], 1), ("big", [1], 1)])
+        let server = try Self.heldAndBig(
+            Script([.readBody, .head(200, json, contentLength: 100), .body(String(repeating: "x", count: 40)),
+                    .wait(ms: 20), .end(.completed, TokenUsage())]),
+            // The end in a later loop pass: an abort in the same pass drops what is still queued.
+            Script([.readBody, .head(200, json, contentLength: big), .body(String(repeating: "x", count: 40)),
+                    .wait(ms: 20), .end(.completed, TokenUsage())]))
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())
@@ -276,14 +280,11 @@ struct ProxyExchangeTests {
 
     @Test func aReplyLongerThanItsContentLengthIsCutAtTheLength() throws {
         let big = ResponseRelay.heldReplyLimit + 10
-        let server = try ProxyTestServer(
-            backends: [ScriptedBackendSpec(name: "a", scripts: [Script([.readBody, .head(200, json, contentLength: 10),
-                                                                        .body(String(repeating: "y", count: 40)),
-                                                                        .end(.completed, TokenUsage())])]),
-                       ScriptedBackendSpec(name: "big", scripts: [Script([.readBody, .head(200, json, contentLength: big),
-                                                                          .body(String(repeating: "y", count: big + 30)),
-                                                                          .end(.completed, TokenUsage())])])],
-            models: [("m", [0], 1), ("big", [1], 1)])
+        let server = try Self.heldAndBig(
+            Script([.readBody, .head(200, json, contentLength: 10), .body(String(repeating: "y", count: 40)),
+                    .end(.completed, TokenUsage())]),
+            Script([.readBody, .head(200, json, contentLength: big), .body(String(repeating: "y", count: big + 30)),
+                    .end(.completed, TokenUsage())]))
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat())

@@ -18,6 +18,15 @@ struct ResponseFiguresTests {
     /// $3.60 an hour: one micro-dollar per millisecond, so costs read as times.
     private let hourly = CostModel.alwaysOn(perHour: MicroDollars(3_600_000))
 
+    /// Models `plain` and `billed`, each on its own backend running `script` at `hourly`; only
+    /// `billed`'s backend has `bill_cold_start`.
+    private func plainAndBilled(_ script: Script) throws -> ProxyTestServer {
+        try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "plain", scripts: [script], costModel: hourly),
+                       ScriptedBackendSpec(name: "billed", scripts: [script], costModel: hourly, billColdStart: true)],
+            models: [("plain", [0], 1), ("billed", [1], 1)])
+    }
+
     @Test func aPlainReplyCarriesTheFiguresOfItsRow() throws {
         let text = #"{"answer":42}"#
         let script = Script([.readBody, .head(200, json, contentLength: text.utf8.count), .body(text), .wait(ms: 30),
@@ -118,10 +127,7 @@ struct ResponseFiguresTests {
         let report = BackendReport(outcome: .completed, gpuTime: .reported(MilliGPUSeconds(2_000)),
                                    queueTime: .milliseconds(500), coldStartTime: .milliseconds(1_500))
         let script = Script([.readBody, .head(200, json, contentLength: 2), .body("{}"), .report(report)])
-        let server = try ProxyTestServer(
-            backends: [ScriptedBackendSpec(name: "plain", scripts: [script], costModel: hourly),
-                       ScriptedBackendSpec(name: "billed", scripts: [script], costModel: hourly, billColdStart: true)],
-            models: [("plain", [0], 1), ("billed", [1], 1)])
+        let server = try plainAndBilled(script)
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat(model: "plain"))
@@ -141,10 +147,7 @@ struct ResponseFiguresTests {
     @Test func aMeasuredSpanLeavesTheReportedColdStartOut() throws {
         let report = BackendReport(outcome: .completed, coldStartTime: .milliseconds(200))
         let script = Script([.readBody, .wait(ms: 250), .head(200, json, contentLength: 2), .body("{}"), .report(report)])
-        let server = try ProxyTestServer(
-            backends: [ScriptedBackendSpec(name: "plain", scripts: [script], costModel: hourly),
-                       ScriptedBackendSpec(name: "billed", scripts: [script], costModel: hourly, billColdStart: true)],
-            models: [("plain", [0], 1), ("billed", [1], 1)])
+        let server = try plainAndBilled(script)
         defer { server.stop() }
         let client = try RawClient(port: server.port)
         client.post(body: ProxyTestServer.chat(model: "plain"))

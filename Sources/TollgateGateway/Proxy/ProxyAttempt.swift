@@ -10,12 +10,14 @@ import TollgateUpstream
 import TollgateCore
 
 final class ProxyAttempt: BackendSink, RequestBodySource {
-    /// 1 for the first candidate, 2 for the next, …
-    let number: Int
+    /// The backend it runs on (counted in `tollgate_backend_inflight` until it is over).
+    let backend: String
     /// How the backend's use is priced (its plan's, fixed when the attempt started).
     let pricing: AttemptPricing
     /// Monotonic nanoseconds when the attempt started (its upstream time counts from here).
     let startedAt: UInt64
+    /// Its start → its response head (`tollgate_upstream_ttfb_seconds`), once the head came.
+    var ttfbNs: UInt64?
     private let firstByteTimeoutNs: UInt64
     /// The exchange, until the attempt is over. Strong, and dropped by `retire`: the adapter's
     /// call keeps its attempt alive, and a call that outlives its attempt must neither keep
@@ -30,8 +32,8 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
     /// Its own timer, given by the loop's FirstByteWatch to an attempt still waiting at a tick.
     private var firstByteTimer: TimerToken?
 
-    init(number: Int, pricing: AttemptPricing, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
-        self.number = number
+    init(backend: String, pricing: AttemptPricing, startedAt: UInt64, firstByteTimeoutNs: UInt64, owner: ProxyExchange) {
+        self.backend = backend
         self.pricing = pricing
         self.startedAt = startedAt
         self.firstByteTimeoutNs = firstByteTimeoutNs

@@ -40,10 +40,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// The client has a response head: no failover from here on.
     private var responseBegun = false
     private var inLiveStreams = false
-    /// The backend of the attempt counted in `tollgate_backend_inflight`, until it ends.
-    private var inflightBackend: String?
-    /// The current attempt's start → its response head (`tollgate_upstream_ttfb_seconds`).
-    private var upstreamTTFBNs: UInt64?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -221,13 +217,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         body.prepare(upstreamModel: shaping.renamesModel ? backend.upstreamModel : nil, clientModel: model.name,
                      injectUsage: shaping.requestsStreamUsage)
         call.bodyLength = body.attemptLength
-        let next = ProxyAttempt(number: usage.attempts,
+        let next = ProxyAttempt(backend: backend.name,
                                 pricing: AttemptPricing(costModel: backend.costModel, billsWaiting: backend.billColdStart),
                                 startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
-        upstreamTTFBNs = nil
-        inflightBackend = backend.name
         runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
@@ -244,10 +238,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, report: BackendReport? = nil, taken: Bool = true) {
         guard !attempt.isOver else { return }
         attempt.retire(loop: loop, cancelCall: cancelCall)
-        if let backend = inflightBackend {
-            inflightBackend = nil
-            runtime.metrics.attemptEnded(backend: backend)
-        }
+        // Each attempt is counted in flight from its start until it is retired, once.
+        runtime.metrics.attemptEnded(backend: attempt.backend)
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
                      waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
     }
@@ -284,7 +276,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
         attempt.disarmFirstByteTimer(loop: loop)
-        upstreamTTFBNs = loop.now &- attempt.startedAt
+        attempt.ttfbNs = loop.now &- attempt.startedAt
         // An error status the client does not get is collected for its message; the table
         // decides again once it ended (another candidate, or this error).
         let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
@@ -467,7 +459,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         replyLease.releaseAll()
         leaveLiveStreams()
         usage.fill(&record)
-        record.upstreamTTFBMs = upstreamTTFBNs.map { Double($0) / 1e6 }
+        record.upstreamTTFBMs = current?.ttfbNs.map { Double($0) / 1e6 }
     }
 
     /// The route's path (the request's, matched exactly).
