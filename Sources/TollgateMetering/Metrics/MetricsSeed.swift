@@ -36,20 +36,16 @@ public struct MetricsSeed: Sendable {
     public static func read(path: String, nowMs: Int64) throws(SQLiteError) -> MetricsSeed {
         let db = try SQLiteConnection(path: path, create: false)
         var seed = MetricsSeed()
-        let requests = try db.prepare(
-            "SELECT user, model, backend, status, SUM(requests) FROM usage_daily GROUP BY user, model, backend, status")
-        while try requests.step() {
-            let series = RequestSeries(model: requests.text(at: 1) ?? "", backend: requests.text(at: 2) ?? "",
-                                       user: requests.text(at: 0) ?? "", code: Int(clamping: requests.int64(at: 3)))
-            seed.counts.requests[series, default: 0] &+= requests.int64(at: 4)
-        }
-        // Only rows that reached a backend, as the live counters (a 401 adds no spend series).
-        let spend = try db.prepare(
-            "SELECT user, model, backend, SUM(gpu_ms), SUM(cost_microdollars) FROM usage_daily WHERE backend != '' GROUP BY user, model, backend")
-        while try spend.step() {
-            let series = SpendSeries(model: spend.text(at: 1) ?? "", backend: spend.text(at: 2) ?? "", user: spend.text(at: 0) ?? "")
-            seed.counts.spend[series, default: SpendTotals()] += SpendTotals(gpu: MilliGPUSeconds(spend.int64(at: 3)),
-                                                                            cost: MicroDollars(spend.int64(at: 4)))
+        // The same sums the writer adds as it commits (CommittedUsage), all time.
+        let rollups = try db.prepare("""
+            SELECT user, model, backend, status, SUM(requests), SUM(gpu_ms), SUM(cost_microdollars)
+            FROM usage_daily GROUP BY user, model, backend, status
+            """)
+        while try rollups.step() {
+            seed.counts.addRollup(user: rollups.text(at: 0) ?? "", model: rollups.text(at: 1) ?? "",
+                                  backend: rollups.text(at: 2) ?? "", status: Int(clamping: rollups.int64(at: 3)),
+                                  requests: rollups.int64(at: 4), gpu: MilliGPUSeconds(rollups.int64(at: 5)),
+                                  cost: MicroDollars(rollups.int64(at: 6)))
         }
         let month = UTCMonth(containing: nowMs)
         let next = UTCMonth(containing: month.endMs)

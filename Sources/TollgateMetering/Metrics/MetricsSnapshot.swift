@@ -32,6 +32,16 @@ public struct MetricsSnapshot: Sendable {
         mergeMonth(other.month, other.monthCost)
     }
 
+    /// Adds the sums of `usage_daily` rows of one key (the seeds read them, the writer adds what
+    /// it commits): the requests by status, and — only for rows that reached a backend, so a
+    /// 401 adds no series — their GPU time and cost.
+    public mutating func addRollup(user: String, model: String, backend: String, status: Int,
+                                   requests count: Int64, gpu: MilliGPUSeconds, cost: MicroDollars) {
+        requests[RequestSeries(model: model, backend: backend, user: user, code: status), default: 0] &+= count
+        guard !backend.isEmpty else { return }
+        spend[SpendSeries(model: model, backend: backend, user: user), default: SpendTotals()] += SpendTotals(gpu: gpu, cost: cost)
+    }
+
     /// Adds one month's costs by backend (see `merge`).
     public mutating func mergeMonth(_ otherMonth: UTCMonth?, _ costs: [String: MicroDollars]) {
         guard let otherMonth else { return }

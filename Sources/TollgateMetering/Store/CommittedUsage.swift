@@ -24,12 +24,9 @@ public final class CommittedUsage: Sendable {
         guard !rollups.isEmpty else { return }
         var batch = MetricsSnapshot()
         for (key, sums) in rollups {
-            let series = RequestSeries(model: key.model, backend: key.backend, user: key.user, code: key.status)
-            batch.requests[series, default: 0] &+= sums.requests
-            // As the seeds: only rows that reached a backend have a spend series.
+            batch.addRollup(user: key.user, model: key.model, backend: key.backend, status: key.status,
+                            requests: sums.requests, gpu: MilliGPUSeconds(sums.gpuMs), cost: MicroDollars(sums.costMicrodollars))
             guard !key.backend.isEmpty else { continue }
-            batch.spend[SpendSeries(model: key.model, backend: key.backend, user: key.user), default: SpendTotals()]
-                += SpendTotals(gpu: MilliGPUSeconds(sums.gpuMs), cost: MicroDollars(sums.costMicrodollars))
             if let day = CivilDate(text: key.day) {
                 batch.mergeMonth(UTCMonth(year: day.year, month: day.month), [key.backend: MicroDollars(sums.costMicrodollars)])
             }
