@@ -174,7 +174,8 @@ struct ResponseRelay {
                 }
             }
             if sawDone {
-                doneTail = (doneTail ?? []) + afterDone
+                // Appended in place (a `??` + `+` would build a new array per chunk).
+                if doneTail == nil { doneTail = afterDone } else { doneTail?.append(contentsOf: afterDone) }
                 if let tail = doneTail, tail.count > Self.heldTailLimit {
                     // Not an OpenAI stream's end (nothing follows `[DONE]` there): passed on
                     // as it is, without the comment rather than with figures that are not final.
