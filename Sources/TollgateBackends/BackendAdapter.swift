@@ -10,13 +10,33 @@ public import TollgateUpstream
 public import TollgateCore
 
 /// The OpenAI-compatible operation a client asked for.
-public enum APIOperation: String, Sendable {
+public enum APIOperation: String, Sendable, CaseIterable {
     case chatCompletions = "/v1/chat/completions"
     case completions = "/v1/completions"
     case embeddings = "/v1/embeddings"
+    /// JSON in, OpenAI's image list out (`b64_json` where the backend's URLs need our secrets).
+    case imageGenerations = "/v1/images/generations"
+    /// multipart in (`image`, `prompt`, …), OpenAI's image list out.
+    case imageEdits = "/v1/images/edits"
+    /// multipart in (`file`, `model`, …), OpenAI's `{"text"}` out.
+    case audioTranscriptions = "/v1/audio/transcriptions"
+    /// multipart `file` or JSON `{"url"}` in, SPEC §3's `audio.diarization` object out.
+    case audioDiarization = "/v1/audio/diarization"
+    /// `/v1/run/<model>[/<rest>]`: any JSON or multipart body to the backend's `url` +
+    /// `BackendCall.runPath`, shaped as its kind expects; the kind's result comes back.
+    case run = "/v1/run"
 
     /// The path below `/v1` (appended to a base URL that already ends in `/v1`).
     public var pathBelowV1: String { String(rawValue.dropFirst(3)) }
+}
+
+/// How the client's request body is encoded (from its Content-Type), so an adapter that must
+/// re-encode it (RunPod's `{"input": …}`, Gradio's uploads) can parse it as it streams.
+public enum RequestBodyFormat: Equatable, Sendable {
+    /// `application/json` (or no body at all: `bodyLength` 0).
+    case json
+    /// `multipart/form-data` with this boundary (its bytes, without the leading `--`).
+    case multipart(boundary: [UInt8])
 }
 
 /// One call to one backend.
@@ -33,9 +53,21 @@ public struct BackendCall: Sendable {
     /// made for it per request; it is written straight into the header.
     public var requestID: RequestID
     public var accept: String?
+    /// How the body is encoded.
+    public var bodyFormat: RequestBodyFormat
+    /// The client's `Content-Type`, as sent (a multipart one carries its boundary): what a
+    /// pass-through kind sends on.
+    public var contentType: String?
+    /// `.run` only: what followed `/v1/run/<model>` in the request target — empty, or `/` and
+    /// the rest, query included (e.g. `/predict?x=1`); appended to the backend's base.
+    public var runPath: String
 
     public init(operation: APIOperation, model: String, upstreamModel: String, stream: Bool, bodyLength: Int?,
-                requestID: RequestID, accept: String? = nil) {
+                requestID: RequestID, accept: String? = nil, bodyFormat: RequestBodyFormat = .json,
+                contentType: String? = nil, runPath: String = "") {
+        self.bodyFormat = bodyFormat
+        self.contentType = contentType
+        self.runPath = runPath
         self.operation = operation
         self.model = model
         self.upstreamModel = upstreamModel

@@ -37,6 +37,15 @@ public struct OpenAIBackendOptions: Sendable {
         while base.hasSuffix("/") { base.removeLast() }
         return base.hasSuffix("/v1") ? base + operation.pathBelowV1 : base + operation.rawValue
     }
+
+    /// The upstream URL for a call: `url(for:)`, except that `/v1/run/<model>/<rest>` goes to
+    /// the base + `/<rest>` (SPEC §3).
+    public func url(for call: BackendCall) -> String {
+        guard call.operation == .run else { return url(for: call.operation) }
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + call.runPath
+    }
 }
 
 public final class OpenAIBackend: BackendAdapter {
@@ -62,6 +71,8 @@ public final class OpenAIBackend: BackendAdapter {
     /// Built once per route: everything but the request's own headers and body (the URL, the
     /// headers every request to this backend carries, timeouts, allowlist), copied per call.
     private let chatRequest: UpstreamRequest, completionsRequest: UpstreamRequest, embeddingsRequest: UpstreamRequest
+    /// The fixed headers without Content-Type, for the routes whose body type is the client's.
+    private let otherFixedHeaders: UpstreamHeaderList
 
     public init(options: OpenAIBackendOptions, multi: CurlMulti) {
         self.options = options
@@ -70,6 +81,7 @@ public final class OpenAIBackend: BackendAdapter {
         // The backend's own credentials; the client's Authorization never gets this far.
         if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
         let fixedHeaders = UpstreamHeaderList(headers)
+        otherFixedHeaders = UpstreamHeaderList(Array(headers.dropFirst()))
         func request(_ operation: APIOperation) -> UpstreamRequest {
             UpstreamRequest(url: options.url(for: operation), method: "POST", fixedHeaders: fixedHeaders,
                             connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
@@ -102,6 +114,18 @@ public final class OpenAIBackend: BackendAdapter {
                               multi: multi, bodySource: body, sink: sink)
         case .embeddings:
             return OpenAICall(template: embeddingsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                              multi: multi, bodySource: body, sink: sink)
+        case .imageGenerations, .imageEdits, .audioTranscriptions, .audioDiarization, .run:
+            // The OpenAI routes an OpenAI-compatible server may also serve (LocalAI, vLLM's
+            // transcriptions), and `/v1/run` as-is: built per call, with the client's content
+            // type (a multipart body carries its boundary in it).
+            var request = UpstreamRequest(url: options.url(for: call), method: "POST", fixedHeaders: otherFixedHeaders,
+                                          headers: [("Content-Type", call.contentType ?? "application/json")],
+                                          connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+                                          maxResponseBytes: options.maxResponseBytes, responseHeaders: Self.passedHeaders,
+                                          caFile: options.caFile)
+            request.body = upstreamBody
+            return OpenAICall(template: request, accept: accept, requestID: call.requestID, body: upstreamBody,
                               multi: multi, bodySource: body, sink: sink)
         }
     }

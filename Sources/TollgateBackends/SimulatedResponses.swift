@@ -10,6 +10,7 @@ public struct SimulatedAnswer {
 }
 
 public enum SimulatedResponses {
+    static let onePixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     static let words = ["This", " is", " a", " simulated", " reply", " from", " Tollgate", "."]
 
     public static func answer(for call: BackendCall, requestBody: [UInt8]) -> SimulatedAnswer {
@@ -41,6 +42,19 @@ public enum SimulatedResponses {
             }
             return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)],
                                    usage: TokenUsage(promptTokens: promptTokens, completionTokens: words.count))
+        case .imageGenerations, .imageEdits:
+            // A 1×1 PNG: a valid image for any client that decodes it.
+            let body = #"{"created":\#(created),"data":[{"b64_json":"\#(onePixelPNG)"}]}"#
+            return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)], usage: TokenUsage())
+        case .audioTranscriptions:
+            let body = #"{"text":\#(JSONText.quoted(words.joined()))}"#
+            return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)], usage: TokenUsage())
+        case .audioDiarization:
+            let body = #"{"object":"audio.diarization","model":\#(model),"duration":4.5,"speakers":["SPEAKER_00","SPEAKER_01"],"segments":[{"start":0.0,"end":2.0,"speaker":"SPEAKER_00"},{"start":2.0,"end":4.5,"speaker":"SPEAKER_01"}],"usage":{"type":"duration","seconds":4.5}}"#
+            return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)], usage: TokenUsage())
+        case .run:
+            let body = #"{"output":\#(JSONText.quoted(words.joined()))}"#
+            return SimulatedAnswer(contentType: "application/json", chunks: [Array(body.utf8)], usage: TokenUsage())
         case .chatCompletions:
             if call.stream {
                 func chunk(_ delta: String, _ finish: String) -> [UInt8] {

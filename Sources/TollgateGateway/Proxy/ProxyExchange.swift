@@ -184,6 +184,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         case .chatCompletions: return task == .chat
         case .completions: return task == .completion || task == .chat
         case .embeddings: return task == .embedding
+        case .imageGenerations: return task == .image
+        case .imageEdits: return task == .imageEdit
+        case .audioTranscriptions: return task == .transcription
+        case .audioDiarization: return task == .diarization
+        // Any model's endpoint, `raw` ones only this way (SPEC §2 `task`).
+        case .run: return true
         }
     }
 

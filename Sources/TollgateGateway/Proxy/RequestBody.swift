@@ -65,7 +65,7 @@ struct RequestBody: ~Copyable {
         self.framing = framing
         if case .length(let n) = framing { buffer = RequestBodyBuffer(expected: n) } else { buffer = RequestBodyBuffer(expected: nil) }
         lease = BodyBudgetLease(budget: budget, loop: loop)
-        locatesStreamOptions = operation != .embeddings
+        locatesStreamOptions = operation == .chatCompletions || operation == .completions
     }
 
     var model: String? { scanner.model }
