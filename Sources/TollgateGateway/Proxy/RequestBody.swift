@@ -97,7 +97,12 @@ struct RequestBody: ~Copyable {
     var mayResume: Bool { !pausedForBudget && unsentBytes < Self.lowWater }
     /// The length the current attempt sends, once the body is complete.
     var attemptLength: Int? {
-        isComplete ? received + edits.reduce(0) { $0 + $1.insert.count - $1.remove } : nil
+        if isComplete { return received + edits.reduce(0) { $0 + $1.insert.count - $1.remove } }
+        // A body sent as it came (a multipart upload, a run body) keeps the client's declared
+        // length, so the upstream gets a Content-Length rather than a chunked upload of
+        // unknown size (some servers refuse those for files).
+        if case .length(let n) = framing, edits.isEmpty, !injectUsage { return n }
+        return nil
     }
     /// The whole body, for an adapter that takes it at once (while nothing was dropped).
     var whole: [UInt8]? { isComplete && base == 0 ? buffer.contiguous() : nil }
