@@ -4,6 +4,18 @@
 // form-data (image edits, transcriptions), either (diarization, `/v1/run`). The media type
 // decides how the body is read for its `model`; whether the route takes it is checked once the
 // model is known (SPEC §3 order: model, limits, then 415).
+//
+// A body the gateway cannot read has no model, so the order cannot hold for it. The rules:
+//   - JSON routes read any body that is not multipart/form-data as JSON, as they always have
+//     (`curl -d` sends application/x-www-form-urlencoded); multipart there is read for its
+//     `model` field and then refused (415).
+//   - Routes that take multipart read multipart/form-data for its `model` field, and JSON
+//     (or, where JSON is taken, no Content-Type) for its `model` member; JSON on a
+//     multipart-only route is 415 once the model passed. Any other type is 415 at once,
+//     unread (and the connection closes): its model cannot be found.
+//   - `/v1/run/<model>` knows its model from the path: the model's checks (404/403) come
+//     first, then 415 for a type it cannot take.
+//   - multipart/form-data with a missing or invalid boundary is 400 `invalid_request` at once.
 import TollgateBackends
 import TollgateCore
 
