@@ -362,6 +362,7 @@ struct StreamingBase64 {
     private var held: (UInt8, UInt8) = (0, 0)
     private var heldCount = 0
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let zeros = [UInt8](repeating: 0, count: 16 << 10)
 
     mutating func encode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         var i = 0
@@ -374,19 +375,27 @@ struct StreamingBase64 {
             i += 1
         }
         let groups = (count - i) / 3
-        if groups > 0 {
+        if groups > 0, let input = bytes.baseAddress {
             let start = out.count
-            out.append(contentsOf: repeatElement(0, count: groups * 4))
-            Self.alphabet.withUnsafeBufferPointer { a in
-                out.withUnsafeMutableBufferPointer { o in
-                    var w = start
-                    var r = i
+            // Grown by copying zeros from a block (a contiguous append is a memcpy, even in a
+            // debug build), then written through raw pointers: no per-byte bounds checks.
+            var missing = groups * 4
+            while missing > 0 {
+                let n = min(missing, Self.zeros.count)
+                out.append(contentsOf: Self.zeros[0..<n])
+                missing -= n
+            }
+            Self.alphabet.withUnsafeBufferPointer { table in
+                out.withUnsafeMutableBufferPointer { buffer in
+                    guard let a = table.baseAddress, let o = buffer.baseAddress else { return }
+                    var w = o + start
+                    var r = input.assumingMemoryBound(to: UInt8.self) + i
                     for _ in 0..<groups {
-                        let b0 = bytes[r], b1 = bytes[r + 1], b2 = bytes[r + 2]
-                        o[w] = a[Int(b0 >> 2)]
-                        o[w + 1] = a[Int((b0 & 0x03) << 4 | b1 >> 4)]
-                        o[w + 2] = a[Int((b1 & 0x0F) << 2 | b2 >> 6)]
-                        o[w + 3] = a[Int(b2 & 0x3F)]
+                        let b0 = r[0], b1 = r[1], b2 = r[2]
+                        w[0] = a[Int(b0 >> 2)]
+                        w[1] = a[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                        w[2] = a[Int((b1 & 0x0F) << 2 | b2 >> 6)]
+                        w[3] = a[Int(b2 & 0x3F)]
                         w += 4
                         r += 3
                     }
