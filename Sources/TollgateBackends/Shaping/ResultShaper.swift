@@ -115,7 +115,9 @@ public enum ResultShaper {
 
     /// Member names that hold images, in the order they are tried: an object's images are those
     /// of the first of these members that yields any (so a Gradio FileData's `url` wins over its
-    /// server-side `path`, and nothing is counted twice).
+    /// server-side `path`, and nothing is counted twice). A `path` names a file on the
+    /// backend's disk, so only a URL or data URI counts there: `/tmp/gradio/abcd` would
+    /// otherwise pass for base64.
     static let imageKeys = ["b64_json", "image", "images", "url", "data", "output", "path"]
 
     /// The images in a result: a string (a `data:…;base64,` URI gives its payload, an
@@ -123,22 +125,22 @@ public enum ResultShaper {
     /// nothing), a list (each element, in order), or an object (see `imageKeys`).
     public static func imageItems(_ output: JSONValue) -> [ImageItem] {
         var items: [ImageItem] = []
-        collectImages(output, depth: 0, into: &items)
+        collectImages(output, depth: 0, bareBase64: true, into: &items)
         return items
     }
 
-    private static func collectImages(_ value: JSONValue, depth: Int, into items: inout [ImageItem]) {
+    private static func collectImages(_ value: JSONValue, depth: Int, bareBase64: Bool, into items: inout [ImageItem]) {
         guard depth < maxNesting else { return }
         switch value {
         case .string(let s):
-            if let item = imageItem(s) { items.append(item) }
+            if let item = imageItem(s, bareBase64: bareBase64) { items.append(item) }
         case .array(let elements):
-            for element in elements { collectImages(element, depth: depth + 1, into: &items) }
+            for element in elements { collectImages(element, depth: depth + 1, bareBase64: bareBase64, into: &items) }
         case .object:
             for key in imageKeys {
                 guard let member = value[key] else { continue }
                 let before = items.count
-                collectImages(member, depth: depth + 1, into: &items)
+                collectImages(member, depth: depth + 1, bareBase64: key != "path", into: &items)
                 if items.count > before { return }
             }
         default:
@@ -146,8 +148,9 @@ public enum ResultShaper {
         }
     }
 
-    /// One string as an image, or nil.
-    static func imageItem(_ s: String) -> ImageItem? {
+    /// One string as an image, or nil; a string that is neither a URL nor a data URI counts
+    /// only when `bareBase64`.
+    static func imageItem(_ s: String, bareBase64: Bool = true) -> ImageItem? {
         let lower = s.prefix(8).lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") { return .url(s) }
         if lower.hasPrefix("data:") {
@@ -159,7 +162,7 @@ public enum ResultShaper {
             guard !payload.isEmpty, Base64.decode(payload) != nil else { return nil }
             return .base64(payload)
         }
-        guard !s.isEmpty, Base64.decode(s) != nil else { return nil }
+        guard bareBase64, !s.isEmpty, Base64.decode(s) != nil else { return nil }
         return .base64(s)
     }
 
