@@ -1,0 +1,277 @@
+"""kind: replicate, end to end: the real gateway against fake_replicate (Replicate has no local
+server; the fake follows the wire reference, see its docstring). Covers the create with
+`Prefer: wait`, polling `urls.get` to a final status, `failed` → 502, the backend's timeout and
+the client's disconnect each cancelling the prediction (seen by the fake within 2 s), output
+files fetched and inlined, `metrics.predict_time` as the request's GPU seconds, and one
+diarization request."""
+import base64
+import http.client
+import json
+import socket
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+import fake_replicate
+from conftest import AUTH, USER_KEY, Gateway, wait_until
+from fake_replicate import FINAL, PNG, TOKEN, Scenario
+
+
+def config(base):
+    def backend(name, target, extra=""):
+        return f"""  {name}:
+    kind: replicate
+    url: {base}/v1
+    api_key: {TOKEN}
+    {target}
+{extra}"""
+    backends = "".join([
+        backend("rep-quick", "model: tester/quick"),
+        backend("rep-slow", "model: tester/slow"),
+        backend("rep-fail", "model: tester/fail"),
+        backend("rep-forever", "model: tester/forever", "    timeout: 2s\n    first_byte_timeout: 2s\n"),
+        backend("rep-long", "model: tester/long"),
+        backend("rep-image", "model: tester/image"),
+        backend("rep-foreign", "model: tester/foreign"),
+        backend("rep-files", "model: tester/files"),
+        backend("rep-timed", "version: v0123456789abcdef"),
+        backend("rep-diarize", "model: tester/diarize"),
+    ])
+    return f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+backends:
+{backends}
+models:
+  quick: {{ task: raw, backends: [rep-quick] }}
+  slow: {{ task: raw, backends: [rep-slow] }}
+  fail: {{ task: raw, backends: [rep-fail] }}
+  forever: {{ task: raw, backends: [rep-forever] }}
+  long: {{ task: raw, backends: [rep-long] }}
+  files: {{ task: raw, backends: [rep-files] }}
+  painter: {{ task: image, backends: [rep-image] }}
+  foreign: {{ task: image, backends: [rep-foreign] }}
+  timed: {{ task: raw, backends: [rep-timed] }}
+  diarizer: {{ task: diarization, backends: [rep-diarize] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+"""
+
+
+DIARIZATION = {"segments": [
+    # thomasmol/whisper-diarization: some versions send start/end as strings.
+    {"start": "0.5", "end": "4.2", "speaker": "SPEAKER_01", "text": "hello"},
+    {"start": 4.5, "end": 9.25, "speaker": "SPEAKER_00", "text": "hi there"},
+]}
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server, state = fake_replicate.start()
+    state.scenarios.update({
+        "quick": Scenario(run=0.05, output={"text": "done"}),
+        "slow": Scenario(boot=0.3, run=1.0, hold=0.2, output="slow result"),
+        "fail": Scenario(run=0.05, status="failed", error="CUDA out of memory: tried to allocate 20 GiB"),
+        "forever": Scenario(run=600, hold=0.2),
+        "long": Scenario(run=600, hold=0.2),
+        "image": Scenario(run=0.05, output="files:2"),
+        "foreign": Scenario(run=0.05, output=["https://evil.example/stolen.png"]),
+        "files": Scenario(run=0.05, output=lambda pid, base: {"image": f"{base}/files/{pid}/a.png",
+                                                              "public": "https://replicate.delivery/xezq/a.png"}),
+        "v0123456789abcdef": Scenario(run=0.05, output=[1, 2, 3], predict_time=2.345),
+        "diarize": Scenario(run=0.05, output=DIARIZATION, predict_time=1.5),
+    })
+    yield state
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def gw(fake):
+    gateway = Gateway(config(fake.base))
+    yield gateway
+    gateway.stop()
+
+
+def post(gw, path, body, headers=None, timeout=30):
+    conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=timeout)
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    conn.request("POST", path, data, dict(AUTH, **(headers or {})))
+    resp = conn.getresponse()
+    payload = resp.read()
+    conn.close()
+    return resp, payload
+
+
+def test_prefer_wait_answers_at_once(gw, fake):
+    resp, body = post(gw, "/v1/run/quick", {"prompt": "a cat", "steps": 4})
+    assert resp.status == 200, body
+    # /v1/run returns the prediction's `output` unwrapped.
+    assert json.loads(body) == {"text": "done"}
+    [pid] = fake.created("quick")
+    create = next(c for c in fake.creates if c["id"] == pid)
+    assert create["path"] == "/v1/models/tester/quick/predictions"
+    assert create["headers"]["Authorization"] == f"Bearer {TOKEN}"
+    # The client's key never leaves the gateway.
+    assert USER_KEY not in json.dumps(create["headers"])
+    prefer = create["headers"]["Prefer"]
+    assert prefer.startswith("wait=") and 1 <= int(prefer[5:]) <= 60, prefer
+    assert create["body"] == {"input": {"prompt": "a cat", "steps": 4}}
+    # Final in the create's reply: nothing polled, nothing cancelled.
+    assert fake.polls.get(pid, 0) == 0 and pid not in fake.cancels
+
+
+def test_version_goes_to_predictions_with_version(gw, fake):
+    resp, body = post(gw, "/v1/run/timed", {"n": 3})
+    assert resp.status == 200, body
+    assert json.loads(body) == [1, 2, 3]
+    [pid] = fake.created("v0123456789abcdef")
+    create = next(c for c in fake.creates if c["id"] == pid)
+    assert create["path"] == "/v1/predictions"
+    assert create["body"] == {"version": "v0123456789abcdef", "input": {"n": 3}}
+
+
+def test_not_final_reply_is_polled_until_succeeded(gw, fake):
+    resp, body = post(gw, "/v1/run/slow", {"prompt": "x"})
+    assert resp.status == 200, body
+    assert json.loads(body) == "slow result"
+    [pid] = fake.created("slow")
+    assert fake.polls.get(pid, 0) >= 1
+    # Backoff, not a busy loop: 1.3 s of work takes a handful of polls.
+    assert fake.polls[pid] <= 12, fake.polls[pid]
+    assert pid not in fake.cancels
+
+
+def test_failed_prediction_is_502_with_its_error(gw, fake):
+    resp, body = post(gw, "/v1/run/fail", {"prompt": "x"})
+    assert resp.status == 502, body
+    err = json.loads(body)["error"]
+    assert err["code"] == "bad_gateway"
+    assert "CUDA out of memory" in err["message"]
+
+
+def test_timeout_cancels_the_prediction(gw, fake):
+    started = time.monotonic()
+    resp, body = post(gw, "/v1/run/forever", {"prompt": "x"})
+    answered = time.monotonic()
+    assert resp.status == 504, body
+    assert json.loads(body)["error"]["code"] == "backend_timeout"
+    assert answered - started < 6
+    [pid] = fake.created("forever")
+    assert wait_until(lambda: pid in fake.cancels, 2), "no cancel within 2 s of the timeout"
+    assert fake.cancels[pid] - answered < 2
+    assert fake.predictions[pid].status() == "canceled"
+
+
+def raw_request(gw, path, body):
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    data = json.dumps(body).encode()
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {USER_KEY}\r\n"
+                 f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
+    return sock
+
+
+def test_client_disconnect_cancels_the_prediction(gw, fake):
+    sock = raw_request(gw, "/v1/run/long", {"prompt": "x"})
+    assert wait_until(lambda: fake.created("long"), 5)
+    [pid] = fake.created("long")
+    # The create was answered (not final) and the gateway is polling when the client leaves.
+    assert wait_until(lambda: fake.polls.get(pid, 0) >= 1, 5)
+    sock.close()
+    closed = time.monotonic()
+    assert wait_until(lambda: pid in fake.cancels, 2), "no cancel within 2 s of the disconnect"
+    assert fake.cancels[pid] - closed < 2
+    assert fake.predictions[pid].status() == "canceled"
+
+
+def test_image_files_are_fetched_and_inlined(gw, fake):
+    before = len(fake.fetches)
+    resp, body = post(gw, "/v1/images/generations", {"model": "painter", "prompt": "a red fox", "n": 2})
+    assert resp.status == 200, body
+    reply = json.loads(body)
+    assert isinstance(reply["created"], int)
+    assert [base64.b64decode(item["b64_json"]) for item in reply["data"]] == [PNG, PNG]
+    # No URL of the backend reaches the client.
+    assert fake.base.encode() not in body
+    fetches = fake.fetches[before:]
+    assert len(fetches) == 2
+    assert all(f["authorization"] == f"Bearer {TOKEN}" for f in fetches)
+    [pid] = fake.created("image")
+    assert fake.creates[-1]["body"]["input"]["prompt"] == "a red fox"
+
+
+def test_output_url_off_the_delivery_origins_is_not_fetched(gw, fake):
+    before = list(fake.requests)
+    resp, body = post(gw, "/v1/images/generations", {"model": "foreign", "prompt": "x"})
+    assert resp.status == 502, body
+    assert "evil.example" not in json.dumps(fake.requests[len(before):])
+    assert json.loads(body)["error"]["code"] == "bad_gateway"
+
+
+def test_run_inlines_urls_that_need_the_token(gw, fake):
+    resp, body = post(gw, "/v1/run/files", {"prompt": "x"})
+    assert resp.status == 200, body
+    out = json.loads(body)
+    # A URL on the backend's own (API) origin needs the gateway's token: inlined as a data URI.
+    assert out["image"] == "data:image/png;base64," + base64.b64encode(PNG).decode()
+    # replicate.delivery URLs need no token: handed on as data.
+    assert out["public"] == "https://replicate.delivery/xezq/a.png"
+
+
+def usage_row(gw, request_id):
+    def row():
+        try:
+            db = sqlite3.connect(f"file:{gw.db_path}?mode=ro", uri=True, timeout=1)
+            try:
+                return db.execute("SELECT gpu_seconds, status, backend FROM requests WHERE client_request_id = ?",
+                                  (request_id,)).fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+    assert wait_until(lambda: row() is not None, 10)
+    return row()
+
+
+def test_predict_time_is_the_gpu_seconds(gw, fake):
+    rid = "rep-" + uuid.uuid4().hex
+    resp, body = post(gw, "/v1/run/timed", {"n": 1}, {"X-Request-ID": rid})
+    assert resp.status == 200, body
+    assert float(resp.getheader("x-tollgate-gpu-seconds")) == pytest.approx(2.345)
+    gpu, status, backend = usage_row(gw, rid)
+    assert (status, backend) == (200, "rep-timed")
+    assert gpu == pytest.approx(2.345)
+
+
+def multipart(fields, files):
+    boundary = "----tollgate" + uuid.uuid4().hex
+    out = b""
+    for name, value in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").encode()
+    for name, (filename, ctype, data) in files.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n"
+                f"Content-Type: {ctype}\r\n\r\n").encode() + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return out, f"multipart/form-data; boundary={boundary}"
+
+
+def test_diarization_end_to_end(gw, fake):
+    audio = bytes(range(256)) * 40
+    body, ctype = multipart({"model": "diarizer", "num_speakers": "2"}, {"file": ("talk.wav", "audio/wav", audio)})
+    resp, payload = post(gw, "/v1/audio/diarization", body, {"Content-Type": ctype})
+    assert resp.status == 200, payload
+    reply = json.loads(payload)
+    assert reply["object"] == "audio.diarization"
+    assert reply["model"] == "diarizer"
+    assert reply["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert reply["duration"] == pytest.approx(9.25)
+    assert [(s["start"], s["end"], s["speaker"]) for s in reply["segments"]] == [
+        (0.5, 4.2, "SPEAKER_01"), (4.5, 9.25, "SPEAKER_00")]
+    assert float(resp.getheader("x-tollgate-gpu-seconds")) == pytest.approx(1.5)
+    # The upload reached the model as its input: text fields as strings, the file as data.
+    sent = fake.creates[-1]["body"]["input"]
+    assert sent["num_speakers"] == "2"
+    assert base64.b64decode(sent["file"].split(",", 1)[-1]) == audio
