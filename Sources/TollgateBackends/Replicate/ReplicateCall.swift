@@ -80,7 +80,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
                            ("Prefer", ReplicateEndpoints.preferWait(remainingMs: remaining, maxWait: config.options.maxWaitSeconds))]
         request.requestID = call.requestID
         request.body = .stream(length: nil)
-        current = BufferedCall.start(request, multi: loop.multi, keepHeaders: ["retry-after"], bodyProvider: input) { [self] reply in
+        current = BufferedCall.start(request, on: loop, keepHeaders: ["retry-after"], bodyProvider: input) { [self] reply in
             createAnswered(reply)
         }
     }
@@ -178,7 +178,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         guard let p = prediction, let url = config.endpoints.getURL(for: p) else { return }
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
         request.requestID = requestID
-        current = BufferedCall.start(request, multi: loop.multi) { [self] reply in
+        current = BufferedCall.start(request, on: loop) { [self] reply in
             current = nil
             guard phase == .polling else { return }
             if reply.isSuccess, let next = Self.prediction(from: reply) {
@@ -232,7 +232,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         let url = pendingFiles.removeFirst()
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
         request.maxResponseBytes = max(config.options.maxResponseBytes - fileBytes, 0)
-        current = BufferedCall.start(request, multi: loop.multi) { [self] reply in
+        current = BufferedCall.start(request, on: loop) { [self] reply in
             current = nil
             guard phase == .fetching else { return }
             guard reply.isSuccess else {

@@ -4,7 +4,7 @@
 // `resources/models/predictions.py` and replicate-python `prediction.py`). Pure.
 import TollgateCore
 
-struct ReplicateEndpoints: Equatable {
+struct ReplicateEndpoints {
     /// The base without trailing slashes, e.g. `https://api.replicate.com/v1`.
     let base: String
     /// Where a prediction is created.
