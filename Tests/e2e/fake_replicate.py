@@ -50,6 +50,10 @@ class Scenario:
     # The longest this platform holds a `Prefer: wait` reply, whatever was asked (None: as
     # asked): Replicate answers not-final early when a prediction needs longer (a cold boot).
     hold: float = None
+    # Refuse the create with this status and Replicate's problem+json body (402: out of
+    # credit, 422: input validation, 429: rate limited with Retry-After).
+    refuse: int = None
+    detail: str = "refused"
 
 
 @dataclass
@@ -222,6 +226,11 @@ class Handler(BaseHTTPRequestHandler):
             scenario = state.scenarios.get(name)
         if scenario is None:
             return self._send(*_problem(404, "Not found", f"model {name} not found"))
+        if scenario.refuse is not None:
+            with state.lock:
+                state.creates.append({"path": self.path, "headers": dict(self.headers), "body": payload,
+                                      "id": None, "scenario": name})
+            return self._send(*_problem(scenario.refuse, "Refused", scenario.detail))
         p = Prediction(id=uuid.uuid4().hex[:26], scenario=scenario, created=time.monotonic(), model=model,
                        version=version, input=payload["input"], base=state.base)
         with state.lock:

@@ -38,6 +38,9 @@ def config(base):
         backend("rep-files", "model: tester/files"),
         backend("rep-timed", "version: v0123456789abcdef"),
         backend("rep-diarize", "model: tester/diarize"),
+        backend("rep-held", "model: tester/held"),
+        backend("rep-broke", "model: tester/broke"),
+        backend("rep-picky", "model: tester/picky"),
     ])
     return f"""
 server:
@@ -56,6 +59,9 @@ models:
   foreign: {{ task: image, backends: [rep-foreign] }}
   timed: {{ task: raw, backends: [rep-timed] }}
   diarizer: {{ task: diarization, backends: [rep-diarize] }}
+  held: {{ task: raw, backends: [rep-held] }}
+  broke: {{ task: raw, backends: [rep-broke] }}
+  picky: {{ task: raw, backends: [rep-picky] }}
 users:
   alice:
     keys: ["{USER_KEY}"]
@@ -84,6 +90,10 @@ def fake():
                                                               "public": "https://replicate.delivery/xezq/a.png"}),
         "v0123456789abcdef": Scenario(run=0.05, output=[1, 2, 3], predict_time=2.345),
         "diarize": Scenario(run=0.05, output=DIARIZATION, predict_time=1.5),
+        # Replicate holds the create's reply for 1 s, then answers `starting`.
+        "held": Scenario(run=600, hold=1.0),
+        "broke": Scenario(refuse=402, detail="You have insufficient credit to run this model"),
+        "picky": Scenario(refuse=422, detail="prompt is required"),
     })
     yield state
     server.shutdown()
@@ -128,7 +138,7 @@ def test_version_goes_to_predictions_with_version(gw, fake):
     resp, body = post(gw, "/v1/run/timed", {"n": 3})
     assert resp.status == 200, body
     assert json.loads(body) == [1, 2, 3]
-    [pid] = fake.created("v0123456789abcdef")
+    pid = fake.created("v0123456789abcdef")[-1]
     create = next(c for c in fake.creates if c["id"] == pid)
     assert create["path"] == "/v1/predictions"
     assert create["body"] == {"version": "v0123456789abcdef", "input": {"n": 3}}
@@ -275,3 +285,31 @@ def test_diarization_end_to_end(gw, fake):
     sent = fake.creates[-1]["body"]["input"]
     assert sent["num_speakers"] == "2"
     assert base64.b64decode(sent["file"].split(",", 1)[-1]) == audio
+
+
+def test_disconnect_while_the_create_is_held_still_cancels(gw, fake):
+    # The prediction exists once the create's body is in, but its id comes only with the
+    # held reply: the gateway keeps that connection to learn the id, then cancels.
+    sock = raw_request(gw, "/v1/run/held", {"prompt": "x"})
+    assert wait_until(lambda: fake.created("held"), 5)
+    [pid] = fake.created("held")
+    sock.close()
+    closed = time.monotonic()
+    assert wait_until(lambda: pid in fake.cancels, 3), "the held prediction was never cancelled"
+    assert fake.cancels[pid] - closed < 2
+    assert fake.polls.get(pid, 0) == 0
+    assert fake.predictions[pid].status() == "canceled"
+
+
+def test_out_of_credit_is_quota_not_a_failure(gw, fake):
+    resp, body = post(gw, "/v1/run/broke", {"prompt": "x"})
+    assert resp.status == 503, body
+    err = json.loads(body)["error"]
+    assert err["code"] == "no_backend_available"
+    assert "insufficient credit" in err["message"]
+
+
+def test_input_validation_error_reaches_the_client(gw, fake):
+    resp, body = post(gw, "/v1/run/picky", {"steps": 4})
+    assert resp.status == 422, body
+    assert "prompt is required" in json.loads(body)["error"]["message"]
