@@ -313,3 +313,35 @@ def test_input_validation_error_reaches_the_client(gw, fake):
     resp, body = post(gw, "/v1/run/picky", {"steps": 4})
     assert resp.status == 422, body
     assert "prompt is required" in json.loads(body)["error"]["message"]
+
+
+def test_half_hour_audio_upload_streams_through(gw, fake):
+    # 30 minutes of 16 kHz 16-bit mono WAV (~58 MB): streamed into the create's body as a data
+    # URL (base64, ~77 MB), never held whole by the gateway.
+    size = 30 * 60 * 16_000 * 2
+    boundary = "----tollgate" + uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\ndiarizer\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"talk.wav\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    block = bytes(range(256)) * 4096  # 1 MiB
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=120)
+    sock.sendall(f"POST /v1/audio/diarization HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {USER_KEY}\r\n"
+                 f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+                 f"Content-Length: {len(head) + size + len(tail)}\r\n\r\n".encode() + head)
+    sent = 0
+    while sent < size:
+        chunk = block[:min(len(block), size - sent)]
+        sock.sendall(chunk)
+        sent += len(chunk)
+    sock.sendall(tail)
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    payload = resp.read()
+    sock.close()
+    assert resp.status == 200, payload
+    assert json.loads(payload)["object"] == "audio.diarization"
+    data_url = fake.creates[-1]["body"]["input"]["file"]
+    assert data_url.startswith("data:audio/wav;base64,")
+    assert len(base64.b64decode(data_url.split(",", 1)[1])) == size
+    assert gw.rss_kb("VmHWM") < 64 * 1024, f"peak RSS {gw.rss_kb('VmHWM')} KiB"
