@@ -32,8 +32,10 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
     private let requestID: RequestID
     private var sink: (any BackendSink)?
     private var phase = Phase.creating
-    /// The one upstream request in flight (create, poll or fetch).
-    private var current: BufferedCall?
+    /// The create or poll in flight.
+    private var current: ReplicatePredictionCall?
+    /// The output file fetch in flight.
+    private var fetch: BufferedCall?
     private var input: ReplicateInputBody?
     private var pollTimer: TimerToken?
     private var deadlineTimer: TimerToken?
@@ -80,7 +82,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
                            ("Prefer", ReplicateEndpoints.preferWait(remainingMs: remaining, maxWait: config.options.maxWaitSeconds))]
         request.requestID = call.requestID
         request.body = .stream(length: nil)
-        current = BufferedCall.start(request, on: loop, keepHeaders: ["retry-after"], bodyProvider: input) { [self] reply in
+        current = ReplicatePredictionCall(request, on: loop, bodyProvider: input) { [self] reply in
             createAnswered(reply)
         }
     }
@@ -178,7 +180,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         guard let p = prediction, let url = config.endpoints.getURL(for: p) else { return }
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
         request.requestID = requestID
-        current = BufferedCall.start(request, on: loop) { [self] reply in
+        current = ReplicatePredictionCall(request, on: loop, bodyProvider: nil) { [self] reply in
             current = nil
             guard phase == .polling else { return }
             if reply.isSuccess, let next = Self.prediction(from: reply) {
@@ -232,8 +234,8 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         let url = pendingFiles.removeFirst()
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
         request.maxResponseBytes = max(config.options.maxResponseBytes - fileBytes, 0)
-        current = BufferedCall.start(request, on: loop) { [self] reply in
-            current = nil
+        fetch = BufferedCall.start(request, on: loop) { [self] reply in
+            fetch = nil
             guard phase == .fetching else { return }
             guard reply.isSuccess else {
                 let why = reply.outcome == .completed ? "HTTP \(reply.status)" : reply.outcome.description
@@ -289,6 +291,8 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         // Whatever is in flight, the call's time is up.
         current?.cancel()
         current = nil
+        fetch?.cancel()
+        fetch = nil
         timedOut()
     }
 
@@ -316,6 +320,8 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         stopTimers()
         current?.cancel()
         current = nil
+        fetch?.cancel()
+        fetch = nil
         input = nil
         reply?.cancel()
         reply = nil

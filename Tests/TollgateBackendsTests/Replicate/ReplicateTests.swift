@@ -169,3 +169,52 @@ private func json(_ text: String) throws -> JSONValue {
         #expect(ReplicateOutput.mediaType("nonsense") == "application/octet-stream")
     }
 }
+
+@Suite struct ReplicateInputDropperTests {
+    /// `text` through the dropper, fed in pieces of `step` bytes.
+    private func dropped(_ text: String, step: Int) -> String {
+        var dropper = ReplicateInputDropper()
+        var out: [UInt8] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let end = min(i + step, bytes.count)
+            bytes[i..<end].withUnsafeBytes { dropper.feed($0, into: &out) }
+            i = end
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func theInputValueBecomesNullAtAnySplit() {
+        let cases: [(String, String)] = [
+            (#"{"id":"a","input":{"file":"data:audio/wav;base64,AAAA","x":[1,{"y":"}"}]},"status":"starting"}"#,
+             #"{"id":"a","input":null,"status":"starting"}"#),
+            (#"{"input" : "a \"quoted\" , } string" ,"id":"b"}"#, #"{"input" :null,"id":"b"}"#),
+            (#"{"id":"c","input":[1,2,3]}"#, #"{"id":"c","input":null}"#),
+            (#"{"id":"d","input":42}"#, #"{"id":"d","input":null}"#),
+            // Not the top-level member, or not exactly its name: kept.
+            (#"{"output":{"input":"keep"},"inputs":"keep","\u0069nput":"keep"}"#,
+             #"{"output":{"input":"keep"},"inputs":"keep","\u0069nput":"keep"}"#),
+            (#"{"x":"input","y":["input",{"input":1}]}"#, #"{"x":"input","y":["input",{"input":1}]}"#),
+            // Not JSON: passed on for the parser to refuse.
+            (#"]]}"input":{"#, #"]]}"input":{"#),
+        ]
+        for (input, expected) in cases {
+            for step in 1...input.utf8.count {
+                #expect(dropped(input, step: step) == expected, "step \(step): \(input)")
+            }
+        }
+    }
+
+    @Test func theParsedPredictionIsUnchangedButTheFileIsNotHeld() throws {
+        let file = String(repeating: "QUJD", count: 100_000)
+        let reply = #"{"id":"p1","input":{"audio":"data:audio/wav;base64,\#(file)"},"status":"processing","urls":{"get":"https://api.replicate.com/v1/predictions/p1"}}"#
+        var dropper = ReplicateInputDropper()
+        var out: [UInt8] = []
+        Array(reply.utf8).withUnsafeBytes { dropper.feed($0, into: &out) }
+        #expect(out.count < 200)
+        #expect(dropper.dropped > 400_000)
+        let p = try #require(ReplicatePrediction(json: JSONValue.parse(out)))
+        #expect(p.id == "p1" && p.status == .processing)
+    }
+}
