@@ -344,4 +344,6 @@ def test_half_hour_audio_upload_streams_through(gw, fake):
     data_url = fake.creates[-1]["body"]["input"]["file"]
     assert data_url.startswith("data:audio/wav;base64,")
     assert len(base64.b64decode(data_url.split(",", 1)[1])) == size
-    assert gw.rss_kb("VmHWM") < 64 * 1024, f"peak RSS {gw.rss_kb('VmHWM')} KiB"
+    hwm_mib = gw.rss_kb("VmHWM") / 1024
+    print(f"replicate 58 MB diarization upload: gateway VmHWM {hwm_mib:.1f} MiB")
+    assert hwm_mib < 64, hwm_mib
