@@ -347,3 +347,14 @@ def test_half_hour_audio_upload_streams_through(gw, fake):
     hwm_mib = gw.rss_kb("VmHWM") / 1024
     print(f"replicate 58 MB diarization upload: gateway VmHWM {hwm_mib:.1f} MiB")
     assert hwm_mib < 64, hwm_mib
+
+
+def test_diarization_of_a_client_url_passes_it_as_data(gw, fake):
+    before = len(fake.requests)
+    url = "https://audio.example/meeting.wav"
+    resp, payload = post(gw, "/v1/audio/diarization", {"model": "diarizer", "url": url})
+    assert resp.status == 200, payload
+    assert json.loads(payload)["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert fake.creates[-1]["body"]["input"]["url"] == url
+    # The gateway made only its create to the platform: the client's URL is the model's to fetch.
+    assert [r[1] for r in fake.requests[before:]] == ["/v1/models/tester/diarize/predictions"]
