@@ -98,7 +98,17 @@ extension GatewayPlan {
                 latencyJitterMs: Double(sim.latencyJitter.milliseconds),
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
                 failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
-        case .hfSpace, .runpod, .modal, .replicate, .http:
+        case .replicate(let replicate):
+            let target: ReplicateBackendOptions.Target
+            switch replicate.target {
+            case .model(let owner, let name): target = .model(owner: owner, name: name)
+            case .version(let version): target = .version(version)
+            }
+            kind = ReplicateKind(options: ReplicateBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey, target: target,
+                connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
+                maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
+        case .hfSpace, .runpod, .modal, .http:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
