@@ -33,7 +33,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
     private var sink: (any BackendSink)?
     private var phase = Phase.creating
     /// The create or poll in flight.
-    private var current: ReplicatePredictionCall?
+    private var current: BufferedCall?
     /// The output file fetch in flight.
     private var fetch: BufferedCall?
     private var input: ReplicateInputBody?
@@ -82,9 +82,20 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
                            ("Prefer", ReplicateEndpoints.preferWait(remainingMs: remaining, maxWait: config.options.maxWaitSeconds))]
         request.requestID = call.requestID
         request.body = .stream(length: nil)
-        current = ReplicatePredictionCall(request, on: loop, bodyProvider: input) { [self] reply in
+        current = Self.predictionCall(request, on: loop, bodyProvider: input) { [self] reply in
             createAnswered(reply)
         }
+    }
+
+    /// A create or poll whose reply is a prediction object: collected whole (up to the request's
+    /// `maxResponseBytes`) except its echoed `input` — possibly a whole uploaded file — which
+    /// ReplicateInputDropper removes as it streams; `retry-after` kept.
+    private static func predictionCall(_ request: UpstreamRequest, on loop: BackendLoop,
+                                       bodyProvider: (any BufferedCallBodyProvider)?,
+                                       completion: @escaping (BufferedReply) -> Void) -> BufferedCall {
+        var dropper = ReplicateInputDropper()
+        return BufferedCall.start(request, on: loop, keepHeaders: ["retry-after"], bodyProvider: bodyProvider,
+                                  replyFilter: { bytes, body in dropper.feed(bytes, into: &body) }, completion: completion)
     }
 
     // MARK: - BackendInvocation
@@ -180,7 +191,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         guard let p = prediction, let url = config.endpoints.getURL(for: p) else { return }
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
         request.requestID = requestID
-        current = ReplicatePredictionCall(request, on: loop, bodyProvider: nil) { [self] reply in
+        current = Self.predictionCall(request, on: loop, bodyProvider: nil) { [self] reply in
             current = nil
             guard phase == .polling else { return }
             if reply.isSuccess, let next = Self.prediction(from: reply) {
