@@ -1,0 +1,112 @@
+"""A real Gradio app standing in for a Hugging Face Space in the hf_space end-to-end tests.
+
+Started by Tests/e2e/test_hf_space.py as `python3 space_app.py <port> <log file>` on loopback.
+One process serves every function the tests need (Gradio takes seconds to start). The log file
+gets one line per event the tests must observe from the app's side: a call reaching a function,
+a generator being cancelled.
+"""
+import asyncio
+import os
+import sys
+import tempfile
+
+import gradio as gr
+from PIL import Image, ImageOps
+
+PORT = int(sys.argv[1])
+LOG = sys.argv[2]
+TOKEN = os.environ.get("SPACE_TOKEN")
+
+
+def log(line):
+    with open(LOG, "a") as f:
+        f.write(line + "\n")
+
+
+def edit(image, prompt):
+    """Image in, image out: mirrored, with the prompt's length as its width change."""
+    log(f"edit {image.size[0]}x{image.size[1]} {prompt}")
+    return ImageOps.mirror(image).resize((image.size[0] + len(prompt), image.size[1]))
+
+
+def generate(prompt, size):
+    log(f"generate {prompt} {size}")
+    return Image.new("RGB", (int(size), int(size)), (200, 30, 60))
+
+
+def echo(text, times, flag):
+    log(f"echo {text} {times!r} {flag!r}")
+    return f"{text}*{times}:{flag}"
+
+
+async def count(n):
+    for i in range(int(n)):
+        yield f"step {i}"
+        await asyncio.sleep(0.05)
+
+
+async def slow(tag):
+    """Runs until cancelled (a paid GPU job the gateway must stop when it abandons it)."""
+    log(f"slow-start {tag}")
+    finished = False
+    try:
+        for i in range(600):
+            yield f"{tag} {i}"
+            await asyncio.sleep(0.1)
+        finished = True
+    finally:
+        if not finished:
+            log(f"slow-cancelled {tag}")
+
+
+def make_file(text):
+    path = os.path.join(tempfile.mkdtemp(), "result.txt")
+    with open(path, "w") as f:
+        f.write(text.upper())
+    return path
+
+
+def quota(prompt):
+    log(f"quota {prompt}")
+    # spaces/zero/client.py schedule(): the message and title ZeroGPU raises for an exhausted
+    # quota (backend-protocols.md §1.5).
+    raise gr.Error("You have exceeded your free ZeroGPU quota (60s requested vs. 0s left). Try again in 0:00:30. "
+                   "Subscribe to Hugging Face PRO to get 40 min of ZeroGPU quota a day - "
+                   "https://huggingface.co/subscribe/pro?from=ZeroGPU", title="ZeroGPU quota exceeded")
+
+
+def broken(prompt):
+    log(f"broken {prompt}")
+    raise gr.Error(f"cannot do {prompt}")
+
+
+def transcribe(audio_path, language):
+    size = os.path.getsize(audio_path)
+    log(f"transcribe {size} {language}")
+    return f"heard {size} bytes in {language}"
+
+
+with gr.Blocks() as demo:
+    image_in = gr.Image(type="pil")
+    prompt = gr.Textbox()
+    image_out = gr.Image(type="pil")
+    size = gr.Number()
+    text_out = gr.Textbox()
+    flag = gr.Checkbox()
+    file_out = gr.File()
+    audio_in = gr.Audio(type="filepath")
+    button = gr.Button()
+    button.click(edit, [image_in, prompt], image_out, api_name="edit")
+    button.click(generate, [prompt, size], image_out, api_name="generate")
+    button.click(echo, [prompt, size, flag], text_out, api_name="echo")
+    button.click(count, [size], text_out, api_name="count")
+    button.click(slow, [prompt], text_out, api_name="slow")
+    button.click(make_file, [prompt], file_out, api_name="file")
+    button.click(quota, [prompt], text_out, api_name="quota")
+    button.click(broken, [prompt], text_out, api_name="broken")
+    button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
+
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=PORT, prevent_thread_lock=False,
+                                                   show_error=False, quiet=True)
