@@ -86,6 +86,12 @@ def transcribe(audio_path, language):
     return f"heard {size} bytes in {language}"
 
 
+def measure(path):
+    size = os.path.getsize(path)
+    log(f"measure {size}")
+    return f"heard {size} bytes"
+
+
 with gr.Blocks() as demo:
     image_in = gr.Image(type="pil")
     prompt = gr.Textbox()
@@ -95,6 +101,7 @@ with gr.Blocks() as demo:
     flag = gr.Checkbox()
     file_out = gr.File()
     audio_in = gr.Audio(type="filepath")
+    file_in = gr.File(type="filepath")
     button = gr.Button()
     button.click(edit, [image_in, prompt], image_out, api_name="edit")
     button.click(generate, [prompt, size], image_out, api_name="generate")
@@ -105,8 +112,23 @@ with gr.Blocks() as demo:
     button.click(quota, [prompt], text_out, api_name="quota")
     button.click(broken, [prompt], text_out, api_name="broken")
     button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
+    button.click(measure, [file_in], text_out, api_name="measure")
 
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=8).launch(server_name="127.0.0.1", server_port=PORT, prevent_thread_lock=False,
-                                                   show_error=False, quiet=True)
+    import fastapi
+    import uvicorn
+
+    # A Space's front sees every request; so does this middleware: one log line per request
+    # with the Authorization it carried, so the tests can check the token went on every call
+    # (config, upload, call, stream, file, cancel).
+    app = fastapi.FastAPI()
+
+    @app.middleware("http")
+    async def record_auth(request, call_next):
+        log(f"auth {request.method} {request.url.path} {request.headers.get('authorization')}")
+        return await call_next(request)
+
+    demo.queue(default_concurrency_limit=8)
+    app = gr.mount_gradio_app(app, demo, path="", show_error=False)
+    uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning")

@@ -1,0 +1,283 @@
+"""hf_space end to end: the real gateway in front of a REAL Gradio app (PyPI `gradio`) on
+loopback, standing in for a Hugging Face Space (gradio_apps/space_app.py). One app process
+serves every function (Gradio takes seconds to start); the app's log file shows what reached
+it, and the Authorization every request carried."""
+import base64
+import http.client
+import io
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+import requests
+from PIL import Image
+
+from conftest import USER_KEY, Gateway, wait_until
+
+HERE = pathlib.Path(__file__).resolve().parent
+TOKEN = "hf_space-secret-token-0123456789"
+AUTH = {"Authorization": f"Bearer {USER_KEY}"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SpaceApp:
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.log_path = pathlib.Path(self.dir.name) / "app.log"
+        self.log_path.write_text("")
+        self.port = free_port()
+        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=self.dir.name + "/gradio")
+        self.out = open(pathlib.Path(self.dir.name) / "app.out", "wb")
+        self.proc = subprocess.Popen([sys.executable, str(HERE / "gradio_apps" / "space_app.py"), str(self.port),
+                                      str(self.log_path)], stdout=self.out, stderr=subprocess.STDOUT, env=env)
+        self.base = f"http://127.0.0.1:{self.port}"
+
+        def up():
+            try:
+                return requests.get(self.base + "/config", timeout=1).status_code == 200
+            except requests.RequestException:
+                return self.proc.poll() is not None
+        assert wait_until(up, 60) and self.proc.poll() is None, (pathlib.Path(self.dir.name) / "app.out").read_text()
+
+    def lines(self, prefix=""):
+        return [l for l in self.log_path.read_text().splitlines() if l.startswith(prefix)]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        self.dir.cleanup()
+
+
+def space_backend(name, url, api, inputs, output=0, extra=""):
+    return f"""  {name}:
+    kind: hf_space
+    url: {url}
+    token: {TOKEN}
+    api_name: /{api}
+    inputs: {json.dumps(inputs)}
+    output: {output}
+{extra}"""
+
+
+@pytest.fixture(scope="module")
+def space():
+    app = SpaceApp()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def gw(space):
+    url = space.base
+    backends = "".join([
+        space_backend("s-edit", url, "edit", ["$image", "$prompt"]),
+        space_backend("s-generate", url, "generate", ["$prompt", 16]),
+        space_backend("s-echo", url, "echo", ["$prompt", "$n", True]),
+        space_backend("s-count", url, "count", ["$n"]),
+        space_backend("s-slow", url, "slow", ["$tag"]),
+        space_backend("s-slow-1s", url, "slow", ["$tag"], extra="    timeout: 1s\n"),
+        space_backend("s-file", url, "file", ["$text"]),
+        space_backend("s-quota", url, "quota", ["$prompt"]),
+        space_backend("s-broken", url, "broken", ["$prompt"]),
+        space_backend("s-measure", url, "measure", ["$file"]),
+    ])
+    config = f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 2
+  max_body: 200MB
+backends:
+{backends}
+models:
+  space-edit: {{ task: image_edit, backends: [s-edit] }}
+  space-generate: {{ task: image, backends: [s-generate] }}
+  space-echo: {{ task: raw, backends: [s-echo] }}
+  space-count: {{ task: raw, backends: [s-count] }}
+  space-slow: {{ task: raw, backends: [s-slow] }}
+  space-slow-1s: {{ task: raw, backends: [s-slow-1s] }}
+  space-file: {{ task: raw, backends: [s-file] }}
+  space-quota: {{ task: raw, backends: [s-quota] }}
+  space-broken: {{ task: raw, backends: [s-broken] }}
+  space-measure: {{ task: transcription, backends: [s-measure] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+"""
+    g = Gateway(config)
+    yield g
+    g.stop()
+
+
+def png(width, height, color=(10, 200, 30)):
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_image_edit_multipart_uploads_the_image_and_returns_b64(gw, space):
+    image = png(8, 5)
+    r = requests.post(gw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files={"image": ("in.png", image, "image/png")}, data={"model": "space-edit", "prompt": "abc"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert set(body) == {"created", "data"} and len(body["data"]) == 1
+    out = Image.open(io.BytesIO(base64.b64decode(body["data"][0]["b64_json"])))
+    # The app mirrored the image and widened it by the prompt's length: it got both fields.
+    assert out.size == (8 + 3, 5)
+    assert "edit 8x5 abc" in space.lines("edit")
+    # No URL that needs the Space's token is handed out.
+    assert "http" not in r.text and TOKEN not in r.text
+
+
+def test_image_generation_json(gw, space):
+    r = requests.post(gw.base + "/v1/images/generations", headers=AUTH, timeout=30,
+                      json={"model": "space-generate", "prompt": "a red square"})
+    assert r.status_code == 200, r.text
+    out = Image.open(io.BytesIO(base64.b64decode(r.json()["data"][0]["b64_json"])))
+    assert out.size == (16, 16)
+    assert out.convert("RGB").getpixel((3, 3))[0] > 150
+    assert "generate a red square 16" in space.lines("generate")
+
+
+def test_text_function_through_run_keeps_json_types(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-echo", headers=AUTH, timeout=30,
+                      json={"model": "space-echo", "prompt": "hi", "n": 3})
+    assert r.status_code == 200, r.text
+    assert r.json() == "hi*3:True"
+    # Numbers stay numbers and constants keep their type on the app's side.
+    assert "echo hi 3 True" in space.lines("echo")
+
+
+def test_token_on_every_call_and_never_the_clients_key(gw, space):
+    requests.post(gw.base + "/v1/run/space-file", headers=AUTH, timeout=30, json={"model": "space-file", "text": "x"})
+    seen = space.lines("auth ")
+    gateway_calls = [l for l in seen if "/call/" in l or "/file=" in l or "/upload" in l]
+    assert gateway_calls
+    for line in seen:
+        assert USER_KEY not in line
+    for line in gateway_calls:
+        assert line.endswith(f"Bearer {TOKEN}"), line
+
+
+def test_file_result_is_returned_inline(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-file", headers=AUTH, timeout=30,
+                      json={"model": "space-file", "text": "abc"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["orig_name"] == "result.txt" and out["meta"] == {"_type": "gradio.FileData"}
+    assert out["url"].startswith("data:")
+    assert base64.b64decode(out["url"].split(",", 1)[1]) == b"ABC"
+    assert "http://" not in r.text
+
+
+def test_streamed_generating_events(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-count", headers=AUTH, timeout=30, stream=True,
+                      json={"model": "space-count", "n": 3, "stream": True})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = []
+    for block in r.text.split("\n\n"):
+        if block.strip():
+            fields = dict(line.split(": ", 1) for line in block.splitlines())
+            events.append((fields["event"], json.loads(fields["data"])))
+    assert events == [("generating", "step 0"), ("generating", "step 1"), ("generating", "step 2"),
+                      ("complete", "step 2")]
+
+
+def test_a_generator_without_stream_gives_its_last_output(gw):
+    r = requests.post(gw.base + "/v1/run/space-count", headers=AUTH, timeout=30, json={"model": "space-count", "n": 2})
+    assert r.status_code == 200, r.text
+    assert r.json() == "step 1"
+
+
+def test_app_error_is_a_502_with_its_text(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-broken", headers=AUTH, timeout=30,
+                      json={"model": "space-broken", "prompt": "magic"})
+    assert r.status_code == 502, r.text
+    assert "cannot do magic" in r.json()["error"]["message"]
+
+
+def test_zerogpu_quota_makes_the_backend_wait(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-quota", headers=AUTH, timeout=30,
+                      json={"model": "space-quota", "prompt": "first"})
+    assert r.status_code == 503, r.text
+    error = r.json()["error"]
+    assert error["code"] == "no_backend_available"
+    assert "ZeroGPU quota" in error["message"]
+    assert space.lines("quota") == ["quota first"]
+    # Within the 30 s the app named, the backend is skipped: the app never sees the call.
+    r = requests.post(gw.base + "/v1/run/space-quota", headers=AUTH, timeout=30,
+                      json={"model": "space-quota", "prompt": "second"})
+    assert r.status_code == 503, r.text
+    assert "ZeroGPU quota" in r.json()["error"]["message"]
+    assert space.lines("quota") == ["quota first"]
+
+
+def test_client_disconnect_cancels_the_gradio_job(gw, space):
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=30)
+    body = json.dumps({"model": "space-slow", "tag": "gone", "stream": True}).encode()
+    sock.sendall(b"POST /v1/run/space-slow HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    received = b""
+    while b"event: generating" not in received:
+        chunk = sock.recv(65536)
+        assert chunk, received
+        received += chunk
+    assert space.lines("slow-start gone")
+    sock.close()
+    closed = time.monotonic()
+    assert wait_until(lambda: space.lines("slow-cancelled gone"), 2), space.lines()
+    assert time.monotonic() - closed < 2
+
+
+def test_timeout_cancels_the_gradio_job(gw, space):
+    r = requests.post(gw.base + "/v1/run/space-slow-1s", headers=AUTH, timeout=30,
+                      json={"model": "space-slow-1s", "tag": "late"})
+    assert r.status_code == 504, r.text
+    ended = time.monotonic()
+    assert space.lines("slow-start late")
+    assert wait_until(lambda: space.lines("slow-cancelled late"), 2), space.lines()
+    assert time.monotonic() - ended < 2
+
+
+def test_large_upload_streams_through_the_gateway(gw, space):
+    """A 30-minute-audio-sized file (60 MB, 16 kHz 16-bit mono WAV is ~58 MB) goes to the app's
+    /upload as it arrives: the gateway's memory stays far below the file's size."""
+    size = 60 << 20
+    boundary = "tgboundary0123456789"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nspace-measure\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"long.wav\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        block = b"\x01\x02" * (1 << 19)
+        for _ in range(size // len(block)):
+            yield block
+        yield tail
+    before = gw.rss_kb("VmRSS")
+    r = requests.post(gw.base + "/v1/audio/transcriptions", timeout=60, data=body(),
+                      headers=dict(AUTH, **{"Content-Type": f"multipart/form-data; boundary={boundary}",
+                                            "Content-Length": str(len(head) + size + len(tail))}))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"text": f"heard {size} bytes"}
+    peak = gw.rss_kb("VmHWM")
+    print(f"gateway RSS before {before} KiB, peak {peak} KiB for a {size >> 20} MiB upload")
+    assert peak < 64 * 1024
