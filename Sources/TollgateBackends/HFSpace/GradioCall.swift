@@ -91,7 +91,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     /// Begins on the next pass of the loop (never a report inside `invoke`).
     func start() {
-        schedule { in self.begin() }
+        schedule { self.begin() }
     }
 
     private func schedule(_ action: @escaping () -> Void) {
@@ -125,7 +125,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         }
         phase = .config
         pending = BufferedCall.start(backend.request(options.baseURL + "/config", maxBytes: Self.maxConfigBytes),
-                                     multi: backend.multi) { reply in
+                                     on: backend.backendLoop) { reply in
             self.pending = nil
             self.configArrived(reply)
         }
@@ -246,7 +246,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         let url = options.baseURL + config.apiPrefix + "/upload"
         let request = backend.request(url, method: "POST", contentType: "multipart/form-data; boundary=\(boundary)",
                                       body: .stream(length: nil), maxBytes: Self.maxSmallReply)
-        pending = BufferedCall.start(request, multi: backend.multi, bodyProvider: provider) { reply in
+        pending = BufferedCall.start(request, on: backend.backendLoop, bodyProvider: provider) { reply in
             self.pending = nil
             self.upload = nil
             self.uploadArrived(reply, part: part, provider: provider)
@@ -282,7 +282,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         let request = backend.request(url, method: "POST", contentType: "application/json", body: .bytes(data),
                                       maxBytes: Self.maxSmallReply)
         // Strong: a cancel during the POST keeps this call until the answer names the job.
-        pending = BufferedCall.start(request, multi: backend.multi) { reply in
+        pending = BufferedCall.start(request, on: backend.backendLoop) { reply in
             self.pending = nil
             self.submitted(reply)
         }
@@ -332,7 +332,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             parsed = try events.feed(bytes)
         } catch {
             terminal = GradioEvent(name: "error", data: Array(#""an event from the app exceeds 64 MiB""#.utf8))
-            schedule { in self.streamEnded() }
+            schedule { self.streamEnded() }
             return true
         }
         for event in parsed {
@@ -340,7 +340,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             case "complete", "error":
                 jobOver = true
                 terminal = event
-                schedule { in self.streamEnded() }
+                schedule { self.streamEnded() }
                 return true
             case "generating" where relaysStream:
                 guard let value = try? JSONValue.parse(event.data), let out = value[options.output] else { continue }
@@ -369,7 +369,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         } else {
             failure = .broken("the app's event stream ended without a result")
         }
-        schedule { in self.end(failure) }
+        schedule { self.end(failure) }
     }
 
     /// Where the app serves a file by path (`/file=`; Gradio 4 has no prefix, §1.3).
@@ -433,7 +433,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             return fetchNext()
         }
         guard fileBudget > 0 else { return end(.tooLarge) }
-        pending = BufferedCall.start(backend.request(ref.url, maxBytes: fileBudget), multi: backend.multi) { reply in
+        pending = BufferedCall.start(backend.request(ref.url, maxBytes: fileBudget), on: backend.backendLoop) { reply in
             self.pending = nil
             guard reply.isSuccess else {
                 if reply.outcome == .tooLarge { return self.end(.tooLarge) }

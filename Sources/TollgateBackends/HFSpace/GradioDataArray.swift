@@ -6,7 +6,7 @@
 // (data_classes.py validate_meta, §1.3) — and a field sent several times as a list. A field
 // the request lacks is null (the Gradio component's own default then applies). Constants keep
 // their JSON type. Pure: no I/O.
-public import TollgateCore
+import TollgateCore
 
 /// One element of an hf_space `inputs` array (the config's GradioInput, in this module's terms).
 public enum GradioDataInput: Equatable, Sendable {

@@ -68,8 +68,8 @@ final class GradioMultipartPump {
                 }
             case .bytes(let count):
                 let n = min(max(count, 0), scratch.count)
-                do throws(MultipartError) {
-                    try scratch.withUnsafeBytes { all in
+                let error: MultipartError? = scratch.withUnsafeBytes { all in
+                    do throws(MultipartError) {
                         try parser.feed(UnsafeRawBufferPointer(rebasing: all[0..<n])) { event in
                             switch event {
                             case .partBegin(let headers): pending.append(.partBegin(headers))
@@ -80,10 +80,12 @@ final class GradioMultipartPump {
                             case .end: break
                             }
                         }
+                        return nil
+                    } catch {
+                        return error
                     }
-                } catch {
-                    failure = "malformed multipart body: \(error)"
                 }
+                if let error { failure = "malformed multipart body: \(error)" }
             }
         }
     }

@@ -11,7 +11,7 @@
 // `/config` facts for `configLifetime`, so a Space upgraded from Gradio 4 to 5 (its prefix
 // moves) is seen within that time, and at once when a call finds its route gone.
 import TollgateIO
-public import TollgateUpstream
+import TollgateUpstream
 import TollgateCore
 
 public final class HFSpaceBackend: BackendAdapter {

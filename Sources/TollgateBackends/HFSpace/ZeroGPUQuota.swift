@@ -66,7 +66,7 @@ struct ZeroGPUQuota: Equatable, Sendable {
     /// seconds rounded up (waiting a fraction longer is harmless; calling early is not).
     static func timedeltaSeconds(_ bytes: [UInt8]) -> Int64? {
         var index = 0
-        func number(maxDigits: Int) -> Int64? {
+        func number(minDigits: Int = 1, maxDigits: Int) -> Int64? {
             var value: Int64 = 0
             var digits = 0
             while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39, digits < maxDigits {
@@ -74,7 +74,7 @@ struct ZeroGPUQuota: Equatable, Sendable {
                 digits += 1
                 index += 1
             }
-            return digits == 0 ? nil : value
+            return digits < minDigits ? nil : value
         }
         func expect(_ text: String) -> Bool {
             let want = Array(text.utf8)
@@ -91,7 +91,8 @@ struct ZeroGPUQuota: Equatable, Sendable {
             guard expect(", "), let h = number(maxDigits: 2) else { return nil }
             hours = h
         }
-        guard expect(":"), let minutes = number(maxDigits: 2), expect(":"), let seconds = number(maxDigits: 2),
+        guard expect(":"), let minutes = number(minDigits: 2, maxDigits: 2), expect(":"),
+              let seconds = number(minDigits: 2, maxDigits: 2),
               minutes < 60, seconds < 60, days < 10_000, hours < 1_000_000 else { return nil }
         var fraction = false
         if expect("."), number(maxDigits: 6) != nil { fraction = true }
