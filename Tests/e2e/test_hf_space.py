@@ -266,18 +266,22 @@ def test_large_upload_streams_through_the_gateway(gw, space):
             f"Content-Type: audio/wav\r\n\r\n").encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
 
-    def body():
-        yield head
-        block = b"\x01\x02" * (1 << 19)
-        for _ in range(size // len(block)):
-            yield block
-        yield tail
     before = gw.rss_kb("VmRSS")
-    r = requests.post(gw.base + "/v1/audio/transcriptions", timeout=60, data=body(),
-                      headers=dict(AUTH, **{"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                            "Content-Length": str(len(head) + size + len(tail))}))
-    assert r.status_code == 200, r.text
-    assert r.json() == {"text": f"heard {size} bytes"}
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=60)
+    sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + f"\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: ".encode()
+                 + str(len(head) + size + len(tail)).encode() + b"\r\n\r\n" + head)
+    block = b"\x01\x02" * (1 << 19)
+    for _ in range(size // len(block)):
+        sock.sendall(block)
+    sock.sendall(tail)
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    text = resp.read()
+    sock.close()
+    assert resp.status == 200, text
+    assert json.loads(text) == {"text": f"heard {size} bytes"}
+    assert space.lines("measure") == [f"measure {size}"]
     peak = gw.rss_kb("VmHWM")
     print(f"gateway RSS before {before} KiB, peak {peak} KiB for a {size >> 20} MiB upload")
     assert peak < 64 * 1024
