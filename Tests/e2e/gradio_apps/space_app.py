@@ -46,14 +46,15 @@ async def count(n):
 
 
 async def slow(tag):
-    """Runs until cancelled (a paid GPU job the gateway must stop when it abandons it)."""
+    """A long job (a paid GPU at work) the gateway must stop when it abandons the call. Not a
+    generator: Gradio stops a generator by itself once the result stream's reader is gone, but
+    a plain function runs to its end unless the queue cancel (POST /cancel) cancels its task."""
     log(f"slow-start {tag}")
     finished = False
     try:
-        for i in range(600):
-            yield f"{tag} {i}"
-            await asyncio.sleep(0.1)
+        await asyncio.sleep(60)
         finished = True
+        return f"{tag} done"
     finally:
         if not finished:
             log(f"slow-cancelled {tag}")
