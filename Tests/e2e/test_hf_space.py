@@ -96,6 +96,11 @@ def gw(space):
         space_backend("s-quota", url, "quota", ["$prompt"]),
         space_backend("s-broken", url, "broken", ["$prompt"]),
         space_backend("s-measure", url, "measure", ["$file"]),
+        # The app's /v5 mount claims Gradio 5.49.1 (see space_app.py).
+        space_backend("s5-edit", url + "/v5", "edit", ["$image", "$prompt"]),
+        space_backend("s5-quota", url + "/v5", "quota", ["$prompt"]),
+        space_backend("s5-broken", url + "/v5", "broken", ["$prompt"]),
+        space_backend("s5-slow", url + "/v5", "slow", ["$tag"], extra="    timeout: 1s\n"),
     ])
     config = f"""
 server:
@@ -115,6 +120,10 @@ models:
   space-quota: {{ task: raw, backends: [s-quota] }}
   space-broken: {{ task: raw, backends: [s-broken] }}
   space-measure: {{ task: transcription, backends: [s-measure] }}
+  v5-edit: {{ task: image_edit, backends: [s5-edit] }}
+  v5-quota: {{ task: raw, backends: [s5-quota] }}
+  v5-broken: {{ task: raw, backends: [s5-broken] }}
+  v5-slow: {{ task: raw, backends: [s5-slow] }}
 users:
   alice:
     keys: ["{USER_KEY}"]
@@ -285,3 +294,35 @@ def test_large_upload_streams_through_the_gateway(gw, space):
     peak = gw.rss_kb("VmHWM")
     print(f"gateway RSS before {before} KiB, peak {peak} KiB for a {size >> 20} MiB upload")
     assert peak < 64 * 1024
+
+
+# --- Gradio before 6.13: `/call` error events carry no text, so the queue protocol is used ----
+
+
+def test_old_gradio_image_edit_through_the_queue_protocol(gw, space):
+    r = requests.post(gw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files={"image": ("in.png", png(6, 4), "image/png")}, data={"model": "v5-edit", "prompt": "xy"})
+    assert r.status_code == 200, r.text
+    out = Image.open(io.BytesIO(base64.b64decode(r.json()["data"][0]["b64_json"])))
+    assert out.size == (6 + 2, 4)
+    assert any(l.startswith("auth POST /v5/gradio_api/queue/join Bearer") for l in space.lines("auth "))
+
+
+def test_old_gradio_error_text_and_zerogpu_quota(gw, space):
+    r = requests.post(gw.base + "/v1/run/v5-broken", headers=AUTH, timeout=30, json={"model": "v5-broken", "prompt": "v5"})
+    assert r.status_code == 502, r.text
+    assert "cannot do v5" in r.json()["error"]["message"]
+    r = requests.post(gw.base + "/v1/run/v5-quota", headers=AUTH, timeout=30, json={"model": "v5-quota", "prompt": "v5 first"})
+    assert r.status_code == 503, r.text
+    assert "ZeroGPU quota" in r.json()["error"]["message"]
+    r = requests.post(gw.base + "/v1/run/v5-quota", headers=AUTH, timeout=30, json={"model": "v5-quota", "prompt": "v5 again"})
+    assert r.status_code == 503, r.text
+    assert space.lines("quota v5") == ["quota v5 first"]
+
+
+def test_old_gradio_timeout_cancels_the_queued_job(gw, space):
+    r = requests.post(gw.base + "/v1/run/v5-slow", headers=AUTH, timeout=30, json={"model": "v5-slow", "tag": "v5late"})
+    assert r.status_code == 504, r.text
+    ended = time.monotonic()
+    assert wait_until(lambda: space.lines("slow-cancelled v5late"), 2), space.lines()
+    assert time.monotonic() - ended < 2

@@ -51,6 +51,9 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     private var eventID: String?
     /// The job ended on the app (its terminal event came): no cancel is due.
     private var jobOver = false
+    /// The call goes through the queue protocol (`/queue/join`, `/queue/data`): an app too old
+    /// to send `/call` clients its error texts (GradioSpaceConfig.withholdsErrorText).
+    private var queueProtocol = false
 
     // Body
     private var fields: [String: [GradioFieldValue]] = [:]
@@ -276,9 +279,14 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     private func submit() {
         phase = .submitting
-        let data = GradioDataArray.body(inputs: options.inputs, fields: fields, sessionHash: sessionHash)
+        let fnIndex = config.functionIndex[options.apiNameInConfig]
+        // A stream stays on `/call`: the queue protocol sends a generator's outputs as diffs.
+        queueProtocol = config.withholdsErrorText && !relaysStream && fnIndex != nil
+        let data = GradioDataArray.body(inputs: options.inputs, fields: fields, sessionHash: sessionHash,
+                                        queueFunction: queueProtocol ? fnIndex : nil)
         fields = [:]
-        let url = options.baseURL + config.apiPrefix + "/call/" + options.apiPathSegment
+        let url = options.baseURL + config.apiPrefix
+            + (queueProtocol ? "/queue/join" : "/call/" + options.apiPathSegment)
         let request = backend.request(url, method: "POST", contentType: "application/json", body: .bytes(data),
                                       maxBytes: Self.maxSmallReply)
         // Strong: a cancel during the POST keeps this call until the answer names the job.
@@ -312,8 +320,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     private func openStream(_ eventID: String) {
         phase = .streaming
-        let url = options.baseURL + config.apiPrefix + "/call/" + options.apiPathSegment + "/"
-            + HFSpaceBackendOptions(name: "", baseURL: "", token: nil, apiName: eventID).apiPathSegment
+        let url = queueProtocol
+            ? options.baseURL + config.apiPrefix + "/queue/data?session_hash=" + sessionHash
+            : options.baseURL + config.apiPrefix + "/call/" + options.apiPathSegment + "/"
+                + HFSpaceBackendOptions(name: "", baseURL: "", token: nil, apiName: eventID).apiPathSegment
         let request = backend.request(url, accept: "text/event-stream")
         let transfer = UpstreamTransfer(request: request, multi: backend.multi, delegate: self)
         if !transfer.isFinished { stream = transfer }
@@ -335,7 +345,8 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             schedule { self.streamEnded() }
             return true
         }
-        for event in parsed {
+        for received in parsed {
+            guard let event = queueProtocol ? Self.callEvent(fromQueueMessage: received.data) : received else { continue }
             switch event.name {
             case "complete", "error":
                 jobOver = true
@@ -355,6 +366,29 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
         .end
+    }
+
+    /// A queue-protocol message (`data: {"msg":…}`, server_messages.py) as the `/call` event
+    /// it stands for: `process_completed` → `complete` (its `output.data`) or `error` (its
+    /// `output.error` and `title`), `unexpected_error` → `error` (its `message`); nil for the
+    /// rest (estimation, progress, log, heartbeat, generating — diffs, not outputs — and close).
+    static func callEvent(fromQueueMessage data: [UInt8]) -> GradioEvent? {
+        guard let message = try? JSONValue.parse(data) else { return nil }
+        switch message["msg"]?.stringValue {
+        case "process_completed":
+            let output = message["output"] ?? .null
+            if message["success"]?.boolValue == true {
+                return GradioEvent(name: "complete", data: (output["data"] ?? .null).serialized)
+            }
+            var error = JSONObject()
+            error["error"] = output["error"] ?? .null
+            error["title"] = output["title"] ?? message["title"] ?? .null
+            return GradioEvent(name: "error", data: JSONValue.object(error).serialized)
+        case "unexpected_error":
+            return GradioEvent(name: "error", data: (message["message"] ?? .null).serialized)
+        default:
+            return nil
+        }
     }
 
     func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {

@@ -32,7 +32,10 @@ enum GradioFieldValue: Equatable, Sendable {
 enum GradioDataArray {
     /// The `/call` body for `inputs`, given the request's fields (a name seen several times
     /// has several values, in order).
-    static func body(inputs: [GradioDataInput], fields: [String: [GradioFieldValue]], sessionHash: String) -> [UInt8] {
+    /// With `queueFunction` (the dependency id), the body of the queue protocol's
+    /// `POST <prefix>/queue/join` instead (§1.4: `fn_index`, `event_data`, `trigger_id`).
+    static func body(inputs: [GradioDataInput], fields: [String: [GradioFieldValue]], sessionHash: String,
+                     queueFunction: Int? = nil) -> [UInt8] {
         var out: [UInt8] = Array(#"{"data":["#.utf8)
         for (index, input) in inputs.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -40,6 +43,9 @@ enum GradioDataArray {
         }
         out += Array(#"],"session_hash":"#.utf8)
         out += Array(JSONText.quoted(sessionHash).utf8)
+        if let queueFunction {
+            out += Array(",\"fn_index\":\(queueFunction),\"event_data\":null,\"trigger_id\":null".utf8)
+        }
         out.append(UInt8(ascii: "}"))
         return out
     }

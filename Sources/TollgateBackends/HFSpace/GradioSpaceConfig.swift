@@ -19,6 +19,18 @@ struct GradioSpaceConfig: Equatable, Sendable {
         case badPrefix(String)
     }
 
+    /// Whether this Gradio withholds error texts from `/call` clients: before 6.13 an `error`
+    /// event's data is null (routes.py simple_predict_get; backend-protocols.md §1.2), so a
+    /// ZeroGPU quota error cannot be told from any other there. Such apps are called through
+    /// the queue protocol (§1.4), whose `process_completed` carries the text. An unknown
+    /// version is taken as current.
+    var withholdsErrorText: Bool {
+        guard let version else { return false }
+        let parts = version.split(separator: ".", maxSplits: 2).map { Int($0.prefix { $0.isNumber }) }
+        guard parts.count >= 2, let major = parts[0], let minor = parts[1] else { return false }
+        return major < 6 || (major == 6 && minor < 13)
+    }
+
     static func parse(_ body: [UInt8]) throws(Failure) -> GradioSpaceConfig {
         let json: JSONValue
         do {

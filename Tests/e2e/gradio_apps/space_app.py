@@ -93,27 +93,37 @@ def measure(path):
     return f"heard {size} bytes"
 
 
-with gr.Blocks() as demo:
-    image_in = gr.Image(type="pil")
-    prompt = gr.Textbox()
-    image_out = gr.Image(type="pil")
-    size = gr.Number()
-    text_out = gr.Textbox()
-    flag = gr.Checkbox()
-    file_out = gr.File()
-    audio_in = gr.Audio(type="filepath")
-    file_in = gr.File(type="filepath")
-    button = gr.Button()
-    button.click(edit, [image_in, prompt], image_out, api_name="edit")
-    button.click(generate, [prompt, size], image_out, api_name="generate")
-    button.click(echo, [prompt, size, flag], text_out, api_name="echo")
-    button.click(count, [size], text_out, api_name="count")
-    button.click(slow, [prompt], text_out, api_name="slow")
-    button.click(make_file, [prompt], file_out, api_name="file")
-    button.click(quota, [prompt], text_out, api_name="quota")
-    button.click(broken, [prompt], text_out, api_name="broken")
-    button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
-    button.click(measure, [file_in], text_out, api_name="measure")
+def build():
+    with gr.Blocks() as demo:
+        image_in = gr.Image(type="pil")
+        prompt = gr.Textbox()
+        image_out = gr.Image(type="pil")
+        size = gr.Number()
+        text_out = gr.Textbox()
+        flag = gr.Checkbox()
+        file_out = gr.File()
+        audio_in = gr.Audio(type="filepath")
+        file_in = gr.File(type="filepath")
+        button = gr.Button()
+        button.click(edit, [image_in, prompt], image_out, api_name="edit")
+        button.click(generate, [prompt, size], image_out, api_name="generate")
+        button.click(echo, [prompt, size, flag], text_out, api_name="echo")
+        button.click(count, [size], text_out, api_name="count")
+        button.click(slow, [prompt], text_out, api_name="slow")
+        button.click(make_file, [prompt], file_out, api_name="file")
+        button.click(quota, [prompt], text_out, api_name="quota")
+        button.click(broken, [prompt], text_out, api_name="broken")
+        button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
+        button.click(measure, [file_in], text_out, api_name="measure")
+    return demo
+
+
+demo = build()
+# The same functions at /v5, whose /config claims Gradio 5.49.1: an app that sends `/call`
+# clients no error text (backend-protocols.md §1.2), which the gateway calls through the queue
+# protocol. The protocol code serving it is the real Gradio's.
+demo_v5 = build()
+OLD_VERSION = "5.49.1"
 
 
 if __name__ == "__main__":
@@ -128,8 +138,17 @@ if __name__ == "__main__":
     @app.middleware("http")
     async def record_auth(request, call_next):
         log(f"auth {request.method} {request.url.path} {request.headers.get('authorization')}")
-        return await call_next(request)
+        response = await call_next(request)
+        if request.url.path == "/v5/config" and response.status_code == 200:
+            import json
+            body = b"".join([chunk async for chunk in response.body_iterator])
+            config = json.loads(body)
+            config["version"] = OLD_VERSION
+            return fastapi.responses.JSONResponse(config)
+        return response
 
     demo.queue(default_concurrency_limit=8)
+    demo_v5.queue(default_concurrency_limit=8)
+    app = gr.mount_gradio_app(app, demo_v5, path="/v5", show_error=False)
     app = gr.mount_gradio_app(app, demo, path="", show_error=False)
     uvicorn.run(app, host="127.0.0.1", port=PORT, log_level="warning")
