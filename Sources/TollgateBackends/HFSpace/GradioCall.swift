@@ -29,6 +29,9 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     static let maxConfigBytes = 16 << 20
     /// Replies of `/upload` (a list of paths) and `/call` (an event id).
     static let maxSmallReply = 1 << 20
+    /// Result files of one call, together (held until the reply is made; images and short
+    /// clips, not a place for gigabytes).
+    static let maxResultFiles = 256 << 20
 
     private let backend: HFSpaceBackend
     private let call: BackendCall
@@ -87,7 +90,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         self.loop = backend.loop
         self.options = backend.options
         self.sessionHash = backend.newSessionHash()
-        fileBudget = options.maxResponseBytes
+        fileBudget = min(options.maxResponseBytes, Self.maxResultFiles)
     }
 
     private var relaysStream: Bool { call.operation == .run && call.stream }
