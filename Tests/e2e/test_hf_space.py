@@ -101,6 +101,9 @@ def gw(space):
         space_backend("s5-quota", url + "/v5", "quota", ["$prompt"]),
         space_backend("s5-broken", url + "/v5", "broken", ["$prompt"]),
         space_backend("s5-slow", url + "/v5", "slow", ["$tag"], extra="    timeout: 1s\n"),
+        # /v4 serves the routes without a prefix and a /config without api_prefix, as Gradio 4.
+        space_backend("s4-edit", url + "/v4", "edit", ["$image", "$prompt"]),
+        space_backend("s4-file", url + "/v4", "file", ["$text"]),
     ])
     config = f"""
 server:
@@ -124,6 +127,8 @@ models:
   v5-quota: {{ task: raw, backends: [s5-quota] }}
   v5-broken: {{ task: raw, backends: [s5-broken] }}
   v5-slow: {{ task: raw, backends: [s5-slow] }}
+  v4-edit: {{ task: image_edit, backends: [s4-edit] }}
+  v4-file: {{ task: raw, backends: [s4-file] }}
 users:
   alice:
     keys: ["{USER_KEY}"]
@@ -326,3 +331,18 @@ def test_old_gradio_timeout_cancels_the_queued_job(gw, space):
     ended = time.monotonic()
     assert wait_until(lambda: space.lines("slow-cancelled v5late"), 2), space.lines()
     assert time.monotonic() - ended < 2
+
+
+def test_gradio_4_has_no_api_prefix(gw, space):
+    r = requests.post(gw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files={"image": ("in.png", png(3, 3), "image/png")}, data={"model": "v4-edit", "prompt": "v4"})
+    assert r.status_code == 200, r.text
+    out = Image.open(io.BytesIO(base64.b64decode(r.json()["data"][0]["b64_json"])))
+    assert out.size == (3 + 2, 3)
+    r = requests.post(gw.base + "/v1/run/v4-file", headers=AUTH, timeout=30, json={"model": "v4-file", "text": "four"})
+    assert r.status_code == 200, r.text
+    assert base64.b64decode(r.json()["url"].split(",", 1)[1]) == b"FOUR"
+    seen = space.lines("auth ")
+    for route in ("POST /v4/upload ", "POST /v4/queue/join ", "GET /v4/queue/data "):
+        assert any(route in line for line in seen), (route, seen)
+    assert not any(line.startswith("auth POST /v4/gradio_api") for line in seen)

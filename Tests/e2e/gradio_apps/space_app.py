@@ -137,13 +137,24 @@ if __name__ == "__main__":
 
     @app.middleware("http")
     async def record_auth(request, call_next):
-        log(f"auth {request.method} {request.url.path} {request.headers.get('authorization')}")
+        path = request.url.path
+        log(f"auth {request.method} {path} {request.headers.get('authorization')}")
+        # /v4 plays Gradio 4: the /v5 app's routes at the root of the mount (no api_prefix),
+        # backend-protocols.md §1.1.
+        as_v4 = path.startswith("/v4/")
+        if as_v4:
+            target = "/v5/config" if path == "/v4/config" else "/v5/gradio_api/" + path[len("/v4/"):]
+            request.scope["path"] = target
+            request.scope["raw_path"] = target.encode()
         response = await call_next(request)
-        if request.url.path == "/v5/config" and response.status_code == 200:
+        if path in ("/v5/config", "/v4/config") and response.status_code == 200:
             import json
             body = b"".join([chunk async for chunk in response.body_iterator])
             config = json.loads(body)
             config["version"] = OLD_VERSION
+            if as_v4:
+                config["version"] = "4.44.1"
+                config.pop("api_prefix", None)
             return fastapi.responses.JSONResponse(config)
         return response
 
