@@ -310,6 +310,8 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard reply.outcome == .completed else { return end(BackendOutcome(reply.outcome)) }
         guard reply.status == 200 else {
             if reply.status == 404 { backend.forgetConfig() }
+            // A redirect or an odd success is no answer of Gradio's: the app is not right.
+            guard reply.status >= 400 else { return end(.broken("POST /call answered \(reply.status)")) }
             let detail = (try? JSONValue.parse(reply.body))?["detail"]?.stringValue
                 ?? String(decoding: reply.body.prefix(300), as: UTF8.self)
             // Gradio's own statuses (routes.py queue_join_helper): 503 queue full or stopped,
