@@ -96,6 +96,7 @@ def gw(space):
         space_backend("s-quota", url, "quota", ["$prompt"]),
         space_backend("s-broken", url, "broken", ["$prompt"]),
         space_backend("s-measure", url, "measure", ["$file"]),
+        space_backend("s-diarize", url, "diarize", ["$file"]),
         # The app's /v5 mount claims Gradio 5.49.1 (see space_app.py).
         space_backend("s5-edit", url + "/v5", "edit", ["$image", "$prompt"]),
         space_backend("s5-quota", url + "/v5", "quota", ["$prompt"]),
@@ -123,6 +124,7 @@ models:
   space-quota: {{ task: raw, backends: [s-quota] }}
   space-broken: {{ task: raw, backends: [s-broken] }}
   space-measure: {{ task: transcription, backends: [s-measure] }}
+  space-diarize: {{ task: diarization, backends: [s-diarize] }}
   v5-edit: {{ task: image_edit, backends: [s5-edit] }}
   v5-quota: {{ task: raw, backends: [s5-quota] }}
   v5-broken: {{ task: raw, backends: [s5-broken] }}
@@ -268,6 +270,19 @@ def test_timeout_cancels_the_gradio_job(gw, space):
     assert space.lines("slow-start late")
     assert wait_until(lambda: space.lines("slow-cancelled late"), 2), space.lines()
     assert time.monotonic() - ended < 2
+
+
+def test_diarization_of_an_uploaded_file(gw, space):
+    r = requests.post(gw.base + "/v1/audio/diarization", headers=AUTH, timeout=30,
+                      files={"file": ("talk.wav", b"RIFF" + b"\0" * 2000, "audio/wav")}, data={"model": "space-diarize"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["object"] == "audio.diarization" and body["model"] == "space-diarize"
+    assert body["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert [(s["start"], s["end"], s["speaker"]) for s in body["segments"]] == [(0.0, 1.5, "SPEAKER_01"),
+                                                                                (1.5, 4.25, "SPEAKER_00")]
+    assert body["duration"] == 4.25
+    assert space.lines("diarize") == ["diarize 2004"]
 
 
 def test_large_upload_streams_through_the_gateway(gw, space):

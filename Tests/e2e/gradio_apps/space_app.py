@@ -87,6 +87,14 @@ def transcribe(audio_path, language):
     return f"heard {size} bytes in {language}"
 
 
+def diarize(path):
+    """pyannote-style output, as diarization Spaces return it (gr.JSON)."""
+    size = os.path.getsize(path)
+    log(f"diarize {size}")
+    return {"diarization": [{"start": 0.0, "end": 1.5, "speaker": "SPEAKER_01"},
+                            {"start": "1.5", "end": "4.25", "speaker": "SPEAKER_00"}]}
+
+
 def measure(path):
     size = os.path.getsize(path)
     log(f"measure {size}")
@@ -104,6 +112,7 @@ def build():
         file_out = gr.File()
         audio_in = gr.Audio(type="filepath")
         file_in = gr.File(type="filepath")
+        json_out = gr.JSON()
         button = gr.Button()
         button.click(edit, [image_in, prompt], image_out, api_name="edit")
         button.click(generate, [prompt, size], image_out, api_name="generate")
@@ -115,6 +124,7 @@ def build():
         button.click(broken, [prompt], text_out, api_name="broken")
         button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
         button.click(measure, [file_in], text_out, api_name="measure")
+        button.click(diarize, [file_in], json_out, api_name="diarize")
     return demo
 
 
