@@ -57,6 +57,9 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     /// The call goes through the queue protocol (`/queue/join`, `/queue/data`): an app too old
     /// to send `/call` clients its error texts (GradioSpaceConfig.withholdsErrorText).
     private var queueProtocol = false
+    private var submittedAt: UInt64 = 0
+    /// Time the job waited in the app's queue, when the protocol tells.
+    private var queueTime: Duration?
 
     // Body
     private var fields: [String: [GradioFieldValue]] = [:]
@@ -282,6 +285,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     private func submit() {
         phase = .submitting
+        submittedAt = loop.now
         let fnIndex = config.functionIndex[options.apiNameInConfig]
         // A stream stays on `/call`: the queue protocol sends a generator's outputs as diffs.
         queueProtocol = config.withholdsErrorText && !relaysStream && fnIndex != nil
@@ -362,6 +366,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 guard let value = try? JSONValue.parse(event.data), let out = value[options.output] else { continue }
                 let shown = GradioResultFiles.withoutURLs(out, fileRoute: fileRoute)
                 relay.enqueue(Array("event: generating\ndata: ".utf8) + shown.serialized + Array("\n\n".utf8))
+            case "process_starts" where queueProtocol:
+                // The queue protocol says when a worker took the job: the time before that was
+                // spent in the app's queue (the `/call` stream does not say).
+                if queueTime == nil { queueTime = .nanoseconds(Int64(clamping: loop.now &- submittedAt)) }
             default:
                 continue  // heartbeat, or generating when only the result is wanted
             }
@@ -391,6 +399,8 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             return GradioEvent(name: "error", data: JSONValue.object(error).serialized)
         case "unexpected_error":
             return GradioEvent(name: "error", data: (message["message"] ?? .null).serialized)
+        case "process_starts":
+            return GradioEvent(name: "process_starts", data: [])
         default:
             return nil
         }
@@ -510,7 +520,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             let shaped = GradioResultFiles.replacingURLs(in: output, with: uris, fileRoute: fileRoute)
             if relaysStream {
                 relay.enqueue(Array("event: complete\ndata: ".utf8) + shaped.serialized + Array("\n\n".utf8))
-                relay.finish(BackendReport(outcome: .completed))
+                relay.finish(BackendReport(outcome: .completed, queueTime: queueTime))
                 _ = flushRelay()
             } else {
                 replyJSON(shaped.serialized)
@@ -532,7 +542,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard let sink else { return }
         phase = .replying
         let reply = GeneratedReply(status: 200, contentType: "application/json", body: bytes,
-                                   report: BackendReport(outcome: .completed), loop: loop, sink: sink)
+                                   report: BackendReport(outcome: .completed, queueTime: queueTime), loop: loop, sink: sink)
         self.reply = reply
         reply.start()
     }
@@ -542,7 +552,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         cancelTransfers()
         phase = .replying
         let reply = GeneratedReply(errorStatus: status, message: message, code: code,
-                                   report: BackendReport(outcome: .completed), loop: loop, sink: sink)
+                                   report: BackendReport(outcome: .completed, queueTime: queueTime), loop: loop, sink: sink)
         self.reply = reply
         reply.start()
     }
@@ -555,12 +565,12 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         phase = .done
         if relay.headSent {
             // Part of a stream went out: end it (the gateway closes it with an error event).
-            relay.finish(BackendReport(outcome: outcome))
+            relay.finish(BackendReport(outcome: outcome, queueTime: queueTime))
             _ = flushRelay()
             return
         }
         self.sink = nil
-        sink.backendEnded(BackendReport(outcome: outcome))
+        sink.backendEnded(BackendReport(outcome: outcome, queueTime: queueTime))
     }
 
     /// Sends what the stream relay holds; false when the client is slow (the SSE transfer then
