@@ -8,27 +8,6 @@
 // their JSON type. Pure: no I/O.
 import TollgateCore
 
-/// One element of an hf_space `inputs` array (the config's GradioInput, in this module's terms).
-public enum GradioDataInput: Equatable, Sendable {
-    /// `$name`: the request field `name`.
-    case field(String)
-    case string(String)
-    case integer(Int64)
-    case number(Double)
-    case bool(Bool)
-    case null
-}
-
-/// A request field's value, as the data array takes it.
-enum GradioFieldValue: Equatable, Sendable {
-    /// A JSON body's member, as sent.
-    case json(JSONValue)
-    /// A multipart text field.
-    case text(String)
-    /// A multipart file, uploaded to the Space: the server path `/upload` returned.
-    case file(path: String, name: String?, mimeType: String?)
-}
-
 enum GradioDataArray {
     /// The `/call` body for `inputs`, given the request's fields (a name seen several times
     /// has several values, in order).

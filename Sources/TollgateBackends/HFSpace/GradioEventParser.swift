@@ -7,14 +7,6 @@
 // are joined with LF, and a blank line dispatches the event. Fed in chunks split anywhere.
 // Bounded: an event larger than `maxEventBytes` is an error, never an unbounded buffer.
 
-/// One dispatched event.
-struct GradioEvent: Equatable, Sendable {
-    /// The `event` field ("message" when absent, as the standard says).
-    var name: String
-    /// The `data` lines, joined with LF.
-    var data: [UInt8]
-}
-
 struct GradioEventParser {
     enum Failure: Error, Equatable {
         /// One event exceeded the bound.
