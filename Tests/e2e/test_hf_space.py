@@ -97,6 +97,7 @@ def gw(space):
         space_backend("s-broken", url, "broken", ["$prompt"]),
         space_backend("s-measure", url, "measure", ["$file"]),
         space_backend("s-diarize", url, "diarize", ["$file"]),
+        space_backend("s-pointer", url, "pointer", ["$target"]),
         # The app's /v5 mount claims Gradio 5.49.1 (see space_app.py).
         space_backend("s5-edit", url + "/v5", "edit", ["$image", "$prompt"]),
         space_backend("s5-quota", url + "/v5", "quota", ["$prompt"]),
@@ -125,6 +126,7 @@ models:
   space-broken: {{ task: raw, backends: [s-broken] }}
   space-measure: {{ task: transcription, backends: [s-measure] }}
   space-diarize: {{ task: diarization, backends: [s-diarize] }}
+  space-pointer: {{ task: raw, backends: [s-pointer] }}
   v5-edit: {{ task: image_edit, backends: [s5-edit] }}
   v5-quota: {{ task: raw, backends: [s5-quota] }}
   v5-broken: {{ task: raw, backends: [s5-broken] }}
@@ -203,6 +205,37 @@ def test_file_result_is_returned_inline(gw, space):
     assert out["url"].startswith("data:")
     assert base64.b64decode(out["url"].split(",", 1)[1]) == b"ABC"
     assert "http://" not in r.text
+
+
+def test_a_file_elsewhere_is_never_fetched(gw, space):
+    """Only the Space's own origin is fetched (with the token); a result file elsewhere — here
+    at a URL the client chose — is neither fetched nor handed out."""
+    import http.server
+    import threading
+    hits = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append((self.path, self.headers.get("authorization")))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = f"http://127.0.0.1:{server.server_address[1]}/secret.png"
+        r = requests.post(gw.base + "/v1/run/space-pointer", headers=AUTH, timeout=30,
+                          json={"model": "space-pointer", "target": target})
+        assert r.status_code == 200, r.text
+        assert r.json()["url"] is None and r.json()["orig_name"] == "x.png"
+        assert f"pointer {target}" in space.lines("pointer")
+        assert hits == []
+    finally:
+        server.shutdown()
 
 
 def test_streamed_generating_events(gw, space):

@@ -95,6 +95,12 @@ def diarize(path):
                             {"start": "1.5", "end": "4.25", "speaker": "SPEAKER_00"}]}
 
 
+def pointer(url):
+    """A result naming a file elsewhere (here: wherever the client said)."""
+    log(f"pointer {url}")
+    return {"path": "/elsewhere.png", "url": url, "orig_name": "x.png", "meta": {"_type": "gradio.FileData"}}
+
+
 def measure(path):
     size = os.path.getsize(path)
     log(f"measure {size}")
@@ -125,6 +131,7 @@ def build():
         button.click(transcribe, [audio_in, prompt], text_out, api_name="transcribe")
         button.click(measure, [file_in], text_out, api_name="measure")
         button.click(diarize, [file_in], json_out, api_name="diarize")
+        button.click(pointer, [prompt], json_out, api_name="pointer")
     return demo
 
 
