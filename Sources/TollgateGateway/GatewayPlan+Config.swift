@@ -98,7 +98,13 @@ extension GatewayPlan {
                 latencyJitterMs: Double(sim.latencyJitter.milliseconds),
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
                 failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
-        case .hfSpace, .runpod, .modal, .replicate, .http:
+        case .runpod:
+            kind = RunPodKind(options: RunPodBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                connectTimeoutMs: backend.connectTimeout.milliseconds,
+                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                caFile: backend.tls?.caFile))
+        case .hfSpace, .modal, .replicate, .http:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
