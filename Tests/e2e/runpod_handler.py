@@ -7,7 +7,7 @@ The input's `mode` picks what it does:
   fail            raises RuntimeError(<message>): the SDK reports FAILED with a JSON error text
   error           returns {"error": <message>}: FAILED with that text
   sleep           sleeps `seconds`, then echoes
-  image           {"image_base64": <base64 of a few PNG bytes>}
+  image           {"images": [<base64 of a few PNG bytes>]}
   diarize         a pyannote-style {"diarization": [...]} with string times
   file            {"text": "<bytes> bytes sha256 <hex>"} of the base64 `file` field (an upload)
 """
@@ -30,7 +30,7 @@ def handler(job):
     if mode == "sleep":
         time.sleep(float(value.get("seconds", 0.5)))
     if mode == "image":
-        return {"image_base64": base64.b64encode(PNG).decode()}
+        return {"images": [base64.b64encode(PNG).decode()]}
     if mode == "diarize":
         return {"diarization": [
             {"speaker": "SPEAKER_01", "start": "2.5", "end": "4.0"},

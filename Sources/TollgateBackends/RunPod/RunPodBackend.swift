@@ -6,7 +6,7 @@
 // timeout — is cancelled at `/cancel/<id>` through the loop's DetachedCalls, so it stops
 // billing after the exchange is gone (SPEC §3). One adapter per backend per loop.
 import TollgateIO
-public import TollgateUpstream
+import TollgateUpstream
 import TollgateCore
 
 public final class RunPodBackend: BackendAdapter {
