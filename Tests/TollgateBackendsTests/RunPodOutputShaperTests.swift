@@ -19,7 +19,7 @@ struct RunPodOutputShaperTests {
     @Test func transcriptionAndDiarizationAreShapedOrRefused() throws {
         #expect(plan(.audioTranscriptions, ["text": "hello"]) == .body(Array(#"{"text":"hello"}"#.utf8)))
         guard case .unusable = plan(.audioTranscriptions, ["n": 1]) else { Issue.record("not refused"); return }
-        guard case .body(let bytes) = plan(.audioDiarization, ["segments": [["start": 0, "end": 1.5, "speaker": "A"]]]) else {
+        guard case .body(let bytes) = plan(.audioDiarization, ["segments": [["start": 0, "end": .number("1.5"), "speaker": "A"]]]) else {
             Issue.record("not shaped")
             return
         }
