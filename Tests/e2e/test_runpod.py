@@ -15,6 +15,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -37,10 +38,12 @@ class SDKWorker:
 
     def __init__(self):
         self.port = free_port()
+        # The SDK keeps its job list in a file in the working directory (.runpod_jobs.pkl).
+        self.dir = tempfile.TemporaryDirectory()
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "runpod_handler.py"), "--rp_serve_api", "--rp_api_host", "127.0.0.1",
              "--rp_api_port", str(self.port), "--rp_log_level", "ERROR"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(HERE),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.dir.name,
             env=dict(os.environ, UVICORN_LOG_LEVEL="warning"))
 
         def up():
@@ -60,6 +63,7 @@ class SDKWorker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.dir.cleanup()
 
 
 @pytest.fixture(scope="module")
