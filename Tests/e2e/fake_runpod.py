@@ -117,6 +117,9 @@ class State:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go out in separate writes: without TCP_NODELAY the body waits for
+    # the client's delayed ACK (~40 ms), which would swamp any latency measured through it.
+    disable_nagle_algorithm = True
     state: State = None
 
     def log_message(self, *args):
