@@ -31,6 +31,8 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     /// The submit's body was read to its end (curl has it all): an abandoned submit may wait
     /// for its answer to learn the job's id.
     private var inputComplete = false
+    /// The submit is in flight (its answer names the job).
+    private var submitting = false
     /// The client's body as the job's input (JSON as is, multipart files as base64).
     private var encoder: JobInputEncoder?
     /// Images of the reply, while same-origin ones are fetched.
@@ -81,6 +83,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
         let upstreamBody = UpstreamBody.stream(length: nil)
         let request = backend.request(url: url, method: "POST", body: upstreamBody, totalMs: remainingMs,
                                       cap: backend.options.maxResponseBytes)
+        submitting = true
         current = BufferedCall.start(request, on: backend.loop, keepHeaders: ["retry-after"], bodyProvider: self) {
             [self] reply in submitted(reply)
         }
@@ -97,6 +100,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
 
     private func submitted(_ reply: BufferedReply) {
         current = nil
+        submitting = false
         guard sink != nil else { return lingered(reply) }
         if let failure = encoder?.failure, failure != .bodyAborted {
             // The client's body cannot be an input (a repeated form field, bad UTF-8): its fault.
@@ -307,8 +311,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     private func finish(_ outcome: BackendOutcome) {
         cancelJob()
         cancelTimer()
-        current?.cancel()
-        current = nil
+        abandonCurrent()
         report(outcome)
     }
 
@@ -345,18 +348,22 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     }
 
     func cancel() {
-        let wasLive = sink != nil
+        guard sink != nil || reply != nil || heldFailure != nil else { return }
         sink = nil
         heldFailure = nil
         reply?.cancel()
         reply = nil
         cancelTimer()
         cancelJob()
+        abandonCurrent()
+    }
+
+    /// Stops the request in flight; a submit whose body is all out is left to finish instead,
+    /// within its own deadline, because its answer names the job to cancel (`lingered`).
+    private func abandonCurrent() {
         guard let call = current else { return }
         current = nil
-        if wasLive, inputComplete, jobID == nil, finalJob == nil, backend.lingering < RunPodBackend.maxLingering {
-            // The submit is out but its answer (with the job's id) is not in: keep waiting for
-            // it, within its own deadline, to cancel the job then (`lingered`).
+        if submitting, inputComplete, backend.lingering < RunPodBackend.maxLingering {
             backend.lingering += 1
             current = call
             return
