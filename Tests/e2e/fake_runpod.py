@@ -17,6 +17,9 @@ IN_QUEUE → IN_PROGRESS → COMPLETED | FAILED | CANCELLED | TIMED_OUT, `delayT
 Every route needs `Authorization: Bearer <API_KEY>` (else 401). A payload over 20 MB (runsync;
 10 MB for run) gets 413 unless `max_payload` is raised for a test.
 
+Not RunPod's: `GET /v2/<endpoint>/files/<name>` serves `files[name]` (with the same key), a
+stand-in for a self-hosted worker behind `url` whose output names files on its own origin.
+
 A job's behaviour comes from its input's `fake` member (an object, or its JSON text when the
 input came from a multipart form, whose fields are strings):
   queue_ms   time IN_QUEUE (reported as delayTime)              [0]
@@ -24,6 +27,10 @@ input came from a multipart form, whose fields are strings):
   output     the output                                         [{"echo": <input without fake>}]
   fail       FAILED with this error string instead of COMPLETED
   end        "TIMED_OUT" or "CANCELLED": the platform ends the job so
+  ttl_ms     the job is removed this long after its submit: /status is 404 from then on
+             (send-requests.mdx: "If TTL expires while a job is running, the job is
+             immediately removed and status checks return 404")
+  busy_polls the first this many /status polls of the job get 429 (the rate limit's answer)
 Any other input gets the echo output, or with a `file` member (a multipart upload, base64)
 {"text": "<bytes> bytes sha256 <hex>"}.
 """
@@ -100,6 +107,7 @@ class State:
         self.bodies = []            # the decoded JSON bodies of submits
         self.sync_hold_ms = None
         self.max_payload = None
+        self.files = {}
         self.workers = {"idle": 1, "running": 0, "ready": 1, "initializing": 0, "throttled": 0, "unhealthy": 0}
 
     def submitted(self):
@@ -169,6 +177,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._cancel(rest[0])
         if op == "health" and method == "GET" and not rest:
             return self._health()
+        if op == "files" and method == "GET" and len(rest) == 1 and rest[0] in self.state.files:
+            data = self.state.files[rest[0]]
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            return self.wfile.write(data)
         return self._send(404 if method in ("GET", "POST") else 405, {"error": "not found"})
 
     def do_GET(self):
@@ -215,8 +230,16 @@ class Handler(BaseHTTPRequestHandler):
     def _status(self, job_id):
         with self.state.lock:
             job = self.state.jobs.get(job_id)
+            if job is not None and "ttl_ms" in job.spec and (time.monotonic() - job.created) * 1000 >= job.spec["ttl_ms"]:
+                del self.state.jobs[job_id]
+                job = None
+            busy = job is not None and job.spec.get("busy_polls", 0) > 0
+            if busy:
+                job.spec["busy_polls"] -= 1
         if job is None:
             return self._send(404, {"error": "job not found"})
+        if busy:
+            return self._send(429, {"error": "rate limited"})
         return self._send(200, job.view(time.monotonic()))
 
     def _cancel(self, job_id):

@@ -412,6 +412,50 @@ def test_fake_images_inline_and_foreign_urls_passed_as_data(gw, fake):
     assert data == [{"b64_json": png}, {"url": "https://cdn.example.com/out.png"}]
 
 
+def test_images_on_the_backends_own_origin_are_fetched_with_its_key_and_inlined(gw, fake):
+    port, state = fake
+    state.files["out.png"] = b"\x89PNG same origin"
+    out = {"images": [f"http://127.0.0.1:{port}/v2/ep1/files/out.png"]}
+    resp, payload = post(gw, "/v1/images/generations", {"model": "fake-img", "prompt": "x", "fake": {"output": out}})
+    assert resp.status == 200, payload
+    assert json.loads(payload)["data"] == [{"b64_json": base64.b64encode(b"\x89PNG same origin").decode()}]
+    with state.lock:
+        fetch = [r for r in state.requests if r[1] == "/v2/ep1/files/out.png"][-1]
+    assert fetch[0] == "GET" and fetch[2]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_an_image_the_backend_cannot_serve_is_502(gw, fake):
+    port, _ = fake
+    out = {"images": [f"http://127.0.0.1:{port}/v2/ep1/files/missing.png"]}
+    resp, payload = post(gw, "/v1/images/generations", {"model": "fake-img", "prompt": "x", "fake": {"output": out}})
+    assert resp.status == 502, payload
+    assert "HTTP 404" in json.loads(payload)["error"]["message"]
+
+
+def test_a_job_whose_result_expired_is_502(gw, fake):
+    _, state = fake
+    state.sync_hold_ms = 100
+    try:
+        resp, payload = post(gw, "/v1/run/fake-run", {"fake": {"run_ms": 5000, "ttl_ms": 300}})
+    finally:
+        state.sync_hold_ms = None
+    assert resp.status == 502, payload
+    assert "no longer knows the job" in json.loads(payload)["error"]["message"]
+
+
+def test_rate_limited_polls_are_retried(gw, fake):
+    _, state = fake
+    state.sync_hold_ms = 100
+    try:
+        resp, payload = post(gw, "/v1/run/fake-run", {"marker": "busy", "fake": {"run_ms": 400, "busy_polls": 2,
+                                                                                  "output": "done"}})
+    finally:
+        state.sync_hold_ms = None
+    assert resp.status == 200, payload
+    assert json.loads(payload) == "done"
+    assert len(state.polls(job_of(state, "busy"))) >= 3
+
+
 def test_fake_diarization_from_segments(gw):
     out = {"segments": [{"start": 0.5, "end": 4.2, "speaker": "A"}, {"start": 4.2, "end": 9.0, "speaker": "B"}],
            "duration": 9.5}
