@@ -456,6 +456,16 @@ def test_rate_limited_polls_are_retried(gw, fake):
     assert len(state.polls(job_of(state, "busy"))) >= 3
 
 
+def test_an_input_over_runsyncs_payload_limit_is_the_platforms_413(gw, fake):
+    # 16 MB of audio is over 21 MB as base64: more than runsync's 20 MB (operation-reference.mdx).
+    _, state = fake
+    before = len(state.jobs)
+    body, ctype = multipart({"model": "fake-asr"}, {"file": ("long.wav", b"\0" * (16 << 20))})
+    resp, payload = post(gw, "/v1/audio/transcriptions", body, ctype)
+    assert resp.status == 413, payload
+    assert len(state.jobs) == before
+
+
 def test_fake_diarization_from_segments(gw):
     out = {"segments": [{"start": 0.5, "end": 4.2, "speaker": "A"}, {"start": 4.2, "end": 9.0, "speaker": "B"}],
            "duration": 9.5}
