@@ -125,7 +125,13 @@ extension GatewayPlan {
                 apiName: space.apiName, inputs: space.inputs.map(Self.gradioInput), output: space.output,
                 connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
                 maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
-        case .runpod, .modal, .http:
+        case .runpod:
+            kind = RunPodKind(options: RunPodBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                connectTimeoutMs: backend.connectTimeout.milliseconds,
+                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                caFile: backend.tls?.caFile))
+        case .modal, .http:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
