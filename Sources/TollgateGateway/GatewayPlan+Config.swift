@@ -82,6 +82,14 @@ extension GatewayPlan {
         backends.compactMap { backend in backend.kind.unavailableReason.map { (backend.name, $0) } }
     }
 
+    /// What a pass-through kind (http, modal; openai's case spells it out) needs from its backend's config.
+    private static func passThroughOptions(_ backend: BackendConfig) -> OpenAIBackendOptions {
+        OpenAIBackendOptions(name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                             connectTimeoutMs: backend.connectTimeout.milliseconds,
+                             totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                             caFile: backend.tls?.caFile)
+    }
+
     /// The config's backend as its kind's type: the one place that maps config onto kinds.
     private static func plan(for backend: BackendConfig) -> BackendPlan {
         let kind: any TollgateBackends.BackendKind
@@ -98,7 +106,11 @@ extension GatewayPlan {
                 latencyJitterMs: Double(sim.latencyJitter.milliseconds),
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
                 failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
-        case .hfSpace, .runpod, .modal, .replicate, .http:
+        case .http:
+            kind = HTTPKind(options: passThroughOptions(backend))
+        case .modal(let modal):
+            kind = ModalKind(options: passThroughOptions(backend), tokenID: modal.tokenID, tokenSecret: modal.tokenSecret)
+        case .hfSpace, .runpod, .replicate:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }

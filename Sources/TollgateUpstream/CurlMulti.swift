@@ -45,7 +45,7 @@ public enum Curl {
 }
 
 public final class CurlMulti: TimerHandler {
-    let loop: EventLoop
+    public let loop: EventLoop
     let handle: UnsafeMutableRawPointer
     /// The process's DNS cache; every easy handle of this multi joins it.
     let share: CurlShare
