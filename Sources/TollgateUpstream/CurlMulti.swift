@@ -71,6 +71,10 @@ public final class CurlMulti: TimerHandler {
         _ = tg_multi_setopt_timerfn(multi, curlTimerCallback)
         _ = tg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
         _ = tg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+        // One transfer per connection, HTTP/2 included (libcurl multiplexes by default since
+        // 7.62): a paused transfer must stop its connection being read, which a shared HTTP/2
+        // connection cannot do in libcurl 7.88 (see UpstreamTransfer.setHandleOptions).
+        _ = tg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_NOTHING))
     }
 
     deinit {
