@@ -4,6 +4,7 @@ behaviour, see fake_modal.py)."""
 import hashlib
 import http.client
 import json
+import socket
 
 import pytest
 
@@ -80,6 +81,12 @@ models:
   modal-absolute-chat: {{ task: chat, backends: [modal-absolute] }}
   modal-cross-chat: {{ task: chat, backends: [modal-cross] }}
   modal-endless-chat: {{ task: chat, backends: [modal-endless] }}
+  box-raw: {{ task: raw, backends: [box] }}
+  box-asr: {{ task: transcription, backends: [box] }}
+  box-diarize: {{ task: diarization, backends: [box] }}
+  pyannote-diarize: {{ task: diarization, backends: [box-pyannote] }}
+  not-diarize: {{ task: diarization, backends: [box-not-diarization] }}
+  modal-diarize: {{ task: diarization, backends: [modal-slow] }}
 users:
   alice:
     keys: ["{USER_KEY}"]
@@ -245,3 +252,111 @@ def test_modal_redirects_are_bounded(env):
     assert response.status == 502, payload
     assert json.loads(payload)["error"]["code"] == "backend_redirect"
     assert [r["method"] for r in new_requests(modal, before)] == ["POST"] + ["GET"] * 20
+
+
+# --- /v1/run, diarization, a long upload -----------------------------------------------------
+
+def test_run_goes_to_url_plus_the_rest_with_its_query(env):
+    gw, fakes = env
+    worker = fakes["worker"]
+    before = len(worker.requests())
+    body = b'{"prompt": "a cat", "steps": 4}'
+    response, payload = post(gw, "/v1/run/box-raw/predict/fast?seed=7&tag=a%20b", body)
+    assert response.status == 200, payload
+    answer = json.loads(payload)
+    assert (answer["path"], answer["query"]) == ("/box/predict/fast", "seed=7&tag=a%20b")
+    [seen] = new_requests(worker, before)
+    assert seen["path"] == "/box/predict/fast?seed=7&tag=a%20b"
+    assert seen["sha256"] == hashlib.sha256(body).hexdigest()
+    assert seen["headers"]["authorization"] == f"Bearer {HTTP_API_KEY}"
+
+
+def test_run_passes_a_multipart_body_and_its_content_type(env):
+    gw, fakes = env
+    worker = fakes["worker"]
+    before = len(worker.requests())
+    boundary = "tg-run-boundary-42"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nhello\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + bytes(range(256)) * 64 + f"\r\n--{boundary}--\r\n".encode()
+    headers = {"Authorization": f"Bearer {USER_KEY}", "Content-Type": f"multipart/form-data; boundary={boundary}"}
+    response, payload = post(gw, "/v1/run/box-raw", body, headers=headers)
+    assert response.status == 200, payload
+    [seen] = new_requests(worker, before)
+    assert seen["path"] == "/box"
+    assert seen["headers"]["content-type"] == f"multipart/form-data; boundary={boundary}"
+    assert seen["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+@pytest.mark.parametrize("model", ["box-diarize", "pyannote-diarize", "modal-diarize"])
+def test_a_diarization_reply_is_shaped(env, model):
+    """`segments` with string times (whisper-diarization on Replicate), pyannote's
+    `diarization` list, and a Modal call that needed its 303s: SPEC §3's object each time. The
+    `{"url"}` goes to the backend as data."""
+    gw, fakes = env
+    worker = fakes["modal_slow" if model.startswith("modal") else "worker"]
+    before = len(worker.requests())
+    body = json.dumps({"model": model, "url": "https://audio.example/meeting.wav"}).encode()
+    response, payload = post(gw, "/v1/audio/diarization", body)
+    assert response.status == 200, payload
+    assert response.getheader("content-type").startswith("application/json")
+    shaped = json.loads(payload)
+    assert shaped["object"] == "audio.diarization" and shaped["model"] == model
+    assert shaped["speakers"] == ["SPEAKER_00", "SPEAKER_01"]
+    assert [(s["start"], s["end"], s["speaker"]) for s in sorted(shaped["segments"], key=lambda s: s["start"])] == [
+        (0.5, 4.2, "SPEAKER_00"), (4.5, 9.25, "SPEAKER_01")]
+    assert shaped["duration"] == 9.25
+    seen = new_requests(worker, before)
+    assert seen[0]["path"].endswith("/v1/audio/diarization") and seen[0]["sha256"] == hashlib.sha256(body).hexdigest()
+    # Nothing reached the audio's URL: the gateway never fetches a client's URL.
+
+
+def test_a_reply_without_diarization_is_a_bad_gateway(env):
+    gw, _ = env
+    response, payload = post(gw, "/v1/audio/diarization", {"model": "not-diarize", "url": "https://a.example/x.wav"})
+    assert response.status == 502, payload
+    assert json.loads(payload)["error"]["code"] == "bad_gateway"
+
+
+def test_thirty_minutes_of_audio_upload_to_an_http_backend(env):
+    """~60 MB of multipart audio (30 minutes of 16-bit 16 kHz stereo WAV) through
+    /v1/audio/transcriptions: streamed to the worker byte for byte, the gateway's memory small."""
+    gw, fakes = env
+    worker = fakes["worker"]
+    before = len(worker.requests())
+    boundary = "tg-asr-boundary-30min"
+    audio_bytes = 60 << 20
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nbox-asr\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"meeting.wav\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    block = bytes(range(256)) * 4096  # 1 MiB
+    digest = hashlib.sha256(head)
+    baseline_kb = gw.rss_kb("VmRSS")
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=120)
+    sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + f"\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: ".encode()
+                 + str(len(head) + audio_bytes + len(tail)).encode() + b"\r\n\r\n" + head)
+    peak_kb = 0
+    for i in range(audio_bytes // len(block)):
+        sock.sendall(block)
+        digest.update(block)
+        if i % 8 == 0:
+            peak_kb = max(peak_kb, gw.rss_kb("VmRSS"))
+    sock.sendall(tail)
+    digest.update(tail)
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    payload = response.read()
+    sock.close()
+    assert response.status == 200, payload
+    answer = json.loads(payload)
+    assert answer["text"] == "thirty minutes of speech"
+    [seen] = new_requests(worker, before)
+    assert seen["path"] == "/box/v1/audio/transcriptions"
+    assert seen["bytes"] == len(head) + audio_bytes + len(tail)
+    assert seen["sha256"] == digest.hexdigest()
+    assert seen["headers"]["content-type"] == f"multipart/form-data; boundary={boundary}"
+    grown_mib = (peak_kb - baseline_kb) / 1024
+    print(f"60 MiB upload: gateway RSS +{grown_mib:.1f} MiB at its peak")
+    assert grown_mib < 32
