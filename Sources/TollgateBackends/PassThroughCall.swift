@@ -119,7 +119,7 @@ final class PassThroughCall: UpstreamTransferDelegate, BackendInvocation, TimerH
     /// The resolved Location of a 303 when it stays on the backend's origin.
     private func followable(_ headers: [(String, String)]) -> RedirectTarget? {
         guard let current = currentURL, let location = headers.first(where: { $0.0 == "location" })?.1,
-              let target = current.resolving(location), target.isSameOrigin(as: current) else { return nil }
+              let target = current.resolving(location), OriginPolicy.isSameOrigin(current.url, target.url) else { return nil }
         return target
     }
 

@@ -2,9 +2,10 @@
 // Where a 303 from a Modal web endpoint points, and whether the gateway may go there. Modal
 // answers a call that outlives its 150 s HTTP limit with 303 See Other to the endpoint's own URL
 // plus `?__modal_function_call_id=fc-…`, and the Location may be relative
-// (modal.com/docs/guide/webhook-timeouts; backend-protocols.md §3). The gateway follows only a
-// target on the backend's own origin (SPEC §7): scheme, host and port equal, default ports
-// made explicit (RFC 6454 §4). Pure, no I/O.
+// (modal.com/docs/guide/webhook-timeouts; backend-protocols.md §3): a query-only reference keeps
+// the path, which OriginPolicy's path join does not do. This resolves the reference; whether
+// the gateway may go there is OriginPolicy's decision (the backend's own origin only, SPEC §7).
+// Pure, no I/O.
 
 /// An absolute http(s) URL split into the parts RFC 3986 §5.2 resolution needs.
 struct RedirectTarget: Equatable, Sendable {
@@ -21,10 +22,6 @@ struct RedirectTarget: Equatable, Sendable {
     var url: String {
         let defaultPort = scheme == "https" ? 443 : 80
         return "\(scheme)://\(host)\(port == defaultPort ? "" : ":\(port)")\(path)\(query)"
-    }
-
-    func isSameOrigin(as other: RedirectTarget) -> Bool {
-        scheme == other.scheme && host == other.host && port == other.port
     }
 
     /// Parses an absolute http(s) URL; nil for anything else (other schemes, userinfo, bad
