@@ -34,6 +34,8 @@ let package = Package(
         .executableTarget(name: "FuzzJSONScanner", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
         // The multipart/form-data parser; MultipartTranscript.swift is the unit tests' file, symlinked.
         .executableTarget(name: "FuzzMultipart", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
+        // JSONValue: parse → serialize → parse is stable; the depth limit only adds `.tooDeep`.
+        .executableTarget(name: "FuzzJSON", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
