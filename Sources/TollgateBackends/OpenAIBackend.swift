@@ -161,8 +161,14 @@ public final class OpenAIBackend: BackendAdapter {
         }
     }
 
-    /// A diarization reply (`segments`, or pyannote's `diarization`) as SPEC §3's object.
-    static func diarizationShaping(model: String) -> ReplyShaping? {
-        nil
+    /// A diarization reply (`segments`, or pyannote's `diarization`, times as numbers or
+    /// strings) as SPEC §3's object, named after the client's model.
+    static func diarizationShaping(model: String) -> ReplyShaping {
+        ReplyShaping(maxBytes: diarizationReplyLimit, contentType: "application/json", shape: { bytes in
+            guard let reply = try? JSONValue.parse(bytes), let shaped = ResultShaper.diarization(reply, model: model) else {
+                return nil
+            }
+            return shaped.serialized
+        }, unshapeable: "the backend's diarization reply has no `segments` or `diarization` list")
     }
 }
