@@ -78,6 +78,7 @@ e2e:
 bench: deps build
 	./$(dir $(BIN))writer_bench
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" bash Benchmarks/run.sh
+	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" $(PYTHON) Benchmarks/uploads.py
 
 fuzz:
 	@if [ -f FuzzTesting/run.sh ]; then bash FuzzTesting/run.sh; \

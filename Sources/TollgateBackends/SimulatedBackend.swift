@@ -76,10 +76,13 @@ public final class SimulatedBackend: BackendAdapter {
         let latency = max(0, options.latencyMeanMs + options.latencyJitterMs * random.gaussian())
         let delayMs = latency + (cold ? options.coldStartMs : 0)
         let fails = options.failureRate > 0 && random.unit() < options.failureRate
-        let requestBody = body.bufferedBody() ?? []
+        // A body the gateway holds whole is read at once; a larger one (an upload streamed
+        // past the replay window) is read to its end and dropped, as a server would take it.
+        let requestBody = body.bufferedBody()
         return SimulatedCall(loop: loop, call: call, sink: sink, delayMs: delayMs, fails: fails,
                              coldStartMs: cold ? options.coldStartMs : nil,
-                             streamIntervalMs: options.streamIntervalMs, requestBody: requestBody)
+                             streamIntervalMs: options.streamIntervalMs, requestBody: requestBody ?? [],
+                             streamedBody: requestBody == nil ? body : nil)
     }
 }
 
@@ -94,12 +97,18 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     private let coldStartMs: Double?
     private let streamIntervalNs: UInt64
     private let requestBody: [UInt8]
+    /// A body still to be read (and dropped) before the answer, with its scratch buffer.
+    private var streamedBody: (any RequestBodySource)?
+    private var scratch: [UInt8] = []
+    /// The latency has passed; the answer waits for the body's end.
+    private var due = false
     private var pendingChunks: [[UInt8]] = []
     private var paused = false
     private var usage = TokenUsage()
 
     init(loop: EventLoop, call: BackendCall, sink: any BackendSink, delayMs: Double, fails: Bool, coldStartMs: Double?,
-         streamIntervalMs: Double, requestBody: [UInt8]) {
+         streamIntervalMs: Double, requestBody: [UInt8], streamedBody: (any RequestBodySource)? = nil) {
+        self.streamedBody = streamedBody
         self.loop = loop
         self.call = call
         self.sink = sink
@@ -113,6 +122,37 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
     private var started = false
 
     func timerFired(deadline: UInt64, now: UInt64) {
+        guard sink != nil else { return }
+        if !started {
+            due = true
+            guard drainBody() else { return }  // bodyReadable() answers once it has ended
+        }
+        answer()
+    }
+
+    /// Reads the streamed body until it ends (true) or has nothing more for now (false).
+    private func drainBody() -> Bool {
+        guard let source = streamedBody else { return true }
+        if scratch.isEmpty { scratch = [UInt8](repeating: 0, count: 64 << 10) }
+        while true {
+            let chunk = scratch.withUnsafeMutableBytes { source.readBody(into: $0) }
+            switch chunk {
+            case .bytes: continue
+            case .end:
+                streamedBody = nil
+                scratch = []
+                return true
+            case .wouldBlock: return false
+            case .abort:
+                streamedBody = nil
+                scratch = []
+                end(.cancelled)
+                return false
+            }
+        }
+    }
+
+    private func answer() {
         guard let sink else { return }
         if !started {
             started = true
@@ -157,8 +197,12 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
                                         coldStartTime: coldStartMs.map { .microseconds(Int64(min($0, 1e12) * 1_000)) }))
     }
 
-    /// The simulated model reads the body whole (`bufferedBody`), after it has all arrived.
-    func bodyReadable() {}
+    /// More of a streamed body: read on once the latency has passed (never before `invoke`
+    /// returned: the timer comes first).
+    func bodyReadable() {
+        guard due, !started, sink != nil, streamedBody != nil else { return }
+        if drainBody() { answer() }
+    }
 
     func resumeReceiving() {
         guard paused else { return }
@@ -168,6 +212,7 @@ final class SimulatedCall: BackendInvocation, TimerHandler {
 
     func cancel() {
         sink = nil
+        streamedBody = nil
         pendingChunks = []
     }
 }

@@ -110,7 +110,17 @@ extension GatewayPlan {
             kind = HTTPKind(options: passThroughOptions(backend))
         case .modal(let modal):
             kind = ModalKind(options: passThroughOptions(backend), tokenID: modal.tokenID, tokenSecret: modal.tokenSecret)
-        case .hfSpace, .runpod, .replicate:
+        case .replicate(let replicate):
+            let target: ReplicateBackendOptions.Target
+            switch replicate.target {
+            case .model(let owner, let name): target = .model(owner: owner, name: name)
+            case .version(let version): target = .version(version)
+            }
+            kind = ReplicateKind(options: ReplicateBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey, target: target,
+                connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
+                maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
+        case .hfSpace, .runpod:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }

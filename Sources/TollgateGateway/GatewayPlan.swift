@@ -68,6 +68,8 @@ public final class GatewayPlan: Sendable {
     public let metricsProtected: Bool
     /// The plan's names, prices and budgets as /metrics labels and figures them.
     public let metricsPlan: MetricsPlan
+    /// Backends skipped until a stated time (quota exhausted), shared by every loop.
+    let cooldowns: BackendCooldowns
 
     /// - Parameters:
     ///   - adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
@@ -83,6 +85,7 @@ public final class GatewayPlan: Sendable {
                                     monthBudget: $0.monthBudget)
             },
             models: models.map(\.name), users: users.map(\.name), userLabel: metrics.userLabel, monthBudget: monthBudget)
+        self.cooldowns = BackendCooldowns(backendCount: backends.count)
         self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends

@@ -33,6 +33,12 @@ struct RouteTable: Sendable {
             if head.pathEquals("/v1/embeddings") { return postOnly(.api(.embeddings), head) }
             if head.pathEquals("/v1/models") { return getOnly(.models, head) }
             if head.pathEquals("/v1/usage") { return getOnly(.usage, head) }
+            if head.pathEquals("/v1/images/generations") { return postOnly(.api(.imageGenerations), head) }
+            if head.pathEquals("/v1/images/edits") { return postOnly(.api(.imageEdits), head) }
+            if head.pathEquals("/v1/audio/transcriptions") { return postOnly(.api(.audioTranscriptions), head) }
+            if head.pathEquals("/v1/audio/diarization") { return postOnly(.api(.audioDiarization), head) }
+            // `/v1/run/<model>[/<rest>]`: a model segment is required (RunTarget reads it).
+            if head.pathHasPrefix("/v1/run/"), RunTarget(head) != nil { return postOnly(.api(.run), head) }
         }
         if head.pathEquals("/admin/usage") { return getOnly(.adminUsage, head) }
         return .notFound

@@ -120,6 +120,8 @@ def data():
 
         db = sqlite3.connect(db_path)
         assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 1
+        # Its id is random hex: kept, so it is never confused with the hand-made rows below.
+        real_id = db.execute("SELECT id FROM requests").fetchone()[0]
         for i in range(50):
             insert(db, f"a{i}", DAY + i * 29 * 60, 30, "alice", "qwen-edit", "hf-t4", 200, 30_000, 3_334)
         for i in range(10):
@@ -127,7 +129,7 @@ def data():
         insert(db, "anon", DAY + 3_600, 0.001, None, "qwen-edit", None, 401, 0, 0)
         db.commit()
         db.close()
-        yield {"db": db_path, "config": config, "prices": prices, "dir": directory}
+        yield {"db": db_path, "config": config, "prices": prices, "dir": directory, "real_id": real_id}
 
 
 def report(*args, cwd=None):
@@ -235,8 +237,8 @@ def test_real_rows_are_reported_too(data):
     doc = json.loads(out.stdout)
     assert doc["totals"]["requests"] == 1
     db = sqlite3.connect(data["db"])
-    gpu_ms, cost = db.execute("SELECT gpu_ms, cost_microdollars FROM requests WHERE id NOT LIKE 'a%' "
-                              "AND id NOT LIKE 'b%' AND id != 'anon'").fetchone()
+    gpu_ms, cost = db.execute("SELECT gpu_ms, cost_microdollars FROM requests WHERE id = ?",
+                              (data["real_id"],)).fetchone()
     db.close()
     assert round(doc["totals"]["gpu_seconds"] * 1000) == gpu_ms
     assert round(doc["totals"]["cost_usd"] * 1e6) == cost

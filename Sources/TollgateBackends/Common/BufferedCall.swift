@@ -15,7 +15,12 @@ public protocol BufferedCallBodyProvider: AnyObject {
 }
 
 public final class BufferedCall: UpstreamTransferDelegate, TimerHandler {
+    /// Takes each piece of the reply body into the collected body: a caller that must not
+    /// hold part of a reply (Replicate's echo of an uploaded file) drops it as it streams.
+    public typealias ReplyFilter = (UnsafeRawBufferPointer, inout [UInt8]) -> Void
+
     private var transfer: UpstreamTransfer?
+    private let replyFilter: ReplyFilter?
     private var completion: ((BufferedReply) -> Void)?
     private var provider: (any BufferedCallBodyProvider)?
     private let loop: EventLoop
@@ -32,14 +37,17 @@ public final class BufferedCall: UpstreamTransferDelegate, TimerHandler {
     /// `completion` runs once, on the loop, after `start` returned — unless `cancel()` ran first.
     @discardableResult
     public static func start(_ request: UpstreamRequest, on loop: BackendLoop, keepHeaders: [String] = [],
-                             bodyProvider: (any BufferedCallBodyProvider)? = nil,
+                             bodyProvider: (any BufferedCallBodyProvider)? = nil, replyFilter: ReplyFilter? = nil,
                              completion: @escaping (BufferedReply) -> Void) -> BufferedCall {
-        BufferedCall(request, on: loop, keepHeaders: keepHeaders, bodyProvider: bodyProvider, completion: completion)
+        BufferedCall(request, on: loop, keepHeaders: keepHeaders, bodyProvider: bodyProvider, replyFilter: replyFilter,
+                     completion: completion)
     }
 
     private init(_ request: UpstreamRequest, on backendLoop: BackendLoop, keepHeaders: [String],
-                 bodyProvider: (any BufferedCallBodyProvider)?, completion: @escaping (BufferedReply) -> Void) {
+                 bodyProvider: (any BufferedCallBodyProvider)?, replyFilter: ReplyFilter?,
+                 completion: @escaping (BufferedReply) -> Void) {
         loop = backendLoop.eventLoop
+        self.replyFilter = replyFilter
         cap = max(request.maxResponseBytes, 0)
         self.completion = completion
         provider = bodyProvider
@@ -87,8 +95,9 @@ public final class BufferedCall: UpstreamTransferDelegate, TimerHandler {
     }
 
     public func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        // The transfer aborts itself past `maxResponseBytes` (outcome `.tooLarge`).
-        body.append(contentsOf: bytes)
+        // The transfer aborts itself past `maxResponseBytes` (outcome `.tooLarge`), counted
+        // before any filter.
+        if let replyFilter { replyFilter(bytes, &body) } else { body.append(contentsOf: bytes) }
         return true
     }
 

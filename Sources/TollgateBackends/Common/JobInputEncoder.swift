@@ -56,7 +56,7 @@ public final class JobInputEncoder: BufferedCallBodyProvider {
     private var openArray: String?
     private var seenNames: Set<String> = []
     private var utf8 = UTF8Check()
-    private var base64 = StreamingBase64()
+    private var base64 = Base64Encoder()
 
     /// Why the encoding stopped (`read` returned `.abort`).
     public private(set) var failure: JobInputError?
@@ -224,7 +224,7 @@ public final class JobInputEncoder: BufferedCallBodyProvider {
         out.append(UInt8(ascii: "\""))
         if headers.filename != nil {
             part = .file
-            base64 = StreamingBase64()
+            base64 = Base64Encoder()
             if fileEncoding == .dataURL {
                 out.append(contentsOf: "data:".utf8)
                 out.append(contentsOf: Self.mediaType(headers.contentType).utf8)
@@ -353,79 +353,5 @@ struct UTF8Check {
         default: isInvalid = true; return false
         }
         return true
-    }
-}
-
-/// RFC 4648 §4 base64 of a stream: up to two bytes held between calls.
-/// TODO(A1): replace with TollgateCore.Base64Encoder once it is in main.
-struct StreamingBase64 {
-    private var held: (UInt8, UInt8) = (0, 0)
-    private var heldCount = 0
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    private static let zeros = [UInt8](repeating: 0, count: 16 << 10)
-
-    mutating func encode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
-        var i = 0
-        let count = bytes.count
-        // Complete the held group first.
-        while heldCount > 0 && i < count {
-            if heldCount == 1 { held.1 = bytes[i]; heldCount = 2; i += 1; continue }
-            Self.emit(held.0, held.1, bytes[i], into: &out)
-            heldCount = 0
-            i += 1
-        }
-        let groups = (count - i) / 3
-        if groups > 0, let input = bytes.baseAddress {
-            let start = out.count
-            // Grown by copying zeros from a block (a contiguous append is a memcpy, even in a
-            // debug build), then written through raw pointers: no per-byte bounds checks.
-            var missing = groups * 4
-            while missing > 0 {
-                let n = min(missing, Self.zeros.count)
-                out.append(contentsOf: Self.zeros[0..<n])
-                missing -= n
-            }
-            Self.alphabet.withUnsafeBufferPointer { table in
-                out.withUnsafeMutableBufferPointer { buffer in
-                    guard let a = table.baseAddress, let o = buffer.baseAddress else { return }
-                    var w = o + start
-                    var r = input.assumingMemoryBound(to: UInt8.self) + i
-                    for _ in 0..<groups {
-                        let b0 = r[0], b1 = r[1], b2 = r[2]
-                        w[0] = a[Int(b0 >> 2)]
-                        w[1] = a[Int((b0 & 0x03) << 4 | b1 >> 4)]
-                        w[2] = a[Int((b1 & 0x0F) << 2 | b2 >> 6)]
-                        w[3] = a[Int(b2 & 0x3F)]
-                        w += 4
-                        r += 3
-                    }
-                }
-            }
-            i += groups * 3
-        }
-        while i < count {
-            if heldCount == 0 { held.0 = bytes[i] } else { held.1 = bytes[i] }
-            heldCount += 1
-            i += 1
-        }
-    }
-
-    mutating func finish(into out: inout [UInt8]) {
-        let a = Self.alphabet
-        switch heldCount {
-        case 1:
-            out.append(contentsOf: [a[Int(held.0 >> 2)], a[Int((held.0 & 0x03) << 4)], 0x3D, 0x3D])
-        case 2:
-            out.append(contentsOf: [a[Int(held.0 >> 2)], a[Int((held.0 & 0x03) << 4 | held.1 >> 4)],
-                                    a[Int((held.1 & 0x0F) << 2)], 0x3D])
-        default:
-            break
-        }
-        heldCount = 0
-    }
-
-    private static func emit(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, into out: inout [UInt8]) {
-        let a = alphabet
-        out.append(contentsOf: [a[Int(b0 >> 2)], a[Int((b0 & 0x03) << 4 | b1 >> 4)], a[Int((b1 & 0x0F) << 2 | b2 >> 6)], a[Int(b2 & 0x3F)]])
     }
 }

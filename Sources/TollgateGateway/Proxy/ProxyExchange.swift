@@ -40,6 +40,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// The client has a response head: no failover from here on.
     private var responseBegun = false
     private var inLiveStreams = false
+    /// The body's type (its Content-Type), and a refusal decided before any of it is read.
+    private let mediaType: RequestMediaType
+    private var earlyRefusal: (status: Int, code: String, message: String)?
+    /// `/v1/run/<model>[/<rest>]`: the model and the rest of the target.
+    private let runTarget: RunTarget?
+    /// The backend (index into the plan) the current attempt calls.
+    private var currentIndex: Int?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -48,7 +55,22 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         self.operation = operation
         self.user = user
         self.usage = ExchangeUsage(user: user.name, keyID: keyID)
-        self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop)
+        mediaType = RequestMediaType(contentType: exchange.head.contentType)
+        runTarget = operation == .run ? RunTarget(exchange.head) : nil
+        var multipart: MultipartFieldScanner?
+        switch mediaType.reading(for: operation) {
+        case .json: break
+        case .multipart(let boundary):
+            do {
+                multipart = try MultipartFieldScanner(boundary: boundary)
+            } catch {
+                earlyRefusal = (400, "invalid_request", "The multipart body cannot be read: \(MultipartFieldScanner.reason(error)).")
+            }
+        case .refuse(let status, let code, let message):
+            earlyRefusal = (status, code, message)
+        }
+        self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop,
+                                multipart: multipart, routeModel: runTarget?.model)
         self.replyLease = BodyBudgetLease(budget: budget, loop: context.loop)
     }
 
@@ -63,6 +85,16 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// request waits its turn.
     func start() {
         exchange.delegate = self  // a client that hangs up while waiting is still heard
+        if let refusal = earlyRefusal {
+            // No `model` can be read from this body, so it is refused unread — after the
+            // model's own checks where the route names it (`/v1/run/<model>`, SPEC §3 order).
+            if let name = body.model {
+                usage.model = name
+                guard admit(name) != nil else { return }
+            }
+            fail(refusal.status, code: refusal.code, message: refusal.message, closeConnection: true)
+            return
+        }
         if body.reserveFirst(for: self) { exchange.readBody(delegate: self) }
     }
 
@@ -135,8 +167,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     /// SPEC §3: malformed JSON is 400 `invalid_json`; a body that parsers would read in
     /// different ways (an escaped top-level name, a duplicate `model`) is 400 `invalid_request`,
-    /// so what the gateway authorises and prices is what the backend runs.
-    private func refuse(_ rejection: JSONRequestScanner.Rejection, closeConnection: Bool) {
+    /// so what the gateway authorises and prices is what the backend runs. A multipart body
+    /// that does not parse (or has two `model` fields) is 400 `invalid_request` with the
+    /// parser's reason.
+    private func refuse(_ refusal: RequestBody.Refusal, closeConnection: Bool) {
+        let rejection: JSONRequestScanner.Rejection
+        switch refusal {
+        case .json(let r): rejection = r
+        case .multipart(let why):
+            fail(400, code: "invalid_request", message: "The multipart body is malformed: \(why).", closeConnection: closeConnection)
+            return
+        }
         switch rejection {
         case .notAnObject:
             fail(400, code: "invalid_json", message: "The request body must be a JSON object.", closeConnection: closeConnection)
@@ -157,16 +198,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             fail(400, code: "missing_model", message: "You must provide a model parameter.")
             return
         }
-        guard let model = plan.model(named: name) else {
-            fail(404, code: "model_not_found", message: "The model `\(name)` does not exist or is not served by this gateway.")
-            return
-        }
-        guard user.mayUse(name) else {
-            fail(403, code: "model_not_allowed", message: "Your key may not use the model `\(name)`.")
-            return
-        }
-        guard Self.operation(operation, suits: model.task) else {
-            fail(400, code: "wrong_model_task", message: "The model `\(name)` is a \(model.task.rawValue) model and cannot serve \(operation.rawValue).")
+        guard let model = admit(name) else { return }
+        // The body's type, once the model is known (SPEC §3: 415 after model and limits).
+        if let why = mediaType.refusal(for: operation) {
+            fail(415, code: "unsupported_media_type", message: why)
             return
         }
         modelPlan = model
@@ -177,6 +212,24 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             return
         }
         startAttempt()
+    }
+
+    /// The model's checks (SPEC §3: 404 unknown, 403 not allowed, 400 wrong task): its plan,
+    /// or nil once the client has been answered.
+    private func admit(_ name: String) -> ModelPlan? {
+        guard let model = plan.model(named: name) else {
+            fail(404, code: "model_not_found", message: "The model `\(name)` does not exist or is not served by this gateway.")
+            return nil
+        }
+        guard user.mayUse(name) else {
+            fail(403, code: "model_not_allowed", message: "Your key may not use the model `\(name)`.")
+            return nil
+        }
+        guard Self.operation(operation, suits: model.task) else {
+            fail(400, code: "wrong_model_task", message: "The model `\(name)` is a \(model.task.rawValue) model and cannot serve \(operation.rawValue).")
+            return nil
+        }
+        return model
     }
 
     private static func operation(_ op: APIOperation, suits task: ModelTask) -> Bool {
@@ -201,14 +254,29 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         // A plan that named a backend it does not hold still gets an answer, never a trap or
         // a hang.
         let backends = plan.backends
-        guard let index = candidates.next(isEligible: { backends.indices.contains($0) }) else {
-            fail(503, code: "no_backend_available", message: "No backend is available for this model.")
+        // A backend cooling down (its quota spent until a stated time) is skipped, its reason
+        // kept for the 503 (SPEC §3).
+        let cooldowns = plan.cooldowns
+        let now = loop.now
+        var skipped: [String] = []
+        let picked = candidates.next { index in
+            guard backends.indices.contains(index) else { return false }
+            if let entry = cooldowns.entry(index, now: now) {
+                skipped.append("\(backends[index].name): \(BackendCooldowns.describe(entry, now: now))")
+                return false
+            }
+            return true
+        }
+        failureReasons += skipped
+        guard let index = picked else {
+            fail(503, code: "no_backend_available", message: failureReasons.isEmpty ? "No backend is available for this model."
+                 : "No backend could take the request: " + failureReasons.joined(separator: "; "))
             return
         }
         let backend = plan.backends[index]
         if let previous = current { endAttempt(previous, cancelCall: true) }
+        currentIndex = index
         usage.attemptStarted(on: backend.name)
-        let now = loop.now
         relay.reset(backend: backend.name, spares: runtime.heldReplyBuffers)
         replyLease.shrink(to: 0)
         let adapter = runtime.adapter(index)
@@ -217,11 +285,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                                stream: body.stream ?? false,
                                bodyLength: nil,
                                requestID: exchange.id,
-                               accept: exchange.head.value(of: "accept"))
+                               accept: exchange.head.value(of: "accept"),
+                               bodyFormat: bodyFormat,
+                               contentType: exchange.head.contentType,
+                               runPath: runTarget?.runPath ?? "")
         // The adapter decides how its kind's body is shaped (model renamed, usage requested).
+        // A multipart body goes untouched, and a `/v1/run` body is the backend's own: its
+        // `model`, if any, is not the gateway's to rename.
         let shaping = adapter.bodyShaping(for: call)
-        body.prepare(upstreamModel: shaping.renamesModel ? backend.upstreamModel : nil, clientModel: model.name,
-                     injectUsage: shaping.requestsStreamUsage)
+        let renames = shaping.renamesModel && !body.isMultipart && operation != .run
+        body.prepare(upstreamModel: renames ? backend.upstreamModel : nil, clientModel: model.name,
+                     injectUsage: shaping.requestsStreamUsage && !body.isMultipart)
         call.bodyLength = body.attemptLength
         let next = ProxyAttempt(backend: backend.name,
                                 pricing: AttemptPricing(costModel: backend.costModel, billsWaiting: backend.billColdStart),
@@ -321,6 +395,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     func attemptEnded(_ attempt: ProxyAttempt, report: BackendReport) {
         let outcome = report.outcome
+        // A spent quota keeps the backend out of every loop's candidates until it resets.
+        if case .quotaExhausted(let message, let until) = outcome, let index = currentIndex {
+            plan.cooldowns.coolDown(index, until: until ?? (loop.now &+ BackendCooldowns.defaultNs),
+                                    reason: plan.redactor.redact(message))
+        }
         // A backend that could not be reached (or whose TLS failed) never took the request.
         let outcomeClass = FailoverTable.Outcome(outcome)
         let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
@@ -468,8 +547,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         record.upstreamTTFBMs = current?.ttfbNs.map { Double($0) / 1e6 }
     }
 
-    /// The route's path (the request's, matched exactly).
-    var path: String { operation.rawValue }
+    /// The route's path (the request's, matched exactly); `/v1/run/<model>` for a run.
+    var path: String {
+        guard let runTarget else { return operation.rawValue }
+        return RunTarget.prefix + runTarget.rawModel
+    }
+
+    /// How the body is encoded, for the adapter.
+    private var bodyFormat: RequestBodyFormat {
+        if case .multipart(let boundary) = mediaType { return .multipart(boundary: boundary) }
+        return .json
+    }
 
     // MARK: - Drain
 

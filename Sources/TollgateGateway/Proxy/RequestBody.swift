@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request body of one proxied request, from the client's bytes to each attempt's reads.
-// It is scanned as it arrives (the `model`, `stream` and `stream_options` members, without
-// decoding), held in a segment chain within this request's share of `server.max_buffered`,
+// It is scanned as it arrives (JSON: the `model`, `stream` and `stream_options` members,
+// without decoding; multipart/form-data: the `model` and `stream` fields, the files going by
+// unheld — MultipartFieldScanner), held in a segment chain within this request's share of `server.max_buffered`,
 // and read by the current attempt with that attempt's edits applied on the way: the model
 // renamed for its backend and, for streamed chat to an OpenAI-compatible server,
 // `stream_options.include_usage` made true. Bodies up to the replay limit stay whole so a
@@ -37,6 +38,11 @@ struct RequestBody: ~Copyable {
 
     private let framing: HTTPBodyFraming
     private var scanner = JSONRequestScanner()
+    /// A multipart/form-data body's scanner (nil: the body is JSON).
+    private var multipart: MultipartFieldScanner?
+    /// The model the route names (`/v1/run/<model>`): the body's own `model` means nothing
+    /// to the gateway then.
+    private let routeModel: String?
     /// Where `stream_options.include_usage` must be made true (chat and completions).
     private var streamOptions = StreamOptionsLocator()
     private let locatesStreamOptions: Bool
@@ -61,17 +67,24 @@ struct RequestBody: ~Copyable {
     /// How many of `streamOptions.edits` this attempt has taken into `edits`.
     private var usageEditsTaken = 0
 
-    init(framing: HTTPBodyFraming, operation: APIOperation, budget: RequestBodyBudget, loop: EventLoop) {
+    /// - Parameters:
+    ///   - multipart: the scanner of a multipart/form-data body (nil: JSON).
+    ///   - routeModel: the model named by the route rather than the body (`/v1/run/<model>`).
+    init(framing: HTTPBodyFraming, operation: APIOperation, budget: RequestBodyBudget, loop: EventLoop,
+         multipart: MultipartFieldScanner? = nil, routeModel: String? = nil) {
         self.framing = framing
+        self.multipart = multipart
+        self.routeModel = routeModel
         if case .length(let n) = framing { buffer = RequestBodyBuffer(expected: n) } else { buffer = RequestBodyBuffer(expected: nil) }
         lease = BodyBudgetLease(budget: budget, loop: loop)
-        locatesStreamOptions = operation == .chatCompletions || operation == .completions
+        locatesStreamOptions = multipart == nil && (operation == .chatCompletions || operation == .completions)
     }
 
-    var model: String? { scanner.model }
+    var model: String? { routeModel ?? (multipart != nil ? multipart?.model : scanner.model) }
+    var isMultipart: Bool { multipart != nil }
     /// `server.max_buffered`: the most any body may hold.
     var budgetCapacity: Int { lease.capacity }
-    var stream: Bool? { scanner.stream }
+    var stream: Bool? { multipart != nil ? multipart?.stream : scanner.stream }
     /// What the client said of `stream_options.include_usage` (nil: nothing).
     var clientAskedForUsage: Bool? { streamOptions.clientAskedForUsage }
     /// Bytes received so far.
@@ -84,24 +97,41 @@ struct RequestBody: ~Copyable {
     var mayResume: Bool { !pausedForBudget && unsentBytes < Self.lowWater }
     /// The length the current attempt sends, once the body is complete.
     var attemptLength: Int? {
-        isComplete ? received + edits.reduce(0) { $0 + $1.insert.count - $1.remove } : nil
+        if isComplete { return received + edits.reduce(0) { $0 + $1.insert.count - $1.remove } }
+        // A body sent as it came (a multipart upload, a run body) keeps the client's declared
+        // length, so the upstream gets a Content-Length rather than a chunked upload of
+        // unknown size (some servers refuse those for files).
+        if case .length(let n) = framing, edits.isEmpty, !injectUsage { return n }
+        return nil
     }
     /// The whole body, for an adapter that takes it at once (while nothing was dropped).
     var whole: [UInt8]? { isComplete && base == 0 ? buffer.contiguous() : nil }
 
     // MARK: - The client's bytes
 
+    /// Why a body is refused (400).
+    enum Refusal: Error, Equatable {
+        /// Not one JSON object the gateway can read one way only (SPEC §3).
+        case json(JSONRequestScanner.Rejection)
+        /// A multipart/form-data body that does not parse, or has a duplicate `model`.
+        case multipart(String)
+    }
+
     enum Appended {
         case appended
-        /// The body is not one JSON object the gateway can read one way only (SPEC §3).
-        case refused(JSONRequestScanner.Rejection)
+        case refused(Refusal)
         /// No memory could be mapped for it.
         case outOfMemory
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) -> Appended {
-        scanner.scan(bytes)
-        if let rejection = scanner.rejection { return .refused(rejection) }
+        if multipart != nil {
+            multipart?.scan(bytes)
+            if let rejection = multipart?.rejection { return .refused(.multipart(rejection)) }
+        } else {
+            scanner.scan(bytes)
+            if let rejection = scanner.rejection { return .refused(.json(rejection)) }
+        }
         if locatesStreamOptions { streamOptions.follow(bytes, scannedBy: scanner) }
         guard buffer.append(bytes) else { return .outOfMemory }
         absorbUsageEdits()
@@ -109,10 +139,16 @@ struct RequestBody: ~Copyable {
     }
 
     /// The body is complete; a rejection found only at its end is returned.
-    mutating func finish() -> JSONRequestScanner.Rejection? {
+    mutating func finish() -> Refusal? {
         isComplete = true
+        if multipart != nil {
+            multipart?.finish()
+            return multipart?.rejection.map(Refusal.multipart)
+        }
+        // `/v1/run/<model>` may go without a body (a function without inputs).
+        if routeModel != nil && received == 0 { return nil }
         scanner.finish()
-        if let rejection = scanner.rejection { return rejection }
+        if let rejection = scanner.rejection { return .json(rejection) }
         streamOptions.finish()
         absorbUsageEdits()
         return nil
@@ -150,7 +186,7 @@ struct RequestBody: ~Copyable {
         if case .length(let n) = framing { expected = n - received } else { expected = Self.readSlack }
         guard buffer.count + min(expected, Self.readSlack) > lease.reserved else { return .enough }
         if !dispatched && lease.reserved >= lease.capacity {
-            return scanner.model == nil ? .modelTooLate : .dispatchNow
+            return model == nil ? .modelTooLate : .dispatchNow
         }
         if lease.grow(by: Self.budgetStep, for: holder, limitNs: Self.budgetGrowthWaitNs) { return .enough }
         pausedForBudget = true

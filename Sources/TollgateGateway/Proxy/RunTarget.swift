@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// The parts of a `/v1/run/<model>[/<rest>]` request target (SPEC §3): the model is the path
+// segment after `/v1/run/`, percent-decoded (RFC 3986 §2.1) so a name with a reserved
+// character can still be given (`a%2Fb`); what follows it — `/rest` and the query, as sent —
+// is appended to the backend's base URL untouched (BackendCall.runPath), since it is the
+// backend's path, not ours.
+import TollgateHTTP
+
+struct RunTarget: Equatable {
+    /// The model's name, decoded.
+    let model: String
+    /// The segment as sent (the usage row's path is `/v1/run/` + this).
+    let rawModel: String
+    /// "" or what followed the model segment in the target: `/rest…` and/or `?query`.
+    let runPath: String
+
+    static let prefix = "/v1/run/"
+
+    init?(_ head: HTTPRequestHead) {
+        self.init(target: head.target)
+    }
+
+    /// Nil unless `target` starts with `/v1/run/` and names a non-empty, decodable model.
+    init?(target: String) {
+        let bytes = Array(target.utf8)
+        let prefix = Array(Self.prefix.utf8)
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
+        var end = prefix.count
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?") { end += 1 }
+        guard end > prefix.count else { return nil }
+        let raw = Array(bytes[prefix.count..<end])
+        guard let decoded = Self.percentDecoded(raw), !decoded.isEmpty else { return nil }
+        model = decoded
+        rawModel = String(decoding: raw, as: UTF8.self)
+        runPath = String(decoding: bytes[end...], as: UTF8.self)
+    }
+
+    /// `%XX` → the byte; nil for a broken escape or a result that is not UTF-8 text without
+    /// control characters.
+    static func percentDecoded(_ raw: [UInt8]) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(raw.count)
+        var i = 0
+        while i < raw.count {
+            if raw[i] == UInt8(ascii: "%") {
+                guard i + 2 < raw.count, let hi = hex(raw[i + 1]), let lo = hex(raw[i + 2]) else { return nil }
+                out.append(hi << 4 | lo)
+                i += 3
+            } else {
+                out.append(raw[i])
+                i += 1
+            }
+        }
+        guard !out.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hex(_ b: UInt8) -> UInt8? {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
