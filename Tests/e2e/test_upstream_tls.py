@@ -105,7 +105,21 @@ backends:
     kind: openai
     url: https://localhost:{wrong_host.port}
     tls: {{ ca_file: {h2.ca_pem} }}
+  tls-modal-h2:
+    kind: modal
+    url: https://localhost:{h2.port}/modal/fn
+    token_id: wk-tls
+    token_secret: ws-tls
+    tls: {{ ca_file: {h2.ca_pem} }}
+  tls-modal-h1:
+    kind: modal
+    url: https://localhost:{h1.port}/modal/fn
+    token_id: wk-tls
+    token_secret: ws-tls
+    tls: {{ ca_file: {h1.ca_pem} }}
 models:
+  h2-modal: {{ task: chat, backends: [tls-modal-h2] }}
+  h1-modal: {{ task: chat, backends: [tls-modal-h1] }}
   h2-ok: {{ task: chat, backends: [tls-h2] }}
   h2-stream: {{ task: chat, backends: [tls-h2] }}
   h2-big-stream: {{ task: chat, backends: [tls-h2] }}
@@ -378,3 +392,20 @@ users:
         namespace.close()
         upstream.close()
         directory.cleanup()
+
+
+@pytest.mark.parametrize("prefix", ["h2", "h1"])
+def test_a_modal_303_over_tls(tls, prefix):
+    """Modal is HTTPS (HTTP/2 by ALPN): the 303's Location arrives as an HTTP/2 header too,
+    and the GET that follows it goes over the same protocol with the proxy-auth headers."""
+    gw, upstreams = tls
+    upstream = upstreams[VERSION[prefix]]
+    before = len(upstream.stats()["modal"])
+    response, payload = post(gw, chat(f"{prefix}-modal"))
+    assert response.status == 200, payload
+    body = json.loads(payload)
+    assert body["choices"][0]["message"]["content"] == "from modal"
+    seen = upstream.stats()["modal"][before:]
+    assert [(r["method"], r["query"], r["http_version"], r["modal_key"]) for r in seen] == [
+        ("POST", "", VERSION[prefix], "wk-tls"),
+        ("GET", "__modal_function_call_id=fc-01TLS", VERSION[prefix], "wk-tls")]

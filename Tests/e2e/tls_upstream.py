@@ -8,6 +8,7 @@ Prints "ready" once serving. Behaviour by the end of the `model` field of a chat
   ok          a chat completion whose `system_fingerprint` is the HTTP version used ("2", "1.1")
   stream      five SSE chunks, a usage chunk and [DONE]; the first chunk names the HTTP version
   big-stream  BIG_STREAM_BYTES of SSE events, as fast as flow control lets them go
+/modal/...: a Modal long call, 303 then the result on GET (recorded in `modal`).
 POST .../v1/embeddings reads a body of any size as it arrives and records its length, sha256
 and HTTP version in `uploads`.
 GET /stats answers {"sent": bytes of big-stream bodies handed to the server so far,
@@ -24,7 +25,7 @@ from hypercorn.config import Config
 BIG_STREAM_BYTES = 64 << 20
 EVENT = b"data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": "x" * 16000}}]}).encode() + b"\n\n"
 
-stats = {"sent": 0, "http_versions": [], "clients": [], "disconnects": 0, "uploads": []}
+stats = {"sent": 0, "http_versions": [], "clients": [], "disconnects": 0, "uploads": [], "modal": []}
 
 
 async def read_body(receive):
@@ -65,6 +66,24 @@ async def upload(scope, receive, send):
                                 "data": [{"object": "embedding", "index": 0, "embedding": [0.5]}]})
 
 
+async def modal(scope, receive, send):
+    """A Modal web endpoint's long call (fake_modal.py has the full behaviour): the POST is
+    answered 303 to `?__modal_function_call_id=fc-…` on the same path, its GET with the result."""
+    await read_body(receive)
+    version = scope["http_version"]
+    stats["http_versions"].append(version)
+    stats["modal"].append({"method": scope["method"], "query": scope["query_string"].decode(), "http_version": version,
+                           "modal_key": dict(scope["headers"]).get(b"modal-key", b"").decode()})
+    if b"__modal_function_call_id=" not in scope["query_string"]:
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", b"?__modal_function_call_id=fc-01TLS"), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send_json(send, 200, {
+        "id": "c1", "object": "chat.completion", "model": "m", "system_fingerprint": version,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "from modal"}, "finish_reason": "stop"}]})
+
+
 def chunk(version, content=None, usage=None):
     obj = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "system_fingerprint": version,
            "choices": [] if usage else [{"index": 0, "delta": {"content": content}}]}
@@ -87,6 +106,9 @@ async def app(scope, receive, send):
     version = scope["http_version"]
     if scope["path"] == "/stats":
         await send_json(send, 200, stats)
+        return
+    if scope["path"].startswith("/modal/"):
+        await modal(scope, receive, send)
         return
     if scope["path"].endswith("/v1/embeddings"):
         await upload(scope, receive, send)
