@@ -90,6 +90,17 @@ extension GatewayPlan {
                              caFile: backend.tls?.caFile)
     }
 
+    private static func gradioInput(_ input: GradioInput) -> GradioDataInput {
+        switch input {
+        case .field(let name): return .field(name)
+        case .string(let text): return .string(text)
+        case .integer(let value): return .integer(value)
+        case .number(let value): return .number(value)
+        case .bool(let value): return .bool(value)
+        case .null: return .null
+        }
+    }
+
     /// The config's backend as its kind's type: the one place that maps config onto kinds.
     private static func plan(for backend: BackendConfig) -> BackendPlan {
         let kind: any TollgateBackends.BackendKind
@@ -120,7 +131,13 @@ extension GatewayPlan {
                 name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey, target: target,
                 connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
                 maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
-        case .hfSpace, .runpod:
+        case .hfSpace(let space):
+            kind = HFSpaceKind(options: HFSpaceBackendOptions(
+                name: backend.name, baseURL: backend.url?.description ?? "", token: backend.apiKey,
+                apiName: space.apiName, inputs: space.inputs.map(Self.gradioInput), output: space.output,
+                connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
+                maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
+        case .runpod:
             kind = UnavailableKind(name: backend.name,
                                    reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// The files in a Gradio result and how they are handed to the client. Gradio returns each
+// output file as a FileData dict whose `url` is `{root}{prefix}/file={path}` on the app's own
+// origin (processing_utils.py; backend-protocols.md §1.3) — a URL that needs the Space's token
+// when the Space is private. The gateway never hands out such a URL (SPEC §3): it fetches the
+// file (from the app's origin only, with the token) and returns its bytes inline — base64 in
+// OpenAI's image list, a `data:` URI in place of `url` on `/v1/run`. Pure.
+public import TollgateCore
+
+enum GradioResultFiles {
+    /// Limits on one result: files fetched, and how deep the output is walked.
+    static let maxFiles = 32
+    static let maxDepth = 32
+
+    /// One file in the output.
+    struct FileRef: Equatable {
+        /// Where to fetch it: the FileData's `url`, or the app's `/file=` route for its `path`.
+        var url: String
+        var mimeType: String?
+    }
+
+    /// Whether `value` is a FileData dict (Gradio ≥ 4 tags it with `meta._type`; a dict with
+    /// a string `path` and a `url` key is one too, as older apps send them).
+    static func isFileData(_ value: JSONValue) -> Bool {
+        guard value.objectValue != nil, value["path"]?.stringValue != nil else { return false }
+        if value["meta"]?["_type"]?.stringValue == "gradio.FileData" { return true }
+        return value["url"] != nil
+    }
+
+    /// Where the file of a FileData dict is: its `url` when given, else `fileRoute` + path.
+    static func reference(_ value: JSONValue, fileRoute: String) -> FileRef? {
+        guard isFileData(value) else { return nil }
+        let mime = value["mime_type"]?.stringValue
+        if let url = value["url"]?.stringValue, !url.isEmpty { return FileRef(url: url, mimeType: mime) }
+        guard let path = value["path"]?.stringValue, !path.isEmpty else { return nil }
+        return FileRef(url: fileRoute + path, mimeType: mime)
+    }
+
+    /// Every FileData in `output`, depth-first in order (at most `maxFiles`).
+    static func files(in output: JSONValue, fileRoute: String) -> [FileRef] {
+        var found: [FileRef] = []
+        collect(output, fileRoute: fileRoute, depth: 0, into: &found)
+        return found
+    }
+
+    private static func collect(_ value: JSONValue, fileRoute: String, depth: Int, into found: inout [FileRef]) {
+        guard depth < maxDepth, found.count < maxFiles else { return }
+        if let ref = reference(value, fileRoute: fileRoute) {
+            found.append(ref)
+            return
+        }
+        switch value {
+        case .array(let elements):
+            for element in elements { collect(element, fileRoute: fileRoute, depth: depth + 1, into: &found) }
+        case .object(let object):
+            for member in object.members { collect(member.value, fileRoute: fileRoute, depth: depth + 1, into: &found) }
+        default:
+            break
+        }
+    }
+
+    /// `output` with each FileData's `url` replaced, in the order `files(in:)` found them:
+    /// `replacements[i]` for the i-th (nil: `url` becomes null — a file that was not fetched
+    /// is not handed out by its address either).
+    static func replacingURLs(in output: JSONValue, with replacements: [String?], fileRoute: String) -> JSONValue {
+        var next = 0
+        return replace(output, replacements, &next, fileRoute: fileRoute, depth: 0)
+    }
+
+    private static func replace(_ value: JSONValue, _ replacements: [String?], _ next: inout Int,
+                                fileRoute: String, depth: Int) -> JSONValue {
+        // Past the walk's depth nothing is inspected, so nothing is handed out either.
+        guard depth < maxDepth else { return .null }
+        if reference(value, fileRoute: fileRoute) != nil, var object = value.objectValue {
+            let replacement = next < replacements.count ? replacements[next] : nil
+            next += 1
+            object["url"] = replacement.map { JSONValue.string($0) } ?? .null
+            return .object(object)
+        }
+        switch value {
+        case .array(let elements):
+            return .array(elements.map { replace($0, replacements, &next, fileRoute: fileRoute, depth: depth + 1) })
+        case .object(let object):
+            var copy = JSONObject()
+            for member in object.members {
+                copy.append(key: member.key, value: replace(member.value, replacements, &next, fileRoute: fileRoute, depth: depth + 1))
+            }
+            return .object(copy)
+        default:
+            return value
+        }
+    }
+
+    /// Outputs of `generating` events are passed on without fetching (a stream would stall on
+    /// every frame): their files' URLs are removed instead.
+    static func withoutURLs(_ output: JSONValue, fileRoute: String) -> JSONValue {
+        replacingURLs(in: output, with: [], fileRoute: fileRoute)
+    }
+
+    /// A `data:` URI (RFC 2397) of `bytes`.
+    static func dataURI(_ bytes: [UInt8], mimeType: String?) -> String {
+        let type = mimeType.flatMap { t in
+            !t.isEmpty && t.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") } ? t : nil
+        } ?? "application/octet-stream"
+        return "data:\(type);base64," + Base64.encode(bytes)
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: Apache-2.0
+// kind: hf_space — the settings of one Gradio app (a Hugging Face Space or any Gradio server).
+
+public struct HFSpaceBackendOptions: Sendable {
+    public var name: String
+    /// The app's base URL: `https://<owner>-<name>.hf.space` for a `space`, else the `url`.
+    public var baseURL: String
+    /// The Hugging Face token, sent as `Authorization: Bearer` on every call (§1.1: both the
+    /// POST and the GET; uploads and file fetches too, a private Space needs it everywhere).
+    public var token: String?
+    /// The Gradio endpoint, e.g. `/predict` (the leading slash is optional).
+    public var apiName: String
+    /// The Gradio `data` array.
+    public var inputs: [GradioDataInput]
+    /// Which element of the result's `data` is the answer.
+    public var output: Int
+    public var connectTimeoutMs: Int
+    public var totalTimeoutMs: Int
+    /// Cap on every reply read from the app, and on the result files fetched for one call together.
+    public var maxResponseBytes: Int
+    public var caFile: String?
+
+    public init(name: String, baseURL: String, token: String?, apiName: String = "/predict",
+                inputs: [GradioDataInput] = [], output: Int = 0, connectTimeoutMs: Int = 10_000,
+                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30, caFile: String? = nil) {
+        self.name = name
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.token = token
+        self.apiName = apiName
+        self.inputs = inputs
+        self.output = output
+        self.connectTimeoutMs = connectTimeoutMs
+        self.totalTimeoutMs = totalTimeoutMs
+        self.maxResponseBytes = maxResponseBytes
+        self.caFile = caFile
+    }
+
+    /// `apiName` as it goes in a path: no leading slash, every byte outside RFC 3986's
+    /// unreserved set percent-encoded (a configured name can never add a path segment or a query).
+    public var apiPathSegment: String {
+        var name = Substring(apiName)
+        while name.hasPrefix("/") { name.removeFirst() }
+        var out = ""
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(UnicodeScalar(byte))
+            default:
+                let hex = Array("0123456789ABCDEF".utf8)
+                out += "%" + String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]], as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    /// The name Gradio's `/config` lists the endpoint under (`dependencies[].api_name`).
+    var apiNameInConfig: String {
+        var name = Substring(apiName)
+        while name.hasPrefix("/") { name.removeFirst() }
+        return String(name)
+    }
+}
