@@ -54,6 +54,10 @@ public final class OpenAIBackend: BackendAdapter {
     /// callback.
     static let inlineBodyLimit = 256 << 10
 
+    /// A diarization reply is read whole to be reshaped (SPEC §3): at most this much. Hours of
+    /// audio make a few thousand segments, well under a MiB of JSON.
+    static let diarizationReplyLimit = 8 << 20
+
     /// A known length means the gateway has the whole body (`BackendCall.bodyLength`); the
     /// transfer takes it at its start, and streams whatever it could not take.
     static func upstreamBody(_ call: BackendCall) -> UpstreamBody {
@@ -65,40 +69,61 @@ public final class OpenAIBackend: BackendAdapter {
     /// server sends (openai-organization, openai-project, its x-ratelimit-*, set-cookie, …)
     /// describes our account with the upstream, not the client's request.
     static let passedHeaders = UpstreamHeaderAllowlist(["content-type", "content-disposition", "cache-control", "retry-after"])
+    /// The same, plus the Location a kind that follows redirects reads (and never passes on).
+    static let passedHeadersAndLocation = UpstreamHeaderAllowlist(["content-type", "content-disposition", "cache-control",
+                                                                   "retry-after", "location"])
 
     public let options: OpenAIBackendOptions
+    public let rules: PassThroughRules
     private let multi: CurlMulti
     /// Built once per route: everything but the request's own headers and body (the URL, the
     /// headers every request to this backend carries, timeouts, allowlist), copied per call.
     private let chatRequest: UpstreamRequest, completionsRequest: UpstreamRequest, embeddingsRequest: UpstreamRequest
     /// The fixed headers without Content-Type, for the routes whose body type is the client's.
     private let otherFixedHeaders: UpstreamHeaderList
+    /// The GET a followed 303 becomes (its URL set per hop), when the kind follows them.
+    private let redirects: RedirectFollowing?
 
-    public init(options: OpenAIBackendOptions, multi: CurlMulti) {
+    public init(options: OpenAIBackendOptions, rules: PassThroughRules = .openai, multi: CurlMulti) {
         self.options = options
+        self.rules = rules
         self.multi = multi
         var headers = [("Content-Type", "application/json"), ("User-Agent", "tollgate/0.1")]
         // The backend's own credentials; the client's Authorization never gets this far.
         if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        headers += rules.extraHeaders
         let fixedHeaders = UpstreamHeaderList(headers)
         otherFixedHeaders = UpstreamHeaderList(Array(headers.dropFirst()))
+        let allowlist = rules.maxRedirects > 0 ? Self.passedHeadersAndLocation : Self.passedHeaders
         func request(_ operation: APIOperation) -> UpstreamRequest {
             UpstreamRequest(url: options.url(for: operation), method: "POST", fixedHeaders: fixedHeaders,
                             connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                            maxResponseBytes: options.maxResponseBytes, responseHeaders: Self.passedHeaders,
+                            maxResponseBytes: options.maxResponseBytes, responseHeaders: allowlist,
                             caFile: options.caFile)
         }
         chatRequest = request(.chatCompletions)
         completionsRequest = request(.completions)
         embeddingsRequest = request(.embeddings)
+        if rules.maxRedirects > 0 {
+            // RFC 9110 §15.4.4: a 303 is followed with GET, so the body and its type stay behind.
+            let get = UpstreamRequest(url: options.baseURL, method: "GET", fixedHeaders: otherFixedHeaders,
+                                      connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
+                                      maxResponseBytes: options.maxResponseBytes, responseHeaders: allowlist,
+                                      caFile: options.caFile)
+            redirects = RedirectFollowing(template: get, maxHops: rules.maxRedirects)
+        } else {
+            redirects = nil
+        }
     }
 
     public var name: String { options.name }
 
-    /// The upstream's model name; on a streamed chat also the usage chunk, the only place such a
-    /// server reports a stream's tokens (an OpenAI-compatible server sends it only when asked).
+    /// The upstream's model name (when the backend's `model` key renames it); on a streamed chat
+    /// to an OpenAI-compatible server also the usage chunk, the only place such a server reports
+    /// a stream's tokens (it sends it only when asked).
     public func bodyShaping(for call: BackendCall) -> BodyShaping {
-        BodyShaping(renamesModel: true, requestsStreamUsage: call.operation == .chatCompletions && call.stream)
+        BodyShaping(renamesModel: true,
+                    requestsStreamUsage: rules.requestsStreamUsage && call.operation == .chatCompletions && call.stream)
     }
 
     public func invoke(_ call: BackendCall, body: any RequestBodySource, sink: any BackendSink) -> any BackendInvocation {
@@ -107,111 +132,43 @@ public final class OpenAIBackend: BackendAdapter {
         let upstreamBody = Self.upstreamBody(call)
         switch call.operation {
         case .chatCompletions:
-            return OpenAICall(template: chatRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
-                              multi: multi, bodySource: body, sink: sink)
+            return PassThroughCall(template: chatRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                                   multi: multi, bodySource: body, sink: sink, redirects: redirects,
+                                   reportsMeasuredTime: rules.reportsMeasuredTime)
         case .completions:
-            return OpenAICall(template: completionsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
-                              multi: multi, bodySource: body, sink: sink)
+            return PassThroughCall(template: completionsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                                   multi: multi, bodySource: body, sink: sink, redirects: redirects,
+                                   reportsMeasuredTime: rules.reportsMeasuredTime)
         case .embeddings:
-            return OpenAICall(template: embeddingsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
-                              multi: multi, bodySource: body, sink: sink)
+            return PassThroughCall(template: embeddingsRequest, accept: accept, requestID: call.requestID, body: upstreamBody,
+                                   multi: multi, bodySource: body, sink: sink, redirects: redirects,
+                                   reportsMeasuredTime: rules.reportsMeasuredTime)
         case .imageGenerations, .imageEdits, .audioTranscriptions, .audioDiarization, .run:
             // The OpenAI routes an OpenAI-compatible server may also serve (LocalAI, vLLM's
             // transcriptions), and `/v1/run` as-is: built per call, with the client's content
             // type (a multipart body carries its boundary in it).
+            let shaping = call.operation == .audioDiarization ? Self.diarizationShaping(model: call.model) : nil
             var request = UpstreamRequest(url: options.url(for: call), method: "POST", fixedHeaders: otherFixedHeaders,
                                           headers: [("Content-Type", call.contentType ?? "application/json")],
                                           connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                                          maxResponseBytes: options.maxResponseBytes, responseHeaders: Self.passedHeaders,
+                                          maxResponseBytes: options.maxResponseBytes, responseHeaders: redirects?.template.responseHeaders ?? Self.passedHeaders,
                                           caFile: options.caFile)
+            if let shaping { request.maxResponseBytes = min(request.maxResponseBytes, shaping.maxBytes) }
             request.body = upstreamBody
-            return OpenAICall(template: request, accept: accept, requestID: call.requestID, body: upstreamBody,
-                              multi: multi, bodySource: body, sink: sink)
-        }
-    }
-}
-
-/// One call to an OpenAI-compatible server.
-final class OpenAICall: UpstreamTransferDelegate, BackendInvocation, TimerHandler {
-    private var transfer: UpstreamTransfer?
-    private var sink: (any BackendSink)?
-    private let body: any RequestBodySource
-    private var usage = UsageScanner()
-    /// True while the transfer is being started: an end reported then (curl_multi_add_handle
-    /// failed) is held and delivered from the loop, never inside `invoke`.
-    private var starting = true
-    private var heldOutcome: UpstreamOutcome?
-
-    init(template: borrowing UpstreamRequest, accept: String?, requestID: RequestID, body upstreamBody: UpstreamBody,
-         multi: CurlMulti, bodySource body: any RequestBodySource, sink: any BackendSink) {
-        self.sink = sink
-        self.body = body
-        let transfer = UpstreamTransfer(template: template, accept: accept, requestID: requestID, body: upstreamBody,
-                                        multi: multi, delegate: self)
-        starting = false
-        if heldOutcome != nil {
-            // Zero delay: the end is reported at the end of this loop iteration.
-            transfer.loop.schedule(self, at: transfer.loop.now)
-        } else {
-            self.transfer = transfer
+            return PassThroughCall(template: request, accept: accept, requestID: call.requestID, body: upstreamBody,
+                                   multi: multi, bodySource: body, sink: sink, redirects: redirects, shaping: shaping,
+                                   reportsMeasuredTime: rules.reportsMeasuredTime)
         }
     }
 
-    func timerFired(deadline: UInt64, now: UInt64) {
-        guard let outcome = heldOutcome else { return }
-        heldOutcome = nil
-        report(outcome)
-    }
-
-    func upstreamHead(_ transfer: UpstreamTransfer, status: Int, headers: [(String, String)]) {
-        guard !starting else { return }
-        // Retry-After belongs to a 4xx the client gets as-is (SPEC §3); on a 5xx or 429 the
-        // gateway decides, and on a success it means nothing.
-        let passed = (400..<500).contains(status) || !headers.contains(where: { $0.0 == "retry-after" })
-            ? headers : headers.filter { $0.0 != "retry-after" }
-        sink?.backendHead(status: status, headers: passed, contentLength: transfer.contentLength)
-    }
-
-    func upstreamBody(_ transfer: UpstreamTransfer, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard !starting else { return false }
-        usage.scan(bytes)
-        return sink?.backendBody(bytes) ?? false
-    }
-
-    /// Also called while the transfer starts: a `.buffered` body is taken then (reading is no
-    /// report; the gateway's body is complete and the attempt is current during `invoke`).
-    func upstreamReadBody(_ transfer: UpstreamTransfer, into buffer: UnsafeMutableRawBufferPointer) -> UpstreamBodyChunk {
-        body.readBody(into: buffer)
-    }
-
-    func upstreamEnded(_ transfer: UpstreamTransfer, outcome: UpstreamOutcome) {
-        self.transfer = nil
-        if starting {
-            heldOutcome = outcome
-            return
-        }
-        report(outcome)
-    }
-
-    private func report(_ outcome: UpstreamOutcome) {
-        guard let sink else { return }
-        self.sink = nil
-        // No GPU time of its own: the gateway's clock of the attempt is the bill.
-        sink.backendEnded(BackendReport(outcome: BackendOutcome(outcome), tokens: usage.usage))
-    }
-
-    func resumeReceiving() {
-        transfer?.resumeReceiving()
-    }
-
-    func bodyReadable() {
-        transfer?.resumeSending()
-    }
-
-    func cancel() {
-        sink = nil
-        heldOutcome = nil
-        transfer?.cancel()
-        transfer = nil
+    /// A diarization reply (`segments`, or pyannote's `diarization`, times as numbers or
+    /// strings) as SPEC §3's object, named after the client's model.
+    static func diarizationShaping(model: String) -> ReplyShaping {
+        ReplyShaping(maxBytes: diarizationReplyLimit, contentType: "application/json", shape: { bytes in
+            guard let reply = try? JSONValue.parse(bytes), let shaped = ResultShaper.diarization(reply, model: model) else {
+                return nil
+            }
+            return shaped.serialized
+        }, unshapeable: "the backend's diarization reply has no `segments` or `diarization` list")
     }
 }

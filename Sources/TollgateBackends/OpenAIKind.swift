@@ -9,6 +9,6 @@ public struct OpenAIKind: BackendKind {
     }
 
     public func makeAdapter(on loop: BackendLoop) -> any BackendAdapter {
-        OpenAIBackend(options: options, multi: loop.multi)
+        OpenAIBackend(options: options, rules: .openai, multi: loop.multi)
     }
 }

@@ -82,6 +82,14 @@ extension GatewayPlan {
         backends.compactMap { backend in backend.kind.unavailableReason.map { (backend.name, $0) } }
     }
 
+    /// What a pass-through kind (http, modal; openai's case spells it out) needs from its backend's config.
+    private static func passThroughOptions(_ backend: BackendConfig) -> OpenAIBackendOptions {
+        OpenAIBackendOptions(name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                             connectTimeoutMs: backend.connectTimeout.milliseconds,
+                             totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                             caFile: backend.tls?.caFile)
+    }
+
     private static func gradioInput(_ input: GradioInput) -> GradioDataInput {
         switch input {
         case .field(let name): return .field(name)
@@ -109,6 +117,10 @@ extension GatewayPlan {
                 latencyJitterMs: Double(sim.latencyJitter.milliseconds),
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
                 failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
+        case .http:
+            kind = HTTPKind(options: passThroughOptions(backend))
+        case .modal(let modal):
+            kind = ModalKind(options: passThroughOptions(backend), tokenID: modal.tokenID, tokenSecret: modal.tokenSecret)
         case .replicate(let replicate):
             let target: ReplicateBackendOptions.Target
             switch replicate.target {
@@ -131,9 +143,6 @@ extension GatewayPlan {
                 connectTimeoutMs: backend.connectTimeout.milliseconds,
                 totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
                 caFile: backend.tls?.caFile))
-        case .modal, .http:
-            kind = UnavailableKind(name: backend.name,
-                                   reason: "kind \(backend.kind.rawValue) is configured but its adapter is not in this version yet")
         }
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,

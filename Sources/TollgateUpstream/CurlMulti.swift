@@ -45,7 +45,7 @@ public enum Curl {
 }
 
 public final class CurlMulti: TimerHandler {
-    let loop: EventLoop
+    public let loop: EventLoop
     let handle: UnsafeMutableRawPointer
     /// The process's DNS cache; every easy handle of this multi joins it.
     let share: CurlShare
@@ -71,6 +71,10 @@ public final class CurlMulti: TimerHandler {
         _ = tg_multi_setopt_timerfn(multi, curlTimerCallback)
         _ = tg_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
         _ = tg_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+        // One transfer per connection, HTTP/2 included (libcurl multiplexes by default since
+        // 7.62): a paused transfer must stop its connection being read, which a shared HTTP/2
+        // connection cannot do in libcurl 7.88 (see UpstreamTransfer.setHandleOptions).
+        _ = tg_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_NOTHING))
     }
 
     deinit {

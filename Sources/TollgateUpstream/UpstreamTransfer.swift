@@ -206,15 +206,17 @@ public final class UpstreamTransfer {
         _ = tg_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 0)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = tg_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
-        // HTTP/1.1 even when a TLS upstream offers h2 by ALPN (curl's default for https is h2).
-        // Backpressure needs a paused transfer to stop reading its own connection, so TCP holds
-        // the upstream back. Over HTTP/2, libcurl 7.88 keeps a paused stream's 32 MiB window
+        // HTTP/2 when a TLS upstream offers it by ALPN, HTTP/1.1 otherwise and on plain http
+        // (CURL_HTTP_VERSION_2TLS, CURLOPT_HTTP_VERSION.md). Backpressure needs a paused
+        // transfer to stop reading its own connection, so TCP holds the upstream back. Over a
+        // multiplexed HTTP/2 connection libcurl 7.88 keeps a paused stream's 32 MiB window
         // (HTTP2_HUGE_WINDOW_SIZE, not configurable) and, while other streams keep the shared
         // connection read, buffers the paused stream's data in memory: one slow client grew the
-        // gateway by 14 MiB as ten other streams to the same backend completed
-        // (Tests/e2e/test_upstream_tls.py). A response of any kind pauses for a slow client,
-        // so every transfer is pinned, not only streams.
-        _ = tg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        // gateway by 14 MiB as ten other streams to the same backend completed. So the multi
+        // never multiplexes (CurlMulti: CURLMOPT_PIPELINING = CURLPIPE_NOTHING): each HTTP/2
+        // connection carries one transfer at a time, a paused one is not read, exactly as over
+        // HTTP/1.1 (Tests/e2e/test_upstream_tls.py, the slow reader over both).
+        _ = tg_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         // No CURLOPT_PIPEWAIT (it only matters for HTTP/2 multiplexing): with it, libcurl 7.88
         // left part of a burst of new transfers to an HTTP/1.1 upstream waiting for a connection
         // that never came (37 of 200 SSE streams in Benchmarks/run.sh got no response head).

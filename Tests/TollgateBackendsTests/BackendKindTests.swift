@@ -29,6 +29,21 @@ struct BackendKindTests {
         #expect(kinds.map(\.unavailableReason) == [nil, nil, "kind runpod is not in this version yet"])
     }
 
+    @Test func httpAndModalArePassThroughsWithTheirOwnRules() throws {
+        let loop = try Self.backendLoop()
+        let options = OpenAIBackendOptions(name: "box", baseURL: "http://127.0.0.1:9", apiKey: "k")
+        let http = try #require(HTTPKind(options: options).makeAdapter(on: loop) as? OpenAIBackend)
+        // As-is: a configured `model` rename only, never stream_options added.
+        #expect(http.bodyShaping(for: Self.call(.chatCompletions, stream: true)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+        #expect(http.rules.maxRedirects == 0 && !http.rules.reportsMeasuredTime && http.rules.extraHeaders.isEmpty)
+        let modal = try #require(ModalKind(options: options, tokenID: "wk-1", tokenSecret: "ws-2").makeAdapter(on: loop) as? OpenAIBackend)
+        #expect(modal.rules.extraHeaders.map { "\($0.0): \($0.1)" } == ["Modal-Key: wk-1", "Modal-Secret: ws-2"])
+        #expect(modal.rules.maxRedirects > 0 && modal.rules.reportsMeasuredTime)
+        #expect(modal.bodyShaping(for: Self.call(.chatCompletions, stream: true)).requestsStreamUsage == false)
+        let bare = try #require(ModalKind(options: options, tokenID: nil, tokenSecret: nil).makeAdapter(on: loop) as? OpenAIBackend)
+        #expect(bare.rules.extraHeaders.isEmpty)
+    }
+
     @Test func aSimulatedKindSharesItsWarmthAcrossLoops() throws {
         let kind = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
         let a = try #require(kind.makeAdapter(on: try Self.backendLoop()) as? SimulatedBackend)
