@@ -59,6 +59,24 @@ import TollgateConfig
         #expect(b.line == 2)
     }
 
+    /// A job platform's first response byte is its finished result (RunPod, Replicate, a Gradio
+    /// call, Modal after its 303 legs): the first-byte deadline defaults to the whole `timeout`,
+    /// so a 10-minute job is not cut at 120 s; an explicit value still wins.
+    @Test func jobKindsWaitTheWholeTimeoutForTheirFirstByte() throws {
+        let runpod = try backend("    kind: runpod\n    endpoint_id: e1\n    api_key: k\n    timeout: 900s\n")
+        #expect(runpod.firstByteTimeout == .seconds(900))
+        let replicate = try backend("    kind: replicate\n    model: o/n\n    api_key: k\n")
+        #expect(replicate.firstByteTimeout == .seconds(300))
+        let space = try backend("    kind: hf_space\n    space: o/n\n    timeout: 600s\n")
+        #expect(space.firstByteTimeout == .seconds(600))
+        let modal = try backend("    kind: modal\n    url: https://w--f.modal.run\n    timeout: 400s\n")
+        #expect(modal.firstByteTimeout == .seconds(400))
+        let explicit = try backend("    kind: runpod\n    endpoint_id: e1\n    api_key: k\n    timeout: 900s\n    first_byte_timeout: 60s\n")
+        #expect(explicit.firstByteTimeout == .seconds(60))
+        let passThrough = try backend("    kind: http\n    url: http://svc.lan\n    timeout: 900s\n")
+        #expect(passThrough.firstByteTimeout == .seconds(120))
+    }
+
     @Test func commonDefaults() throws {
         let b = try backend("    kind: http\n    url: http://svc.lan\n")
         let expected = BackendConfig(name: "b", options: .http, url: try BackendURL.parse("http://svc.lan"), line: 2)

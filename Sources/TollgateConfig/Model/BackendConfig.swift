@@ -16,6 +16,16 @@ public enum BackendKind: String, Sendable, Equatable, CaseIterable {
     case http
     /// An in-process stand-in GPU for demos and capacity planning.
     case simulated
+
+    /// The platform answers only when the job is done (RunPod, Replicate, a Gradio call, Modal
+    /// after its 303 legs), so its first response byte is its result: `first_byte_timeout`
+    /// defaults to the whole `timeout` (the adapter bounds the job by it and cancels it).
+    public var answersWhenDone: Bool {
+        switch self {
+        case .hfSpace, .runpod, .modal, .replicate: return true
+        case .openai, .http, .simulated: return false
+        }
+    }
 }
 
 /// One entry of `backends:`.

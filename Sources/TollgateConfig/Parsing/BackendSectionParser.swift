@@ -66,7 +66,8 @@ enum BackendSectionParser {
         let url = kind == .simulated ? nil : parseURL(m)
         let pricing = PricingParser.parse(m)
         let timeout = m["timeout"]?.duration(minimum: ms) ?? .seconds(300)
-        let firstByteTimeout = m["first_byte_timeout"]?.duration(minimum: ms) ?? .seconds(120)
+        let firstByteTimeout = m["first_byte_timeout"]?.duration(minimum: ms)
+            ?? (kind?.answersWhenDone == true ? timeout : .seconds(120))
         if firstByteTimeout > timeout, let node = m["first_byte_timeout"] ?? m["timeout"] {
             node.warning("first_byte_timeout (\(ConfigValue.format(firstByteTimeout))) is longer than timeout (\(ConfigValue.format(timeout))); timeout ends the request first")
         }
