@@ -77,11 +77,6 @@ extension GatewayPlan {
         return ["auth", "key", "token", "secret", "cookie", "signature"].contains { lower.contains($0) }
     }
 
-    /// Backends whose kind has no adapter yet (reported at start-up).
-    public var unavailableBackends: [(name: String, reason: String)] {
-        backends.compactMap { backend in backend.kind.unavailableReason.map { (backend.name, $0) } }
-    }
-
     /// What a pass-through kind (http, modal; openai's case spells it out) needs from its backend's config.
     private static func passThroughOptions(_ backend: BackendConfig) -> OpenAIBackendOptions {
         OpenAIBackendOptions(name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,

@@ -81,8 +81,7 @@ public final class GatewayPlan: Sendable {
         metricsProtected = metrics.protected
         metricsPlan = MetricsPlan(
             backends: backends.map {
-                MetricsPlan.Backend(name: $0.name, costModel: $0.costModel, isUp: $0.kind.unavailableReason == nil,
-                                    monthBudget: $0.monthBudget)
+                MetricsPlan.Backend(name: $0.name, costModel: $0.costModel, monthBudget: $0.monthBudget)
             },
             models: models.map(\.name), users: users.map(\.name), userLabel: metrics.userLabel, monthBudget: monthBudget)
         self.cooldowns = BackendCooldowns(backendCount: backends.count)

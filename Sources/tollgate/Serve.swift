@@ -33,9 +33,6 @@ struct Serve {
             return 1
         }
         let plan = GatewayPlan(config: loaded)
-        for (name, reason) in plan.unavailableBackends {
-            Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")
-        }
         let gateway: Gateway
         do {
             let (started, address) = try Gateway.launch(config: loaded, plan: plan, upstreamDnsCacheSeconds: upstreamDnsCacheSeconds,
@@ -87,9 +84,6 @@ struct Serve {
             Console.error("tollgate: reload: changes under server: take effect after a restart")
         }
         let plan = GatewayPlan(config: fresh)
-        for (name, reason) in plan.unavailableBackends {
-            Console.error("tollgate: warning: backend '\(name)': \(reason); models fail over past it")
-        }
         gateway.reload(plan)
         Console.error("tollgate: reloaded \(config): \(fresh.backends.count) backends, \(fresh.models.count) models, \(fresh.users.count) users")
     }

@@ -74,10 +74,16 @@ struct AdapterContractTests {
         }
     }
 
-    @Test func anUnavailableBackendFailsAfterInvokeReturned() throws {
-        let sink = try #require(try run { UnavailableBackend(name: "rp", reason: "not in this version", loop: $0) })
+    /// A call an adapter refuses at once (RunPod runs jobs, not chat) still ends from the loop.
+    @Test func aCallRefusedAtOnceFailsAfterInvokeReturned() throws {
+        let sink = try #require(try run { Self.jobBackend(on: $0) })
         #expect(!sink.reportedInsideInvoke)
-        #expect(sink.events == ["ended connect failed: not in this version"])
+        #expect(sink.events.count == 1 && sink.events[0].hasPrefix("ended ") && sink.events[0].contains("a runpod backend runs jobs"), "\(sink.events)")
+    }
+
+    private static func jobBackend(on loop: EventLoop) -> RunPodBackend {
+        RunPodBackend(options: RunPodBackendOptions(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k"),
+                      loop: BackendLoop(loop: loop, curlShare: CurlShare()))
     }
 
     @Test func aRefusedConnectionFailsAfterInvokeReturned() throws {
@@ -110,12 +116,12 @@ struct AdapterContractTests {
         #expect(warm.report?.coldStart == false && warm.report?.coldStartTime == nil)
     }
 
-    @Test func aCancelledUnavailableCallReportsNothing() throws {
+    @Test func aCancelledRefusedCallReportsNothing() throws {
         try withRunningLoop { loop in
             let sink = ContractSink()
             let finished = Flag()
             loop.execute {
-                let adapter = UnavailableBackend(name: "rp", reason: "no", loop: loop)
+                let adapter = Self.jobBackend(on: loop)
                 adapter.invoke(Self.call, body: sink, sink: sink).cancel()
                 // A timer later than the refused call's zero-delay one: by then it would have ended.
                 loop.schedule(Later(finished), at: loop.now + 20_000_000)

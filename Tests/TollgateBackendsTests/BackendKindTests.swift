@@ -21,12 +21,11 @@ struct BackendKindTests {
         let loop = try Self.backendLoop()
         let openai = OpenAIKind(options: OpenAIBackendOptions(name: "vllm", baseURL: "http://127.0.0.1:9", apiKey: nil))
         let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
-        let unavailable = UnavailableKind(name: "rp", reason: "kind runpod is not in this version yet")
-        let kinds: [any BackendKind] = [openai, simulated, unavailable]
+        let runpod = RunPodKind(options: RunPodBackendOptions(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k"))
+        let kinds: [any BackendKind] = [openai, simulated, runpod]
         let adapters = kinds.map { $0.makeAdapter(on: loop) }
-        #expect(adapters[0] is OpenAIBackend && adapters[1] is SimulatedBackend && adapters[2] is UnavailableBackend)
+        #expect(adapters[0] is OpenAIBackend && adapters[1] is SimulatedBackend && adapters[2] is RunPodBackend)
         #expect(adapters.map(\.name) == ["vllm", "sim", "rp"])
-        #expect(kinds.map(\.unavailableReason) == [nil, nil, "kind runpod is not in this version yet"])
     }
 
     @Test func httpAndModalArePassThroughsWithTheirOwnRules() throws {
@@ -61,13 +60,11 @@ struct BackendKindTests {
         #expect(adapter.bodyShaping(for: Self.call(.embeddings, stream: false)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
     }
 
-    @Test func theSimulatedKindRenamesOnlyAndAnUnavailableOneShapesNothing() throws {
+    @Test func theSimulatedKindRenamesOnly() throws {
         let loop = try Self.backendLoop()
         let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "s")).makeAdapter(on: loop)
-        let unavailable = UnavailableKind(name: "u", reason: "no").makeAdapter(on: loop)
         for stream in [false, true] {
             #expect(simulated.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
-            #expect(unavailable.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == .none)
         }
     }
 }

@@ -55,7 +55,7 @@ final class ProxyTestServer: Sendable {
         let plan = GatewayPlan(
             backends: backends.map { spec in
                 BackendPlan(name: spec.name,
-                            kind: UnavailableKind(name: spec.name, reason: "scripted: replaced by a ScriptedBackend on the loop"),
+                            kind: ScriptedKind(),
                             upstreamModel: spec.upstreamModel, firstByteTimeoutNs: spec.firstByteTimeoutMs * 1_000_000,
                             costModel: spec.costModel, billColdStart: spec.billColdStart)
             },
@@ -107,4 +107,12 @@ extension RawClient {
 
     /// Reads one whole response; a body cut by a close comes back with `complete` false.
     func response() throws -> RawResponse { try readResponse(toleratingCut: true) }
+}
+
+/// The plan's kind for a scripted backend: its adapter is replaced by a ScriptedBackend on the
+/// loop before any request, so the one built here is never invoked.
+struct ScriptedKind: BackendKind {
+    func makeAdapter(on loop: BackendLoop) -> any BackendAdapter {
+        ScriptedBackend(name: "placeholder", scripts: [], speaksOpenAI: true, loop: loop.eventLoop, log: ScriptLog())
+    }
 }

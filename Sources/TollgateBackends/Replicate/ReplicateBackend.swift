@@ -30,8 +30,8 @@ public final class ReplicateBackend: BackendAdapter {
             return ReplicateCall(config: config, loop: loop, call: call, body: body, sink: sink)
         case .chatCompletions, .completions, .embeddings:
             // Reported from the loop, never inside `invoke`; the next candidate takes it.
-            return UnavailableCall(loop: loop.eventLoop, reason: "a replicate backend does not serve \(call.operation.rawValue)",
-                                   sink: sink)
+            return RefusedCall(loop: loop.eventLoop, outcome: .connectFailed("a replicate backend does not serve \(call.operation.rawValue)"),
+                               sink: sink)
         }
     }
 }
