@@ -3,7 +3,7 @@
 // backend's connection: its name, base URL, credential and limits. GatewayPlan+Config builds it
 // once per backend from the config; each kind's options hold it beside their own fields.
 
-public struct BackendEndpoint: Sendable {
+public struct BackendEndpoint: Sendable, Equatable {
     public var name: String
     /// The config's `url`, e.g. `http://10.0.0.5:8000` or `https://api.example.com/v1`: what
     /// every operation's URL is built on.

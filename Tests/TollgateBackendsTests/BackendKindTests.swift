@@ -67,4 +67,15 @@ struct BackendKindTests {
             #expect(simulated.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
         }
     }
+
+    /// The headers every request to a backend carries: a credential only when there is one.
+    @Test func anEndpointSendsItsCredentialOnlyWhenItHasOne() {
+        let keyed = BackendEndpoint(name: "b", baseURL: "https://h/v1//", apiKey: "k")
+        #expect(keyed.identityHeaders.map { "\($0.0): \($0.1)" } == ["User-Agent: tollgate/0.1", "Authorization: Bearer k"])
+        #expect(keyed.trimmedBaseURL == "https://h/v1" && keyed.baseURL == "https://h/v1//")
+        for key in [nil, ""] as [String?] {
+            let bare = BackendEndpoint(name: "b", baseURL: "https://h", apiKey: key)
+            #expect(bare.identityHeaders.map { "\($0.0): \($0.1)" } == ["User-Agent: tollgate/0.1"])
+        }
+    }
 }
