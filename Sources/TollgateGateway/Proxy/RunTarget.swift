@@ -19,13 +19,17 @@ struct RunTarget: Equatable {
     /// Why the rest cannot go to the backend, or nil. A `.` or `..` segment would leave the
     /// backend's base path (`url: https://host/app` + `/../admin`): libcurl removes dot
     /// segments before sending (RFC 3986 §5.2.4, CURLOPT_PATH_AS_IS off), and a server or proxy
-    /// may first decode `%2e`, `%2f` or `%5c`. So the path is checked decoded, split at `/` and
-    /// `\`; a dot inside a segment (`v1.2`, `..x`) and anything in the query are fine.
+    /// may first decode `%2e`, `%2f` or `%5c`, or drop a `;` path parameter (`..;/`, as Tomcat
+    /// does). So the path is checked decoded, split at `/` and `\`, each segment up to its `;`;
+    /// a dot inside a segment (`v1.2`, `..x`) and anything in the query are fine.
     var restRefusal: String? {
         let path = runPath.utf8.prefix { $0 != UInt8(ascii: "?") }
         let decoded = Self.percentDecodedBytes(Array(path)) ?? Array(path)
         let escapes = decoded.split(omittingEmptySubsequences: false) { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }
-            .contains { $0.elementsEqual([UInt8(ascii: ".")]) || $0.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) }
+            .contains { segment in
+                let name = segment.prefix { $0 != UInt8(ascii: ";") }
+                return name.elementsEqual([UInt8(ascii: ".")]) || name.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")])
+            }
         guard escapes else { return nil }
         return "The path after /v1/run/<model> has a `.` or `..` segment; it would leave the backend's base path."
     }
