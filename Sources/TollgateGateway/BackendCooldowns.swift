@@ -47,7 +47,11 @@ final class BackendCooldowns: Sendable {
 
     /// The reason for a 503's list: the backend's own words and how long it stays out.
     static func describe(_ entry: Entry, now: UInt64) -> String {
-        let seconds = (entry.until &- now + 999_999_999) / 1_000_000_000
+        // Rounded up without an addition that could overflow (`until` comes from a platform's
+        // text through its adapter), and 0 once it has passed.
+        let left = entry.until > now ? entry.until - now : 0
+        let (whole, part) = left.quotientAndRemainder(dividingBy: 1_000_000_000)
+        let seconds = part == 0 ? whole : whole + 1
         return "\(entry.reason) (cooling down for \(seconds)s)"
     }
 }

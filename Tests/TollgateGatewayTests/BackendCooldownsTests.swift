@@ -41,4 +41,13 @@ struct BackendCooldownsTests {
         let entry = BackendCooldowns.Entry(until: 10 * second + 1, reason: "quota exceeded, retry in 0:00:10")
         #expect(BackendCooldowns.describe(entry, now: 1 * second) == "quota exceeded, retry in 0:00:10 (cooling down for 10s)")
     }
+
+    /// `describe` is arithmetic on times an adapter derived from a platform's text: no `until`
+    /// (however far) and no clock reading (however late) may trap the process.
+    @Test func theReasonNeverTrapsOnAnyTime() {
+        let far = BackendCooldowns.Entry(until: .max, reason: "x")
+        #expect(BackendCooldowns.describe(far, now: 0).hasSuffix("(cooling down for 18446744074s)"))
+        let past = BackendCooldowns.Entry(until: 5 * second, reason: "x")
+        #expect(BackendCooldowns.describe(past, now: 6 * second) == "x (cooling down for 0s)")
+    }
 }

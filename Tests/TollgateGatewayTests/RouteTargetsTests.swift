@@ -19,6 +19,15 @@ struct RunTargetTests {
         #expect(t.model == "owner/name" && t.rawModel == "owner%2Fname" && t.runPath == "/predict")
     }
 
+    @Test func aRestWithDotSegmentsIsRefusedEvenEncoded() throws {
+        for rest in ["/..", "/.", "/../x", "/a/../../x", "/%2e%2e/x", "/%2E./x", "/..%2Fx", "/..%5cx", "/x/.?q", "//../x", "/..;/x", "/.;a=b/x", "/..%3B/x"] {
+            #expect(try #require(RunTarget(target: "/v1/run/m" + rest)).restRefusal != nil, "\(rest)")
+        }
+        for rest in ["", "/", "/v1.2/..x/a..b", "/x?q=..", "/x?../..", "/...", "/%zz", "/a;..", "/..a;/x"] {
+            #expect(try #require(RunTarget(target: "/v1/run/m" + rest)).restRefusal == nil, "\(rest)")
+        }
+    }
+
     @Test func noModelOrABrokenOneIsNoTarget() {
         for target in ["/v1/run/", "/v1/run//x", "/v1/run/?x", "/v1/run", "/v1/runx/m", "/v1/run/%", "/v1/run/%4",
                        "/v1/run/%zz", "/v1/run/%00", "/v1/run/%ff%fe"] {

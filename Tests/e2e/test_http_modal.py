@@ -360,3 +360,27 @@ def test_thirty_minutes_of_audio_upload_to_an_http_backend(env):
     grown_mib = (peak_kb - baseline_kb) / 1024
     print(f"60 MiB upload: gateway RSS +{grown_mib:.1f} MiB at its peak")
     assert grown_mib < 32
+
+
+@pytest.mark.parametrize("rest", ["/../secret", "/a/../../secret", "/%2e%2e/secret", "/.%2E/secret",
+                                  "/..%2fsecret", "/..%5csecret", "/..;/secret", "/./secret", "/..", "/x/..?q=1"])
+def test_run_rest_with_dot_segments_is_refused_not_sent(env, rest):
+    # The rest is appended to the backend's base path: a `..` segment (libcurl removes dot
+    # segments, RFC 3986 §5.2.4; a server may decode %2e or %2f first) would leave that path.
+    gw, fakes = env
+    worker = fakes["worker"]
+    before = len(worker.requests())
+    response, payload = post(gw, "/v1/run/box-raw" + rest, b'{"x": 1}')
+    assert response.status == 400, payload
+    assert json.loads(payload)["error"]["code"] == "invalid_request"
+    assert new_requests(worker, before) == []
+
+
+def test_run_rest_with_dots_inside_a_segment_still_goes(env):
+    gw, fakes = env
+    worker = fakes["worker"]
+    before = len(worker.requests())
+    response, payload = post(gw, "/v1/run/box-raw/v1.2/..x/a..b?q=..", b'{"x": 1}')
+    assert response.status == 200, payload
+    [seen] = new_requests(worker, before)
+    assert seen["path"] == "/box/v1.2/..x/a..b?q=.."

@@ -99,6 +99,7 @@ def gw(fake, sdk):
         backend("rp-short", base, "    timeout: 1500ms\n    first_byte_timeout: 1500ms\n"),
         backend("rp-fo", base, "    timeout: 20s\n    first_byte_timeout: 1s\n"),
         backend("rp-badkey", base, long, key="wrong-key"),
+        backend("rp-small", base, long + "    max_response: 64KB\n"),
         backend("rp-sdk", f"http://127.0.0.1:{sdk.port}", long + "    max_response: 200MB\n"),
     ])
     config = f"""
@@ -116,6 +117,7 @@ models:
   fake-short: {{ task: raw, backends: [rp-short] }}
   fake-fo: {{ task: raw, backends: [rp-fo, rp] }}
   fake-badkey: {{ task: raw, backends: [rp-badkey] }}
+  small-img: {{ task: image, backends: [rp-small] }}
   sdk-run: {{ task: raw, backends: [rp-sdk] }}
   sdk-img: {{ task: image, backends: [rp-sdk] }}
   sdk-diar: {{ task: diarization, backends: [rp-sdk] }}
@@ -422,6 +424,23 @@ def test_images_on_the_backends_own_origin_are_fetched_with_its_key_and_inlined(
     with state.lock:
         fetch = [r for r in state.requests if r[1] == "/v2/ep1/files/out.png"][-1]
     assert fetch[0] == "GET" and fetch[2]["Authorization"] == f"Bearer {KEY}"
+
+
+def test_fetched_images_together_stay_within_max_response(gw, fake):
+    # Each fetch alone is under max_response; eight of them would hold eight times it (and
+    # their base64): the images of one reply share the backend's max_response.
+    port, state = fake
+    state.files["big1.png"] = b"\x89PNG" + b"a" * (40 << 10)
+    state.files["big2.png"] = b"\x89PNG" + b"b" * (40 << 10)
+    out = {"images": [f"http://127.0.0.1:{port}/v2/ep1/files/big1.png",
+                      f"http://127.0.0.1:{port}/v2/ep1/files/big2.png"]}
+    resp, payload = post(gw, "/v1/images/generations", {"model": "small-img", "prompt": "x", "fake": {"output": out}})
+    assert resp.status == 502, payload[:200]
+    assert "image" in json.loads(payload)["error"]["message"]
+    # One of them alone still goes.
+    out = {"images": [f"http://127.0.0.1:{port}/v2/ep1/files/big1.png"]}
+    resp, payload = post(gw, "/v1/images/generations", {"model": "small-img", "prompt": "x", "fake": {"output": out}})
+    assert resp.status == 200, payload[:200]
 
 
 def test_an_image_the_backend_cannot_serve_is_502(gw, fake):

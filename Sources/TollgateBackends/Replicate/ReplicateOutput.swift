@@ -28,7 +28,8 @@ enum ReplicateOutput {
         case noImages
         /// An output URL on an origin the gateway may not fetch from.
         case foreignFile(String)
-        case tooManyFiles(Int)
+        /// More than `maxFiles` distinct URLs to fetch (the count stops there).
+        case tooManyFiles
         /// The output does not have the route's shape.
         case unshapeable(APIOperation)
 
@@ -37,7 +38,7 @@ enum ReplicateOutput {
             case .noImages: return "the prediction's output holds no image"
             case .foreignFile(let url):
                 return "the prediction's output names a file outside the backend's origins (\(url.count > 120 ? String(url.prefix(120)) + "…" : url))"
-            case .tooManyFiles(let n): return "the prediction's output names \(n) files (at most \(ReplicateOutput.maxFiles) are fetched)"
+            case .tooManyFiles: return "the prediction's output names more than \(ReplicateOutput.maxFiles) files to fetch"
             case .unshapeable(let operation): return "the prediction's output has no \(operation.rawValue) result"
             }
         }
@@ -53,13 +54,15 @@ enum ReplicateOutput {
             for case .url(let url) in items {
                 guard endpoints.files.allows(url) else { throw .foreignFile(url) }
                 if !urls.contains(url) { urls.append(url) }
+                // Stop at once: the list stays short, so `contains` stays cheap (an output of a
+                // million URLs would otherwise cost a million squared comparisons on the loop).
+                guard urls.count <= maxFiles else { throw .tooManyFiles }
             }
         case .run:
-            collectTokenURLs(output, endpoints: endpoints, into: &urls)
+            guard collectTokenURLs(output, endpoints: endpoints, into: &urls) else { throw .tooManyFiles }
         case .audioTranscriptions, .audioDiarization, .chatCompletions, .completions, .embeddings:
             break
         }
-        guard urls.count <= maxFiles else { throw .tooManyFiles(urls.count) }
         return urls
     }
 
@@ -92,18 +95,22 @@ enum ReplicateOutput {
         }
     }
 
-    /// Strings of `value` that are URLs on the API's origin. `value` came from the parser,
-    /// which bounds its depth, so the recursion is bounded too.
-    private static func collectTokenURLs(_ value: JSONValue, endpoints: ReplicateEndpoints, into urls: inout [String]) {
+    /// Strings of `value` that are URLs on the API's origin; false (and the walk stopped) once
+    /// there are more than `maxFiles`. `value` came from the parser, which bounds its depth, so
+    /// the recursion is bounded too.
+    private static func collectTokenURLs(_ value: JSONValue, endpoints: ReplicateEndpoints, into urls: inout [String]) -> Bool {
         switch value {
         case .string(let s):
             if isURL(s), endpoints.api.allows(s), !urls.contains(s) { urls.append(s) }
+            return urls.count <= maxFiles
         case .array(let items):
-            for item in items { collectTokenURLs(item, endpoints: endpoints, into: &urls) }
+            for item in items where !collectTokenURLs(item, endpoints: endpoints, into: &urls) { return false }
+            return true
         case .object(let object):
-            for member in object.members { collectTokenURLs(member.value, endpoints: endpoints, into: &urls) }
+            for member in object.members where !collectTokenURLs(member.value, endpoints: endpoints, into: &urls) { return false }
+            return true
         case .null, .bool, .number:
-            break
+            return true
         }
     }
 

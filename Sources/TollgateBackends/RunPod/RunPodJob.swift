@@ -37,6 +37,9 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     private var encoder: JobInputEncoder?
     /// Images of the reply, while same-origin ones are fetched.
     private var images: [RunPodOutputShaper.ImageEntry] = []
+    /// Bytes of the images fetched so far: together they stay within `max_response`, as one
+    /// reply would (each fetch alone under it would let 8 images hold 8 times it).
+    private var imageBytes = 0
     private var finalJob: RunPodJobReply?
 
     init(backend: RunPodBackend, call: BackendCall, body: any RequestBodySource, sink: any BackendSink) {
@@ -242,13 +245,17 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
             return deliver(RunPodOutputShaper.imageList(created: created, entries: images))
         }
         let request = backend.request(url: url, method: "GET", body: .none, totalMs: remainingMs,
-                                      cap: backend.options.endpoint.maxResponseBytes, fixed: backend.fetchHeaders)
+                                      cap: max(backend.options.endpoint.maxResponseBytes - imageBytes, 0), fixed: backend.fetchHeaders)
         current = BufferedCall.start(request, on: backend.loop) { [self] reply in
             current = nil
             guard sink != nil else { return }
+            if reply.outcome == .tooLarge {
+                return finish(.jobFailed("the RunPod job's images exceed the backend's max_response (\(backend.options.endpoint.maxResponseBytes) bytes)"))
+            }
             guard reply.isSuccess, !reply.body.isEmpty else {
                 return finish(.jobFailed("the RunPod job's image could not be fetched from the backend (\(reply.outcome == .completed ? "HTTP \(reply.status)" : reply.outcome.description))"))
             }
+            imageBytes += reply.body.count
             images[index] = .base64(Base64.encode(reply.body))
             fetchNextImage()
         }

@@ -69,6 +69,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         case .refuse(let status, let code, let message):
             earlyRefusal = (status, code, message)
         }
+        if let why = runTarget?.restRefusal { earlyRefusal = (400, "invalid_request", why) }
         self.body = RequestBody(framing: exchange.head.framing, operation: operation, budget: budget, loop: context.loop,
                                 multipart: multipart, routeModel: runTarget?.model)
         self.replyLease = BodyBudgetLease(budget: budget, loop: context.loop)

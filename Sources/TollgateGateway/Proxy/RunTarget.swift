@@ -16,6 +16,24 @@ struct RunTarget: Equatable {
 
     static let prefix = "/v1/run/"
 
+    /// Why the rest cannot go to the backend, or nil. A `.` or `..` segment would leave the
+    /// backend's base path (`url: https://host/app` + `/../admin`): libcurl removes dot
+    /// segments before sending (RFC 3986 §5.2.4, CURLOPT_PATH_AS_IS off), and a server or proxy
+    /// may first decode `%2e`, `%2f` or `%5c`, or drop a `;` path parameter (`..;/`, as Tomcat
+    /// does). So the path is checked decoded, split at `/` and `\`, each segment up to its `;`;
+    /// a dot inside a segment (`v1.2`, `..x`) and anything in the query are fine.
+    var restRefusal: String? {
+        let path = runPath.utf8.prefix { $0 != UInt8(ascii: "?") }
+        let decoded = Self.percentDecodedBytes(Array(path)) ?? Array(path)
+        let escapes = decoded.split(omittingEmptySubsequences: false) { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") }
+            .contains { segment in
+                let name = segment.prefix { $0 != UInt8(ascii: ";") }
+                return name.elementsEqual([UInt8(ascii: ".")]) || name.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")])
+            }
+        guard escapes else { return nil }
+        return "The path after /v1/run/<model> has a `.` or `..` segment; it would leave the backend's base path."
+    }
+
     init?(_ head: HTTPRequestHead) {
         self.init(target: head.target)
     }
@@ -38,6 +56,13 @@ struct RunTarget: Equatable {
     /// `%XX` → the byte; nil for a broken escape or a result that is not UTF-8 text without
     /// control characters.
     static func percentDecoded(_ raw: [UInt8]) -> String? {
+        guard let out = percentDecodedBytes(raw) else { return nil }
+        guard !out.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    /// `%XX` → the byte; nil for a broken escape.
+    static func percentDecodedBytes(_ raw: [UInt8]) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(raw.count)
         var i = 0
@@ -51,8 +76,7 @@ struct RunTarget: Equatable {
                 i += 1
             }
         }
-        guard !out.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return nil }
-        return String(validating: out, as: UTF8.self)
+        return out
     }
 
     private static func hex(_ b: UInt8) -> UInt8? {

@@ -130,9 +130,24 @@ private func json(_ text: String) throws -> JSONValue {
             try ReplicateOutput.files(operation: .imageGenerations, output: .null, endpoints: endpoints)
         }
         let many = JSONValue.array((0..<20).map { .string("https://replicate.delivery/f/\($0).png") })
-        #expect(throws: ReplicateOutput.Failure.tooManyFiles(20)) {
+        #expect(throws: ReplicateOutput.Failure.tooManyFiles) {
             try ReplicateOutput.files(operation: .imageGenerations, output: many, endpoints: endpoints)
         }
+    }
+
+    /// An output is the platform's text: one naming tens of thousands of URLs must be refused
+    /// in linear time (the loop runs every other stream meanwhile), not after comparing each
+    /// URL with every one before it.
+    @Test(arguments: [APIOperation.run, .imageGenerations])
+    func aHugeListOfURLsIsRefusedWithoutQuadraticWork(operation: APIOperation) {
+        let host = operation == .run ? "https://api.replicate.com/v1/files/" : "https://replicate.delivery/f/"
+        let many = JSONValue.array((0..<20_000).map { .string(host + "file-\($0)") })
+        let clock = ContinuousClock()
+        let started = clock.now
+        #expect(throws: ReplicateOutput.Failure.self) {
+            try ReplicateOutput.files(operation: operation, output: many, endpoints: endpoints)
+        }
+        #expect(clock.now - started < .seconds(1))
     }
 
     @Test func runKeepsTheOutputButInlinesURLsThatNeedTheToken() throws {
