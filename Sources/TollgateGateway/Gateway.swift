@@ -113,6 +113,11 @@ public final class Gateway: Sendable {
     /// How long before the drain deadline streams are ended (at most).
     static let streamEndMargin: UInt64 = 500_000_000
 
+    /// Readiness turns false now (`shutdown` does it too; this lets the caller say so after).
+    public func beginDraining() {
+        state.markDraining()
+    }
+
     /// Graceful stop: readiness turns false, listeners close, in-flight requests get up to
     /// `options`' drain timeout, then everything closes and the loops exit.
     /// - Returns: true when every request finished within the timeout.

@@ -59,6 +59,8 @@ struct Serve {
             case .stop: break waitLoop
             }
         }
+        // Not ready from before the log says so: a probe that read "draining" never sees 200.
+        gateway.beginDraining()
         Console.error("tollgate: draining (up to \(loaded.server.drainTimeout); a second SIGTERM or SIGINT stops at once)")
         let clean = gateway.shutdown(signals: signals)
         if clean {
