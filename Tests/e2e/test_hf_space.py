@@ -394,3 +394,73 @@ def test_gradio_4_has_no_api_prefix(gw, space):
     for route in ("POST /v4/upload ", "POST /v4/queue/join ", "GET /v4/queue/data "):
         assert any(route in line for line in seen), (route, seen)
     assert not any(line.startswith("auth POST /v4/gradio_api") for line in seen)
+
+
+# --- A Space under an attacker's control (fake_gradio.py): whatever it replies, the gateway ----
+# --- stays up, bounded, and fetches only from the Space's origin. ------------------------------
+
+import fake_gradio  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    app = fake_gradio.FakeGradio()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def hgw(hostile):
+    names = ["urls", "samefiles"]
+    backends = "".join(space_backend(f"h-{n}", hostile.base, n, ["$prompt"]) for n in names)
+    models = "".join(f"  hostile-{n}: {{ task: image, backends: [h-{n}] }}\n" for n in names)
+    g = Gateway(f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+backends:
+{backends}
+models:
+{models}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+""")
+    yield g
+    g.stop()
+
+
+def gateway_alive(gw):
+    return requests.get(gw.base + "/v1/models", headers=AUTH, timeout=10).status_code == 200
+
+
+def test_a_result_naming_hundreds_of_thousands_of_urls_elsewhere(hgw, hostile):
+    """Image URLs on another origin are never fetched; a result listing 300,000 of them
+    (a 10 MB event) must not take the gateway down (each skipped URL was a stack frame)."""
+    def script(app, h):
+        fake_gradio.event(h, "complete", [["http://127.0.0.1:9/x.png"] * 300_000])
+    hostile.scripts["urls"] = script
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=60,
+                      json={"model": "hostile-urls", "prompt": "p"})
+    assert r.status_code == 502, r.text
+    assert gateway_alive(hgw)
+
+
+def test_a_result_naming_thousands_of_files_on_the_space_is_bounded(hgw, hostile):
+    for i in range(3000):
+        hostile.files[f"f{i}.png"] = PNG_1PX
+    def script(app, h):
+        fake_gradio.event(h, "complete", [[f"{app.base}/gradio_api/file=f{i}.png" for i in range(3000)]])
+    hostile.scripts["samefiles"] = script
+    before = len(hostile.requests("GET", "/gradio_api/file="))
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=60,
+                      json={"model": "hostile-samefiles", "prompt": "p"})
+    fetched = len(hostile.requests("GET", "/gradio_api/file=")) - before
+    assert r.status_code == 200, r.text
+    assert 1 <= len(r.json()["data"]) <= 64 and fetched <= 64, fetched
+    assert gateway_alive(hgw)
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")

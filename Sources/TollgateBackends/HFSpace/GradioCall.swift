@@ -445,7 +445,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 for item in ResultShaper.imageItems(out) {
                     switch item {
                     case .base64(let text): inlineImages.append(text)
-                    case .url(let url): files.append(.init(url: url, mimeType: nil))
+                    // As many fetches as for FileData, whatever the app lists.
+                    case .url(let url) where files.count < GradioResultFiles.maxFiles:
+                        files.append(.init(url: url, mimeType: nil))
+                    case .url: continue
                     }
                 }
             }
@@ -474,13 +477,13 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     private func fetchNext() {
         guard sink != nil else { return }
+        // Only the app's own origin gets our token (SPEC §7); another URL is not fetched. Skipped
+        // in a loop: how many there are is the app's choice, so never one stack frame each.
+        while fetched.count < files.count, !OriginPolicy.isSameOrigin(files[fetched.count].url, options.baseURL) {
+            fetched.append(nil)
+        }
         guard fetched.count < files.count else { return finishResult() }
         let ref = files[fetched.count]
-        // Only the app's own origin gets our token (SPEC §7); another URL is not fetched.
-        guard OriginPolicy.isSameOrigin(ref.url, options.baseURL) else {
-            fetched.append(nil)
-            return fetchNext()
-        }
         guard fileBudget > 0 else { return end(.tooLarge) }
         pending = BufferedCall.start(backend.request(ref.url, maxBytes: fileBudget), on: backend.backendLoop) { reply in
             self.pending = nil
