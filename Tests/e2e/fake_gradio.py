@@ -18,6 +18,7 @@ are served from `app.files` (path → bytes). Every request is recorded in `app.
 """
 import json
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/gradio_api"
@@ -78,7 +79,8 @@ class FakeGradio:
                     return self.send_json({"version": "6.31.0", "api_prefix": PREFIX, "protocol": "sse_v3",
                                            "dependencies": deps})
                 if self.path.startswith(PREFIX + "/file="):
-                    data = app.files.get(self.path[len(PREFIX + "/file="):])
+                    # Gradio's route takes the path percent-decoded (FastAPI's path parameter).
+                    data = app.files.get(urllib.parse.unquote(self.path[len(PREFIX + "/file="):]))
                     if data is None:
                         return self.send_json({"detail": "not found"}, 404)
                     self.send_response(200)

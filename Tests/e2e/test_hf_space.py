@@ -411,7 +411,7 @@ def hostile():
 
 @pytest.fixture(scope="module")
 def hgw(hostile):
-    names = ["urls", "samefiles"]
+    names = ["urls", "samefiles", "spaced"]
     backends = "".join(space_backend(f"h-{n}", hostile.base, n, ["$prompt"]) for n in names)
     models = "".join(f"  hostile-{n}: {{ task: image, backends: [h-{n}] }}\n" for n in names)
     g = Gateway(f"""
@@ -459,6 +459,21 @@ def test_a_result_naming_thousands_of_files_on_the_space_is_bounded(hgw, hostile
     assert r.status_code == 200, r.text
     assert 1 <= len(r.json()["data"]) <= 64 and fetched <= 64, fetched
     assert gateway_alive(hgw)
+
+
+def test_a_file_whose_name_has_spaces_comes_back(hgw, hostile):
+    """Gradio 4 and 5 put the file's path in `url` unquoted; a file named "my image.png" is
+    still the app's file, on its origin, and the image must come back."""
+    path = "/tmp/gradio/ab/my image é.png"
+    hostile.files[path] = PNG_1PX
+    def script(app, h):
+        fake_gradio.event(h, "complete", [{"path": path, "url": f"{app.base}/gradio_api/file={path}",
+                                           "orig_name": "my image é.png", "meta": {"_type": "gradio.FileData"}}])
+    hostile.scripts["spaced"] = script
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=30,
+                      json={"model": "hostile-spaced", "prompt": "p"})
+    assert r.status_code == 200, r.text
+    assert base64.b64decode(r.json()["data"][0]["b64_json"]) == PNG_1PX
 
 
 PNG_1PX = bytes.fromhex(

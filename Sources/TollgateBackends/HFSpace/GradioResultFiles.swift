@@ -28,12 +28,54 @@ enum GradioResultFiles {
     }
 
     /// Where the file of a FileData dict is: its `url` when given, else `fileRoute` + path.
+    /// Gradio 4 and 5 write `url` as `{root}/file={path}` unquoted (processing_utils.py
+    /// _move_to_cache), Gradio 6 quotes the path (client_utils.encode_file_path, `quote(path,
+    /// safe="/")`): a raw space or non-ASCII byte is percent-encoded here (RFC 3986 §2.1) so
+    /// the URL parses — the origin check then judges it as before — and a bare `path` is quoted
+    /// as Gradio 6 does, so `?` or `#` in a file name stays part of the path.
     static func reference(_ value: JSONValue, fileRoute: String) -> FileRef? {
         guard isFileData(value) else { return nil }
         let mime = value["mime_type"]?.stringValue
-        if let url = value["url"]?.stringValue, !url.isEmpty { return FileRef(url: url, mimeType: mime) }
+        if let url = value["url"]?.stringValue, !url.isEmpty { return FileRef(url: escapingUnsafeBytes(url), mimeType: mime) }
         guard let path = value["path"]?.stringValue, !path.isEmpty else { return nil }
-        return FileRef(url: fileRoute + path, mimeType: mime)
+        return FileRef(url: fileRoute + quotedPath(path), mimeType: mime)
+    }
+
+    /// `url` with every byte no URL may hold raw (controls, space, DEL, non-ASCII, backslash)
+    /// percent-encoded. Never changes what the authority is: such a byte there made the URL
+    /// unusable before, and a `%` there is still refused by OriginPolicy.
+    static func escapingUnsafeBytes(_ url: String) -> String {
+        guard url.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F || $0 == UInt8(ascii: "\\") }) else { return url }
+        var out: [UInt8] = []
+        out.reserveCapacity(url.utf8.count + 16)
+        for byte in url.utf8 {
+            if byte <= 0x20 || byte >= 0x7F || byte == UInt8(ascii: "\\") { appendPercent(byte, to: &out) } else { out.append(byte) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Python's `urllib.parse.quote(path, safe="/")`: RFC 3986 unreserved bytes and `/` kept.
+    static func quotedPath(_ path: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(path.utf8.count)
+        for byte in path.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                 UInt8(ascii: "~"), UInt8(ascii: "/"):
+                out.append(byte)
+            default:
+                appendPercent(byte, to: &out)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func appendPercent(_ byte: UInt8, to out: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        out.append(UInt8(ascii: "%"))
+        out.append(hex[Int(byte >> 4)])
+        out.append(hex[Int(byte & 0x0F)])
     }
 
     /// Every FileData in `output`, depth-first in order (at most `maxFiles`).
