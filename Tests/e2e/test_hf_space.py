@@ -476,6 +476,40 @@ def test_a_file_whose_name_has_spaces_comes_back(hgw, hostile):
     assert base64.b64decode(r.json()["data"][0]["b64_json"]) == PNG_1PX
 
 
+def test_a_large_result_image_is_not_copied_over_and_over(hostile):
+    """A result file is held once and base64-encoded straight into the reply: the gateway's
+    peak memory for a 40 MiB image stays under three times the file (it was five)."""
+    size = 40 << 20
+    hostile.files["/tmp/big.png"] = b"\x89PNG" + b"\x01" * (size - 4)
+    def script(app, h):
+        fake_gradio.event(h, "complete", [{"path": "/tmp/big.png", "url": f"{app.base}/gradio_api/file=/tmp/big.png",
+                                           "meta": {"_type": "gradio.FileData"}}])
+    hostile.scripts["big"] = script
+    g = Gateway(f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+backends:
+{space_backend("h-big", hostile.base, "big", ["$prompt"])}
+models:
+  hostile-big: {{ task: image, backends: [h-big] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+""")
+    try:
+        before = g.rss_kb("VmRSS")
+        r = requests.post(g.base + "/v1/images/generations", headers=AUTH, timeout=120,
+                          json={"model": "hostile-big", "prompt": "p"})
+        assert r.status_code == 200, r.status_code
+        assert len(base64.b64decode(r.json()["data"][0]["b64_json"])) == size
+        grown = g.rss_kb("VmHWM") - before
+        print(f"gateway peak grew {grown} KiB for a {size >> 20} MiB result image")
+        assert grown < 3 * (size >> 10)
+    finally:
+        g.stop()
+
+
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")

@@ -504,10 +504,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         phase = .replying
         switch call.operation {
         case .imageGenerations, .imageEdits:
-            let images = inlineImages + fetched.compactMap { $0.map(Base64.encode) }
-            guard !images.isEmpty else { return end(.jobFailed("the app's result has no image the gateway can return")) }
-            let created = Int(clamping: wallClockSeconds())
-            replyJSON(ResultShaper.imageList(created: created, base64: images))
+            guard !inlineImages.isEmpty || fetched.contains(where: { $0 != nil }) else {
+                return end(.jobFailed("the app's result has no image the gateway can return"))
+            }
+            replyJSON(imageListReply())
         case .audioTranscriptions:
             guard let text = ResultShaper.transcription(output) else {
                 return end(.jobFailed("the app's result has no transcription text"))
@@ -531,6 +531,42 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         case .chatCompletions, .completions, .embeddings:
             end(.jobFailed("unreachable"))
         }
+    }
+
+    /// ResultShaper.imageList's shape, `{"created":…,"data":[{"b64_json":…},…]}`, written
+    /// straight from the fetched files: each is base64-encoded into the reply and let go, so a
+    /// large result is held about twice (its bytes, its base64), not five times (bytes, base64
+    /// string, JSON value, serialized copy). Base64 text needs no JSON escaping (RFC 8259 §7):
+    /// `inlineImages` passed Base64.decode, so they are alphabet and `=` only.
+    private func imageListReply() -> [UInt8] {
+        let created = Int(clamping: wallClockSeconds())
+        var out = Array("{\"created\":\(created),\"data\":[".utf8)
+        let fileBytes = fetched.reduce(0) { $0 &+ ($1?.count ?? 0) }
+        let inlineBytes = inlineImages.reduce(0) { $0 &+ $1.utf8.count }
+        out.reserveCapacity(inlineBytes &+ fileBytes / 3 &* 4 &+ (inlineImages.count &+ fetched.count) &* 24 &+ 64)
+        var first = true
+        func open() {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out += Array("{\"b64_json\":\"".utf8)
+        }
+        for text in inlineImages {
+            open()
+            out += Array(text.utf8)
+            out += Array("\"}".utf8)
+        }
+        inlineImages = []
+        for index in fetched.indices {
+            guard let bytes = fetched[index] else { continue }
+            fetched[index] = nil
+            open()
+            var encoder = Base64Encoder()
+            encoder.encode(bytes, into: &out)
+            encoder.finish(into: &out)
+            out += Array("\"}".utf8)
+        }
+        out += Array("]}".utf8)
+        return out
     }
 
     private func wallClockSeconds() -> Int64 {
