@@ -141,9 +141,47 @@ enum GradioResultFiles {
 
     /// A `data:` URI (RFC 2397) of `bytes`.
     static func dataURI(_ bytes: [UInt8], mimeType: String?) -> String {
-        let type = mimeType.flatMap { t in
-            !t.isEmpty && t.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ",") } ? t : nil
-        } ?? "application/octet-stream"
-        return "data:\(type);base64," + Base64.encode(bytes)
+        "data:\(mediaType(mimeType));base64," + Base64.encode(bytes)
+    }
+
+    /// A Content-Type as RFC 2397's `mediatype`: `type/subtype` then `;attribute=value` for each
+    /// parameter made of token characters (RFC 9110 §5.6.2), spaces around them dropped — a
+    /// server's "text/plain; charset=utf-8" keeps its charset; anything else (quoted values,
+    /// commas, control bytes) is left out, and a type that is not `token/token` gives
+    /// application/octet-stream.
+    static func mediaType(_ contentType: String?) -> String {
+        let fallback = "application/octet-stream"
+        guard let contentType else { return fallback }
+        let pieces = contentType.split(separator: ";", omittingEmptySubsequences: false).map(trimmed)
+        guard let type = pieces.first, isTypeName(type) else { return fallback }
+        var out = type.lowercased()
+        for parameter in pieces.dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, isToken(pair[0]), isToken(pair[1]) else { continue }
+            out += ";" + pair[0].lowercased() + "=" + pair[1]
+        }
+        return out
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
+        var text = text
+        while text.first == " " || text.first == "\t" { text.removeFirst() }
+        while text.last == " " || text.last == "\t" { text.removeLast() }
+        return text
+    }
+
+    private static func isTypeName(_ text: Substring) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy(isToken)
+    }
+
+    /// RFC 9110 §5.6.2 token: one or more tchar — less `%`, which a URI reads as an escape.
+    private static func isToken(_ text: Substring) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { b in
+            switch b {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+            default: return "!#$&'*+-.^_`|~".utf8.contains(b)
+            }
+        }
     }
 }

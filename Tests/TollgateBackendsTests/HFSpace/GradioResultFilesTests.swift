@@ -53,6 +53,12 @@ struct GradioResultFilesTests {
     @Test func dataURIsAreBase64WithASafeType() {
         #expect(GradioResultFiles.dataURI(Array("ABC".utf8), mimeType: "text/plain") == "data:text/plain;base64,QUJD")
         #expect(GradioResultFiles.dataURI([], mimeType: "a,b") == "data:application/octet-stream;base64,")
+        // Gradio serves a .txt result as "text/plain; charset=utf-8": RFC 2397 keeps the
+        // parameter (`data:text/plain;charset=utf-8;base64,`), without the space.
+        #expect(GradioResultFiles.dataURI(Array("ABC".utf8), mimeType: "text/plain; charset=utf-8")
+            == "data:text/plain;charset=utf-8;base64,QUJD")
+        #expect(GradioResultFiles.dataURI([], mimeType: "image/png\r\n") == "data:application/octet-stream;base64,")
+        #expect(GradioResultFiles.dataURI([], mimeType: "text/plain; x=\"a b\"") == "data:text/plain;base64,")
     }
 
     @Test func uploadPartsNameTheFileSafely() {
