@@ -79,6 +79,7 @@ bench: deps build
 	./$(dir $(BIN))writer_bench
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" bash Benchmarks/run.sh
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" $(PYTHON) Benchmarks/uploads.py
+	$(PYTHON) Benchmarks/runpod_latency.py --bin "$${TOLLGATE_BIN:-$(abspath $(BIN))}"
 
 fuzz:
 	@if [ -f FuzzTesting/run.sh ]; then bash FuzzTesting/run.sh; \

@@ -8,33 +8,19 @@ import TollgateIO
 public import TollgateUpstream
 import TollgateCore
 
+/// What the pass-through kinds (openai, http, modal) know of their backend: its endpoint, onto
+/// which each route's URL is built.
 public struct OpenAIBackendOptions: Sendable {
-    public var name: String
-    /// Base URL, e.g. `http://10.0.0.5:8000` or `https://api.example.com/v1`.
-    public var baseURL: String
-    public var apiKey: String?
-    public var connectTimeoutMs: Int
-    public var totalTimeoutMs: Int
-    public var maxResponseBytes: Int
-    /// CA certificates trusted for this backend on top of the system's (`tls.ca_file`).
-    public var caFile: String?
+    public var endpoint: BackendEndpoint
 
-    public init(name: String, baseURL: String, apiKey: String?, connectTimeoutMs: Int = 10_000,
-                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30, caFile: String? = nil) {
-        self.caFile = caFile
-        self.name = name
-        self.baseURL = baseURL
-        self.apiKey = apiKey
-        self.connectTimeoutMs = connectTimeoutMs
-        self.totalTimeoutMs = totalTimeoutMs
-        self.maxResponseBytes = maxResponseBytes
+    public init(endpoint: BackendEndpoint) {
+        self.endpoint = endpoint
     }
 
     /// The upstream URL for an operation: the client's path after the base, with one `/v1`
     /// when the base already ends in it.
     public func url(for operation: APIOperation) -> String {
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
+        let base = endpoint.trimmedBaseURL
         return base.hasSuffix("/v1") ? base + operation.pathBelowV1 : base + operation.rawValue
     }
 
@@ -42,9 +28,7 @@ public struct OpenAIBackendOptions: Sendable {
     /// the base + `/<rest>` (SPEC §3).
     public func url(for call: BackendCall) -> String {
         guard call.operation == .run else { return url(for: call.operation) }
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        return base + call.runPath
+        return endpoint.trimmedBaseURL + call.runPath
     }
 }
 
@@ -88,35 +72,34 @@ public final class OpenAIBackend: BackendAdapter {
         self.options = options
         self.rules = rules
         self.multi = multi
-        var headers = [("Content-Type", "application/json"), ("User-Agent", "tollgate/0.1")]
+        let endpoint = options.endpoint
         // The backend's own credentials; the client's Authorization never gets this far.
-        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
-        headers += rules.extraHeaders
+        let headers = [("Content-Type", "application/json")] + endpoint.identityHeaders + rules.extraHeaders
         let fixedHeaders = UpstreamHeaderList(headers)
         otherFixedHeaders = UpstreamHeaderList(Array(headers.dropFirst()))
         let allowlist = rules.maxRedirects > 0 ? Self.passedHeadersAndLocation : Self.passedHeaders
         func request(_ operation: APIOperation) -> UpstreamRequest {
             UpstreamRequest(url: options.url(for: operation), method: "POST", fixedHeaders: fixedHeaders,
-                            connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                            maxResponseBytes: options.maxResponseBytes, responseHeaders: allowlist,
-                            caFile: options.caFile)
+                            connectTimeoutMs: endpoint.connectTimeoutMs, totalTimeoutMs: endpoint.totalTimeoutMs,
+                            maxResponseBytes: endpoint.maxResponseBytes, responseHeaders: allowlist,
+                            caFile: endpoint.caFile)
         }
         chatRequest = request(.chatCompletions)
         completionsRequest = request(.completions)
         embeddingsRequest = request(.embeddings)
         if rules.maxRedirects > 0 {
             // RFC 9110 §15.4.4: a 303 is followed with GET, so the body and its type stay behind.
-            let get = UpstreamRequest(url: options.baseURL, method: "GET", fixedHeaders: otherFixedHeaders,
-                                      connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                                      maxResponseBytes: options.maxResponseBytes, responseHeaders: allowlist,
-                                      caFile: options.caFile)
+            let get = UpstreamRequest(url: endpoint.baseURL, method: "GET", fixedHeaders: otherFixedHeaders,
+                                      connectTimeoutMs: endpoint.connectTimeoutMs, totalTimeoutMs: endpoint.totalTimeoutMs,
+                                      maxResponseBytes: endpoint.maxResponseBytes, responseHeaders: allowlist,
+                                      caFile: endpoint.caFile)
             redirects = RedirectFollowing(template: get, maxHops: rules.maxRedirects)
         } else {
             redirects = nil
         }
     }
 
-    public var name: String { options.name }
+    public var name: String { options.endpoint.name }
 
     /// The upstream's model name (when the backend's `model` key renames it); on a streamed chat
     /// to an OpenAI-compatible server also the usage chunk, the only place such a server reports
@@ -150,9 +133,9 @@ public final class OpenAIBackend: BackendAdapter {
             let shaping = call.operation == .audioDiarization ? Self.diarizationShaping(model: call.model) : nil
             var request = UpstreamRequest(url: options.url(for: call), method: "POST", fixedHeaders: otherFixedHeaders,
                                           headers: [("Content-Type", call.contentType ?? "application/json")],
-                                          connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                                          maxResponseBytes: options.maxResponseBytes, responseHeaders: redirects?.template.responseHeaders ?? Self.passedHeaders,
-                                          caFile: options.caFile)
+                                          connectTimeoutMs: options.endpoint.connectTimeoutMs, totalTimeoutMs: options.endpoint.totalTimeoutMs,
+                                          maxResponseBytes: options.endpoint.maxResponseBytes, responseHeaders: redirects?.template.responseHeaders ?? Self.passedHeaders,
+                                          caFile: options.endpoint.caFile)
             if let shaping { request.maxResponseBytes = min(request.maxResponseBytes, shaping.maxBytes) }
             request.body = upstreamBody
             return PassThroughCall(template: request, accept: accept, requestID: call.requestID, body: upstreamBody,

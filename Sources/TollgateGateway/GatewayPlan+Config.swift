@@ -77,12 +77,12 @@ extension GatewayPlan {
         return ["auth", "key", "token", "secret", "cookie", "signature"].contains { lower.contains($0) }
     }
 
-    /// What a pass-through kind (http, modal; openai's case spells it out) needs from its backend's config.
-    private static func passThroughOptions(_ backend: BackendConfig) -> OpenAIBackendOptions {
-        OpenAIBackendOptions(name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
-                             connectTimeoutMs: backend.connectTimeout.milliseconds,
-                             totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
-                             caFile: backend.tls?.caFile)
+    /// What every upstream kind knows of its backend's connection, from its config.
+    private static func endpoint(of backend: BackendConfig) -> BackendEndpoint {
+        BackendEndpoint(name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
+                        connectTimeoutMs: backend.connectTimeout.milliseconds,
+                        totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
+                        caFile: backend.tls?.caFile)
     }
 
     private static func gradioInput(_ input: GradioInput) -> GradioDataInput {
@@ -99,13 +99,10 @@ extension GatewayPlan {
     /// The config's backend as its kind's type: the one place that maps config onto kinds.
     private static func plan(for backend: BackendConfig) -> BackendPlan {
         let kind: any TollgateBackends.BackendKind
+        let endpoint = Self.endpoint(of: backend)
         switch backend.options {
         case .openai:
-            kind = OpenAIKind(options: OpenAIBackendOptions(
-                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
-                connectTimeoutMs: backend.connectTimeout.milliseconds,
-                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
-                caFile: backend.tls?.caFile))
+            kind = OpenAIKind(options: OpenAIBackendOptions(endpoint: endpoint))
         case .simulated(let sim):
             kind = SimulatedKind(options: SimulatedBackendOptions(
                 name: backend.name, latencyMeanMs: Double(sim.latency.milliseconds),
@@ -113,31 +110,22 @@ extension GatewayPlan {
                 coldStartMs: Double(backend.coldStart.milliseconds), coldAfterMs: Double(sim.coldAfter.milliseconds),
                 failureRate: sim.failureRate, streamIntervalMs: Double(sim.streamInterval.milliseconds)))
         case .http:
-            kind = HTTPKind(options: passThroughOptions(backend))
+            kind = HTTPKind(options: OpenAIBackendOptions(endpoint: endpoint))
         case .modal(let modal):
-            kind = ModalKind(options: passThroughOptions(backend), tokenID: modal.tokenID, tokenSecret: modal.tokenSecret)
+            kind = ModalKind(options: OpenAIBackendOptions(endpoint: endpoint), tokenID: modal.tokenID,
+                             tokenSecret: modal.tokenSecret)
         case .replicate(let replicate):
             let target: ReplicateBackendOptions.Target
             switch replicate.target {
             case .model(let owner, let name): target = .model(owner: owner, name: name)
             case .version(let version): target = .version(version)
             }
-            kind = ReplicateKind(options: ReplicateBackendOptions(
-                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey, target: target,
-                connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
-                maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
+            kind = ReplicateKind(options: ReplicateBackendOptions(endpoint: endpoint, target: target))
         case .hfSpace(let space):
             kind = HFSpaceKind(options: HFSpaceBackendOptions(
-                name: backend.name, baseURL: backend.url?.description ?? "", token: backend.apiKey,
-                apiName: space.apiName, inputs: space.inputs.map(Self.gradioInput), output: space.output,
-                connectTimeoutMs: backend.connectTimeout.milliseconds, totalTimeoutMs: backend.timeout.milliseconds,
-                maxResponseBytes: backend.maxResponse, caFile: backend.tls?.caFile))
+                endpoint: endpoint, apiName: space.apiName, inputs: space.inputs.map(Self.gradioInput), output: space.output))
         case .runpod:
-            kind = RunPodKind(options: RunPodBackendOptions(
-                name: backend.name, baseURL: backend.url?.description ?? "", apiKey: backend.apiKey,
-                connectTimeoutMs: backend.connectTimeout.milliseconds,
-                totalTimeoutMs: backend.timeout.milliseconds, maxResponseBytes: backend.maxResponse,
-                caFile: backend.tls?.caFile))
+            kind = RunPodKind(options: RunPodBackendOptions(endpoint: endpoint))
         }
         let firstByte = min(backend.firstByteTimeout, backend.timeout)
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,

@@ -108,6 +108,16 @@ public final class GatewayPlan: Sendable {
         }
     }
 
+    /// The backends no request may go to at `now` (loop clock): cooled down for quota or a
+    /// stated reset. `tollgate_backend_up` is 0 for them (SPEC §4).
+    func ineligibleBackends(now: UInt64) -> Set<String> {
+        var names: Set<String> = []
+        for (index, backend) in backends.enumerated() where cooldowns.entry(index, now: now) != nil {
+            names.insert(backend.name)
+        }
+        return names
+    }
+
     /// The user a bearer key belongs to (SPEC §7).
     public func authenticate(key: String) -> Caller? { keyTable.authenticate(key: key) }
 }

@@ -41,7 +41,8 @@ final class MetricsEndpoint: Sendable {
     /// Gathers every loop's counts, then answers `exchange` (on its loop) unless it ended
     /// meanwhile (the client went away).
     func scrape(_ exchange: HTTPExchange, plan: GatewayPlan) {
-        let gathering = ScrapeGathering(exchange: exchange, plan: plan.metricsPlan, expected: loopCount, endpoint: self)
+        let gathering = ScrapeGathering(exchange: exchange, plan: plan.metricsPlan, ineligible: plan.ineligibleBackends(now: exchange.loop.now),
+                                        expected: loopCount, endpoint: self)
         let reply = LoopBound(gathering)
         let loop = exchange.loop
         // Every loop's context is set in the same task that creates its responder, queued
@@ -54,7 +55,7 @@ final class MetricsEndpoint: Sendable {
 
     /// The exposition of every loop's merged `counts` with the seeds and the committed sums,
     /// at the current time.
-    func render(_ counts: MetricsSnapshot, plan: MetricsPlan) -> String {
+    func render(_ counts: MetricsSnapshot, plan: MetricsPlan, ineligible: Set<String> = []) -> String {
         var merged = seed.counts
         merged.merge(committed())
         merged.merge(counts)
@@ -64,7 +65,7 @@ final class MetricsEndpoint: Sendable {
         total.merge(seed.uptimeTotal, uniquingKeysWith: +)
         if seed.uptimeMonthOf == month { inMonth.merge(seed.uptimeMonth, uniquingKeysWith: +) }
         return MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
-                                 usageDropped: usageDropped(), nowMs: now).render()
+                                 usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible).render()
     }
 }
 
@@ -73,13 +74,15 @@ final class MetricsEndpoint: Sendable {
 private final class ScrapeGathering {
     private let exchange: HTTPExchange
     private let plan: MetricsPlan
+    private let ineligible: Set<String>
     private let endpoint: MetricsEndpoint
     private var pending: Int
     private var merged = MetricsSnapshot()
 
-    init(exchange: HTTPExchange, plan: MetricsPlan, expected: Int, endpoint: MetricsEndpoint) {
+    init(exchange: HTTPExchange, plan: MetricsPlan, ineligible: Set<String>, expected: Int, endpoint: MetricsEndpoint) {
         self.exchange = exchange
         self.plan = plan
+        self.ineligible = ineligible
         self.endpoint = endpoint
         self.pending = expected
     }
@@ -89,7 +92,7 @@ private final class ScrapeGathering {
         pending -= 1
         guard pending == 0, !exchange.isFinished else { return }
         exchange.respond(status: 200, contentType: PrometheusTextWriter.contentType,
-                         body: endpoint.render(merged, plan: plan))
+                         body: endpoint.render(merged, plan: plan, ineligible: ineligible))
     }
 }
 

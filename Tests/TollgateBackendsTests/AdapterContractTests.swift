@@ -82,14 +82,14 @@ struct AdapterContractTests {
     }
 
     private static func jobBackend(on loop: EventLoop) -> RunPodBackend {
-        RunPodBackend(options: RunPodBackendOptions(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k"),
+        RunPodBackend(options: RunPodBackendOptions(endpoint: BackendEndpoint(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k")),
                       loop: BackendLoop(loop: loop, curlShare: CurlShare()))
     }
 
     @Test func aRefusedConnectionFailsAfterInvokeReturned() throws {
         // Port 9 (discard) on loopback: nothing listens, the connect is refused.
         let sink = try #require(try run { loop in
-            OpenAIBackend(options: OpenAIBackendOptions(name: "dead", baseURL: "http://127.0.0.1:9", apiKey: nil),
+            OpenAIBackend(options: OpenAIBackendOptions(endpoint: BackendEndpoint(name: "dead", baseURL: "http://127.0.0.1:9", apiKey: nil)),
                           multi: CurlMulti(loop: loop, share: CurlShare()))
         })
         #expect(!sink.reportedInsideInvoke)

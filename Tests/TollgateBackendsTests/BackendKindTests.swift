@@ -19,9 +19,9 @@ struct BackendKindTests {
 
     @Test func eachKindBuildsItsOwnAdapter() throws {
         let loop = try Self.backendLoop()
-        let openai = OpenAIKind(options: OpenAIBackendOptions(name: "vllm", baseURL: "http://127.0.0.1:9", apiKey: nil))
+        let openai = OpenAIKind(options: OpenAIBackendOptions(endpoint: BackendEndpoint(name: "vllm", baseURL: "http://127.0.0.1:9", apiKey: nil)))
         let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
-        let runpod = RunPodKind(options: RunPodBackendOptions(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k"))
+        let runpod = RunPodKind(options: RunPodBackendOptions(endpoint: BackendEndpoint(name: "rp", baseURL: "http://127.0.0.1:9", apiKey: "k")))
         let kinds: [any BackendKind] = [openai, simulated, runpod]
         let adapters = kinds.map { $0.makeAdapter(on: loop) }
         #expect(adapters[0] is OpenAIBackend && adapters[1] is SimulatedBackend && adapters[2] is RunPodBackend)
@@ -30,7 +30,7 @@ struct BackendKindTests {
 
     @Test func httpAndModalArePassThroughsWithTheirOwnRules() throws {
         let loop = try Self.backendLoop()
-        let options = OpenAIBackendOptions(name: "box", baseURL: "http://127.0.0.1:9", apiKey: "k")
+        let options = OpenAIBackendOptions(endpoint: BackendEndpoint(name: "box", baseURL: "http://127.0.0.1:9", apiKey: "k"))
         let http = try #require(HTTPKind(options: options).makeAdapter(on: loop) as? OpenAIBackend)
         // As-is: a configured `model` rename only, never stream_options added.
         #expect(http.bodyShaping(for: Self.call(.chatCompletions, stream: true)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
@@ -52,7 +52,7 @@ struct BackendKindTests {
     }
 
     @Test func anOpenAICompatibleServerIsAskedForUsageOnStreamedChatOnly() throws {
-        let adapter = OpenAIKind(options: OpenAIBackendOptions(name: "o", baseURL: "http://h", apiKey: nil))
+        let adapter = OpenAIKind(options: OpenAIBackendOptions(endpoint: BackendEndpoint(name: "o", baseURL: "http://h", apiKey: nil)))
             .makeAdapter(on: try Self.backendLoop())
         #expect(adapter.bodyShaping(for: Self.call(.chatCompletions, stream: true)) == BodyShaping(renamesModel: true, requestsStreamUsage: true))
         #expect(adapter.bodyShaping(for: Self.call(.chatCompletions, stream: false)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
@@ -65,6 +65,17 @@ struct BackendKindTests {
         let simulated = SimulatedKind(options: SimulatedBackendOptions(name: "s")).makeAdapter(on: loop)
         for stream in [false, true] {
             #expect(simulated.bodyShaping(for: Self.call(.chatCompletions, stream: stream)) == BodyShaping(renamesModel: true, requestsStreamUsage: false))
+        }
+    }
+
+    /// The headers every request to a backend carries: a credential only when there is one.
+    @Test func anEndpointSendsItsCredentialOnlyWhenItHasOne() {
+        let keyed = BackendEndpoint(name: "b", baseURL: "https://h/v1//", apiKey: "k")
+        #expect(keyed.identityHeaders.map { "\($0.0): \($0.1)" } == ["User-Agent: tollgate/0.1", "Authorization: Bearer k"])
+        #expect(keyed.trimmedBaseURL == "https://h/v1" && keyed.baseURL == "https://h/v1//")
+        for key in [nil, ""] as [String?] {
+            let bare = BackendEndpoint(name: "b", baseURL: "https://h", apiKey: key)
+            #expect(bare.identityHeaders.map { "\($0.0): \($0.1)" } == ["User-Agent: tollgate/0.1"])
         }
     }
 }

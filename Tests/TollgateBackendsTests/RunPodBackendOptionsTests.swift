@@ -3,10 +3,10 @@ import Testing
 import TollgateBackends
 
 struct RunPodBackendOptionsTests {
-    private let options = RunPodBackendOptions(name: "rp", baseURL: "https://api.runpod.ai/v2/abc123/", apiKey: "k")
+    private let options = RunPodBackendOptions(endpoint: BackendEndpoint(name: "rp", baseURL: "https://api.runpod.ai/v2/abc123/", apiKey: "k"))
 
     @Test func theBaseLosesItsTrailingSlash() {
-        #expect(options.baseURL == "https://api.runpod.ai/v2/abc123")
+        #expect(options.endpoint.baseURL == "https://api.runpod.ai/v2/abc123")
         #expect(options.statusURL(jobID: "j-1") == "https://api.runpod.ai/v2/abc123/status/j-1")
         #expect(options.cancelURL(jobID: "j-1") == "https://api.runpod.ai/v2/abc123/cancel/j-1")
         #expect(options.healthURL == "https://api.runpod.ai/v2/abc123/health")

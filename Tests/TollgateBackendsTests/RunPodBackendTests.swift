@@ -112,7 +112,8 @@ extension Array where Element == UInt8 {
 
 struct RunPodBackendTests {
     private static func options(_ base: String) -> RunPodBackendOptions {
-        RunPodBackendOptions(name: "rp", baseURL: base, apiKey: "rp-key", connectTimeoutMs: 2_000, totalTimeoutMs: 5_000)
+        RunPodBackendOptions(endpoint: BackendEndpoint(name: "rp", baseURL: base, apiKey: "rp-key", connectTimeoutMs: 2_000,
+                                                        totalTimeoutMs: 5_000))
     }
 
     private func invoke(_ call: BackendCall, base: String) throws -> RunPodTestSink? {

@@ -24,7 +24,7 @@ struct SimulatedResponsesTests {
     }
 
     @Test func openAIURLJoinsBaseAndPath() {
-        #expect(OpenAIBackendOptions(name: "a", baseURL: "http://h:8000", apiKey: nil).url(for: .chatCompletions) == "http://h:8000/v1/chat/completions")
-        #expect(OpenAIBackendOptions(name: "a", baseURL: "https://api.x.com/v1/", apiKey: nil).url(for: .embeddings) == "https://api.x.com/v1/embeddings")
+        #expect(OpenAIBackendOptions(endpoint: BackendEndpoint(name: "a", baseURL: "http://h:8000", apiKey: nil)).url(for: .chatCompletions) == "http://h:8000/v1/chat/completions")
+        #expect(OpenAIBackendOptions(endpoint: BackendEndpoint(name: "a", baseURL: "https://api.x.com/v1/", apiKey: nil)).url(for: .embeddings) == "https://api.x.com/v1/embeddings")
     }
 }

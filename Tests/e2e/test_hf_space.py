@@ -279,6 +279,10 @@ def test_zerogpu_quota_makes_the_backend_wait(gw, space):
     assert r.status_code == 503, r.text
     assert "ZeroGPU quota" in r.json()["error"]["message"]
     assert space.lines("quota") == ["quota first"]
+    # SPEC §4: a backend cooled down for quota is not eligible, so it is not up.
+    metrics = requests.get(gw.base + "/metrics", timeout=10).text
+    assert 'tollgate_backend_up{backend="s-quota"} 0' in metrics
+    assert 'tollgate_backend_up{backend="s-echo"} 1' in metrics
 
 
 def test_client_disconnect_cancels_the_gradio_job(gw, space):

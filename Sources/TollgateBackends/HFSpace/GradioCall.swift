@@ -93,7 +93,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         self.loop = backend.loop
         self.options = backend.options
         self.sessionHash = backend.newSessionHash()
-        fileBudget = min(options.maxResponseBytes, Self.maxResultFiles)
+        fileBudget = min(options.endpoint.maxResponseBytes, Self.maxResultFiles)
     }
 
     private var relaysStream: Bool { call.operation == .run && call.stream }
@@ -124,7 +124,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         case .imageGenerations, .imageEdits, .audioTranscriptions, .audioDiarization, .run:
             break
         case .chatCompletions, .completions, .embeddings:
-            return replyError(400, "backend \(options.name) (hf_space) serves /v1/images, /v1/audio and /v1/run, not \(call.operation.rawValue)",
+            return replyError(400, "backend \(options.endpoint.name) (hf_space) serves /v1/images, /v1/audio and /v1/run, not \(call.operation.rawValue)",
                               code: "invalid_request")
         }
         if let cached = backend.freshConfig() {
@@ -133,7 +133,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             return
         }
         phase = .config
-        pending = BufferedCall.start(backend.request(options.baseURL + "/config", maxBytes: Self.maxConfigBytes),
+        pending = BufferedCall.start(backend.request(options.endpoint.baseURL + "/config", maxBytes: Self.maxConfigBytes),
                                      on: backend.backendLoop) { reply in
             self.pending = nil
             self.configArrived(reply)
@@ -252,7 +252,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         let boundary = "tollgate-" + sessionHash
         let provider = GradioUploadBody(pump: pump, boundary: boundary, filename: part.filename, contentType: part.contentType)
         upload = provider
-        let url = options.baseURL + config.apiPrefix + "/upload"
+        let url = options.endpoint.baseURL + config.apiPrefix + "/upload"
         let request = backend.request(url, method: "POST", contentType: "multipart/form-data; boundary=\(boundary)",
                                       body: .stream(length: nil), maxBytes: Self.maxSmallReply)
         pending = BufferedCall.start(request, on: backend.backendLoop, bodyProvider: provider) { reply in
@@ -292,7 +292,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         let data = GradioDataArray.body(inputs: options.inputs, fields: fields, sessionHash: sessionHash,
                                         queueFunction: queueProtocol ? fnIndex : nil)
         fields = [:]
-        let url = options.baseURL + config.apiPrefix
+        let url = options.endpoint.baseURL + config.apiPrefix
             + (queueProtocol ? "/queue/join" : "/call/" + options.apiPathSegment)
         let request = backend.request(url, method: "POST", contentType: "application/json", body: .bytes(data),
                                       maxBytes: Self.maxSmallReply)
@@ -330,9 +330,9 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     private func openStream(_ eventID: String) {
         phase = .streaming
         let url = queueProtocol
-            ? options.baseURL + config.apiPrefix + "/queue/data?session_hash=" + sessionHash
-            : options.baseURL + config.apiPrefix + "/call/" + options.apiPathSegment + "/"
-                + HFSpaceBackendOptions(name: "", baseURL: "", token: nil, apiName: eventID).apiPathSegment
+            ? options.endpoint.baseURL + config.apiPrefix + "/queue/data?session_hash=" + sessionHash
+            : options.endpoint.baseURL + config.apiPrefix + "/call/" + options.apiPathSegment + "/"
+                + HFSpaceBackendOptions.pathSegment(eventID)
         let request = backend.request(url, accept: "text/event-stream")
         let transfer = UpstreamTransfer(request: request, multi: backend.multi, delegate: self)
         if !transfer.isFinished { stream = transfer }
@@ -422,7 +422,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     }
 
     /// Where the app serves a file by path (`/file=`; Gradio 4 has no prefix, §1.3).
-    private var fileRoute: String { options.baseURL + config.apiPrefix + "/file=" }
+    private var fileRoute: String { options.endpoint.baseURL + config.apiPrefix + "/file=" }
 
     // MARK: Result
 
@@ -479,7 +479,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard sink != nil else { return }
         // Only the app's own origin gets our token (SPEC §7); another URL is not fetched. Skipped
         // in a loop: how many there are is the app's choice, so never one stack frame each.
-        while fetched.count < files.count, !OriginPolicy.isSameOrigin(files[fetched.count].url, options.baseURL) {
+        while fetched.count < files.count, !OriginPolicy.isSameOrigin(files[fetched.count].url, options.endpoint.baseURL) {
             fetched.append(nil)
         }
         guard fetched.count < files.count else { return finishResult() }
@@ -654,7 +654,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard let eventID else { return }
         let fnIndex = config.functionIndex[options.apiNameInConfig] ?? -1
         let payload = "{\"session_hash\":\(JSONText.quoted(sessionHash)),\"fn_index\":\(fnIndex),\"event_id\":\(JSONText.quoted(eventID))}"
-        let request = backend.request(options.baseURL + config.apiPrefix + "/cancel", method: "POST",
+        let request = backend.request(options.endpoint.baseURL + config.apiPrefix + "/cancel", method: "POST",
                                       contentType: "application/json", body: .bytes(Array(payload.utf8)), maxBytes: 64 << 10)
         backend.backendLoop.detachedCalls.start(request)
     }

@@ -27,8 +27,7 @@ final class GradioMultipartPump {
 
     private let source: any RequestBodySource
     private var parser: MultipartParser
-    private var pending: [Step] = []
-    private var pendingIndex = 0
+    private var pending = FIFOQueue<Step>()
     private var scratch: [UInt8]
     private var finished = false
     private var failure: String?
@@ -42,15 +41,7 @@ final class GradioMultipartPump {
     /// The next step of the body.
     func next() -> Step {
         while true {
-            if pendingIndex < pending.count {
-                let step = pending[pendingIndex]
-                pendingIndex += 1
-                if pendingIndex == pending.count {
-                    pending.removeAll(keepingCapacity: true)
-                    pendingIndex = 0
-                }
-                return step
-            }
+            if let step = pending.popFirst() { return step }
             if let failure { return .failed(failure) }
             if finished { return .end }
             let chunk = scratch.withUnsafeMutableBytes { source.readBody(into: $0) }

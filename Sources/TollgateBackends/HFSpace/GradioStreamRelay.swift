@@ -7,29 +7,21 @@
 // chunk's worth of events is held. Loop-confined.
 
 struct GradioStreamRelay {
-    private var queue: [[UInt8]] = []
-    private var next = 0
+    private var queue = FIFOQueue<[UInt8]>()
     var headSent = false
     /// The client said wait (`backendBody` → false) and has not resumed.
     var paused = false
     /// How the call ends, once decided: delivered when the queue is empty.
     private(set) var endReport: BackendReport?
 
-    var hasQueued: Bool { next < queue.count }
+    var hasQueued: Bool { !queue.isEmpty }
 
     mutating func enqueue(_ event: [UInt8]) {
         queue.append(event)
     }
 
     mutating func dequeue() -> [UInt8]? {
-        guard next < queue.count else { return nil }
-        let event = queue[next]
-        next += 1
-        if next == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            next = 0
-        }
-        return event
+        queue.popFirst()
     }
 
     mutating func finish(_ report: BackendReport) {

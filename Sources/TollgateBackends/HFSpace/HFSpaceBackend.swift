@@ -31,14 +31,12 @@ public final class HFSpaceBackend: BackendAdapter {
     public init(options: HFSpaceBackendOptions, loop: BackendLoop) {
         self.options = options
         self.backendLoop = loop
-        var headers = [("User-Agent", "tollgate/0.1")]
         // The backend's own token; the client's Authorization never gets this far.
-        if let token = options.token, !token.isEmpty { headers.append(("Authorization", "Bearer \(token)")) }
-        fixedHeaders = UpstreamHeaderList(headers)
+        fixedHeaders = UpstreamHeaderList(options.endpoint.identityHeaders)
         random = SplitMix64(seed: loop.eventLoop.now ^ UInt64(UInt(bitPattern: ObjectIdentifier(loop).hashValue)))
     }
 
-    public var name: String { options.name }
+    public var name: String { options.endpoint.name }
 
     /// The body is read raw: the adapter takes its fields itself.
     public func bodyShaping(for call: BackendCall) -> BodyShaping { .none }
@@ -84,10 +82,11 @@ public final class HFSpaceBackend: BackendAdapter {
     /// A request to the app with the backend's credentials and limits.
     func request(_ url: String, method: String = "GET", contentType: String? = nil, body: UpstreamBody = .none,
                  maxBytes: Int? = nil, accept: String? = nil) -> UpstreamRequest {
-        UpstreamRequest(url: url, method: method, fixedHeaders: fixedHeaders,
-                        headers: contentType.map { [("Content-Type", $0)] } ?? [], accept: accept, body: body,
-                        connectTimeoutMs: options.connectTimeoutMs, totalTimeoutMs: options.totalTimeoutMs,
-                        maxResponseBytes: min(maxBytes ?? options.maxResponseBytes, options.maxResponseBytes),
-                        caFile: options.caFile)
+        let endpoint = options.endpoint
+        return UpstreamRequest(url: url, method: method, fixedHeaders: fixedHeaders,
+                               headers: contentType.map { [("Content-Type", $0)] } ?? [], accept: accept, body: body,
+                               connectTimeoutMs: endpoint.connectTimeoutMs, totalTimeoutMs: endpoint.totalTimeoutMs,
+                               maxResponseBytes: min(maxBytes ?? endpoint.maxResponseBytes, endpoint.maxResponseBytes),
+                               caFile: endpoint.caFile)
     }
 }

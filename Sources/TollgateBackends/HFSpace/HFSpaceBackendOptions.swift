@@ -2,45 +2,34 @@
 // kind: hf_space — the settings of one Gradio app (a Hugging Face Space or any Gradio server).
 
 public struct HFSpaceBackendOptions: Sendable {
-    public var name: String
-    /// The app's base URL: `https://<owner>-<name>.hf.space` for a `space`, else the `url`.
-    public var baseURL: String
-    /// The Hugging Face token, sent as `Authorization: Bearer` on every call (§1.1: both the
-    /// POST and the GET; uploads and file fetches too, a private Space needs it everywhere).
-    public var token: String?
+    /// Its `baseURL` is the app's, `https://<owner>-<name>.hf.space` for a `space`, else the
+    /// `url` (trailing slashes dropped); its `apiKey` is the Hugging Face token, sent as
+    /// `Authorization: Bearer` on every call (§1.1: both the POST and the GET; uploads and file
+    /// fetches too, a private Space needs it everywhere); `maxResponseBytes` caps every reply
+    /// read from the app, and the result files fetched for one call together.
+    public var endpoint: BackendEndpoint
     /// The Gradio endpoint, e.g. `/predict` (the leading slash is optional).
     public var apiName: String
     /// The Gradio `data` array.
     public var inputs: [GradioDataInput]
     /// Which element of the result's `data` is the answer.
     public var output: Int
-    public var connectTimeoutMs: Int
-    public var totalTimeoutMs: Int
-    /// Cap on every reply read from the app, and on the result files fetched for one call together.
-    public var maxResponseBytes: Int
-    public var caFile: String?
 
-    public init(name: String, baseURL: String, token: String?, apiName: String = "/predict",
-                inputs: [GradioDataInput] = [], output: Int = 0, connectTimeoutMs: Int = 10_000,
-                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30, caFile: String? = nil) {
-        self.name = name
-        var base = baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = base
-        self.token = token
+    public init(endpoint: BackendEndpoint, apiName: String = "/predict", inputs: [GradioDataInput] = [], output: Int = 0) {
+        self.endpoint = endpoint
+        self.endpoint.baseURL = endpoint.trimmedBaseURL
         self.apiName = apiName
         self.inputs = inputs
         self.output = output
-        self.connectTimeoutMs = connectTimeoutMs
-        self.totalTimeoutMs = totalTimeoutMs
-        self.maxResponseBytes = maxResponseBytes
-        self.caFile = caFile
     }
 
-    /// `apiName` as it goes in a path: no leading slash, every byte outside RFC 3986's
-    /// unreserved set percent-encoded (a configured name can never add a path segment or a query).
-    public var apiPathSegment: String {
-        var name = Substring(apiName)
+    /// `apiName` as it goes in a path (`pathSegment`).
+    public var apiPathSegment: String { Self.pathSegment(apiName) }
+
+    /// A name as it goes in a path: no leading slash, every byte outside RFC 3986's unreserved
+    /// set percent-encoded (a configured name can never add a path segment or a query).
+    public static func pathSegment(_ text: String) -> String {
+        var name = Substring(text)
         while name.hasPrefix("/") { name.removeFirst() }
         var out = ""
         for byte in name.utf8 {

@@ -18,7 +18,7 @@ public final class ReplicateBackend: BackendAdapter {
         self.loop = loop
     }
 
-    public var name: String { config.options.name }
+    public var name: String { config.options.endpoint.name }
 
     /// The body is the prediction's input as the client sent it: no `model` rename (a
     /// Replicate backend's `model` names what runs, not a field of the input).

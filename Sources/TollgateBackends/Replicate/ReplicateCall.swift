@@ -60,7 +60,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         self.requestID = call.requestID
         self.sink = sink
         let now = loop.eventLoop.now
-        let budgetNs = UInt64(max(config.options.totalTimeoutMs, 1)) &* 1_000_000
+        let budgetNs = UInt64(max(config.options.endpoint.totalTimeoutMs, 1)) &* 1_000_000
         deadline = now &+ budgetNs
         schedule = PollSchedule(deadline: deadline, maxPolls: ReplicateCallConfig.maxPolls)
         deadlineTimer = loop.eventLoop.schedule(self, at: deadline)
@@ -244,7 +244,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
         guard !pendingFiles.isEmpty else { return replyWith(p) }
         let url = pendingFiles.removeFirst()
         var request = config.request(url: url, method: "GET", remainingMs: remainingMs(now: loop.eventLoop.now))
-        request.maxResponseBytes = max(config.options.maxResponseBytes - fileBytes, 0)
+        request.maxResponseBytes = max(config.options.endpoint.maxResponseBytes - fileBytes, 0)
         fetch = BufferedCall.start(request, on: loop) { [self] reply in
             fetch = nil
             guard phase == .fetching else { return }
@@ -284,7 +284,7 @@ final class ReplicateCall: BackendInvocation, TimerHandler {
 
     private func timedOut() {
         cancelPrediction()
-        let seconds = config.options.totalTimeoutMs / 1_000
+        let seconds = config.options.endpoint.totalTimeoutMs / 1_000
         end(BackendReport(outcome: .timedOut("no result from Replicate within the backend's timeout (\(seconds)s)")))
     }
 

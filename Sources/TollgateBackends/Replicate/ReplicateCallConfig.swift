@@ -16,21 +16,20 @@ struct ReplicateCallConfig {
 
     init(options: ReplicateBackendOptions) {
         self.options = options
-        endpoints = ReplicateEndpoints(baseURL: options.baseURL, target: options.target)
-        var headers = [("User-Agent", "tollgate/0.1")]
+        endpoints = ReplicateEndpoints(baseURL: options.endpoint.baseURL, target: options.target)
         // The backend's own token (replicate-python: `Authorization: Bearer <token>`); the
         // client's Authorization never gets this far. Requests go only to the API's origin
         // and the delivery origins (ReplicateEndpoints), so the token goes nowhere else.
-        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
-        fixedHeaders = UpstreamHeaderList(headers)
+        fixedHeaders = UpstreamHeaderList(options.endpoint.identityHeaders)
     }
 
     /// A request to `url` with the backend's headers and limits, due within `remainingMs`.
     func request(url: String, method: String, remainingMs: Int) -> UpstreamRequest {
-        let total = max(min(remainingMs, options.totalTimeoutMs), 1)
+        let endpoint = options.endpoint
+        let total = max(min(remainingMs, endpoint.totalTimeoutMs), 1)
         // Replies are JSON objects or output files: the backend's max_response caps both.
         return UpstreamRequest(url: url, method: method, fixedHeaders: fixedHeaders, accept: nil,
-                               connectTimeoutMs: min(options.connectTimeoutMs, total), totalTimeoutMs: total,
-                               maxResponseBytes: options.maxResponseBytes, caFile: options.caFile)
+                               connectTimeoutMs: min(endpoint.connectTimeoutMs, total), totalTimeoutMs: total,
+                               maxResponseBytes: endpoint.maxResponseBytes, caFile: endpoint.caFile)
     }
 }

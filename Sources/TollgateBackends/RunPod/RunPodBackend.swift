@@ -35,13 +35,12 @@ public final class RunPodBackend: BackendAdapter {
     public init(options: RunPodBackendOptions, loop: BackendLoop) {
         self.options = options
         self.loop = loop
-        var headers = [("User-Agent", "tollgate/0.1")]
-        if let key = options.apiKey, !key.isEmpty { headers.append(("Authorization", "Bearer \(key)")) }
+        let headers = options.endpoint.identityHeaders
         fetchHeaders = UpstreamHeaderList(headers)
         fixedHeaders = UpstreamHeaderList([("Content-Type", "application/json")] + headers)
     }
 
-    public var name: String { options.name }
+    public var name: String { options.endpoint.name }
 
     /// The worker may want the upstream model name in its input.
     public func bodyShaping(for call: BackendCall) -> BodyShaping {
@@ -57,8 +56,8 @@ public final class RunPodBackend: BackendAdapter {
                  fixed: UpstreamHeaderList? = nil) -> UpstreamRequest {
         let total = max(totalMs, 1)
         return UpstreamRequest(url: url, method: method, fixedHeaders: fixed ?? fixedHeaders, accept: "application/json",
-                               body: body, connectTimeoutMs: min(options.connectTimeoutMs, total), totalTimeoutMs: total,
-                               maxResponseBytes: cap, caFile: options.caFile)
+                               body: body, connectTimeoutMs: min(options.endpoint.connectTimeoutMs, total), totalTimeoutMs: total,
+                               maxResponseBytes: cap, caFile: options.endpoint.caFile)
     }
 
     /// Asks the platform to cancel `jobID`; sent whatever becomes of the caller.

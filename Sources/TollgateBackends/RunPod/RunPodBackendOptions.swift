@@ -6,28 +6,15 @@
 // POST /runsync[?wait=ms], POST /run, GET /status/<id>, POST /cancel/<id>, GET /health.
 
 public struct RunPodBackendOptions: Sendable {
-    public var name: String
-    /// The base every operation is appended to (trailing slashes dropped).
-    public var baseURL: String
-    /// `Authorization: Bearer <key>` on every call (the platform's key, never the client's).
-    public var apiKey: String?
-    public var connectTimeoutMs: Int
-    /// The backend's `timeout`: the whole call, polls included; then the job is cancelled.
-    public var totalTimeoutMs: Int
-    public var maxResponseBytes: Int
-    public var caFile: String?
+    /// Its `baseURL` is the base every operation is appended to (trailing slashes dropped);
+    /// `apiKey` goes as `Authorization: Bearer <key>` on every call (the platform's key, never
+    /// the client's); `totalTimeoutMs` bounds the whole call, polls included, then the job is
+    /// cancelled.
+    public var endpoint: BackendEndpoint
 
-    public init(name: String, baseURL: String, apiKey: String?, connectTimeoutMs: Int = 10_000,
-                totalTimeoutMs: Int = 300_000, maxResponseBytes: Int = 1 << 30, caFile: String? = nil) {
-        self.name = name
-        var base = Substring(baseURL)
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = String(base)
-        self.apiKey = apiKey
-        self.connectTimeoutMs = connectTimeoutMs
-        self.totalTimeoutMs = totalTimeoutMs
-        self.maxResponseBytes = maxResponseBytes
-        self.caFile = caFile
+    public init(endpoint: BackendEndpoint) {
+        self.endpoint = endpoint
+        self.endpoint.baseURL = endpoint.trimmedBaseURL
     }
 
     /// The longest `wait` the adapter asks `/runsync` for. RunPod holds a runsync up to 90 s by
@@ -69,6 +56,7 @@ public struct RunPodBackendOptions: Sendable {
         default: return nil
         }
         let op = submit == .run ? "/run" : "/runsync"
+        let baseURL = endpoint.baseURL
         if !query.isEmpty { return (baseURL + op + query, submit) }
         guard submit == .runsync else { return (baseURL + op, submit) }
         let wait = min(max(remainingMs - 1_000, Self.minRunsyncWaitMs), Self.maxRunsyncWaitMs)
@@ -76,8 +64,8 @@ public struct RunPodBackendOptions: Sendable {
     }
 
     /// `jobID` was checked by `RunPodJobReply.isSafeJobID` (letters, digits, `-_.`).
-    public func statusURL(jobID: String) -> String { baseURL + "/status/" + jobID }
-    public func cancelURL(jobID: String) -> String { baseURL + "/cancel/" + jobID }
+    public func statusURL(jobID: String) -> String { endpoint.baseURL + "/status/" + jobID }
+    public func cancelURL(jobID: String) -> String { endpoint.baseURL + "/cancel/" + jobID }
     /// The health probe: job and worker counts; it neither wakes a worker nor bills.
-    public var healthURL: String { baseURL + "/health" }
+    public var healthURL: String { endpoint.baseURL + "/health" }
 }

@@ -46,7 +46,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
         self.loop = backend.loop.eventLoop
         self.body = body
         self.sink = sink
-        let budgetNs = UInt64(max(backend.options.totalTimeoutMs, 1)) &* 1_000_000
+        let budgetNs = UInt64(max(backend.options.endpoint.totalTimeoutMs, 1)) &* 1_000_000
         let (sum, overflow) = loop.now.addingReportingOverflow(budgetNs)
         deadline = overflow ? UInt64.max : sum
         schedule = PollSchedule(deadline: deadline, maxPolls: RunPodBackend.maxPolls)
@@ -82,7 +82,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
         // Chunked: the input's length is known only once a multipart body was encoded.
         let upstreamBody = UpstreamBody.stream(length: nil)
         let request = backend.request(url: url, method: "POST", body: upstreamBody, totalMs: remainingMs,
-                                      cap: backend.options.maxResponseBytes)
+                                      cap: backend.options.endpoint.maxResponseBytes)
         submitting = true
         current = BufferedCall.start(request, on: backend.loop, keepHeaders: ["retry-after"], bodyProvider: self) {
             [self] reply in submitted(reply)
@@ -149,7 +149,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
         let method = backend.statusMethod
         let request = backend.request(url: backend.options.statusURL(jobID: id), method: method,
                                       body: method == "GET" ? .none : .bytes([]), totalMs: remainingMs,
-                                      cap: backend.options.maxResponseBytes, fixed: method == "GET" ? backend.fetchHeaders : nil)
+                                      cap: backend.options.endpoint.maxResponseBytes, fixed: method == "GET" ? backend.fetchHeaders : nil)
         current = BufferedCall.start(request, on: backend.loop) { [self] reply in polled(reply, method: method) }
     }
 
@@ -223,7 +223,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
         case .inQueue, .inProgress:
             return finish(.broken("the RunPod job is not final"))
         }
-        switch RunPodOutputShaper.plan(operation: operation, output: job.output, model: model, base: backend.options.baseURL) {
+        switch RunPodOutputShaper.plan(operation: operation, output: job.output, model: model, base: backend.options.endpoint.baseURL) {
         case .body(let bytes):
             deliver(bytes)
         case .unusable(let why):
@@ -242,7 +242,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
             return deliver(RunPodOutputShaper.imageList(created: created, entries: images))
         }
         let request = backend.request(url: url, method: "GET", body: .none, totalMs: remainingMs,
-                                      cap: backend.options.maxResponseBytes, fixed: backend.fetchHeaders)
+                                      cap: backend.options.endpoint.maxResponseBytes, fixed: backend.fetchHeaders)
         current = BufferedCall.start(request, on: backend.loop) { [self] reply in
             current = nil
             guard sink != nil else { return }

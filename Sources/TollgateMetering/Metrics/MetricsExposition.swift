@@ -18,9 +18,14 @@ public struct MetricsExposition {
     public var usageDropped: Int
     /// The wall clock, unix milliseconds.
     public var nowMs: Int64
+    /// Backends not eligible at the scrape (SPEC §4: cooled down for quota, …):
+    /// `tollgate_backend_up` 0.
+    public var ineligibleBackends: Set<String>
 
     public init(plan: MetricsPlan, counts: MetricsSnapshot, uptimeTotal: [String: MicroDollars] = [:],
-                uptimeMonth: [String: MicroDollars] = [:], usageDropped: Int = 0, nowMs: Int64) {
+                uptimeMonth: [String: MicroDollars] = [:], usageDropped: Int = 0, nowMs: Int64,
+                ineligibleBackends: Set<String> = []) {
+        self.ineligibleBackends = ineligibleBackends
         self.plan = plan
         self.counts = counts
         self.uptimeTotal = uptimeTotal
@@ -125,7 +130,7 @@ public struct MetricsExposition {
 
         out.family("tollgate_backend_up", .gauge, help: "1 when the backend can take requests, else 0.")
         for backend in plan.backends {
-            out.sample("tollgate_backend_up", ["backend": backend.name], backend.isUp ? "1" : "0")
+            out.sample("tollgate_backend_up", ["backend": backend.name], ineligibleBackends.contains(backend.name) ? "0" : "1")
         }
         out.family("tollgate_backend_inflight", .gauge, help: "Upstream attempts in flight on the backend.")
         for backend in plan.backends {

@@ -15,15 +15,12 @@ public final class MetricsPlan: Sendable {
     public struct Backend: Sendable {
         public var name: String
         public var costModel: CostModel
-        /// `tollgate_backend_up`: false when its kind cannot serve.
-        public var isUp: Bool
         /// `budget_usd_per_month`, nil when not configured.
         public var monthBudget: MicroDollars?
 
-        public init(name: String, costModel: CostModel, isUp: Bool = true, monthBudget: MicroDollars? = nil) {
+        public init(name: String, costModel: CostModel, monthBudget: MicroDollars? = nil) {
             self.name = name
             self.costModel = costModel
-            self.isUp = isUp
             self.monthBudget = monthBudget
         }
 

@@ -26,8 +26,9 @@ struct GradioSpaceConfigTests {
     }
 
     @Test func pathSegmentsAreEscaped() {
-        let options = HFSpaceBackendOptions(name: "s", baseURL: "https://a-b.hf.space/", token: nil, apiName: "/my fn/../x?y")
-        #expect(options.baseURL == "https://a-b.hf.space")
+        let options = HFSpaceBackendOptions(endpoint: BackendEndpoint(name: "s", baseURL: "https://a-b.hf.space/", apiKey: nil),
+                                            apiName: "/my fn/../x?y")
+        #expect(options.endpoint.baseURL == "https://a-b.hf.space")
         #expect(options.apiPathSegment == "my%20fn%2F..%2Fx%3Fy")
         #expect(options.apiNameInConfig == "my fn/../x?y")
     }

@@ -41,8 +41,8 @@ struct HFSpaceContractTests {
             let keep = Box<any BackendInvocation>()
             loop.execute {
                 let backendLoop = BackendLoop(loop: loop, curlShare: CurlShare())
-                let adapter = HFSpaceBackend(options: HFSpaceBackendOptions(name: "s", baseURL: baseURL, token: "t",
-                                                                            connectTimeoutMs: 2000), loop: backendLoop)
+                let adapter = HFSpaceBackend(options: HFSpaceBackendOptions(endpoint: BackendEndpoint(
+                    name: "s", baseURL: baseURL, apiKey: "t", connectTimeoutMs: 2000)), loop: backendLoop)
                 let call = BackendCall(operation: operation, model: "m", upstreamModel: "m", stream: false, bodyLength: 0,
                                        requestID: RequestID(prefix: 1, counter: 1))
                 sink.invoking = true
