@@ -519,14 +519,17 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             }
             replyJSON(shaped.serialized)
         case .run:
-            let uris = zip(files, fetched).map { ref, bytes in bytes.map { GradioResultFiles.dataURI($0, mimeType: ref.mimeType) } }
-            let shaped = GradioResultFiles.replacingURLs(in: output, with: uris, fileRoute: fileRoute)
+            var shaped = GradioResultFiles.serializedReplacingURLs(in: output, files: &fetched, mimeTypes: files.map(\.mimeType),
+                                                                    fileRoute: fileRoute)
+            output = .null
             if relaysStream {
-                relay.enqueue(Array("event: complete\ndata: ".utf8) + shaped.serialized + Array("\n\n".utf8))
+                shaped.insert(contentsOf: Array("event: complete\ndata: ".utf8), at: 0)
+                shaped += Array("\n\n".utf8)
+                relay.enqueue(shaped)
                 relay.finish(BackendReport(outcome: .completed, queueTime: queueTime))
                 _ = flushRelay()
             } else {
-                replyJSON(shaped.serialized)
+                replyJSON(shaped)
             }
         case .chatCompletions, .completions, .embeddings:
             end(.jobFailed("unreachable"))

@@ -133,13 +133,88 @@ enum GradioResultFiles {
         }
     }
 
+    /// `replacingURLs(in: output, with: <files[i] as data: URIs>, fileRoute:).serialized`,
+    /// written in one pass: each fetched file is base64-encoded straight into the JSON text
+    /// and let go (set to nil in `files`), so a large result is held about twice (its bytes,
+    /// the reply), never as a data: URI string and then its serialized copy as well.
+    static func serializedReplacingURLs(in output: JSONValue, files: inout [[UInt8]?], mimeTypes: [String?],
+                                        fileRoute: String) -> [UInt8] {
+        var out: [UInt8] = []
+        let fileBytes = files.reduce(0) { $0 &+ ($1?.count ?? 0) }
+        out.reserveCapacity(fileBytes / 3 &* 4 &+ files.count &* 64 &+ 4096)
+        var next = 0
+        write(output, files: &files, mimeTypes: mimeTypes, next: &next, fileRoute: fileRoute, depth: 0, into: &out)
+        return out
+    }
+
+    private static func write(_ value: JSONValue, files: inout [[UInt8]?], mimeTypes: [String?], next: inout Int,
+                              fileRoute: String, depth: Int, into out: inout [UInt8]) {
+        // The same walk as `replace`, member for member.
+        guard depth < maxDepth else { return out += Array("null".utf8) }
+        if reference(value, fileRoute: fileRoute) != nil, let object = value.objectValue {
+            let index = next
+            next += 1
+            // `object["url"] = …` sets the last member named url, or appends one.
+            let urlMember = object.members.lastIndex { $0.key == "url" }
+            out.append(UInt8(ascii: "{"))
+            for (n, member) in object.members.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.string(member.key).write(into: &out)
+                out.append(UInt8(ascii: ":"))
+                if n == urlMember { writeDataURI(index, files: &files, mimeTypes: mimeTypes, into: &out) } else { member.value.write(into: &out) }
+            }
+            if urlMember == nil {
+                if !object.members.isEmpty { out.append(UInt8(ascii: ",")) }
+                out += Array("\"url\":".utf8)
+                writeDataURI(index, files: &files, mimeTypes: mimeTypes, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            return
+        }
+        switch value {
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (n, element) in elements.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                write(element, files: &files, mimeTypes: mimeTypes, next: &next, fileRoute: fileRoute, depth: depth + 1, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            for (n, member) in object.members.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.string(member.key).write(into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(member.value, files: &files, mimeTypes: mimeTypes, next: &next, fileRoute: fileRoute, depth: depth + 1, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        default:
+            value.write(into: &out)
+        }
+    }
+
+    /// `files[index]` as a JSON string holding its data: URI (null when it was not fetched),
+    /// the file then let go. The media type is token characters and base64 its alphabet: no
+    /// byte of either needs a JSON escape (RFC 8259 §7).
+    private static func writeDataURI(_ index: Int, files: inout [[UInt8]?], mimeTypes: [String?], into out: inout [UInt8]) {
+        guard index < files.count, let bytes = files[index] else { return out += Array("null".utf8) }
+        files[index] = nil
+        let type = index < mimeTypes.count ? mimeTypes[index] : nil
+        out += Array("\"data:\(mediaType(type));base64,".utf8)
+        var encoder = Base64Encoder()
+        encoder.encode(bytes, into: &out)
+        encoder.finish(into: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
     /// Outputs of `generating` events are passed on without fetching (a stream would stall on
     /// every frame): their files' URLs are removed instead.
     static func withoutURLs(_ output: JSONValue, fileRoute: String) -> JSONValue {
         replacingURLs(in: output, with: [], fileRoute: fileRoute)
     }
 
-    /// A `data:` URI (RFC 2397) of `bytes`.
+    /// A `data:` URI (RFC 2397) of `bytes` (the reply itself is written by
+    /// `serializedReplacingURLs`, which encodes the same URI in place).
     static func dataURI(_ bytes: [UInt8], mimeType: String?) -> String {
         "data:\(mediaType(mimeType));base64," + Base64.encode(bytes)
     }

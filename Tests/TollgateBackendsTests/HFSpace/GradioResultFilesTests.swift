@@ -50,6 +50,24 @@ struct GradioResultFilesTests {
         #expect(!shaped.text.contains("http://"))
     }
 
+    @Test func theOnePassReplyEqualsReplacingThenSerializing() throws {
+        let output = try JSONValue.parse(#"""
+            [{"path":"/a","url":"http://127.0.0.1:7861/gradio_api/file=/a","meta":{"_type":"gradio.FileData"},"url":"dup"},
+             {"x":[{"path":"/b","meta":{"_type":"gradio.FileData"}}],"y":"\u00e9\n"},
+             {"path":"/c","url":"http://elsewhere/c","meta":{"_type":"gradio.FileData"}},
+             {"path":"","url":"","meta":{"_type":"gradio.FileData"}}, 1.50, null, true]
+            """#)
+        let bytes: [[UInt8]?] = [Array("ABC".utf8), Array(repeating: 7, count: 100_000), nil]
+        let types: [String?] = ["text/plain; charset=utf-8", nil, "image/png"]
+        let uris = zip(bytes, types).map { b, t in b.map { GradioResultFiles.dataURI($0, mimeType: t) } }
+        let expected = GradioResultFiles.replacingURLs(in: output, with: uris, fileRoute: Self.route).serialized
+        var files = bytes
+        let written = GradioResultFiles.serializedReplacingURLs(in: output, files: &files, mimeTypes: types, fileRoute: Self.route)
+        #expect(written == expected)
+        #expect(files.allSatisfy { $0 == nil })
+        #expect((try? JSONValue.parse(written)) != nil)
+    }
+
     @Test func dataURIsAreBase64WithASafeType() {
         #expect(GradioResultFiles.dataURI(Array("ABC".utf8), mimeType: "text/plain") == "data:text/plain;base64,QUJD")
         #expect(GradioResultFiles.dataURI([], mimeType: "a,b") == "data:application/octet-stream;base64,")
