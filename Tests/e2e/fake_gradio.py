@@ -14,7 +14,7 @@ simple_predict_post / simple_predict_get, upload_file, file=, cancel_event):
 What the stream says is the test's choice: `app.scripts[<api>]` is a callable (app, handler)
 that writes the SSE body after the head (`event(handler, name, data)` writes one event). Files
 are served from `app.files` (path → bytes). Every request is recorded in `app.hits` as
-(method, path, headers) for assertions.
+(method, path, headers) for assertions, and each `/call` POST's body in `app.bodies`.
 """
 import json
 import threading
@@ -36,6 +36,7 @@ class FakeGradio:
         self.scripts = {}
         self.files = {}
         self.hits = []
+        self.bodies = []
         self.lock = threading.Lock()
         self.counter = 0
         app = self
@@ -108,7 +109,10 @@ class FakeGradio:
 
             def do_POST(self):
                 self.record()
-                self.body()
+                body = self.body()
+                if self.path.startswith(PREFIX + "/call/"):
+                    with app.lock:
+                        app.bodies.append((self.path, body))
                 if self.path == PREFIX + "/upload":
                     return self.send_json(["/tmp/gradio/upload/file.bin"])
                 if self.path == PREFIX + "/cancel":

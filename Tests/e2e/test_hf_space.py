@@ -417,7 +417,9 @@ def hostile():
 def hgw(hostile):
     names = ["urls", "samefiles", "spaced"]
     backends = "".join(space_backend(f"h-{n}", hostile.base, n, ["$prompt"]) for n in names)
+    backends += space_backend("h-fields", hostile.base, "fields", ["$image", "$prompt"])
     models = "".join(f"  hostile-{n}: {{ task: image, backends: [h-{n}] }}\n" for n in names)
+    models += "  hostile-fields: { task: image_edit, backends: [h-fields] }\n"
     g = Gateway(f"""
 server:
   listen: 127.0.0.1:0
@@ -519,6 +521,31 @@ users:
         assert grown < 3 * (size >> 10)
     finally:
         g.stop()
+
+def test_only_the_fields_the_backend_names_are_uploaded(hgw, hostile):
+    """A multipart request's parts that `inputs` does not name are read and dropped: a file
+    under another name is never uploaded to the Space with the backend's token."""
+    def script(app, h):
+        fake_gradio.event(h, "complete", ["data:image/png;base64," + base64.b64encode(PNG_1PX).decode()])
+    hostile.scripts["fields"] = script
+    before = len(hostile.requests("POST", "/gradio_api/upload"))
+    r = requests.post(hgw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files=[("junk", ("junk.bin", b"J" * 5000, "application/octet-stream")),
+                             ("image", ("in.png", PNG_1PX, "image/png")),
+                             ("other[]", ("o.bin", b"O" * 10, "application/octet-stream"))],
+                      data={"model": "hostile-fields", "prompt": "p", "session_hash": "x", "data": "[1]"})
+    assert r.status_code == 200, r.text
+    assert len(hostile.requests("POST", "/gradio_api/upload")) - before == 1
+    data = json.loads(hostile.bodies[-1][1])["data"]
+    assert data[0]["meta"] == {"_type": "gradio.FileData"} and data[0]["orig_name"] == "in.png" and data[1] == "p"
+    # OpenAI's SDK sends a list of images as `image[]` parts: the field `image`, as a list.
+    r = requests.post(hgw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files=[("image[]", ("a.png", PNG_1PX, "image/png")), ("image[]", ("b.png", PNG_1PX, "image/png"))],
+                      data={"model": "hostile-fields", "prompt": "q"})
+    assert r.status_code == 200, r.text
+    data = json.loads(hostile.bodies[-1][1])["data"]
+    assert [f["orig_name"] for f in data[0]] == ["a.png", "b.png"] and data[1] == "q"
+
 
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -70,6 +70,13 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     private var textBytes: [UInt8] = []
     private var textTotal = 0
     private var fileCount = 0
+    /// The current multipart part is one `inputs` does not name.
+    private var skippingPart = false
+    /// The request fields `inputs` names (`$field`).
+    private lazy var wantedFields: Set<String> = Set(options.inputs.compactMap { input in
+        if case .field(let name) = input { return name }
+        return nil
+    })
 
     // Stream
     private var events = GradioEventParser(maxEventBytes: 64 << 20)
@@ -216,6 +223,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         while true {
             switch pump.next() {
             case .partBegin(let headers):
+                // A part `inputs` does not name is read and dropped: nothing of it is held, and
+                // no file goes to the Space (with the backend's token) for nothing.
+                skippingPart = !wantedFields.contains(Self.fieldName(headers.name))
+                if skippingPart { continue }
                 if headers.filename != nil {
                     fileCount += 1
                     guard fileCount <= Self.maxFiles else {
@@ -225,6 +236,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 }
                 currentPart = headers
                 textBytes = []
+            case .bytes where skippingPart:
+                continue
+            case .partEnd where skippingPart:
+                skippingPart = false
             case .bytes(let bytes):
                 textTotal += bytes.count
                 guard textTotal <= Self.maxTextFields else {
@@ -233,7 +248,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 textBytes += bytes
             case .partEnd:
                 if let part = currentPart {
-                    fields[part.name, default: []].append(.text(String(decoding: textBytes, as: UTF8.self)))
+                    fields[Self.fieldName(part.name), default: []].append(.text(String(decoding: textBytes, as: UTF8.self)))
                 }
                 currentPart = nil
                 textBytes = []
@@ -246,6 +261,12 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 return replyError(400, message, code: "invalid_request")
             }
         }
+    }
+
+    /// The request field a multipart part fills: `x[]` (the form convention OpenAI's SDK uses
+    /// for a list, e.g. several `image[]`) is field `x`, its parts a list in order.
+    static func fieldName(_ partName: String) -> String {
+        partName.hasSuffix("[]") && partName.utf8.count > 2 ? String(partName.dropLast(2)) : partName
     }
 
     private func startUpload(_ part: MultipartPartHeaders, pump: GradioMultipartPump) {
@@ -277,7 +298,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard let path = (try? JSONValue.parse(reply.body))?[0]?.stringValue else {
             return end(.broken("POST /upload answered without a file path"))
         }
-        fields[part.name, default: []].append(.file(path: path, name: part.filename, mimeType: part.contentType))
+        fields[Self.fieldName(part.name), default: []].append(.file(path: path, name: part.filename, mimeType: part.contentType))
         drivePump()
     }
 
