@@ -137,6 +137,17 @@ import TollgateCore
         #expect(ResultShaper.imageItems(deep) == [])
     }
 
+    @Test func aResultListingAMillionImagesGivesTheFirstMaxImages() {
+        // A hostile backend's result: every adapter walks what this returns (fetching, checking
+        // origins, de-duplicating), so its length is bounded whatever the result holds.
+        let urls = JSONValue.array((0..<1_000_000).map { .string("https://h/\($0).png") })
+        let items = ResultShaper.imageItems(urls)
+        #expect(items.count == ResultShaper.maxImages)
+        #expect(items.first == .url("https://h/0.png"))
+        let nested = JSONValue.array([["images": .array(Array(repeating: "QUJD", count: 500))], "REVG"])
+        #expect(ResultShaper.imageItems(nested).count == ResultShaper.maxImages)
+    }
+
     @Test func imageListIsOpenAIsShape() throws {
         let bytes = ResultShaper.imageList(created: 1_700_000_000, base64: ["QUJD", "a+/="])
         #expect(String(decoding: bytes, as: UTF8.self) == #"{"created":1700000000,"data":[{"b64_json":"QUJD"},{"b64_json":"a+/="}]}"#)

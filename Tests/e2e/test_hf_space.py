@@ -398,3 +398,155 @@ def test_gradio_4_has_no_api_prefix(gw, space):
     for route in ("POST /v4/upload ", "POST /v4/queue/join ", "GET /v4/queue/data "):
         assert any(route in line for line in seen), (route, seen)
     assert not any(line.startswith("auth POST /v4/gradio_api") for line in seen)
+
+
+# --- A Space under an attacker's control (fake_gradio.py): whatever it replies, the gateway ----
+# --- stays up, bounded, and fetches only from the Space's origin. ------------------------------
+
+import fake_gradio  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    app = fake_gradio.FakeGradio()
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def hgw(hostile):
+    names = ["urls", "samefiles", "spaced"]
+    backends = "".join(space_backend(f"h-{n}", hostile.base, n, ["$prompt"]) for n in names)
+    backends += space_backend("h-fields", hostile.base, "fields", ["$image", "$prompt"])
+    models = "".join(f"  hostile-{n}: {{ task: image, backends: [h-{n}] }}\n" for n in names)
+    models += "  hostile-fields: { task: image_edit, backends: [h-fields] }\n"
+    g = Gateway(f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+backends:
+{backends}
+models:
+{models}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+""")
+    yield g
+    g.stop()
+
+
+def gateway_alive(gw):
+    return requests.get(gw.base + "/v1/models", headers=AUTH, timeout=10).status_code == 200
+
+
+def test_a_result_naming_hundreds_of_thousands_of_urls_elsewhere(hgw, hostile):
+    """Image URLs on another origin are never fetched; a result listing 300,000 of them
+    (a 10 MB event) must not take the gateway down (each skipped URL was a stack frame)."""
+    def script(app, h):
+        fake_gradio.event(h, "complete", [["http://127.0.0.1:9/x.png"] * 300_000])
+    hostile.scripts["urls"] = script
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=60,
+                      json={"model": "hostile-urls", "prompt": "p"})
+    assert r.status_code == 502, r.text
+    assert gateway_alive(hgw)
+
+
+def test_a_result_naming_thousands_of_files_on_the_space_is_bounded(hgw, hostile):
+    for i in range(3000):
+        hostile.files[f"f{i}.png"] = PNG_1PX
+    def script(app, h):
+        fake_gradio.event(h, "complete", [[f"{app.base}/gradio_api/file=f{i}.png" for i in range(3000)]])
+    hostile.scripts["samefiles"] = script
+    before = len(hostile.requests("GET", "/gradio_api/file="))
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=60,
+                      json={"model": "hostile-samefiles", "prompt": "p"})
+    fetched = len(hostile.requests("GET", "/gradio_api/file=")) - before
+    assert r.status_code == 200, r.text
+    assert 1 <= len(r.json()["data"]) <= 64 and fetched <= 64, fetched
+    assert gateway_alive(hgw)
+
+
+def test_a_file_whose_name_has_spaces_comes_back(hgw, hostile):
+    """Gradio 4 and 5 put the file's path in `url` unquoted; a file named "my image.png" is
+    still the app's file, on its origin, and the image must come back."""
+    path = "/tmp/gradio/ab/my image é.png"
+    hostile.files[path] = PNG_1PX
+    def script(app, h):
+        fake_gradio.event(h, "complete", [{"path": path, "url": f"{app.base}/gradio_api/file={path}",
+                                           "orig_name": "my image é.png", "meta": {"_type": "gradio.FileData"}}])
+    hostile.scripts["spaced"] = script
+    r = requests.post(hgw.base + "/v1/images/generations", headers=AUTH, timeout=30,
+                      json={"model": "hostile-spaced", "prompt": "p"})
+    assert r.status_code == 200, r.text
+    assert base64.b64decode(r.json()["data"][0]["b64_json"]) == PNG_1PX
+
+
+@pytest.mark.parametrize("route", ["images/generations", "run/hostile-big"])
+def test_a_large_result_file_is_not_copied_over_and_over(hostile, route):
+    """A result file is held once and base64-encoded straight into the reply (an image list,
+    or a data: URI on /v1/run): the gateway's peak memory for a 40 MiB file stays under three
+    times the file (it was four to five)."""
+    size = 40 << 20
+    hostile.files["/tmp/big.png"] = b"\x89PNG" + b"\x01" * (size - 4)
+    def script(app, h):
+        fake_gradio.event(h, "complete", [{"path": "/tmp/big.png", "url": f"{app.base}/gradio_api/file=/tmp/big.png",
+                                           "meta": {"_type": "gradio.FileData"}}])
+    hostile.scripts["big"] = script
+    g = Gateway(f"""
+server:
+  listen: 127.0.0.1:0
+  workers: 1
+backends:
+{space_backend("h-big", hostile.base, "big", ["$prompt"])}
+models:
+  hostile-big: {{ task: image, backends: [h-big] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+""")
+    try:
+        before = g.rss_kb("VmRSS")
+        r = requests.post(g.base + "/v1/" + route, headers=AUTH, timeout=120,
+                          json={"model": "hostile-big", "prompt": "p"})
+        assert r.status_code == 200, r.status_code
+        if route.startswith("run"):
+            assert r.json()["url"].startswith("data:image/png;base64,")
+            encoded = r.json()["url"].split(",", 1)[1]
+        else:
+            encoded = r.json()["data"][0]["b64_json"]
+        assert len(base64.b64decode(encoded)) == size
+        grown = g.rss_kb("VmHWM") - before
+        print(f"gateway peak grew {grown} KiB for a {size >> 20} MiB result file on /v1/{route}")
+        assert grown < 3 * (size >> 10)
+    finally:
+        g.stop()
+
+def test_only_the_fields_the_backend_names_are_uploaded(hgw, hostile):
+    """A multipart request's parts that `inputs` does not name are read and dropped: a file
+    under another name is never uploaded to the Space with the backend's token."""
+    def script(app, h):
+        fake_gradio.event(h, "complete", ["data:image/png;base64," + base64.b64encode(PNG_1PX).decode()])
+    hostile.scripts["fields"] = script
+    before = len(hostile.requests("POST", "/gradio_api/upload"))
+    r = requests.post(hgw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files=[("junk", ("junk.bin", b"J" * 5000, "application/octet-stream")),
+                             ("image", ("in.png", PNG_1PX, "image/png")),
+                             ("other[]", ("o.bin", b"O" * 10, "application/octet-stream"))],
+                      data={"model": "hostile-fields", "prompt": "p", "session_hash": "x", "data": "[1]"})
+    assert r.status_code == 200, r.text
+    assert len(hostile.requests("POST", "/gradio_api/upload")) - before == 1
+    data = json.loads(hostile.bodies[-1][1])["data"]
+    assert data[0]["meta"] == {"_type": "gradio.FileData"} and data[0]["orig_name"] == "in.png" and data[1] == "p"
+    # OpenAI's SDK sends a list of images as `image[]` parts: the field `image`, as a list.
+    r = requests.post(hgw.base + "/v1/images/edits", headers=AUTH, timeout=30,
+                      files=[("image[]", ("a.png", PNG_1PX, "image/png")), ("image[]", ("b.png", PNG_1PX, "image/png"))],
+                      data={"model": "hostile-fields", "prompt": "q"})
+    assert r.status_code == 200, r.text
+    data = json.loads(hostile.bodies[-1][1])["data"]
+    assert [f["orig_name"] for f in data[0]] == ["a.png", "b.png"] and data[1] == "q"
+
+
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")

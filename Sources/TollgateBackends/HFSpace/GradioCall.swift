@@ -70,6 +70,13 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
     private var textBytes: [UInt8] = []
     private var textTotal = 0
     private var fileCount = 0
+    /// The current multipart part is one `inputs` does not name.
+    private var skippingPart = false
+    /// The request fields `inputs` names (`$field`).
+    private lazy var wantedFields: Set<String> = Set(options.inputs.compactMap { input in
+        if case .field(let name) = input { return name }
+        return nil
+    })
 
     // Stream
     private var events = GradioEventParser(maxEventBytes: 64 << 20)
@@ -216,6 +223,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         while true {
             switch pump.next() {
             case .partBegin(let headers):
+                // A part `inputs` does not name is read and dropped: nothing of it is held, and
+                // no file goes to the Space (with the backend's token) for nothing.
+                skippingPart = !wantedFields.contains(Self.fieldName(headers.name))
+                if skippingPart { continue }
                 if headers.filename != nil {
                     fileCount += 1
                     guard fileCount <= Self.maxFiles else {
@@ -225,6 +236,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 }
                 currentPart = headers
                 textBytes = []
+            case .bytes where skippingPart:
+                continue
+            case .partEnd where skippingPart:
+                skippingPart = false
             case .bytes(let bytes):
                 textTotal += bytes.count
                 guard textTotal <= Self.maxTextFields else {
@@ -233,7 +248,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 textBytes += bytes
             case .partEnd:
                 if let part = currentPart {
-                    fields[part.name, default: []].append(.text(String(decoding: textBytes, as: UTF8.self)))
+                    fields[Self.fieldName(part.name), default: []].append(.text(String(decoding: textBytes, as: UTF8.self)))
                 }
                 currentPart = nil
                 textBytes = []
@@ -246,6 +261,12 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 return replyError(400, message, code: "invalid_request")
             }
         }
+    }
+
+    /// The request field a multipart part fills: `x[]` (the form convention OpenAI's SDK uses
+    /// for a list, e.g. several `image[]`) is field `x`, its parts a list in order.
+    static func fieldName(_ partName: String) -> String {
+        partName.hasSuffix("[]") && partName.utf8.count > 2 ? String(partName.dropLast(2)) : partName
     }
 
     private func startUpload(_ part: MultipartPartHeaders, pump: GradioMultipartPump) {
@@ -277,7 +298,7 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         guard let path = (try? JSONValue.parse(reply.body))?[0]?.stringValue else {
             return end(.broken("POST /upload answered without a file path"))
         }
-        fields[part.name, default: []].append(.file(path: path, name: part.filename, mimeType: part.contentType))
+        fields[Self.fieldName(part.name), default: []].append(.file(path: path, name: part.filename, mimeType: part.contentType))
         drivePump()
     }
 
@@ -445,7 +466,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
                 for item in ResultShaper.imageItems(out) {
                     switch item {
                     case .base64(let text): inlineImages.append(text)
-                    case .url(let url): files.append(.init(url: url, mimeType: nil))
+                    // As many fetches as for FileData, whatever the app lists.
+                    case .url(let url) where files.count < GradioResultFiles.maxFiles:
+                        files.append(.init(url: url, mimeType: nil))
+                    case .url: continue
                     }
                 }
             }
@@ -474,13 +498,13 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
 
     private func fetchNext() {
         guard sink != nil else { return }
+        // Only the app's own origin gets our token (SPEC §7); another URL is not fetched. Skipped
+        // in a loop: how many there are is the app's choice, so never one stack frame each.
+        while fetched.count < files.count, !OriginPolicy.isSameOrigin(files[fetched.count].url, options.endpoint.baseURL) {
+            fetched.append(nil)
+        }
         guard fetched.count < files.count else { return finishResult() }
         let ref = files[fetched.count]
-        // Only the app's own origin gets our token (SPEC §7); another URL is not fetched.
-        guard OriginPolicy.isSameOrigin(ref.url, options.endpoint.baseURL) else {
-            fetched.append(nil)
-            return fetchNext()
-        }
         guard fileBudget > 0 else { return end(.tooLarge) }
         pending = BufferedCall.start(backend.request(ref.url, maxBytes: fileBudget), on: backend.backendLoop) { reply in
             self.pending = nil
@@ -501,10 +525,10 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
         phase = .replying
         switch call.operation {
         case .imageGenerations, .imageEdits:
-            let images = inlineImages + fetched.compactMap { $0.map(Base64.encode) }
-            guard !images.isEmpty else { return end(.jobFailed("the app's result has no image the gateway can return")) }
-            let created = Int(clamping: wallClockSeconds())
-            replyJSON(ResultShaper.imageList(created: created, base64: images))
+            guard !inlineImages.isEmpty || fetched.contains(where: { $0 != nil }) else {
+                return end(.jobFailed("the app's result has no image the gateway can return"))
+            }
+            replyJSON(imageListReply())
         case .audioTranscriptions:
             guard let text = ResultShaper.transcription(output) else {
                 return end(.jobFailed("the app's result has no transcription text"))
@@ -516,18 +540,57 @@ final class GradioCall: BackendInvocation, TimerHandler, UpstreamTransferDelegat
             }
             replyJSON(shaped.serialized)
         case .run:
-            let uris = zip(files, fetched).map { ref, bytes in bytes.map { GradioResultFiles.dataURI($0, mimeType: ref.mimeType) } }
-            let shaped = GradioResultFiles.replacingURLs(in: output, with: uris, fileRoute: fileRoute)
+            var shaped = GradioResultFiles.serializedReplacingURLs(in: output, files: &fetched, mimeTypes: files.map(\.mimeType),
+                                                                    fileRoute: fileRoute)
+            output = .null
             if relaysStream {
-                relay.enqueue(Array("event: complete\ndata: ".utf8) + shaped.serialized + Array("\n\n".utf8))
+                shaped.insert(contentsOf: Array("event: complete\ndata: ".utf8), at: 0)
+                shaped += Array("\n\n".utf8)
+                relay.enqueue(shaped)
                 relay.finish(BackendReport(outcome: .completed, queueTime: queueTime))
                 _ = flushRelay()
             } else {
-                replyJSON(shaped.serialized)
+                replyJSON(shaped)
             }
         case .chatCompletions, .completions, .embeddings:
             end(.jobFailed("unreachable"))
         }
+    }
+
+    /// ResultShaper.imageList's shape, `{"created":…,"data":[{"b64_json":…},…]}`, written
+    /// straight from the fetched files: each is base64-encoded into the reply and let go, so a
+    /// large result is held about twice (its bytes, its base64), not five times (bytes, base64
+    /// string, JSON value, serialized copy). Base64 text needs no JSON escaping (RFC 8259 §7):
+    /// `inlineImages` passed Base64.decode, so they are alphabet and `=` only.
+    private func imageListReply() -> [UInt8] {
+        let created = Int(clamping: wallClockSeconds())
+        var out = Array("{\"created\":\(created),\"data\":[".utf8)
+        let fileBytes = fetched.reduce(0) { $0 &+ ($1?.count ?? 0) }
+        let inlineBytes = inlineImages.reduce(0) { $0 &+ $1.utf8.count }
+        out.reserveCapacity(inlineBytes &+ fileBytes / 3 &* 4 &+ (inlineImages.count &+ fetched.count) &* 24 &+ 64)
+        var first = true
+        func open() {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out += Array("{\"b64_json\":\"".utf8)
+        }
+        for text in inlineImages {
+            open()
+            out += Array(text.utf8)
+            out += Array("\"}".utf8)
+        }
+        inlineImages = []
+        for index in fetched.indices {
+            guard let bytes = fetched[index] else { continue }
+            fetched[index] = nil
+            open()
+            var encoder = Base64Encoder()
+            encoder.encode(bytes, into: &out)
+            encoder.finish(into: &out)
+            out += Array("\"}".utf8)
+        }
+        out += Array("]}".utf8)
+        return out
     }
 
     private func wallClockSeconds() -> Int64 {

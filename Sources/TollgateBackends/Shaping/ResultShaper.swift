@@ -120,9 +120,14 @@ public enum ResultShaper {
     /// otherwise pass for base64.
     static let imageKeys = ["b64_json", "image", "images", "url", "data", "output", "path"]
 
+    /// Most images taken from one result (OpenAI's `n` is at most 10): a hostile result listing
+    /// a million URLs costs a million fetch decisions in every adapter otherwise.
+    public static let maxImages = 64
+
     /// The images in a result: a string (a `data:…;base64,` URI gives its payload, an
     /// `http(s)://` URL a `.url`, any other string `.base64` when it decodes as base64, else
-    /// nothing), a list (each element, in order), or an object (see `imageKeys`).
+    /// nothing), a list (each element, in order), or an object (see `imageKeys`); the first
+    /// `maxImages` of them.
     public static func imageItems(_ output: JSONValue) -> [ImageItem] {
         var items: [ImageItem] = []
         collectImages(output, depth: 0, bareBase64: true, into: &items)
@@ -130,12 +135,15 @@ public enum ResultShaper {
     }
 
     private static func collectImages(_ value: JSONValue, depth: Int, bareBase64: Bool, into items: inout [ImageItem]) {
-        guard depth < maxNesting else { return }
+        guard depth < maxNesting, items.count < maxImages else { return }
         switch value {
         case .string(let s):
             if let item = imageItem(s, bareBase64: bareBase64) { items.append(item) }
         case .array(let elements):
-            for element in elements { collectImages(element, depth: depth + 1, bareBase64: bareBase64, into: &items) }
+            for element in elements {
+                guard items.count < maxImages else { return }
+                collectImages(element, depth: depth + 1, bareBase64: bareBase64, into: &items)
+            }
         case .object:
             for key in imageKeys {
                 guard let member = value[key] else { continue }

@@ -206,11 +206,14 @@ private struct JSONParser {
         self.maxDepth = maxDepth
     }
 
-    /// An array or object whose members are being read; objects hold the key of the value
-    /// being read.
+    /// The kind of each container being read, innermost last. Their members so far live in
+    /// `arrays` / `objects` (and an object's pending key in `keys`), each its own stack, so a
+    /// member is appended in place: a container held inside an enum payload would be copied
+    /// whole on every append (its buffer referenced twice while unpacked), which made parsing
+    /// quadratic in a container's size (200,000 elements: minutes).
     private enum Open {
-        case array([JSONValue])
-        case object(JSONObject, key: String)
+        case array
+        case object
     }
 
     private func fail(_ reason: JSONParseError.Reason) -> JSONParseError {
@@ -235,6 +238,9 @@ private struct JSONParser {
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
         var stack: [Open] = []
+        var arrays: [[JSONValue]] = []
+        var objects: [JSONObject] = []
+        var keys: [String] = []
         var value: JSONValue
         readValue: while true {
             skipWhitespace()
@@ -249,7 +255,8 @@ private struct JSONParser {
                         i &+= 1
                         value = .array([])
                     } else {
-                        stack.append(.array([]))
+                        stack.append(.array)
+                        arrays.append([])
                         continue readValue
                     }
                 } else {
@@ -257,8 +264,9 @@ private struct JSONParser {
                         i &+= 1
                         value = .object(JSONObject())
                     } else {
-                        let key = try readKey()
-                        stack.append(.object(JSONObject(), key: key))
+                        keys.append(try readKey())
+                        stack.append(.object)
+                        objects.append(JSONObject())
                         continue readValue
                     }
                 }
@@ -287,31 +295,35 @@ private struct JSONParser {
             }
 
             // A value is complete: hand it to the innermost open container, closing those that end.
-            while let open = stack.popLast() {
+            // The stacks move together: `stack` has one entry per open array in `arrays` and per
+            // open object in `objects` (and its key in `keys`), so `.last` is never absent there.
+            while let open = stack.last {
                 skipWhitespace()
                 switch open {
-                case .array(var items):
-                    items.append(value)
+                case .array:
+                    guard !arrays.isEmpty else { throw failHere() }
+                    arrays[arrays.count &- 1].append(value)
                     if next == UInt8(ascii: ",") {
                         i &+= 1
-                        stack.append(.array(items))
                         continue readValue
                     }
                     guard next == UInt8(ascii: "]") else { throw failHere() }
                     i &+= 1
-                    value = .array(items)
-                case .object(var object, let key):
-                    object.append(key: key, value: value)
+                    stack.removeLast()
+                    value = .array(arrays.removeLast())
+                case .object:
+                    guard !objects.isEmpty, let key = keys.popLast() else { throw failHere() }
+                    objects[objects.count &- 1].append(key: key, value: value)
                     if next == UInt8(ascii: ",") {
                         i &+= 1
                         skipWhitespace()
-                        let key = try readKey()
-                        stack.append(.object(object, key: key))
+                        keys.append(try readKey())
                         continue readValue
                     }
                     guard next == UInt8(ascii: "}") else { throw failHere() }
                     i &+= 1
-                    value = .object(object)
+                    stack.removeLast()
+                    value = .object(objects.removeLast())
                 }
             }
             skipWhitespace()
