@@ -156,6 +156,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(head) if total == len(head) else {}
         except ValueError:
             body = {}
+        if not isinstance(body, dict):
+            body = {}  # /v1/run passes any JSON document (an array, a string) as it is
         model = body.get("model", "")
         if not model and head.startswith(b'{"model"'):
             model = head[10:].split(b'"')[0].decode()

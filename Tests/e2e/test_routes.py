@@ -145,6 +145,17 @@ def test_run_reaches_the_backend_at_its_path_with_the_body_as_is(gw, upstream):
     assert seen["headers"]["Content-Type"] == MP
 
 
+def test_run_takes_any_json_document_as_is(gw, upstream):
+    # SPEC §3: /v1/run/<model> passes any JSON body (the model is in the path): an array, a
+    # string, a number go to the backend byte for byte; the backend judges them.
+    _, recorder = upstream
+    for body in [b'[1,{"a":2}]', b'"just text"', b' 42 ']:
+        resp = post(gw, "/v1/run/fake-run/x", body, "application/json")
+        assert resp.status_code == 200, (body, resp.text)
+        seen = recorder.for_request(resp.headers["x-request-id"])
+        assert len(seen) == 1 and seen[0]["sha"] == hashlib.sha256(body).hexdigest()
+
+
 def test_multipart_goes_to_the_backend_untouched(gw, upstream):
     _, recorder = upstream
     body = form([("model", "fake-asr"), ("language", "en")], [("file", "a.wav", os.urandom(300000))])

@@ -43,6 +43,9 @@ struct RequestBody: ~Copyable {
     /// The model the route names (`/v1/run/<model>`): the body's own `model` means nothing
     /// to the gateway then.
     private let routeModel: String?
+    /// A `/v1/run` body that is a JSON document other than an object (an array, a string, a
+    /// number): passed as it is, not scanned (SPEC §3 "any JSON"; the backend judges it).
+    private var isOpaqueRunBody = false
     /// Where `stream_options.include_usage` must be made true (chat and completions).
     private var streamOptions = StreamOptionsLocator()
     private let locatesStreamOptions: Bool
@@ -128,9 +131,12 @@ struct RequestBody: ~Copyable {
         if multipart != nil {
             multipart?.scan(bytes)
             if let rejection = multipart?.rejection { return .refused(.multipart(rejection)) }
-        } else {
+        } else if !isOpaqueRunBody {
             scanner.scan(bytes)
-            if let rejection = scanner.rejection { return .refused(.json(rejection)) }
+            if let rejection = scanner.rejection {
+                guard routeModel != nil, case .notAnObject = rejection else { return .refused(.json(rejection)) }
+                isOpaqueRunBody = true
+            }
         }
         if locatesStreamOptions { streamOptions.follow(bytes, scannedBy: scanner) }
         guard buffer.append(bytes) else { return .outOfMemory }
@@ -146,7 +152,7 @@ struct RequestBody: ~Copyable {
             return multipart?.rejection.map(Refusal.multipart)
         }
         // `/v1/run/<model>` may go without a body (a function without inputs).
-        if routeModel != nil && received == 0 { return nil }
+        if routeModel != nil && (received == 0 || isOpaqueRunBody) { return nil }
         scanner.finish()
         if let rejection = scanner.rejection { return .json(rejection) }
         streamOptions.finish()
