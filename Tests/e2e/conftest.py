@@ -25,6 +25,19 @@ def chat(model, **extra):
     return dict({"model": model, "messages": [{"role": "user", "content": "hi"}]}, **extra)
 
 
+def stop_process(proc, seconds=10):
+    """Asks a peer process to stop (SIGTERM), kills it if it has not within `seconds`, reaps it."""
+    import subprocess
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def wait_until(predicate, seconds=10):
     """Polls `predicate` until it holds or `seconds` pass (no fixed sleeps in the tests)."""
     deadline = time.monotonic() + seconds

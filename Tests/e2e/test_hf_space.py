@@ -18,7 +18,7 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import USER_KEY, Gateway, wait_until
+from conftest import USER_KEY, Gateway, stop_process, wait_until
 
 HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "hf_space-secret-token-0123456789"
@@ -54,12 +54,7 @@ class SpaceApp:
         return [l for l in self.log_path.read_text().splitlines() if l.startswith(prefix)]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.out.close()
         self.dir.cleanup()
 

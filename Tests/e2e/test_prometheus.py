@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from conftest import Gateway, wait_until
+from conftest import Gateway, stop_process, wait_until
 from test_deploy import (DEPLOY, DASHBOARD_DIR, HISTOGRAMS, alert_rules, dashboard_exprs, metric_names,
                          uncomment_block)
 
@@ -128,13 +128,7 @@ class Prometheus:
         return next(iter(result.values()), None)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 15)
         self.log.close()
         self.dir.cleanup()
 

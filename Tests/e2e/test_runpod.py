@@ -21,7 +21,7 @@ import time
 import pytest
 
 import fake_runpod
-from conftest import USER_KEY, Gateway, wait_until, log_line
+from conftest import USER_KEY, Gateway, log_line, stop_process, wait_until
 
 HERE = pathlib.Path(__file__).resolve().parent
 KEY = fake_runpod.API_KEY
@@ -57,12 +57,7 @@ class SDKWorker:
             raise RuntimeError("the runpod SDK's local API did not start")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.dir.cleanup()
 
 

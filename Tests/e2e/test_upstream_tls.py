@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import isolation
-from conftest import USER_KEY, Gateway, AUTH, chat, read_to_end, upload_embedding
+from conftest import USER_KEY, Gateway, AUTH, chat, read_to_end, stop_process, upload_embedding
 
 trustme = pytest.importorskip("trustme")
 pytest.importorskip("hypercorn")
@@ -56,12 +56,7 @@ class TLSUpstream:
         return data
 
     def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
         self.listener.close()
 
 
