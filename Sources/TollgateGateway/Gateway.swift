@@ -9,6 +9,7 @@ import Synchronization
 import TollgateCore
 public import TollgateUpstream
 public import TollgateMetering
+import TollgateLimits
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -34,6 +35,9 @@ public final class Gateway: Sendable {
     private let currentPlan: Mutex<GatewayPlan>
     /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
     private let uptime = BackendUptimeLedger()
+    /// Per-user request rate and concurrency, for every loop and every plan: keyed by user
+    /// name, so a reload keeps the usage so far and applies the new limits.
+    let rateLimiter = RateLimiter()
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
@@ -65,9 +69,11 @@ public final class Gateway: Sendable {
         let writer = LogWriter(outputFD: logFD)
         let state = self.state
         let routes = RouteTable()
+        let rateLimiter = self.rateLimiter
         let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
                                               uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 },
-                                              committed: { usage?.committed.snapshot() ?? MetricsSnapshot() })
+                                              committed: { usage?.committed.snapshot() ?? MetricsSnapshot() },
+                                              rateLimited: { rateLimiter.refusals() })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
@@ -84,7 +90,8 @@ public final class Gateway: Sendable {
             let responder = GatewayResponder(loop: loop, state: state, routes: routes, plan: plan,
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
-                                             metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader)
+                                             metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader,
+                                             rateLimiter: rateLimiter)
             contexts.set(responder.context, on: loop)
             return responder
         }

@@ -43,7 +43,9 @@ extension GatewayPlan {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
             let limits = config.limits(for: user)
             users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models),
-                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil))
+                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil,
+                                  rateLimits: RateLimits(requestsPerMinute: limits.requestsPerMinute,
+                                                         concurrent: limits.concurrent)))
         }
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,

@@ -23,12 +23,19 @@ final class GatewayResponder: HTTPResponder {
     private let metricsEndpoint: MetricsEndpoint?
     /// `/v1/usage` and `/admin/usage`.
     private let usage: UsageEndpoint
+    /// `requests_per_minute` and `concurrent`, one table for every loop.
+    private let rateLimiter: RateLimiter
+    /// The exchanges of this loop holding a concurrency slot, with their user (released when
+    /// the exchange ends, whatever ended it).
+    private var slots: [ObjectIdentifier: String] = [:]
     let context: GatewayLoopContext
 
     /// - Parameter metrics: this loop's counters, also among `sink`'s sinks (a new one when nil).
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
          bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
-         metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil) {
+         metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil,
+         rateLimiter: RateLimiter = RateLimiter()) {
+        self.rateLimiter = rateLimiter
         self.bodyBudget = bodyBudget
         self.usage = UsageEndpoint(reader: usageReader, loop: loop)
         self.loop = loop
@@ -87,6 +94,7 @@ final class GatewayResponder: HTTPResponder {
             usage.serveAdmin(exchange)
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
+            guard admit(caller, exchange) else { return }
             // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.
             if caller.user.hasQuota && !state.isMetering {
                 exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
@@ -99,6 +107,23 @@ final class GatewayResponder: HTTPResponder {
             exchange.context = proxy
             proxy.start()
         }
+    }
+
+    /// `requests_per_minute` and `concurrent` (SPEC §3: 429 naming the limit), decided from the
+    /// head alone so a refused request's body is never read. True when admitted; a slot taken
+    /// is released in `exchangeEnded`.
+    private func admit(_ caller: Caller, _ exchange: HTTPExchange) -> Bool {
+        let limits = caller.user.rateLimits
+        if limits.isUnlimited { return true }
+        let admission = rateLimiter.admit(user: caller.user.name, limits: limits, now: loop.now)
+        exchange.extraHeaders = RateLimitReply.headers(admission)
+        if admission.isAdmitted {
+            if admission.holdsSlot { slots[ObjectIdentifier(exchange)] = caller.user.name }
+            return true
+        }
+        exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID, error: "rate_limit_exceeded")
+        RateLimitReply.refuse(exchange, admission, user: caller.user.name)
+        return false
     }
 
     /// Bearer key → user. A rejected key's body is never read and the connection closes
@@ -165,6 +190,9 @@ final class GatewayResponder: HTTPResponder {
     }
 
     func exchangeEnded(_ exchange: HTTPExchange) {
+        if !slots.isEmpty, let user = slots.removeValue(forKey: ObjectIdentifier(exchange)) {
+            rateLimiter.release(user: user)
+        }
         let end = exchange.endTime == 0 ? loop.now : exchange.endTime
         let proxy = exchange.context as? ProxyExchange
         // A proxied request's path is its route's, byte for byte (RouteTable matched it
@@ -188,6 +216,7 @@ final class GatewayResponder: HTTPResponder {
         } else if let caller = exchange.context as? CallerInfo {
             record.user = caller.user
             record.keyID = caller.keyID
+            record.error = caller.error
         }
         if exchange.isAborted && record.error == nil { record.error = "client_closed" }
         if record.error == nil && record.status >= 400 { record.error = "http_\(record.status)" }
@@ -228,9 +257,12 @@ final class VerifiedCredential {
 final class CallerInfo {
     let user: String
     let keyID: String
-    init(user: String, keyID: String) {
+    /// The row's `error` when the gateway refused the request itself (e.g. a rate limit).
+    let error: String?
+    init(user: String, keyID: String, error: String? = nil) {
         self.user = user
         self.keyID = keyID
+        self.error = error
     }
 }
 

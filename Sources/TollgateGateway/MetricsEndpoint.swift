@@ -10,6 +10,7 @@ import TollgateHTTP
 import TollgateIO
 import TollgateMetering
 import TollgateCore
+import TollgateLimits
 
 final class MetricsEndpoint: Sendable {
     private let contexts: PerLoop<GatewayLoopContext>
@@ -22,12 +23,15 @@ final class MetricsEndpoint: Sendable {
     private let usageDropped: @Sendable () -> Int
     /// What the writer committed since start-up (requests, spend, month costs).
     private let committed: @Sendable () -> MetricsSnapshot
+    /// `tollgate_rate_limited_total`: the rate limiter's refusals, asked at each scrape.
+    private let rateLimited: @Sendable () -> [(user: String, limit: RateLimitName, count: Int)]
     /// Unix milliseconds (tests may pass another clock).
     private let wallClockMs: @Sendable () -> Int64
 
     init(contexts: PerLoop<GatewayLoopContext>, loopCount: Int, seed: MetricsSeed, uptime: BackendUptimeLedger,
          usageDropped: @escaping @Sendable () -> Int,
          committed: @escaping @Sendable () -> MetricsSnapshot,
+         rateLimited: @escaping @Sendable () -> [(user: String, limit: RateLimitName, count: Int)] = { [] },
          wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) }) {
         self.contexts = contexts
         self.loopCount = loopCount
@@ -35,6 +39,7 @@ final class MetricsEndpoint: Sendable {
         self.uptime = uptime
         self.usageDropped = usageDropped
         self.committed = committed
+        self.rateLimited = rateLimited
         self.wallClockMs = wallClockMs
     }
 
@@ -64,8 +69,10 @@ final class MetricsEndpoint: Sendable {
         var (total, inMonth) = uptime.costs(nowMs: now, month: month)
         total.merge(seed.uptimeTotal, uniquingKeysWith: +)
         if seed.uptimeMonthOf == month { inMonth.merge(seed.uptimeMonth, uniquingKeysWith: +) }
-        return MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
-                                 usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible).render()
+        var exposition = MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
+                                           usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible)
+        exposition.rateLimited = rateLimited().map { (user: $0.user, limit: $0.limit.rawValue, count: $0.count) }
+        return exposition.render()
     }
 }
 

@@ -304,7 +304,8 @@ final class HTTPConnection: IOHandler, TimerHandler {
         exchange.bytesOut += exchange.head.withRequestIDBytes { echo in
             encoder.writeHead(status: status, contentType: contentType, length: length, minorVersion: minorVersion,
                               isHEAD: exchange.isHEAD, keepAlive: keepAlive, requestID: exchange.id, echo: echo,
-                              headers: headers, date: context.date.bytes, into: &output)
+                              headers: exchange.extraHeaders.map { headers.appending($0) } ?? headers,
+                              date: context.date.bytes, into: &output)
         }
         timeouts.wrote(at: loop.now)
     }

@@ -56,6 +56,13 @@ public struct HTTPHeaders: Sendable {
         entries.reserveCapacity(count)
     }
 
+    /// These entries followed by `other`'s.
+    public func appending(_ other: HTTPHeaders) -> HTTPHeaders {
+        var all = self
+        all.entries.append(contentsOf: other.entries)
+        return all
+    }
+
     static func sanitize(_ text: String) -> String {
         // Read in place (no mutable copy to make contiguous): a native or small string always
         // has contiguous UTF-8; anything else takes the slow path below.
@@ -85,6 +92,9 @@ public final class HTTPExchange {
     /// The responder's per-request state (e.g. its proxy exchange); kept alive with the exchange.
     public var context: AnyObject?
     public var delegate: (any HTTPExchangeDelegate)?
+    /// Headers every response of this exchange carries besides its own (the gateway's
+    /// `x-ratelimit-*` on a rate-limited route, whoever answers: the gateway or the upstream).
+    public var extraHeaders: HTTPHeaders?
 
     /// The responder's state for the whole connection (e.g. a credential it already verified),
     /// seen by every later request on it and dropped with the connection.

@@ -9,11 +9,14 @@ public struct UserPlan: Sendable {
     /// A GPU-seconds-per-day or dollars-per-month limit applies (after inheritance): while the
     /// usage log cannot be written, such a user is refused (SPEC §4, fail closed).
     public var hasQuota: Bool
+    /// `requests_per_minute` and `concurrent` after inheritance (RateLimiter).
+    public var rateLimits: RateLimits
 
-    public init(name: String, allowedModels: Set<String>?, hasQuota: Bool = false) {
+    public init(name: String, allowedModels: Set<String>?, hasQuota: Bool = false, rateLimits: RateLimits = .unlimited) {
         self.name = name
         self.allowedModels = allowedModels
         self.hasQuota = hasQuota
+        self.rateLimits = rateLimits
     }
 
     public func mayUse(_ model: String) -> Bool { allowedModels?.contains(model) ?? true }

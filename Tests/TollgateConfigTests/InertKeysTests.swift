@@ -13,7 +13,8 @@ struct InertKeysTests {
         storage:                        # in effect since the usage log (issue 9): not named
           sqlite: ./x.db
         defaults:
-          limits: { requests_per_minute: 60 }   # E3
+          limits: { requests_per_minute: 60, concurrent: 4 }   # enforced (RateLimiter): not named
+          timezone: Europe/Paris   # E3
         backends:
           box:
             kind: openai
@@ -31,7 +32,15 @@ struct InertKeysTests {
         users:
           alice:
             keys: ["tg-0123456789abcdef0123456789"]
-            limits: { concurrent: 2 }   # E9
+            group: free                 # picks the inherited limits: in effect, not named
+            limits:
+              concurrent: 2             # enforced: not named
+              gpu_seconds_per_day: 60   # E9
+        groups:
+          free:
+            limits:
+              requests_per_minute: 5    # enforced: not named
+              usd_per_month: 3          # E11
         budgets: { usd_per_month: 5 }   # E10
         """
         let result = TestSupport.load(yaml)
@@ -39,15 +48,17 @@ struct InertKeysTests {
         let lines = TestSupport.markerLines(in: yaml)
         let found = result.inertKeys.map { "\($0.path)@\($0.line)" }
         #expect(found == [
-            "defaults.limits@\(lines["E3"]!)",
+            "defaults.timezone@\(lines["E3"]!)",
             "backends.box.health@\(lines["E4"]!)", "backends.box.circuit@\(lines["E5"]!)",
             "backends.box.max_concurrency@\(lines["E6"]!)", "backends.box.cold_start@\(lines["E7"]!)",
-            "models.m.queue_timeout@\(lines["E8"]!)", "users.alice.limits@\(lines["E9"]!)", "budgets@\(lines["E10"]!)",
+            "models.m.queue_timeout@\(lines["E8"]!)", "users.alice.limits.gpu_seconds_per_day@\(lines["E9"]!)",
+            "groups.free.limits.usd_per_month@\(lines["E11"]!)", "budgets@\(lines["E10"]!)",
         ])
         // The simulated backend's cold_start is its own wake-up delay: in effect, not named.
         #expect(!found.contains { $0.hasPrefix("backends.sim.") })
         #expect(!found.contains { $0.hasPrefix("backends.box.bill_cold_start") })
         #expect(!found.contains { $0.hasPrefix("storage") })
+        #expect(!found.contains { $0.hasSuffix("requests_per_minute") || $0.hasSuffix("concurrent") || $0.contains(".group@") })
     }
 
     @Test func aConfigWithoutThemHasNone() {

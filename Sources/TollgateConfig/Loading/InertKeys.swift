@@ -16,11 +16,12 @@ enum InertKeys {
     private static let routing = "the cost-aware router, health and circuits are not active yet"
 
     /// Top-level sections inert as a whole, or by key inside them.
-    private static let topLevel: [String: String] = [
-        "groups": limits, "budgets": limits,
-    ]
-    private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
-    private static let user: [String: String] = ["limits": limits, "group": limits]
+    private static let topLevel: [String: String] = ["budgets": limits]
+    private static let defaults: [String: String] = ["timezone": limits]
+    /// Inside a `limits:` mapping (defaults, a group, a user): `requests_per_minute` and
+    /// `concurrent` are enforced (RateLimiter); the quotas are not yet. A user's `group` is in
+    /// effect: it picks the limits the user inherits.
+    private static let limitKeys: [String: String] = ["gpu_seconds_per_day": limits, "usd_per_month": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [
         "max_concurrency": routing, "expected_run": routing,
@@ -36,12 +37,14 @@ enum InertKeys {
                 continue
             }
             switch name {
-            case "defaults": collect(value, prefix: "defaults", keys: defaults, into: &found)
-            case "users", "models", "backends":
+            case "defaults":
+                collect(value, prefix: "defaults", keys: defaults, into: &found)
+                collectLimits(of: value, prefix: "defaults", into: &found)
+            case "groups", "users", "models", "backends":
                 for (entryName, _, entry) in entries(of: value) {
                     let prefix = "\(name).\(entryName)"
                     switch name {
-                    case "users": collect(entry, prefix: prefix, keys: user, into: &found)
+                    case "groups", "users": collectLimits(of: entry, prefix: prefix, into: &found)
                     case "models": collect(entry, prefix: prefix, keys: model, into: &found)
                     default:
                         var keys = backend
@@ -54,6 +57,12 @@ enum InertKeys {
             }
         }
         return found.sorted { $0.line < $1.line }
+    }
+
+    private static func collectLimits(of node: YAMLNode, prefix: String, into found: inout [InertKey]) {
+        for (name, _, value) in entries(of: node) where name == "limits" {
+            collect(value, prefix: "\(prefix).limits", keys: limitKeys, into: &found)
+        }
     }
 
     private static func collect(_ node: YAMLNode, prefix: String, keys: [String: String], into found: inout [InertKey]) {

@@ -21,6 +21,8 @@ public struct MetricsExposition {
     /// Backends not eligible at the scrape (SPEC §4: cooled down for quota, …):
     /// `tollgate_backend_up` 0.
     public var ineligibleBackends: Set<String>
+    /// `tollgate_rate_limited_total`: requests refused by a rate limit, by user and limit.
+    public var rateLimited: [(user: String, limit: String, count: Int)] = []
 
     public init(plan: MetricsPlan, counts: MetricsSnapshot, uptimeTotal: [String: MicroDollars] = [:],
                 uptimeMonth: [String: MicroDollars] = [:], usageDropped: Int = 0, nowMs: Int64,
@@ -140,6 +142,7 @@ public struct MetricsExposition {
         // Limits and quotas arrive with issue 11: the families are declared so dashboards and
         // alerts can name them, their samples come with the limiter.
         out.family("tollgate_rate_limited_total", .counter, help: "Requests refused by a limit (429), by user and limit.")
+        writeRateLimited(into: &out, userLabel: userLabel)
         out.family("tollgate_quota_remaining", .gauge, help: "What is left of a user's quota in its current period, by limit.")
 
         let month = monthFigures(counts)
@@ -169,6 +172,22 @@ public struct MetricsExposition {
                    help: "What the backend bills this UTC month (per-use: its requests' cost; always-on: uptime), the figure its budget compares with.")
         for backend in plan.backends {
             out.sample("tollgate_backend_spend_month_usd", ["backend": backend.name], Self.dollars(month.byBackend[backend.name] ?? .zero))
+        }
+    }
+
+    /// Without the user label (`metrics.user_label: false`) the users' counts add up per limit.
+    private func writeRateLimited(into out: inout PrometheusTextWriter, userLabel: Bool) {
+        var merged: [String: [String: Int]] = [:]
+        for entry in rateLimited {
+            merged[plan.user(entry.user), default: [:]][entry.limit, default: 0] += entry.count
+        }
+        for user in merged.keys.sorted() {
+            for (limit, count) in merged[user, default: [:]].sorted(by: { $0.key < $1.key }) {
+                var labels: [(key: String, value: String)] = []
+                if userLabel { labels.append((key: "user", value: user)) }
+                labels.append((key: "limit", value: limit))
+                out.sample("tollgate_rate_limited_total", labels: labels, String(count))
+            }
         }
     }
 

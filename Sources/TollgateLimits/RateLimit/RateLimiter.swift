@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// Per-user admission by `requests_per_minute` (a token bucket whose burst is one minute's worth,
+// SPEC §2) and `concurrent` (requests in flight), one instance for the whole process: every
+// loop asks the same table, so a user's limit holds however its connections are spread over
+// the workers. Entries are keyed by user NAME, not by a plan's index, so a reload (a new plan)
+// finds the usage so far and only the limits change. Unlimited users never take the lock.
+import Synchronization
+
+/// A user's rate limits after inheritance; nil = unlimited (0 in the config is nil here).
+public struct RateLimits: Sendable, Equatable {
+    public var requestsPerMinute: Int?
+    public var concurrent: Int?
+
+    public init(requestsPerMinute: Int? = nil, concurrent: Int? = nil) {
+        // A non-positive limit is "unlimited" (the config's 0), never a bucket of size 0 or
+        // less that the arithmetic below would have to guard against.
+        self.requestsPerMinute = requestsPerMinute.flatMap { $0 > 0 ? $0 : nil }
+        self.concurrent = concurrent.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    public static let unlimited = RateLimits()
+    public var isUnlimited: Bool { requestsPerMinute == nil && concurrent == nil }
+}
+
+/// Which limit refused a request: its config key, also the `limit` label of
+/// `tollgate_rate_limited_total`.
+public enum RateLimitName: String, Sendable, Hashable {
+    case requestsPerMinute = "requests_per_minute"
+    case concurrent = "concurrent"
+}
+
+/// The answer to one request's admission.
+public struct RateAdmission: Sendable, Equatable {
+    /// nil: admitted; else the limit that refused it.
+    public var refusedBy: RateLimitName?
+    /// The request holds a concurrency slot: `release(user:)` must be called once it ends.
+    public var holdsSlot: Bool
+    /// The request-rate figures for the `x-ratelimit-*-requests` headers; nil when the user
+    /// has no `requests_per_minute`.
+    public var requests: RequestRate?
+    /// When to try again (nanoseconds; 0 when admitted).
+    public var retryAfterNs: UInt64
+    /// The concurrency limit and what is in flight (for the refusal's message).
+    public var concurrentLimit: Int?
+
+    public var isAdmitted: Bool { refusedBy == nil }
+
+    public struct RequestRate: Sendable, Equatable {
+        public var limit: Int
+        public var remaining: Int
+        /// Until the bucket is full again (nanoseconds).
+        public var resetNs: UInt64
+    }
+}
+
+public final class RateLimiter: Sendable {
+    /// How long a concurrency refusal asks the client to wait: when a slot frees is not
+    /// known in advance, so the shortest whole `Retry-After` (RFC 9110 §10.2.3: seconds).
+    public static let concurrentRetryNs: UInt64 = 1_000_000_000
+
+    private struct Entry {
+        var bucket: MinuteBucket?
+        var inFlight = 0
+    }
+
+    private struct State {
+        var users: [String: Entry] = [:]
+        var refused: [RefusalKey: Int] = [:]
+    }
+
+    private struct RefusalKey: Hashable {
+        var user: String
+        var limit: RateLimitName
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Admits or refuses one request of `user` under `limits` at `now` (monotonic ns, any
+    /// loop's clock: a time earlier than the last one seen refills nothing). Concurrency is
+    /// checked first, so a request refused for it spends no token, and a token is taken only
+    /// by a request that also gets a slot.
+    public func admit(user: String, limits: RateLimits, now: UInt64) -> RateAdmission {
+        if limits.isUnlimited { return RateAdmission(refusedBy: nil, holdsSlot: false, requests: nil, retryAfterNs: 0) }
+        return state.withLock { state in
+            var entry = state.users[user] ?? Entry()
+            defer { state.users[user] = entry }
+            if let rpm = limits.requestsPerMinute {
+                if entry.bucket == nil { entry.bucket = MinuteBucket(perMinute: rpm, now: now) }
+                entry.bucket?.setLimit(rpm, now: now)
+            } else {
+                entry.bucket = nil
+            }
+            if let concurrent = limits.concurrent, entry.inFlight >= concurrent {
+                state.refused[RefusalKey(user: user, limit: .concurrent), default: 0] += 1
+                return RateAdmission(refusedBy: .concurrent, holdsSlot: false, requests: entry.bucket?.figures(now: now),
+                                     retryAfterNs: Self.concurrentRetryNs, concurrentLimit: concurrent)
+            }
+            var requests: RateAdmission.RequestRate?
+            if var bucket = entry.bucket {
+                let decision = bucket.take(now: now)
+                entry.bucket = bucket
+                requests = .init(limit: bucket.perMinute, remaining: decision.remaining, resetNs: decision.resetNs)
+                if !decision.allowed {
+                    state.refused[RefusalKey(user: user, limit: .requestsPerMinute), default: 0] += 1
+                    return RateAdmission(refusedBy: .requestsPerMinute, holdsSlot: false, requests: requests,
+                                         retryAfterNs: decision.retryAfterNs, concurrentLimit: limits.concurrent)
+                }
+            }
+            let holds = limits.concurrent != nil
+            if holds { entry.inFlight += 1 }
+            return RateAdmission(refusedBy: nil, holdsSlot: holds, requests: requests, retryAfterNs: 0,
+                                 concurrentLimit: limits.concurrent)
+        }
+    }
+
+    /// Ends a request that held a slot (`RateAdmission.holdsSlot`).
+    public func release(user: String) {
+        state.withLock { state in
+            guard var entry = state.users[user], entry.inFlight > 0 else { return }
+            entry.inFlight -= 1
+            state.users[user] = entry
+        }
+    }
+
+    /// Requests of `user` holding a slot now (tests, diagnostics).
+    public func inFlight(user: String) -> Int {
+        state.withLock { $0.users[user]?.inFlight ?? 0 }
+    }
+
+    /// `tollgate_rate_limited_total`: refusals so far by user and limit (this process's run).
+    public func refusals() -> [(user: String, limit: RateLimitName, count: Int)] {
+        state.withLock { state in state.refused.map { (user: $0.key.user, limit: $0.key.limit, count: $0.value) } }
+    }
+}
+
+/// The token bucket of one user (L1's `TokenBucket` replaces it once that lands in main):
+/// capacity = the per-minute limit (burst = one minute's worth), refilled continuously at
+/// that many tokens per 60 s. Integer arithmetic in "token-nanoseconds": one token is 60e9
+/// units and every elapsed nanosecond adds `perMinute` units, so the refill is exact.
+struct MinuteBucket: Sendable, Equatable {
+    static let unitsPerToken: Int64 = 60_000_000_000
+    /// Keeps `perMinute × unitsPerToken` far inside Int64 (about 1.5e8 would overflow).
+    static let maxPerMinute = 100_000_000
+
+    private(set) var perMinute: Int
+    /// Units in the bucket, 0 ... capacity.
+    private var level: Int64
+    private var last: UInt64
+
+    init(perMinute: Int, now: UInt64) {
+        self.perMinute = Self.clamp(perMinute)
+        self.level = Int64(self.perMinute) * Self.unitsPerToken
+        self.last = now
+    }
+
+    private static func clamp(_ perMinute: Int) -> Int { min(max(perMinute, 1), maxPerMinute) }
+
+    private var capacity: Int64 { Int64(perMinute) * Self.unitsPerToken }
+
+    struct Decision: Equatable {
+        var allowed: Bool
+        var remaining: Int
+        var retryAfterNs: UInt64
+        var resetNs: UInt64
+    }
+
+    /// A new limit (a reload): what was used so far stays used, so the remaining count is
+    /// the new capacity less the deficit (never below zero).
+    mutating func setLimit(_ perMinute: Int, now: UInt64) {
+        let new = Self.clamp(perMinute)
+        guard new != self.perMinute else { return }
+        refill(now: now)
+        let deficit = capacity - level
+        self.perMinute = new
+        level = max(0, capacity - deficit)
+    }
+
+    private mutating func refill(now: UInt64) {
+        guard now > last else { return }
+        // A minute refills the whole bucket: clamping first keeps the product in range.
+        let elapsed = Int64(min(now - last, UInt64(Self.unitsPerToken)))
+        level = min(capacity, level + elapsed * Int64(perMinute))
+        last = now
+    }
+
+    mutating func take(now: UInt64) -> Decision {
+        refill(now: now)
+        let allowed = level >= Self.unitsPerToken
+        if allowed { level -= Self.unitsPerToken }
+        return Decision(allowed: allowed, remaining: Int(level / Self.unitsPerToken),
+                        retryAfterNs: allowed ? 0 : nanoseconds(toReach: Self.unitsPerToken),
+                        resetNs: nanoseconds(toReach: capacity))
+    }
+
+    /// The figures without taking a token.
+    mutating func figures(now: UInt64) -> RateAdmission.RequestRate {
+        refill(now: now)
+        return .init(limit: perMinute, remaining: Int(level / Self.unitsPerToken), resetNs: nanoseconds(toReach: capacity))
+    }
+
+    /// Until the level reaches `target` units (rounded up to a whole nanosecond).
+    private func nanoseconds(toReach target: Int64) -> UInt64 {
+        guard level < target else { return 0 }
+        let missing = target - level
+        let rate = Int64(perMinute)
+        return UInt64((missing + rate - 1) / rate)
+    }
+}
