@@ -84,35 +84,36 @@ public final class RateLimiter: Sendable {
     public func admit(user: String, limits: RateLimits, now: UInt64) -> RateAdmission {
         if limits.isUnlimited { return RateAdmission(refusedBy: nil, holdsSlot: false, requests: nil, retryAfterNs: 0) }
         return state.withLock { state in
-            var entry = state.users[user] ?? Entry()
-            defer { state.users[user] = entry }
-            if let rpm = limits.requestsPerMinute {
-                if entry.bucket == nil { entry.bucket = MinuteBucket(perMinute: rpm, now: now) }
-                entry.bucket?.setLimit(rpm, now: now)
-            } else {
-                entry.bucket = nil
-            }
-            if let concurrent = limits.concurrent, entry.inFlight >= concurrent {
-                state.refused[RefusalKey(user: user, limit: .concurrent), default: 0] += 1
-                return RateAdmission(refusedBy: .concurrent, holdsSlot: false, requests: entry.bucket?.figures(now: now),
-                                     retryAfterNs: Self.concurrentRetryNs, concurrentLimit: concurrent)
-            }
-            var requests: RateAdmission.RequestRate?
-            if var bucket = entry.bucket {
-                let decision = bucket.take(now: now)
-                entry.bucket = bucket
-                requests = .init(limit: bucket.perMinute, remaining: decision.remaining, resetNs: decision.resetNs)
-                if !decision.allowed {
-                    state.refused[RefusalKey(user: user, limit: .requestsPerMinute), default: 0] += 1
-                    return RateAdmission(refusedBy: .requestsPerMinute, holdsSlot: false, requests: requests,
-                                         retryAfterNs: decision.retryAfterNs, concurrentLimit: limits.concurrent)
-                }
-            }
-            let holds = limits.concurrent != nil
-            if holds { entry.inFlight += 1 }
-            return RateAdmission(refusedBy: nil, holdsSlot: holds, requests: requests, retryAfterNs: 0,
-                                 concurrentLimit: limits.concurrent)
+            // Decided in place in the table (one hash of the name, no copy of the entry).
+            let admission = Self.decide(&state.users[user, default: Entry()], limits: limits, now: now)
+            if let limit = admission.refusedBy { state.refused[RefusalKey(user: user, limit: limit), default: 0] += 1 }
+            return admission
         }
+    }
+
+    private static func decide(_ entry: inout Entry, limits: RateLimits, now: UInt64) -> RateAdmission {
+        if let rpm = limits.requestsPerMinute {
+            if entry.bucket == nil { entry.bucket = MinuteBucket(perMinute: rpm, now: now) }
+            entry.bucket?.setLimit(rpm, now: now)
+        } else {
+            entry.bucket = nil
+        }
+        if let concurrent = limits.concurrent, entry.inFlight >= concurrent {
+            return RateAdmission(refusedBy: .concurrent, holdsSlot: false, requests: entry.bucket?.figures(now: now),
+                                 retryAfterNs: concurrentRetryNs, concurrentLimit: concurrent)
+        }
+        var requests: RateAdmission.RequestRate?
+        if let decision = entry.bucket?.take(now: now), let perMinute = entry.bucket?.perMinute {
+            requests = .init(limit: perMinute, remaining: decision.remaining, resetNs: decision.resetNs)
+            if !decision.allowed {
+                return RateAdmission(refusedBy: .requestsPerMinute, holdsSlot: false, requests: requests,
+                                     retryAfterNs: decision.retryAfterNs, concurrentLimit: limits.concurrent)
+            }
+        }
+        let holds = limits.concurrent != nil
+        if holds { entry.inFlight += 1 }
+        return RateAdmission(refusedBy: nil, holdsSlot: holds, requests: requests, retryAfterNs: 0,
+                             concurrentLimit: limits.concurrent)
     }
 
     /// Ends a request that held a slot (`RateAdmission.holdsSlot`).
