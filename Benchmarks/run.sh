@@ -7,13 +7,16 @@
 #                                     (out/proxy.json) and 1,000 SSE streams (out/sse.json)
 #   Benchmarks/run.sh --nginx-only    nginx's half alone (no Tollgate binary needed, no ratio)
 #   Benchmarks/run.sh --quick         3 s runs, one round: a smoke test of the script itself
+#   BENCH_SCENARIOS=limits Benchmarks/run.sh   BENCH_USERS users with rate limits vs without
+#                                     (out/limits.json), same run, keys spread over connections
 #
 # Environment (defaults in brackets): TOLLGATE_BIN [.build/release/tollgate], BENCH_DURATION
 # [10s], BENCH_ROUNDS [2], BENCH_THREADS [2], BENCH_CONNECTIONS [64], BENCH_WARMUP [2s],
 # BENCH_WORKERS [2] (both servers), BENCH_KEEPALIVE_CONNS [1000], BENCH_SSE_STREAMS [1000],
 # BENCH_UPSTREAM_WORKERS [1], BENCH_PROXY [0], BENCH_NGINX_ONLY [0], BENCH_OUT [Benchmarks/out],
 # BENCH_KEEP_WORK [0] (keep the temp dir with configs and logs), BENCH_SCENARIOS [healthz, or
-# "healthz proxy sse" with --proxy] to run a chosen subset, BENCH_CURL_FLOOR_SRC
+# "healthz proxy sse" with --proxy; "limits" on request] to run a chosen subset, BENCH_USERS
+# [1000] (limits scenario), BENCH_CURL_FLOOR_SRC
 # [Benchmarks/curl_floor.c] (another version of the reference, to compare).
 set -euo pipefail
 
@@ -423,6 +426,75 @@ models:
         --describe "$SSE_STREAMS concurrent SSE chat streams held open, memory only"
 }
 
+# ------------------------------------------------------------------ scenario: limits (BENCH_SCENARIOS=limits)
+# The cost of per-user rate limits: BENCH_USERS users, every one with requests_per_minute and
+# concurrent set (high enough never to refuse, so what is measured is the limiter's
+# bookkeeping, not 429s), against the same users without limits, in the same run. wrk sends
+# each request with the next user's key (Benchmarks/chat_keys.lua).
+BENCH_USERS=${BENCH_USERS:-1000}
+limits_users() {   # WITH_LIMITS(0|1) -> user lines for the end of tollgate_config's users:
+    $PY - "$BENCH_USERS" "$1" <<'PY'
+import sys
+n, limited = int(sys.argv[1]), sys.argv[2] == "1"
+limits = ", limits: { requests_per_minute: 100000000, concurrent: 100000 }" if limited else ""
+for i in range(n):
+    print(f'  u{i:06d}: {{ keys: ["tg-bench-user-{i:06d}-0000000000"]{limits} }}')
+PY
+}
+
+scenario_limits() {
+    local d=$RESULTS/limits up lp np specs=()
+    mkdir -p "$d"
+    log "limits: $BENCH_USERS users with requests_per_minute + concurrent vs the same users without limits"
+    write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s Benchmarks/chat_keys.lua" \
+        "users=$BENCH_USERS, each request with the next user's key" \
+        "limits=requests_per_minute 100000000, concurrent 100000 (never refused)" \
+        "rounds=$ROUNDS, alternating after a $WARMUP warm-up each" \
+        "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON"
+    read -r up lp np <<<"$(ports 3)"
+    nginx_start nginx-upstream-limits "$UPSTREAM_WORKERS" "    server {
+        listen 127.0.0.1:$up;
+        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
+    }"
+    local upstream_pid=$NGINX_PID
+    AUX_PIDS=$upstream_pid
+    local rest="backends:
+  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
+models:
+  $BENCH_MODEL: { task: chat, backends: [up] }"
+    local name with port
+    for name in limits nolimits; do
+        if [ $name = limits ]; then with=1 port=$lp; else with=0 port=$np; fi
+        tollgate_start "tollgate-$name" "$(tollgate_config "$port" "$rest" "$WORK/tollgate-$name")
+$(limits_users $with)"
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
+            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer tg-bench-user-000000-0000000000" \
+            --expect chatcmpl-bench
+        specs+=("tollgate-$name $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
+    done
+    BENCH_USERS=$BENCH_USERS wrk_alternating "$d" "$HERE/chat_keys.lua" "${specs[@]}"
+    for spec in "${specs[@]}"; do read -r name pid _ <<<"$spec"; stop_pid "$pid"; done
+    stop_pid "$upstream_pid"
+    AUX_PIDS=
+    $PY - "$d" "$OUT_DIR/limits.json" <<'PY'
+import glob, json, os, statistics, sys
+d, out = sys.argv[1], sys.argv[2]
+result = {}
+for server in ("tollgate-limits", "tollgate-nolimits"):
+    runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, f"wrk-{server}-*.json")))]
+    rps = [r["requests_per_sec"] for r in runs]
+    result[server] = {"best_rps": max(rps), "median_rps": statistics.median(rps),
+                      "non_2xx": sum(r.get("non_2xx") or 0 for r in runs),
+                      "p99_ms": min(r.get("p99_ms", float("inf")) for r in runs)}
+ratio = result["tollgate-limits"]["best_rps"] / result["tollgate-nolimits"]["best_rps"]
+result["ratio_limits_over_nolimits"] = ratio
+json.dump(result, open(out, "w"), indent=1)
+print(f"  limits: {result['tollgate-limits']['best_rps']:,.0f} req/s with limits, "
+      f"{result['tollgate-nolimits']['best_rps']:,.0f} without: {ratio:.3f}x "
+      f"(non-2xx {result['tollgate-limits']['non_2xx']} / {result['tollgate-nolimits']['non_2xx']})")
+PY
+}
+
 # ------------------------------------------------------------------ main
 $PY "$HERE/tools.py" meta --out "$RESULTS/meta.json" $([ "$NGINX_ONLY" = 1 ] || echo "--tollgate $BIN")
 log "$(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds; results -> $OUT_DIR"
@@ -434,8 +506,8 @@ if [ -z "$SCENARIOS" ]; then
 fi
 for s in $SCENARIOS; do
     case $s in
-        healthz|proxy|sse) "scenario_$s" ;;
-        *) die "unknown scenario '$s' (healthz, proxy, sse)" ;;
+        healthz|proxy|sse|limits) "scenario_$s" ;;
+        *) die "unknown scenario '$s' (healthz, proxy, sse, limits)" ;;
     esac
 done
 if [ ${#PROBLEMS[@]} -gt 0 ]; then
