@@ -7,6 +7,7 @@ public import TollgateIO
 import CLinux
 import Synchronization
 import TollgateCore
+public import TollgateLimits
 public import TollgateUpstream
 public import TollgateMetering
 
@@ -22,6 +23,7 @@ public final class Gateway: Sendable {
     /// count are not part of a plan (they need a restart).
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
+        quota.setCaps(plan.quotaCaps)
         contexts.forEach { $0.install(plan) }
         beginUptime(plan)
     }
@@ -34,6 +36,8 @@ public final class Gateway: Sendable {
     private let currentPlan: Mutex<GatewayPlan>
     /// Uptime of the always-on backends in this run (`tollgate_backend_billed_usd_total`).
     private let uptime = BackendUptimeLedger()
+    /// Every quota's balance (SPEC §4), shared by all loops and kept across reloads.
+    public let quota: QuotaLedger
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
@@ -59,6 +63,8 @@ public final class Gateway: Sendable {
         self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
+        let quota = QuotaLedger(caps: plan.quotaCaps, clock: QuotaLedger.wallClock)
+        self.quota = quota
         let group = try EventLoopGroup(count: options.workers)
         let contexts = PerLoop<GatewayLoopContext>(group)
         self.contexts = contexts
@@ -85,6 +91,7 @@ public final class Gateway: Sendable {
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
                                              metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader)
+            responder.context.quota = quota
             contexts.set(responder.context, on: loop)
             return responder
         }

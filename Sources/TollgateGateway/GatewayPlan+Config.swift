@@ -43,7 +43,8 @@ extension GatewayPlan {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
             let limits = config.limits(for: user)
             users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models),
-                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil))
+                                  milliGPUSecondsPerDay: limits.milliGPUSecondsPerDay,
+                                  microDollarsPerMonth: limits.microDollarsPerMonth))
         }
         // The loader checked every trusted_proxies entry's syntax; IPBlock reads the same forms.
         self.init(backends: backends, models: models, users: users, keys: keys,
@@ -131,6 +132,7 @@ extension GatewayPlan {
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
                            costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart,
-                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init))
+                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init),
+                           expectedRunMs: Int64(backend.expectedRun.milliseconds))
     }
 }

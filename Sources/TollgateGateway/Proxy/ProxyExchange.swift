@@ -47,6 +47,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private let runTarget: RunTarget?
     /// The backend (index into the plan) the current attempt calls.
     private var currentIndex: Int?
+    /// The current attempt's quota lease (SPEC §4): taken before it is dispatched, settled to
+    /// its metered figures when it ends. Dropped with the exchange, it is voided.
+    private var quotaLease: Lease?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -200,6 +203,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             return
         }
         guard let model = admit(name) else { return }
+        // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
+        // is refused before any backend is tried.
+        if let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
+            refuseQuota(refusal)
+            return
+        }
         // The body's type, once the model is known (SPEC §3: 415 after model and limits).
         if let why = mediaType.refusal(for: operation) {
             fail(415, code: "unsupported_media_type", message: why)
@@ -276,6 +285,18 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         let backend = plan.backends[index]
         if let previous = current { endAttempt(previous, cancelCall: true) }
+        do {
+            quotaLease = try runtime.quota.lease(expectedCharges(backend))
+        } catch {
+            if case .backend = error.account {
+                // Over its monthly budget, the backend leaves the candidates (SPEC §4).
+                failureReasons.append("\(backend.name): budget_usd_per_month spent until \(Self.instant(error.resetsAt))")
+                startAttempt()
+            } else {
+                refuseQuota(error)
+            }
+            return
+        }
         currentIndex = index
         usage.attemptStarted(on: backend.name)
         relay.reset(backend: backend.name, spares: runtime.heldReplyBuffers)
@@ -321,8 +342,59 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         attempt.retire(loop: loop, cancelCall: cancelCall)
         // Each attempt is counted in flight from its start until it is retired, once.
         runtime.metrics.attemptEnded(backend: attempt.backend)
+        let before = (gpu: usage.gpu, cost: usage.cost)
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
                      waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
+        // The lease settles to exactly what the usage log records for this attempt, so the
+        // ledger rebuilt from the log at the next start agrees with this one. A call the
+        // backend never took is voided.
+        if let lease = quotaLease.take() {
+            if taken {
+                lease.settle(actual: QuotaCharge.request(user: user.name, backend: attempt.backend,
+                                                         milliGPUSeconds: (usage.gpu.value &- before.gpu.value),
+                                                         microDollars: (usage.cost - before.cost).value))
+            } else {
+                lease.void()
+            }
+        }
+    }
+
+    // MARK: - Quotas
+
+    /// What an attempt on `backend` leases before it runs (SPEC §4): its `expected_run` of
+    /// GPU time, and in dollars a `per_request` backend's price, a `per_second` one's price of
+    /// the expected run, nothing on an `always_on` (its hours are paid anyway) or free one.
+    private func expectedCharges(_ backend: BackendPlan) -> [QuotaCharge] {
+        let run = MilliGPUSeconds(backend.expectedRunMs)
+        let dollars: MicroDollars
+        switch backend.costModel {
+        case .alwaysOn, .free: dollars = .zero
+        case .perRequest, .perSecond: dollars = backend.costModel.cost(of: run)
+        }
+        return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: run.value,
+                                   microDollars: dollars.value)
+    }
+
+    /// 429 `quota_exceeded` for a user's quota, 503 for the gateway's budget; `Retry-After`
+    /// says when the period ends (RFC 9110 §10.2.3: seconds).
+    private func refuseQuota(_ refusal: QuotaRefusal) {
+        let wait = max(1, refusal.resetsAt &- QuotaLedger.wallClock())
+        var headers = HTTPHeaders()
+        headers.add("retry-after", String(wait))
+        let until = Self.instant(refusal.resetsAt)
+        switch refusal.account {
+        case .userGPU, .userSpend:
+            fail(429, code: "quota_exceeded",
+                 message: "You exceeded your quota: \(refusal.account.limitName) is used up until \(until).",
+                 type: "insufficient_quota", headers: headers)
+        case .gateway, .backend:
+            fail(503, code: "budget_exceeded",
+                 message: "The gateway's monthly budget (budgets.usd_per_month) is spent until \(until).", headers: headers)
+        }
+    }
+
+    private static func instant(_ unixSeconds: Int64) -> String {
+        CivilDate.dateTimeText(unixSeconds: unixSeconds) + "Z"
     }
 
     /// Acts on SPEC §3's table for a failed attempt.
@@ -500,7 +572,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     }
 
     private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false,
-                      headers: HTTPHeaders = HTTPHeaders()) {
+                      type: String? = nil, headers: HTTPHeaders = HTTPHeaders()) {
         if usage.error == nil { usage.error = code }
         if let current { endAttempt(current, cancelCall: true) }
         guard !exchange.isResponseStarted else {
@@ -514,7 +586,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             leaveLiveStreams()
             return
         }
-        exchange.respondError(status: status, message: message, code: code, headers: headers,
+        exchange.respondError(status: status, message: message, code: code, type: type, headers: headers,
                               close: closeConnection || !exchange.isBodyComplete)
     }
 
