@@ -75,3 +75,50 @@ def test_100_concurrent_requests_against_a_quota_of_10_serve_exactly_10(workers)
         assert post(gw.port)[0] == 429
     finally:
         gw.stop()
+
+
+BUDGETS = f"""
+server: {{ listen: 127.0.0.1:0, workers: 2 }}
+backends:
+  capped:
+    kind: simulated
+    latency: 1ms
+    price: {{ per_request: 0.01 }}
+    billing: per_request
+    budget_usd_per_month: 0.02
+  spare:
+    kind: simulated
+    latency: 1ms
+    price: {{ per_request: 0.01 }}
+    billing: per_request
+models:
+  m: {{ task: chat, backends: [capped, spare] }}
+  only-capped: {{ task: chat, backends: [capped] }}
+users:
+  alice: {{ keys: ["{USER_KEY}"] }}
+budgets: {{ usd_per_month: 0.03 }}
+"""
+
+
+def test_a_backend_over_its_budget_leaves_the_candidates_and_the_gateway_budget_answers_503():
+    gw = Gateway(BUDGETS)
+    try:
+        served_by = []
+        for _ in range(2):
+            status, headers, _ = post(gw.port)
+            assert status == 200
+            served_by.append(headers["x-tollgate-backend"])
+        assert served_by == ["capped", "capped"]
+        # `capped` spent its month: the next request goes to `spare`, and a model with no
+        # other backend has none left.
+        status, body_headers, body = post(gw.port, chat("only-capped"))
+        assert status == 503 and body["error"]["code"] == "no_backend_available", body
+        assert "budget_usd_per_month" in body["error"]["message"]
+        status, headers, _ = post(gw.port)
+        assert status == 200 and headers["x-tollgate-backend"] == "spare"
+        # 0.03 spent of the gateway's 0.03: everyone is refused until the month ends.
+        status, headers, body = post(gw.port)
+        assert status == 503 and body["error"]["code"] == "budget_exceeded", body
+        assert int(headers["retry-after"]) >= 1
+    finally:
+        gw.stop()

@@ -17,14 +17,14 @@ enum InertKeys {
 
     /// Top-level sections inert as a whole, or by key inside them.
     private static let topLevel: [String: String] = [
-        "groups": limits, "budgets": limits,
+        "groups": limits,
     ]
     private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [
         "max_concurrency": routing, "expected_run": routing,
-        "budget_usd_per_month": limits, "health": routing, "circuit": routing,
+        "health": routing, "circuit": routing,
         "idle": "idle actions are not taken yet",
     ]
 
