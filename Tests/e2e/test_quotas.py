@@ -4,11 +4,12 @@ fits 10 requests, 100 sent at once get exactly 10 answers and 90 refusals (429 `
 with Retry-After), on one worker and on four (the ledger is shared by every loop)."""
 import http.client
 import json
+import signal
 import threading
 
 import pytest
 
-from conftest import USER_KEY, Gateway, chat
+from conftest import USER_KEY, Gateway, chat, wait_until
 
 
 def quota_config(workers, extra_user="", backend_extra=""):
@@ -122,3 +123,55 @@ def test_a_backend_over_its_budget_leaves_the_candidates_and_the_gateway_budget_
         assert int(headers["retry-after"]) >= 1
     finally:
         gw.stop()
+
+
+RESTART = f"""
+server: {{ listen: 127.0.0.1:0, workers: 2 }}
+backends:
+  paid:
+    kind: simulated
+    latency: 1ms
+    price: {{ per_request: 0.01 }}
+    billing: per_request
+models:
+  m: {{ task: chat, backends: [paid] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+    limits: {{ usd_per_month: 0.05 }}
+"""
+
+
+def committed_rows(db):
+    import sqlite3
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            return conn.execute("SELECT COUNT(*) FROM requests WHERE status = 200").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_restart_keeps_the_quota_spent(sig):
+    import os
+    import pathlib
+    import tempfile
+    with tempfile.TemporaryDirectory() as data:
+        db = pathlib.Path(data) / "usage.db"
+        config = RESTART + f"storage: {{ sqlite: {db} }}\n"
+        gw = Gateway(config)
+        try:
+            for _ in range(3):
+                assert post(gw.port)[0] == 200
+            # kill -9 loses what the writer had not committed yet (every <= 50 ms): wait for it.
+            assert wait_until(lambda: committed_rows(db) == 3)
+        finally:
+            gw.stop(sig=sig)
+        gw = Gateway(config)
+        try:
+            assert post(gw.port)[0] == 200
+            assert post(gw.port)[0] == 200
+            status, headers, body = post(gw.port)
+            assert status == 429 and body["error"]["code"] == "quota_exceeded", body
+        finally:
+            gw.stop()
