@@ -175,3 +175,68 @@ def test_a_restart_keeps_the_quota_spent(sig):
             assert status == 429 and body["error"]["code"] == "quota_exceeded", body
         finally:
             gw.stop()
+
+
+LONG = f"""
+server: {{ listen: 127.0.0.1:0, workers: 2 }}
+backends:
+  slow:
+    kind: simulated
+    latency: 30s
+    price: {{ per_second: 0.001 }}
+    billing: per_second
+    expected_run: 1s
+    timeout: 60s
+    first_byte_timeout: 60s
+  trickle:
+    kind: simulated
+    latency: 1ms
+    stream_interval: 1s
+    price: {{ per_second: 0.001 }}
+    billing: per_second
+    expected_run: 1s
+    timeout: 60s
+models:
+  slow: {{ task: chat, backends: [slow] }}
+  trickle: {{ task: chat, backends: [trickle] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+    limits: {{ gpu_seconds_per_day: 3 }}
+"""
+
+
+def test_a_long_run_is_cut_off_when_its_quota_cannot_cover_more():
+    import time
+    gw = Gateway(LONG)
+    try:
+        started = time.monotonic()
+        status, headers, body = post(gw.port, chat("slow"))
+        took = time.monotonic() - started
+        assert status == 504 and body["error"]["code"] == "quota_exhausted", body
+        assert "gpu_seconds_per_day" in body["error"]["message"]
+        assert took < 10, took  # not the backend's 30 s
+        # What it ran is booked: at most the 3 GPU-seconds the quota had, never more.
+        status, headers, body = post(gw.port, chat("slow"))
+        assert status in (429, 504), body
+    finally:
+        gw.stop()
+
+
+def test_a_stream_cut_off_by_its_quota_ends_with_an_error_event():
+    import time
+    gw = Gateway(LONG)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+        started = time.monotonic()
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(chat("trickle", stream=True)),
+                      headers={"Authorization": f"Bearer {USER_KEY}", "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        text = resp.read().decode()
+        conn.close()
+        assert time.monotonic() - started < 8
+        assert "quota_exhausted" in text, text
+        assert "data: [DONE]" not in text
+    finally:
+        gw.stop()

@@ -50,6 +50,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// The current attempt's quota lease (SPEC §4): taken before it is dispatched, settled to
     /// its metered figures when it ends. Dropped with the exchange, it is voided.
     private var quotaLease: Lease?
+    /// How far the lease covers the current attempt (ms of its run), and its tick.
+    private var quotaCoveredMs: Int64 = 0
+    private var quotaTimer: TimerToken?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -287,6 +290,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         if let previous = current { endAttempt(previous, cancelCall: true) }
         do {
             quotaLease = try runtime.quota.lease(expectedCharges(backend))
+            quotaCoveredMs = backend.expectedRunMs
         } catch {
             if case .backend = error.account {
                 // Over its monthly budget, the backend leaves the candidates (SPEC §4).
@@ -324,6 +328,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                                 startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
+        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: next), at: now &+ Self.quotaTickNs)
         runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
@@ -342,6 +347,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         attempt.retire(loop: loop, cancelCall: cancelCall)
         // Each attempt is counted in flight from its start until it is retired, once.
         runtime.metrics.attemptEnded(backend: attempt.backend)
+        if let token = quotaTimer { loop.cancel(token) }
+        quotaTimer = nil
         let before = (gpu: usage.gpu, cost: usage.cost)
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
                      waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
@@ -373,6 +380,50 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: run.value,
                                    microDollars: dollars.value)
+    }
+
+    static let quotaTickNs: UInt64 = 1_000_000_000
+    /// The lease stays this far ahead of the run, so a tick that comes a little late still
+    /// finds the time since the last one covered.
+    static let quotaAheadMs: Int64 = 2_000
+
+    /// The attempt's tick: the lease is extended to cover its run so far and `quotaAheadMs`
+    /// more; when a quota cannot cover that, the attempt is cut off — 504 `quota_exhausted`
+    /// before the response began, the final SSE `error` event after (SPEC §3, §4).
+    func attemptQuotaTick(_ attempt: ProxyAttempt) {
+        quotaTimer = nil
+        guard current === attempt, !attempt.isOver, !exchange.isFinished, let index = currentIndex,
+              plan.backends.indices.contains(index) else { return }
+        let backend = plan.backends[index]
+        let elapsedMs = Int64(clamping: (loop.now &- attempt.startedAt) / 1_000_000)
+        let needed = elapsedMs &+ Self.quotaAheadMs
+        if needed > quotaCoveredMs {
+            let extra = needed &- quotaCoveredMs
+            // A per_second backend's next stretch in dollars (as the meter will price it); the
+            // others cost per request or by the hour, so only their GPU time grows.
+            var dollars: Int64 = 0
+            if case .perSecond = backend.costModel {
+                dollars = (backend.costModel.cost(of: MilliGPUSeconds(needed))
+                           - backend.costModel.cost(of: MilliGPUSeconds(quotaCoveredMs))).value
+            }
+            do {
+                try quotaLease?.extend(by: QuotaCharge.request(user: user.name, backend: backend.name,
+                                                               milliGPUSeconds: extra, microDollars: dollars))
+                quotaCoveredMs = needed
+            } catch {
+                cutOff(attempt, refusal: error)
+                return
+            }
+        }
+        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: attempt), at: loop.now &+ Self.quotaTickNs)
+    }
+
+    private func cutOff(_ attempt: ProxyAttempt, refusal: QuotaRefusal) {
+        usage.error = "quota_exhausted"
+        endAttempt(attempt, cancelCall: true)
+        fail(504, code: "quota_exhausted",
+             message: "Quota exhausted: \(refusal.account.limitName) cannot cover more of this request; it was cut off "
+                + "(the quota resets at \(Self.instant(refusal.resetsAt))).")
     }
 
     /// 429 `quota_exceeded` for a user's quota, 503 for the gateway's budget; `Retry-After`
