@@ -73,7 +73,8 @@ public final class Gateway: Sendable {
         let routes = RouteTable()
         let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
                                               uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 },
-                                              committed: { usage?.committed.snapshot() ?? MetricsSnapshot() })
+                                              committed: { usage?.committed.snapshot() ?? MetricsSnapshot() },
+                                              quotaRows: { quota.snapshot() })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in

@@ -240,3 +240,38 @@ def test_a_stream_cut_off_by_its_quota_ends_with_an_error_event():
         assert "data: [DONE]" not in text
     finally:
         gw.stop()
+
+
+def get(port, path, key=USER_KEY):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def test_remaining_quota_in_metrics_and_v1_usage():
+    from decimal import Decimal
+    gw = Gateway(quota_config(2, extra_user=", gpu_seconds_per_day: 100"))
+    try:
+        for _ in range(2):
+            assert post(gw.port)[0] == 200
+        status, text = get(gw.port, "/metrics")
+        assert status == 200
+        samples = {line.split(" ")[0]: line.split(" ")[1] for line in text.splitlines()
+                   if line.startswith("tollgate_quota_remaining{")}
+        assert Decimal(samples['tollgate_quota_remaining{user="alice",limit="usd_per_month"}']) == Decimal("0.08"), samples
+        gpu_left = Decimal(samples['tollgate_quota_remaining{user="alice",limit="gpu_seconds_per_day"}'])
+        assert Decimal("99") < gpu_left < Decimal("100"), samples
+        status, text = get(gw.port, "/v1/usage")
+        assert status == 200, text
+        quota = json.loads(text, parse_float=Decimal)["quota"]
+        assert quota["usd_per_month"]["limit"] == Decimal("0.1")
+        assert quota["usd_per_month"]["used"] == Decimal("0.02")
+        assert quota["usd_per_month"]["remaining"] == Decimal("0.08")
+        assert quota["usd_per_month"]["resets_at"].endswith("T00:00:00Z")
+        assert quota["gpu_seconds_per_day"]["remaining"] == gpu_left
+    finally:
+        gw.stop()

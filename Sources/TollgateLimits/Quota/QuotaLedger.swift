@@ -119,6 +119,17 @@ public final class QuotaLedger: Sendable {
         }
     }
 
+    /// The balance of `account` now, or nil when it has no cap.
+    public func row(_ account: QuotaAccount) -> Row? {
+        let now = clock()
+        return state.withLock { state in
+            let balance = Self.balance(account, in: &state, now: now, periods: periods)
+            guard let cap = balance.cap else { return nil }
+            return Row(account: account, cap: cap, spent: balance.spent, reserved: balance.reserved,
+                       remaining: balance.remaining, period: balance.period)
+        }
+    }
+
     /// Sets what was already spent in the current periods (the usage log read back at start-up,
     /// before the gateway listens). `spent` is keyed by account; figures of accounts whose
     /// period the caller did not mean are its concern.
