@@ -328,7 +328,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                                 startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
-        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: next), at: now &+ Self.quotaTickNs)
+        // Only a capped quota needs the lease kept ahead of the run (the ledger still books
+        // an uncapped one, so a reload that adds a cap sees what was spent).
+        if user.hasQuota || plan.quotaCaps[.gateway] != nil || backend.monthBudget != nil {
+            quotaTimer = loop.schedule(QuotaExtendTimer(attempt: next), at: now &+ Self.quotaTickNs)
+        }
         runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
