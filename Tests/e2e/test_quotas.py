@@ -217,6 +217,11 @@ def test_a_long_run_is_cut_off_when_its_quota_cannot_cover_more():
         assert "gpu_seconds_per_day" in body["error"]["message"]
         assert took < 10, took  # not the backend's 30 s
         # What it ran is booked: at most the 3 GPU-seconds the quota had, never more.
+        from decimal import Decimal
+        status, text = get(gw.port, "/v1/usage")
+        gpu = json.loads(text, parse_float=Decimal)["quota"]["gpu_seconds_per_day"]
+        assert Decimal("1") <= gpu["used"] <= Decimal("3"), gpu
+        assert gpu["reserved"] == 0 and gpu["used"] + gpu["remaining"] == Decimal("3"), gpu
         status, headers, body = post(gw.port, chat("slow"))
         assert status in (429, 504), body
     finally:
