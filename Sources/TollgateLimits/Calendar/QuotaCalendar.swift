@@ -23,7 +23,7 @@ public struct QuotaCalendar: Sendable, Equatable {
     public func day(containing unixSeconds: Int64) -> CalendarPeriod {
         let date = date(at: unixSeconds)
         let days = date.daysSinceEpoch
-        return CalendarPeriod(date: date, start: start(ofLocalDay: days), end: start(ofLocalDay: days + 1))
+        return Self.around(unixSeconds, CalendarPeriod(date: date, start: start(ofLocalDay: days), end: start(ofLocalDay: days + 1)))
     }
 
     /// The local month `unixSeconds` falls in: from the first instant of its 1st to the next
@@ -32,8 +32,16 @@ public struct QuotaCalendar: Sendable, Equatable {
         let date = date(at: unixSeconds)
         let first = CivilDate(daysSinceEpoch: CivilDate.daysSinceEpoch(year: date.year, month: date.month, day: 1))
         let next = date.month == 12 ? (date.year + 1, 1) : (date.year, date.month + 1)
-        return CalendarPeriod(date: first, start: start(ofLocalDay: first.daysSinceEpoch),
-                              end: start(ofLocalDay: CivilDate.daysSinceEpoch(year: next.0, month: next.1, day: 1)))
+        return Self.around(unixSeconds, CalendarPeriod(date: first, start: start(ofLocalDay: first.daysSinceEpoch),
+                                                       end: start(ofLocalDay: CivilDate.daysSinceEpoch(year: next.0, month: next.1, day: 1))))
+    }
+
+    /// The period, stretched if need be to contain `t` (clamped). Real zones never need it:
+    /// only a crafted file whose offsets change every few minutes can defeat `start(ofLocalDay:)`,
+    /// and then callers still get `start <= t < end`, so a Retry-After is never negative.
+    private static func around(_ unixSeconds: Int64, _ period: CalendarPeriod) -> CalendarPeriod {
+        let t = ZoneRules.clamp(unixSeconds)
+        return CalendarPeriod(date: period.date, start: min(period.start, t), end: max(period.end, t + 1))
     }
 
     /// The first instant whose local time is the local midnight starting day `days`. When
