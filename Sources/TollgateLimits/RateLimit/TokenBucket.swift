@@ -17,6 +17,13 @@ public struct TokenBucket: Sendable, Equatable {
         /// Nanoseconds until the bucket is full again (0 when it is full): OpenAI's
         /// `x-ratelimit-reset-requests`.
         public let resetNs: Int64
+
+        public init(allowed: Bool, remaining: Int64, retryAfterNs: Int64, resetNs: Int64) {
+            self.allowed = allowed
+            self.remaining = remaining
+            self.retryAfterNs = retryAfterNs
+            self.resetNs = resetNs
+        }
     }
 
     /// One token in token-nanoseconds.
