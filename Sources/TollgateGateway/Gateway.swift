@@ -63,7 +63,7 @@ public final class Gateway: Sendable {
         self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
-        let quota = QuotaLedger(caps: plan.quotaCaps, clock: QuotaLedger.wallClock)
+        let quota = QuotaLedger(caps: plan.quotaCaps, periods: plan.quotaPeriods, clock: QuotaLedger.wallClock)
         self.quota = quota
         let group = try EventLoopGroup(count: options.workers)
         let contexts = PerLoop<GatewayLoopContext>(group)

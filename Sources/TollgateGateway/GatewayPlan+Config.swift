@@ -51,7 +51,8 @@ extension GatewayPlan {
                   adminDigest: config.admin.key?.digest, secrets: config.backends.flatMap(Self.secrets(of:)),
                   trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) },
                   metrics: (config.metrics.protected, config.metrics.userLabel),
-                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init))
+                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init),
+                  quotaPeriods: QuotaPeriods(calendar: QuotaCalendar(zone: config.defaults.zoneRules)))
     }
 
     /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token

@@ -78,6 +78,9 @@ public final class GatewayPlan: Sendable {
     /// gateway's and each backend's dollars per month. The balances live in the Gateway's
     /// QuotaLedger, which outlives plans.
     public let quotaCaps: [QuotaAccount: Int64]
+    /// `defaults.timezone`'s days and months, which quotas count in. The ledger takes it at
+    /// start-up; a reload that changes the zone takes effect after a restart.
+    public let quotaPeriods: QuotaPeriods
 
     /// - Parameters:
     ///   - adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
@@ -85,7 +88,9 @@ public final class GatewayPlan: Sendable {
     ///   - monthBudget: `budgets.usd_per_month`.
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
                 adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = [],
-                metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil) {
+                metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil,
+                quotaPeriods: QuotaPeriods = .utc) {
+        self.quotaPeriods = quotaPeriods
         metricsProtected = metrics.protected
         metricsPlan = MetricsPlan(
             backends: backends.map {

@@ -136,6 +136,16 @@ import TollgateLimits
         #expect(periods.month(at: 1_796_083_200 + 5).end == 1_798_761_600)
     }
 
+    /// `defaults.timezone`: a Berlin user's month starts at local midnight, an hour before UTC's
+    /// in winter, and the DST day is 23 h long.
+    @Test func periodsFollowTheConfiguredZone() throws {
+        let periods = QuotaPeriods(calendar: QuotaCalendar(zone: try ZoneRules(posixTZ: "CET-1CEST,M3.5.0,M10.5.0/3")))
+        // 2026-01-31T23:30:00Z is already February 1 in Berlin.
+        let t: Int64 = 1_769_902_200
+        #expect(periods.month(at: t) == QuotaPeriod(start: 1_769_900_400, end: 1_772_319_600))
+        #expect(periods.day(at: 1_774_785_600).end - periods.day(at: 1_774_785_600).start == 23 * 3_600)
+    }
+
     /// 10,000 leases from 8 OS threads against a cap that fits 1,000 of them: exactly 1,000 win.
     @Test func racingLeasesNeverExceedTheCap() throws {
         let ledger = Self.ledger([.userSpend("a"): 7_000, .gateway: 1_000_000])

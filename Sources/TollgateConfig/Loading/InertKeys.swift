@@ -19,7 +19,7 @@ enum InertKeys {
     private static let topLevel: [String: String] = [
         "groups": limits,
     ]
-    private static let defaults: [String: String] = ["limits": limits, "timezone": limits]
+    private static let defaults: [String: String] = ["limits": limits]
     private static let user: [String: String] = ["limits": limits, "group": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [

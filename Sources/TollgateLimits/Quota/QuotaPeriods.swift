@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The calendar periods quotas count in (SPEC §4: GPU-seconds per calendar day, dollars per
-// calendar month). The one place that knows what a day and a month are: UTC for now through
-// TollgateCore.CivilDate; the zone-aware QuotaCalendar (defaults.timezone) replaces the two
-// functions below and nothing else.
-import TollgateCore
+// calendar month). The one place that knows what a day and a month are: those of
+// `defaults.timezone`, through QuotaCalendar (a Berlin user's month starts at local midnight;
+// a DST day is 23 or 25 hours).
 
 /// A half-open span of unix seconds `[start, end)`.
 public struct QuotaPeriod: Sendable, Equatable {
@@ -25,7 +24,11 @@ public enum QuotaSpan: Sendable, Equatable {
 }
 
 public struct QuotaPeriods: Sendable {
-    public init() {}
+    public let calendar: QuotaCalendar
+
+    public init(calendar: QuotaCalendar = .utc) {
+        self.calendar = calendar
+    }
 
     public static let utc = QuotaPeriods()
 
@@ -37,19 +40,15 @@ public struct QuotaPeriods: Sendable {
         }
     }
 
-    /// The calendar day (UTC) containing the instant.
+    /// The calendar day containing the instant.
     public func day(at unixSeconds: Int64) -> QuotaPeriod {
-        let days = CivilDate(unixSeconds: unixSeconds).daysSinceEpoch
-        return QuotaPeriod(start: days &* 86_400, end: (days &+ 1) &* 86_400)
+        let day = calendar.day(containing: unixSeconds)
+        return QuotaPeriod(start: day.start, end: day.end)
     }
 
-    /// The calendar month (UTC) containing the instant.
+    /// The calendar month containing the instant.
     public func month(at unixSeconds: Int64) -> QuotaPeriod {
-        let date = CivilDate(unixSeconds: unixSeconds)
-        let first = CivilDate.daysSinceEpoch(year: date.year, month: date.month, day: 1)
-        let next = date.month == 12
-            ? CivilDate.daysSinceEpoch(year: date.year &+ 1, month: 1, day: 1)
-            : CivilDate.daysSinceEpoch(year: date.year, month: date.month + 1, day: 1)
-        return QuotaPeriod(start: first &* 86_400, end: next &* 86_400)
+        let month = calendar.month(containing: unixSeconds)
+        return QuotaPeriod(start: month.start, end: month.end)
     }
 }
