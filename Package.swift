@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "TollgateCore", swiftSettings: swiftSettings),
         .target(name: "TollgateIO", dependencies: ["TollgateCore", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "TollgateCore", "CLinux"], swiftSettings: swiftSettings),
-        .target(name: "TollgateConfig", dependencies: ["TollgateCore", "CYAML"],
+        .target(name: "TollgateConfig", dependencies: ["TollgateLimits", "TollgateCore", "CYAML"],
                 swiftSettings: swiftSettings),
         .target(name: "TollgateUpstream", dependencies: ["TollgateIO", "TollgateCore", "CCurl", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateBackends", dependencies: ["TollgateUpstream", "TollgateIO", "TollgateCore"],

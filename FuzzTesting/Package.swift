@@ -5,7 +5,7 @@
 //
 // The main package exposes only the `tollgate` executable product, so the library modules the
 // fuzzers need are symlinks to the real source folders (Sources/TollgateHTTP -> ../../Sources/
-// TollgateHTTP, and the same for TollgateIO and CLinux, which TollgateHTTP imports), declared
+// TollgateHTTP, and the same for TollgateIO and CLinux, which TollgateHTTP imports, and TollgateLimits), declared
 // here as targets with the same settings as in ../Package.swift. No source is copied.
 import PackageDescription
 
@@ -22,6 +22,7 @@ let package = Package(
         .target(name: "TollgateCore", swiftSettings: swiftSettings),
         .target(name: "TollgateIO", dependencies: ["TollgateCore", "CLinux"], swiftSettings: swiftSettings),
         .target(name: "TollgateHTTP", dependencies: ["TollgateIO", "TollgateCore"], swiftSettings: swiftSettings),
+        .target(name: "TollgateLimits", dependencies: ["TollgateCore"], swiftSettings: swiftSettings),
         // Hands control to libFuzzer; shared by every target below.
         .target(name: "FuzzSupport", swiftSettings: swiftSettings),
 
@@ -36,6 +37,8 @@ let package = Package(
         .executableTarget(name: "FuzzMultipart", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
         // JSONValue: parse → serialize → parse is stable; the depth limit only adds `.tooDeep`.
         .executableTarget(name: "FuzzJSON", dependencies: ["TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
+        // ZoneRules (TZif files and POSIX TZ strings) and QuotaCalendar over the rules it parses.
+        .executableTarget(name: "FuzzZoneRules", dependencies: ["TollgateLimits", "TollgateCore", "FuzzSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,7 @@
 #
 # Environment:
 #   FUZZ_VARIANTS="debug release"     which variants to build and run
-#   FUZZ_TARGETS="FuzzHTTPParser FuzzJSONScanner FuzzConnection FuzzMultipart FuzzJSON"   which targets to run
+#   FUZZ_TARGETS="FuzzHTTPParser FuzzJSONScanner FuzzConnection FuzzMultipart FuzzJSON FuzzZoneRules"   which targets to run
 #   FUZZ_EXTRA_ARGS="..."             more libFuzzer flags (e.g. "-fork=2 -ignore_crashes=1")
 #
 # Exits 1 if a seed or a FailCases/ input crashes, or if fuzzing finds a crash (its path is
@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 HERE=$(pwd)
 SECONDS_PER_VARIANT=${1:-60}
 VARIANTS=${FUZZ_VARIANTS:-debug release}
-TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser FuzzJSONScanner FuzzConnection FuzzMultipart FuzzJSON}
+TARGETS=${FUZZ_TARGETS:-FuzzHTTPParser FuzzJSONScanner FuzzConnection FuzzMultipart FuzzJSON FuzzZoneRules}
 EXTRA_ARGS=${FUZZ_EXTRA_ARGS:-}
 
 if ! [[ $SECONDS_PER_VARIANT =~ ^[0-9]+$ ]]; then
@@ -60,6 +60,7 @@ target_files() {  # target -> SEED_DIR DICT FAIL_DIR
         FuzzConnection) SEED_DIR=seeds-conn DICT=http.dict FAIL_DIR=FailCases-conn ;;
         FuzzMultipart) SEED_DIR=seeds-multipart DICT=multipart.dict FAIL_DIR=FailCases-multipart ;;
         FuzzJSON) SEED_DIR=seeds-jsonvalue DICT=json.dict FAIL_DIR=FailCases-jsonvalue ;;
+        FuzzZoneRules) SEED_DIR=seeds-zone DICT=zone.dict FAIL_DIR=FailCases-zone ;;
         *) SEED_DIR=seeds DICT=http.dict FAIL_DIR=FailCases ;;
     esac
 }

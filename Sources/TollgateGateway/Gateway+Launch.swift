@@ -55,11 +55,27 @@ extension Gateway {
                 throw .usageLog(path: config.storage.sqlite, reason: error.message)
             }
         }
+        let gateway: Gateway
         do {
-            let gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
-                                      curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
-                                      usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite),
-                                      metering: metering)
+            gateway = try Gateway(options: options, plan: plan, maxBuffered: config.server.maxBuffered,
+                                  curlShare: CurlShare(dnsCacheTimeoutSeconds: upstreamDnsCacheSeconds.map { max($0, 0) }),
+                                  usage: usage, metricsSeed: seed, usageReader: UsageReader(path: config.storage.sqlite),
+                                  metering: metering)
+        } catch where error.errno == EADDRINUSE {
+            throw .addressInUse(host: options.host, port: Int(options.port))
+        } catch {
+            throw .cannotListen(host: options.host, port: Int(options.port), reason: "\(error)")
+        }
+        // The quota ledgers start from what the log says was spent, before anything listens
+        // (SPEC §4): a log that cannot be read would refresh every quota, so it stops start-up.
+        if metering {
+            do {
+                try gateway.rebuildQuotas(usageLog: config.storage.sqlite)
+            } catch {
+                throw .usageLog(path: config.storage.sqlite, reason: "cannot rebuild the quota ledgers: \(error.message)")
+            }
+        }
+        do {
             let address = try gateway.start()
             return (gateway, address.description)
         } catch where error.errno == EADDRINUSE {

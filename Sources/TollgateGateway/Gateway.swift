@@ -7,9 +7,9 @@ public import TollgateIO
 import CLinux
 import Synchronization
 import TollgateCore
+public import TollgateLimits
 public import TollgateUpstream
 public import TollgateMetering
-import TollgateLimits
 
 public final class Gateway: Sendable {
     public let options: HTTPServerOptions
@@ -23,6 +23,7 @@ public final class Gateway: Sendable {
     /// count are not part of a plan (they need a restart).
     public func reload(_ plan: GatewayPlan) {
         currentPlan.withLock { $0 = plan }
+        quota.setCaps(plan.quotaCaps)
         contexts.forEach { $0.install(plan) }
         beginUptime(plan)
     }
@@ -38,6 +39,8 @@ public final class Gateway: Sendable {
     /// Per-user request rate and concurrency, for every loop and every plan: keyed by user
     /// name, so a reload keeps the usage so far and applies the new limits.
     let rateLimiter = RateLimiter()
+    /// Every quota's balance (SPEC §4), shared by all loops and kept across reloads.
+    public let quota: QuotaLedger
 
     /// - Parameters:
     ///   - options: listen address, worker count, limits and timeouts.
@@ -63,6 +66,8 @@ public final class Gateway: Sendable {
         self.state = GatewayState(usage: usage)
         let bodyBudget = RequestBodyBudget(capacity: maxBuffered)
         self.currentPlan = Mutex(plan)
+        let quota = QuotaLedger(caps: plan.quotaCaps, periods: plan.quotaPeriods, clock: QuotaLedger.wallClock)
+        self.quota = quota
         let group = try EventLoopGroup(count: options.workers)
         let contexts = PerLoop<GatewayLoopContext>(group)
         self.contexts = contexts
@@ -73,7 +78,8 @@ public final class Gateway: Sendable {
         let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
                                               uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 },
                                               committed: { usage?.committed.snapshot() ?? MetricsSnapshot() },
-                                              rateLimited: { rateLimiter.refusals() })
+                                              rateLimited: { rateLimiter.refusals() },
+                                              quotaRows: { quota.snapshot() })
         self.group = group
         self.logWriter = writer
         self.server = try HTTPServer(group: group, options: options) { loop in
@@ -92,6 +98,7 @@ public final class Gateway: Sendable {
                                              bodyBudget: bodyBudget, curlShare: curlShare,
                                              metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader,
                                              rateLimiter: rateLimiter)
+            responder.context.quota = quota
             contexts.set(responder.context, on: loop)
             return responder
         }

@@ -6,6 +6,7 @@
 // in flight keep theirs, and the loop's detached calls run on.
 import TollgateBackends
 import TollgateIO
+import TollgateLimits
 import TollgateMetering
 import TollgateUpstream
 
@@ -21,6 +22,10 @@ final class GatewayLoopContext {
     /// This loop's counters for /metrics (also one of its usage sinks).
     let metrics: LoopMetrics
     private(set) var runtime: PlanRuntime!
+    /// The process's quota ledger (shared by every loop, kept across reloads); set by the
+    /// Gateway right after the loop's responder is made. Tests that build a responder alone
+    /// get one without caps.
+    var quota = QuotaLedger(clock: QuotaLedger.wallClock)
 
     init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare, metrics: LoopMetrics) {
         self.loop = loop
@@ -67,6 +72,7 @@ final class PlanRuntime {
     var firstByteWatch: FirstByteWatch { context.firstByteWatch }
     var heldReplyBuffers: HeldReplyBuffers { context.heldReplyBuffers }
     var metrics: LoopMetrics { context.metrics }
+    var quota: QuotaLedger { context.quota }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }

@@ -43,7 +43,8 @@ extension GatewayPlan {
             for key in user.keys { keys.append(KeyPlan(digest: key.digest, user: users.count, keyID: key.keyID)) }
             let limits = config.limits(for: user)
             users.append(UserPlan(name: user.name, allowedModels: user.allowsAllModels ? nil : Set(user.models),
-                                  hasQuota: limits.milliGPUSecondsPerDay != nil || limits.microDollarsPerMonth != nil,
+                                  milliGPUSecondsPerDay: limits.milliGPUSecondsPerDay,
+                                  microDollarsPerMonth: limits.microDollarsPerMonth,
                                   rateLimits: RateLimits(requestsPerMinute: limits.requestsPerMinute,
                                                          concurrent: limits.concurrent)))
         }
@@ -52,7 +53,8 @@ extension GatewayPlan {
                   adminDigest: config.admin.key?.digest, secrets: config.backends.flatMap(Self.secrets(of:)),
                   trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) },
                   metrics: (config.metrics.protected, config.metrics.userLabel),
-                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init))
+                  monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init),
+                  quotaPeriods: QuotaPeriods(calendar: QuotaCalendar(zone: config.defaults.zoneRules)))
     }
 
     /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token
@@ -133,6 +135,7 @@ extension GatewayPlan {
         return BackendPlan(name: backend.name, kind: kind, upstreamModel: backend.model,
                            firstByteTimeoutNs: firstByte.nanoseconds,
                            costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart,
-                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init))
+                           monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init),
+                           expectedRunMs: Int64(backend.expectedRun.milliseconds))
     }
 }

@@ -23,9 +23,13 @@ public struct BackendPlan: Sendable {
     public var billColdStart: Bool
     /// `budget_usd_per_month`, nil when not configured.
     public var monthBudget: MicroDollars?
+    /// `expected_run` in milliseconds: what a request leases before it runs (SPEC §4).
+    public var expectedRunMs: Int64
 
     public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64,
-                costModel: CostModel, billColdStart: Bool = false, monthBudget: MicroDollars? = nil) {
+                costModel: CostModel, billColdStart: Bool = false, monthBudget: MicroDollars? = nil,
+                expectedRunMs: Int64 = 1_000) {
+        self.expectedRunMs = max(0, expectedRunMs)
         self.billColdStart = billColdStart
         self.name = name
         self.kind = kind
@@ -70,6 +74,13 @@ public final class GatewayPlan: Sendable {
     public let metricsPlan: MetricsPlan
     /// Backends skipped until a stated time (quota exhausted), shared by every loop.
     let cooldowns: BackendCooldowns
+    /// Every quota's cap (SPEC §4): users' GPU-seconds per day and dollars per month, the
+    /// gateway's and each backend's dollars per month. The balances live in the Gateway's
+    /// QuotaLedger, which outlives plans.
+    public let quotaCaps: [QuotaAccount: Int64]
+    /// `defaults.timezone`'s days and months, which quotas count in. The ledger takes it at
+    /// start-up; a reload that changes the zone takes effect after a restart.
+    public let quotaPeriods: QuotaPeriods
 
     /// - Parameters:
     ///   - adminDigest: SHA-256 of `admin.key`; nil turns /admin/* off.
@@ -77,7 +88,9 @@ public final class GatewayPlan: Sendable {
     ///   - monthBudget: `budgets.usd_per_month`.
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
                 adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = [],
-                metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil) {
+                metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil,
+                quotaPeriods: QuotaPeriods = .utc) {
+        self.quotaPeriods = quotaPeriods
         metricsProtected = metrics.protected
         metricsPlan = MetricsPlan(
             backends: backends.map {
@@ -85,6 +98,14 @@ public final class GatewayPlan: Sendable {
             },
             models: models.map(\.name), users: users.map(\.name), userLabel: metrics.userLabel, monthBudget: monthBudget)
         self.cooldowns = BackendCooldowns(backendCount: backends.count)
+        var caps: [QuotaAccount: Int64] = [:]
+        for user in users {
+            if let gpu = user.milliGPUSecondsPerDay { caps[.userGPU(user.name)] = gpu }
+            if let dollars = user.microDollarsPerMonth { caps[.userSpend(user.name)] = dollars }
+        }
+        for backend in backends { if let budget = backend.monthBudget { caps[.backend(backend.name)] = budget.value } }
+        if let monthBudget { caps[.gateway] = monthBudget.value }
+        quotaCaps = caps
         self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends

@@ -88,7 +88,7 @@ final class GatewayResponder: HTTPResponder {
         case .usage:
             guard let caller = authenticate(exchange) else { return }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
-            usage.serveCaller(exchange, user: caller.user.name)
+            usage.serveCaller(exchange, user: caller.user.name, quota: context.quota)
         case .adminUsage:
             guard authorizeAdmin(exchange) else { return }
             usage.serveAdmin(exchange)

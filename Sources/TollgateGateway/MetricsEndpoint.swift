@@ -9,8 +9,8 @@ import CLinux
 import TollgateHTTP
 import TollgateIO
 import TollgateMetering
-import TollgateCore
 import TollgateLimits
+import TollgateCore
 
 final class MetricsEndpoint: Sendable {
     private let contexts: PerLoop<GatewayLoopContext>
@@ -27,12 +27,16 @@ final class MetricsEndpoint: Sendable {
     private let rateLimited: @Sendable () -> [(user: String, limit: RateLimitName, count: Int)]
     /// Unix milliseconds (tests may pass another clock).
     private let wallClockMs: @Sendable () -> Int64
+    /// The quota ledger's capped balances at the scrape.
+    private let quotaRows: @Sendable () -> [QuotaLedger.Row]
 
     init(contexts: PerLoop<GatewayLoopContext>, loopCount: Int, seed: MetricsSeed, uptime: BackendUptimeLedger,
          usageDropped: @escaping @Sendable () -> Int,
          committed: @escaping @Sendable () -> MetricsSnapshot,
          rateLimited: @escaping @Sendable () -> [(user: String, limit: RateLimitName, count: Int)] = { [] },
-         wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) }) {
+         wallClockMs: @escaping @Sendable () -> Int64 = { Int64(tg_realtime_ns() / 1_000_000) },
+         quotaRows: @escaping @Sendable () -> [QuotaLedger.Row] = { [] }) {
+        self.quotaRows = quotaRows
         self.contexts = contexts
         self.loopCount = loopCount
         self.seed = seed
@@ -72,7 +76,21 @@ final class MetricsEndpoint: Sendable {
         var exposition = MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
                                            usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible)
         exposition.rateLimited = rateLimited().map { (user: $0.user, limit: $0.limit.rawValue, count: $0.count) }
+        exposition.quotaRemaining = quotaRows().compactMap(Self.remaining)
         return exposition.render()
+    }
+
+    /// A user's balance as `tollgate_quota_remaining` gives it; nil for the gateway's and the
+    /// backends' budgets (they have their own month gauges).
+    static func remaining(_ row: QuotaLedger.Row) -> MetricsExposition.QuotaRemaining? {
+        switch row.account {
+        case .userGPU(let user):
+            return .init(user: user, limit: row.account.limitName, value: MilliGPUSeconds(row.remaining).secondsText)
+        case .userSpend(let user):
+            return .init(user: user, limit: row.account.limitName, value: MicroDollars(row.remaining).description)
+        case .gateway, .backend:
+            return nil
+        }
     }
 }
 

@@ -9,6 +9,7 @@ import TollgateHTTP
 import TollgateIO
 import TollgateCore
 import TollgateMetering
+import TollgateLimits
 
 struct UsageEndpoint {
     /// nil: no usage log (a gateway built without one, e.g. in unit tests): 503.
@@ -19,7 +20,7 @@ struct UsageEndpoint {
 
     /// The caller's own figures; the route takes no parameters (there is no way to name
     /// another user here).
-    func serveCaller(_ exchange: HTTPExchange, user: String) {
+    func serveCaller(_ exchange: HTTPExchange, user: String, quota: QuotaLedger) {
         if let query = exchange.head.query, !query.isEmpty {
             let name = String(query.prefix { $0 != "=" && $0 != "&" })
             Self.badParameter(exchange, name, "GET /v1/usage reports the caller's own usage and takes no parameters.")
@@ -28,12 +29,27 @@ struct UsageEndpoint {
         let now = Self.nowSeconds
         let today = UsagePeriod.dayText(unixSeconds: now)
         let monthStart = UsagePeriod.monthStart(unixSeconds: now)
+        // The ledger's figures as of the request (the rows below come from the log a moment
+        // later and leave out requests still running, which the ledger holds as reserved).
+        let remaining = Self.quota(quota.row(.userGPU(user)), unit: { MilliGPUSeconds($0).secondsText })
+        let spend = Self.quota(quota.row(.userSpend(user)), unit: { MicroDollars($0).description })
+        let quotaJSON = ",\"quota\":{\"gpu_seconds_per_day\":\(remaining),\"usd_per_month\":\(spend)}"
         submit(.caller(user: user, today: today, monthStart: monthStart), exchange) { answer in
             guard case .caller(let todayRows, let monthRows) = answer else { return nil }
             return "{\"object\":\"usage\",\"user\":\(JSONText.quoted(user))"
                 + ",\"today\":{\"from\":\"\(today)\",\"to\":\"\(today)\"," + Self.period(todayRows) + "}"
-                + ",\"month\":{\"from\":\"\(monthStart)\",\"to\":\"\(today)\"," + Self.period(monthRows) + "}}"
+                + ",\"month\":{\"from\":\"\(monthStart)\",\"to\":\"\(today)\"," + Self.period(monthRows) + "}"
+                + quotaJSON + "}"
         }
+    }
+
+    /// One quota of the caller (SPEC §3: "remaining quota this period"): its limit, what is
+    /// spent, held by requests running, and remaining, in the limit's unit, and when the period
+    /// ends; `null` when the caller has no such limit.
+    private static func quota(_ row: QuotaLedger.Row?, unit: (Int64) -> String) -> String {
+        guard let row else { return "null" }
+        return "{\"limit\":\(unit(row.cap)),\"used\":\(unit(row.spent)),\"reserved\":\(unit(row.reserved))"
+            + ",\"remaining\":\(unit(row.remaining)),\"resets_at\":\"\(CivilDate.dateTimeText(unixSeconds: row.period.end))Z\"}"
     }
 
     /// `"requests":…,…,"models":[…]` of one period.

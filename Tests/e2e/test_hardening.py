@@ -92,12 +92,11 @@ def test_second_serve_on_a_served_address_refuses_to_start(upstream):
 
 def test_serve_warns_about_each_inert_key(upstream):
     from conftest import Gateway, config_for
-    text = config_for(upstream[0]) + "budgets: { usd_per_month: 5 }\n"
+    text = config_for(upstream[0])
     text = text.replace("    api_key: upstream-secret-key\n", "    api_key: upstream-secret-key\n    health: { path: /health }\n", 1)
     gw = Gateway(text)
     try:
         warnings = [l for l in gw.stderr_lines if "has no effect in this version" in l]
-        assert any("`budgets`" in l for l in warnings), gw.stderr_lines
         assert any("`backends.up.health`" in l for l in warnings), gw.stderr_lines
         assert all(l.startswith(str(gw.config) + ":") for l in warnings)
     finally:

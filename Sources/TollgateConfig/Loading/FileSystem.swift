@@ -34,6 +34,17 @@ enum FileSystem {
     static let maximumConfigSize = 16 << 20
 
     static func readText(_ path: String, limit: Int = maximumConfigSize) throws(ReadError) -> String {
+        let bytes = try readBytes(path, limit: limit)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .notUTF8(line: bytes.withUnsafeBufferPointer {
+                YAMLComposer.lineNumber(atOffset: validUTF8Prefix($0), in: $0)
+            })
+        }
+        return text
+    }
+
+    /// The whole file, at most `limit` bytes (a time zone's TZif file, or a config's text).
+    static func readBytes(_ path: String, limit: Int) throws(ReadError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .open(errno: errno) }
         defer { close(fd) }
@@ -51,12 +62,7 @@ enum FileSystem {
             bytes.append(contentsOf: chunk[0..<n])
             guard bytes.count <= limit else { throw .tooLarge(limit: limit) }
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .notUTF8(line: bytes.withUnsafeBufferPointer {
-                YAMLComposer.lineNumber(atOffset: validUTF8Prefix($0), in: $0)
-            })
-        }
-        return text
+        return bytes
     }
 
     /// The length of the longest prefix of `bytes` that is whole UTF-8 scalars.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Keys the schema accepts (SPEC §2) whose behaviour has not landed yet: limits and quotas,
-// budgets, health probes, circuits, idle actions and the router's inputs. A config that sets them must not look protected when it is not, so `serve`
+// Keys the schema accepts (SPEC §2) whose behaviour has not landed yet: health probes,
+// circuits, idle actions and the router's inputs (limits, quotas and budgets are enforced since
+// issue 11). A config that sets them must not look protected when it is not, so `serve`
 // names each one present at start-up (issue 7 item 11). Entries leave this list as their
 // issues land.
 public struct InertKey: Sendable, Equatable {
@@ -12,39 +13,23 @@ public struct InertKey: Sendable, Equatable {
 }
 
 enum InertKeys {
-    private static let limits = "limits and quotas are not enforced yet"
     private static let routing = "the cost-aware router, health and circuits are not active yet"
 
-    /// Top-level sections inert as a whole, or by key inside them.
-    private static let topLevel: [String: String] = ["budgets": limits]
-    private static let defaults: [String: String] = ["timezone": limits]
-    /// Inside a `limits:` mapping (defaults, a group, a user): `requests_per_minute` and
-    /// `concurrent` are enforced (RateLimiter); the quotas are not yet. A user's `group` is in
-    /// effect: it picks the limits the user inherits.
-    private static let limitKeys: [String: String] = ["gpu_seconds_per_day": limits, "usd_per_month": limits]
     private static let model: [String: String] = ["max_latency": routing, "queue_timeout": routing]
     private static let backend: [String: String] = [
         "max_concurrency": routing, "expected_run": routing,
-        "budget_usd_per_month": limits, "health": routing, "circuit": routing,
+        "health": routing, "circuit": routing,
         "idle": "idle actions are not taken yet",
     ]
 
     static func find(in root: YAMLNode) -> [InertKey] {
         var found: [InertKey] = []
-        for (name, line, value) in entries(of: root) {
-            if let reason = topLevel[name] {
-                found.append(InertKey(path: name, line: line, reason: reason))
-                continue
-            }
+        for (name, _, value) in entries(of: root) {
             switch name {
-            case "defaults":
-                collect(value, prefix: "defaults", keys: defaults, into: &found)
-                collectLimits(of: value, prefix: "defaults", into: &found)
-            case "groups", "users", "models", "backends":
+            case "models", "backends":
                 for (entryName, _, entry) in entries(of: value) {
                     let prefix = "\(name).\(entryName)"
                     switch name {
-                    case "groups", "users": collectLimits(of: entry, prefix: prefix, into: &found)
                     case "models": collect(entry, prefix: prefix, keys: model, into: &found)
                     default:
                         var keys = backend
@@ -57,12 +42,6 @@ enum InertKeys {
             }
         }
         return found.sorted { $0.line < $1.line }
-    }
-
-    private static func collectLimits(of node: YAMLNode, prefix: String, into found: inout [InertKey]) {
-        for (name, _, value) in entries(of: node) where name == "limits" {
-            collect(value, prefix: "\(prefix).limits", keys: limitKeys, into: &found)
-        }
     }
 
     private static func collect(_ node: YAMLNode, prefix: String, keys: [String: String], into found: inout [InertKey]) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The small top-level sections (storage, admin, metrics, defaults, groups, budgets) and the
 // `limits:` mapping they share.
+public import TollgateLimits
 
 /// `storage:` — the SQLite usage log.
 public struct StorageConfig: Sendable, Equatable {
@@ -52,10 +53,15 @@ public struct DefaultsConfig: Sendable, Equatable {
     /// `UTC` or an IANA name (`Europe/Berlin`) that exists in the tz database; the calendar
     /// for per-day and per-month quotas.
     public let timezone: String
+    /// `timezone`'s rules, read from its TZif file at load (UTC and its aliases: built in), so
+    /// the plan builds its QuotaCalendar without touching the file system, and a damaged file
+    /// is a config error rather than a silent UTC.
+    public let zoneRules: ZoneRules
 
-    public init(limits: LimitsConfig = .init(), timezone: String = "UTC") {
+    public init(limits: LimitsConfig = .init(), timezone: String = "UTC", zoneRules: ZoneRules = .utc) {
         self.limits = limits
         self.timezone = timezone
+        self.zoneRules = zoneRules
     }
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // server, storage, admin, metrics, defaults, groups, budgets and the `limits:` mapping they
 // share.
+import TollgateLimits
 
 enum GeneralSectionParser {
     static let limitKeys = ["requests_per_minute", "concurrent", "gpu_seconds_per_day", "usd_per_month"]
@@ -37,14 +38,27 @@ enum GeneralSectionParser {
         guard let node, let m = MappingReader(node) else { return d }
         m.checkKeys(allowed: ["limits", "timezone"])
         var timezone = d.timezone
+        var rules = d.zoneRules
         if let zone = m["timezone"], let text = zone.nonEmptyString(expected: "a time zone") {
-            if isKnownTimeZone(text, directory: node.context.zoneInfoDirectory) {
+            let directory = node.context.zoneInfoDirectory
+            if utcNames.contains(text) {
                 timezone = text
+            } else if isKnownTimeZone(text, directory: directory) {
+                do {
+                    rules = try ZoneRules(tzif: try FileSystem.readBytes("\(directory)/\(text)", limit: maximumZoneFileSize))
+                    timezone = text
+                } catch let error as FileSystem.ReadError {
+                    zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
+                } catch let error as ZoneRulesError {
+                    zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
+                } catch {
+                    zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
+                }
             } else {
-                zone.error("unknown time zone '\(ConfigNode.clip(text))' (UTC, or an IANA name like Europe/Berlin from \(node.context.zoneInfoDirectory))")
+                zone.error("unknown time zone '\(ConfigNode.clip(text))' (UTC, or an IANA name like Europe/Berlin from \(directory))")
             }
         }
-        return DefaultsConfig(limits: limits(m["limits"]), timezone: timezone)
+        return DefaultsConfig(limits: limits(m["limits"]), timezone: timezone, zoneRules: rules)
     }
 
     /// `groups:` → groups in file order.
@@ -78,10 +92,16 @@ enum GeneralSectionParser {
             microDollarsPerMonth: m["usd_per_month"]?.money(allowZero: true))
     }
 
+    /// Names that mean UTC without a file: its rules are built in.
+    static let utcNames: Set<String> = ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z"]
+
+    /// The largest TZif file in tzdata is a few KiB; a bound keeps a mistaken path cheap.
+    static let maximumZoneFileSize = 1 << 20
+
     /// UTC (and its aliases), or a name with a file in the tz database. Quota days and months
     /// are computed in this zone, so a typo must not silently become UTC.
     static func isKnownTimeZone(_ name: String, directory: String) -> Bool {
-        if ["UTC", "Etc/UTC", "GMT", "Etc/GMT", "Z"].contains(name) { return true }
+        if utcNames.contains(name) { return true }
         let parts = name.split(separator: "/", omittingEmptySubsequences: false)
         let safe = parts.allSatisfy { part in
             !part.isEmpty && part != "." && part != ".."

@@ -95,6 +95,11 @@ final class ProxyAttempt: BackendSink, RequestBodySource {
         exchange?.attemptTimedOut(self, now: now)
     }
 
+    /// Its QuotaExtendTimer fired: the exchange extends the lease or cuts the attempt off.
+    func quotaTick() {
+        exchange?.attemptQuotaTick(self)
+    }
+
     // MARK: - BackendSink
 
     func backendHead(status: Int, headers: [(String, String)], contentLength: Int?) {

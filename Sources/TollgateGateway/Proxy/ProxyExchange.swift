@@ -47,6 +47,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private let runTarget: RunTarget?
     /// The backend (index into the plan) the current attempt calls.
     private var currentIndex: Int?
+    /// The current attempt's quota lease (SPEC §4): taken before it is dispatched, settled to
+    /// its metered figures when it ends. Dropped with the exchange, it is voided.
+    private var quotaLease: Lease?
+    /// How far the lease covers the current attempt (ms of its run), and its tick.
+    private var quotaCoveredMs: Int64 = 0
+    private var quotaTimer: TimerToken?
 
     init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
          budget: RequestBodyBudget) {
@@ -200,6 +206,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             return
         }
         guard let model = admit(name) else { return }
+        // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
+        // is refused before any backend is tried.
+        if let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
+            refuseQuota(refusal)
+            return
+        }
         // The body's type, once the model is known (SPEC §3: 415 after model and limits).
         if let why = mediaType.refusal(for: operation) {
             fail(415, code: "unsupported_media_type", message: why)
@@ -276,6 +288,19 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         let backend = plan.backends[index]
         if let previous = current { endAttempt(previous, cancelCall: true) }
+        do {
+            quotaLease = try runtime.quota.lease(expectedCharges(backend))
+            quotaCoveredMs = backend.expectedRunMs
+        } catch {
+            if case .backend = error.account {
+                // Over its monthly budget, the backend leaves the candidates (SPEC §4).
+                failureReasons.append("\(backend.name): budget_usd_per_month spent until \(Self.instant(error.resetsAt))")
+                startAttempt()
+            } else {
+                refuseQuota(error)
+            }
+            return
+        }
         currentIndex = index
         usage.attemptStarted(on: backend.name)
         relay.reset(backend: backend.name, spares: runtime.heldReplyBuffers)
@@ -303,6 +328,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                                 startedAt: now,
                                 firstByteTimeoutNs: backend.firstByteTimeoutNs, owner: self)
         current = next
+        // Only a capped quota needs the lease kept ahead of the run (the ledger still books
+        // an uncapped one, so a reload that adds a cap sees what was spent).
+        if user.hasQuota || plan.quotaCaps[.gateway] != nil || backend.monthBudget != nil {
+            quotaTimer = loop.schedule(QuotaExtendTimer(attempt: next), at: now &+ Self.quotaTickNs)
+        }
         runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
         // upload must not count against the time the model has to start answering.
@@ -321,8 +351,105 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         attempt.retire(loop: loop, cancelCall: cancelCall)
         // Each attempt is counted in flight from its start until it is retired, once.
         runtime.metrics.attemptEnded(backend: attempt.backend)
+        if let token = quotaTimer { loop.cancel(token) }
+        quotaTimer = nil
+        let before = (gpu: usage.gpu, cost: usage.cost)
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
                      waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
+        // The lease settles to exactly what the usage log records for this attempt, so the
+        // ledger rebuilt from the log at the next start agrees with this one. A call the
+        // backend never took is voided.
+        if let lease = quotaLease.take() {
+            if taken {
+                lease.settle(actual: QuotaCharge.request(user: user.name, backend: attempt.backend,
+                                                         milliGPUSeconds: (usage.gpu.value &- before.gpu.value),
+                                                         microDollars: (usage.cost - before.cost).value))
+            } else {
+                lease.void()
+            }
+        }
+    }
+
+    // MARK: - Quotas
+
+    /// What an attempt on `backend` leases before it runs (SPEC §4): its `expected_run` of
+    /// GPU time, and in dollars a `per_request` backend's price, a `per_second` one's price of
+    /// the expected run, nothing on an `always_on` (its hours are paid anyway) or free one.
+    private func expectedCharges(_ backend: BackendPlan) -> [QuotaCharge] {
+        let run = MilliGPUSeconds(backend.expectedRunMs)
+        let dollars: MicroDollars
+        switch backend.costModel {
+        case .alwaysOn, .free: dollars = .zero
+        case .perRequest, .perSecond: dollars = backend.costModel.cost(of: run)
+        }
+        return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: run.value,
+                                   microDollars: dollars.value)
+    }
+
+    static let quotaTickNs: UInt64 = 1_000_000_000
+    /// The lease stays this far ahead of the run, so a tick that comes a little late still
+    /// finds the time since the last one covered.
+    static let quotaAheadMs: Int64 = 2_000
+
+    /// The attempt's tick: the lease is extended to cover its run so far and `quotaAheadMs`
+    /// more; when a quota cannot cover that, the attempt is cut off — 504 `quota_exhausted`
+    /// before the response began, the final SSE `error` event after (SPEC §3, §4).
+    func attemptQuotaTick(_ attempt: ProxyAttempt) {
+        quotaTimer = nil
+        guard current === attempt, !attempt.isOver, !exchange.isFinished, let index = currentIndex,
+              plan.backends.indices.contains(index) else { return }
+        let backend = plan.backends[index]
+        let elapsedMs = Int64(clamping: (loop.now &- attempt.startedAt) / 1_000_000)
+        let needed = elapsedMs &+ Self.quotaAheadMs
+        if needed > quotaCoveredMs {
+            let extra = needed &- quotaCoveredMs
+            // A per_second backend's next stretch in dollars (as the meter will price it); the
+            // others cost per request or by the hour, so only their GPU time grows.
+            var dollars: Int64 = 0
+            if case .perSecond = backend.costModel {
+                dollars = (backend.costModel.cost(of: MilliGPUSeconds(needed))
+                           - backend.costModel.cost(of: MilliGPUSeconds(quotaCoveredMs))).value
+            }
+            do {
+                try quotaLease?.extend(by: QuotaCharge.request(user: user.name, backend: backend.name,
+                                                               milliGPUSeconds: extra, microDollars: dollars))
+                quotaCoveredMs = needed
+            } catch {
+                cutOff(attempt, refusal: error)
+                return
+            }
+        }
+        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: attempt), at: loop.now &+ Self.quotaTickNs)
+    }
+
+    private func cutOff(_ attempt: ProxyAttempt, refusal: QuotaRefusal) {
+        usage.error = "quota_exhausted"
+        endAttempt(attempt, cancelCall: true)
+        fail(504, code: "quota_exhausted",
+             message: "Quota exhausted: \(refusal.account.limitName) cannot cover more of this request; it was cut off "
+                + "(the quota resets at \(Self.instant(refusal.resetsAt))).")
+    }
+
+    /// 429 `quota_exceeded` for a user's quota, 503 for the gateway's budget; `Retry-After`
+    /// says when the period ends (RFC 9110 §10.2.3: seconds).
+    private func refuseQuota(_ refusal: QuotaRefusal) {
+        let wait = max(1, refusal.resetsAt &- QuotaLedger.wallClock())
+        var headers = HTTPHeaders()
+        headers.add("retry-after", String(wait))
+        let until = Self.instant(refusal.resetsAt)
+        switch refusal.account {
+        case .userGPU, .userSpend:
+            fail(429, code: "quota_exceeded",
+                 message: "You exceeded your quota: \(refusal.account.limitName) is used up until \(until).",
+                 type: "insufficient_quota", headers: headers)
+        case .gateway, .backend:
+            fail(503, code: "budget_exceeded",
+                 message: "The gateway's monthly budget (budgets.usd_per_month) is spent until \(until).", headers: headers)
+        }
+    }
+
+    private static func instant(_ unixSeconds: Int64) -> String {
+        CivilDate.dateTimeText(unixSeconds: unixSeconds) + "Z"
     }
 
     /// Acts on SPEC §3's table for a failed attempt.
@@ -500,7 +627,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     }
 
     private func fail(_ status: Int, code: String, message: String, closeConnection: Bool = false,
-                      headers: HTTPHeaders = HTTPHeaders()) {
+                      type: String? = nil, headers: HTTPHeaders = HTTPHeaders()) {
         if usage.error == nil { usage.error = code }
         if let current { endAttempt(current, cancelCall: true) }
         guard !exchange.isResponseStarted else {
@@ -514,7 +641,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             leaveLiveStreams()
             return
         }
-        exchange.respondError(status: status, message: message, code: code, headers: headers,
+        exchange.respondError(status: status, message: message, code: code, type: type, headers: headers,
                               close: closeConnection || !exchange.isBodyComplete)
     }
 

@@ -23,6 +23,22 @@ public struct MetricsExposition {
     public var ineligibleBackends: Set<String>
     /// `tollgate_rate_limited_total`: requests refused by a rate limit, by user and limit.
     public var rateLimited: [(user: String, limit: String, count: Int)] = []
+    /// `tollgate_quota_remaining`: per user and limit (`gpu_seconds_per_day` in seconds,
+    /// `usd_per_month` in dollars), as the quota ledger has them at the scrape.
+    public var quotaRemaining: [QuotaRemaining] = []
+
+    public struct QuotaRemaining: Sendable, Equatable {
+        public var user: String
+        public var limit: String
+        /// Already in the unit of the limit (FixedPointText).
+        public var value: String
+
+        public init(user: String, limit: String, value: String) {
+            self.user = user
+            self.limit = limit
+            self.value = value
+        }
+    }
 
     public init(plan: MetricsPlan, counts: MetricsSnapshot, uptimeTotal: [String: MicroDollars] = [:],
                 uptimeMonth: [String: MicroDollars] = [:], usageDropped: Int = 0, nowMs: Int64,
@@ -144,6 +160,13 @@ public struct MetricsExposition {
         out.family("tollgate_rate_limited_total", .counter, help: "Requests refused by a limit (429), by user and limit.")
         writeRateLimited(into: &out, userLabel: userLabel)
         out.family("tollgate_quota_remaining", .gauge, help: "What is left of a user's quota in its current period, by limit.")
+        // Per user by its nature: without the user label (metrics.user_label: false) there is
+        // no series to give.
+        if plan.userLabel {
+            for row in quotaRemaining.sorted(by: { ($0.user, $0.limit) < ($1.user, $1.limit) }) {
+                out.sample("tollgate_quota_remaining", ["user": row.user, "limit": row.limit], row.value)
+            }
+        }
 
         let month = monthFigures(counts)
         out.family("tollgate_spend_forecast_usd", .gauge,
