@@ -68,13 +68,15 @@ struct RateLimiterTests {
     @Test func aNewLimitKeepsTheUsageSoFar() {
         let limiter = RateLimiter()
         for _ in 0..<5 { #expect(limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 10), now: t0).isAdmitted) }
-        // A reload raises the limit to 20: 5 used, so 15 remain (14 after this request).
+        // A reload raises the limit to 20: the 5 tokens left carry over (not a fresh 20).
         let raised = limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 20), now: t0)
-        #expect(raised.requests?.limit == 20 && raised.requests?.remaining == 14)
-        // Lowered to 4 with 6 used: nothing remains, and the wait is the new rate's interval.
-        let lowered = limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 4), now: t0)
+        #expect(raised.requests?.limit == 20 && raised.requests?.remaining == 4)
+        // Lowered to 2: what is left is capped at the new capacity.
+        #expect(limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 2), now: t0).requests?.remaining == 1)
+        #expect(limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 2), now: t0).requests?.remaining == 0)
+        let lowered = limiter.admit(user: "u", limits: RateLimits(requestsPerMinute: 2), now: t0)
         #expect(lowered.refusedBy == .requestsPerMinute)
-        #expect(lowered.retryAfterNs == 15 * Self.second)   // the deficit past the new capacity is not owed
+        #expect(lowered.retryAfterNs == 30 * Self.second)   // 2 per minute: one every 30 s
         // Concurrency in flight carries over a new concurrency limit too.
         let c = RateLimits(concurrent: 3)
         for _ in 0..<3 { #expect(limiter.admit(user: "v", limits: c, now: t0).holdsSlot) }

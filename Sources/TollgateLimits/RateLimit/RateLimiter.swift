@@ -59,7 +59,7 @@ public final class RateLimiter: Sendable {
     public static let concurrentRetryNs: UInt64 = 1_000_000_000
 
     private struct Entry {
-        var bucket: MinuteBucket?
+        var bucket: TokenBucket?
         var inFlight = 0
     }
 
@@ -91,29 +91,38 @@ public final class RateLimiter: Sendable {
         }
     }
 
-    private static func decide(_ entry: inout Entry, limits: RateLimits, now: UInt64) -> RateAdmission {
+    private static func decide(_ entry: inout Entry, limits: RateLimits, now unsignedNow: UInt64) -> RateAdmission {
+        let now = Int64(clamping: unsignedNow)
         if let rpm = limits.requestsPerMinute {
-            if entry.bucket == nil { entry.bucket = MinuteBucket(perMinute: rpm, now: now) }
-            entry.bucket?.setLimit(rpm, now: now)
+            // A new limit (a reload) keeps the tokens left, capped at the new capacity
+            // (TokenBucket.setRequestsPerMinute): the usage so far is not forgotten.
+            if entry.bucket == nil { entry.bucket = TokenBucket(requestsPerMinute: Int64(rpm), now: now) }
+            entry.bucket?.setRequestsPerMinute(Int64(rpm), now: now)
         } else {
             entry.bucket = nil
         }
         if let concurrent = limits.concurrent, entry.inFlight >= concurrent {
-            return RateAdmission(refusedBy: .concurrent, holdsSlot: false, requests: entry.bucket?.figures(now: now),
+            return RateAdmission(refusedBy: .concurrent, holdsSlot: false,
+                                 requests: entry.bucket.map { rate($0, $0.peek(now: now)) },
                                  retryAfterNs: concurrentRetryNs, concurrentLimit: concurrent)
         }
         var requests: RateAdmission.RequestRate?
-        if let decision = entry.bucket?.take(now: now), let perMinute = entry.bucket?.perMinute {
-            requests = .init(limit: perMinute, remaining: decision.remaining, resetNs: decision.resetNs)
+        if let decision = entry.bucket?.take(now: now), let bucket = entry.bucket {
+            requests = rate(bucket, decision)
             if !decision.allowed {
                 return RateAdmission(refusedBy: .requestsPerMinute, holdsSlot: false, requests: requests,
-                                     retryAfterNs: decision.retryAfterNs, concurrentLimit: limits.concurrent)
+                                     retryAfterNs: UInt64(max(decision.retryAfterNs, 0)), concurrentLimit: limits.concurrent)
             }
         }
         let holds = limits.concurrent != nil
         if holds { entry.inFlight += 1 }
         return RateAdmission(refusedBy: nil, holdsSlot: holds, requests: requests, retryAfterNs: 0,
                              concurrentLimit: limits.concurrent)
+    }
+
+    private static func rate(_ bucket: TokenBucket, _ decision: TokenBucket.Decision) -> RateAdmission.RequestRate {
+        .init(limit: Int(clamping: bucket.requestsPerMinute), remaining: Int(clamping: decision.remaining),
+              resetNs: UInt64(max(decision.resetNs, 0)))
     }
 
     /// Ends a request that held a slot (`RateAdmission.holdsSlot`).
@@ -133,79 +142,5 @@ public final class RateLimiter: Sendable {
     /// `tollgate_rate_limited_total`: refusals so far by user and limit (this process's run).
     public func refusals() -> [(user: String, limit: RateLimitName, count: Int)] {
         state.withLock { state in state.refused.map { (user: $0.key.user, limit: $0.key.limit, count: $0.value) } }
-    }
-}
-
-/// The token bucket of one user (L1's `TokenBucket` replaces it once that lands in main):
-/// capacity = the per-minute limit (burst = one minute's worth), refilled continuously at
-/// that many tokens per 60 s. Integer arithmetic in "token-nanoseconds": one token is 60e9
-/// units and every elapsed nanosecond adds `perMinute` units, so the refill is exact.
-struct MinuteBucket: Sendable, Equatable {
-    static let unitsPerToken: Int64 = 60_000_000_000
-    /// Keeps `perMinute × unitsPerToken` far inside Int64 (about 1.5e8 would overflow).
-    static let maxPerMinute = 100_000_000
-
-    private(set) var perMinute: Int
-    /// Units in the bucket, 0 ... capacity.
-    private var level: Int64
-    private var last: UInt64
-
-    init(perMinute: Int, now: UInt64) {
-        self.perMinute = Self.clamp(perMinute)
-        self.level = Int64(self.perMinute) * Self.unitsPerToken
-        self.last = now
-    }
-
-    private static func clamp(_ perMinute: Int) -> Int { min(max(perMinute, 1), maxPerMinute) }
-
-    private var capacity: Int64 { Int64(perMinute) * Self.unitsPerToken }
-
-    struct Decision: Equatable {
-        var allowed: Bool
-        var remaining: Int
-        var retryAfterNs: UInt64
-        var resetNs: UInt64
-    }
-
-    /// A new limit (a reload): what was used so far stays used, so the remaining count is
-    /// the new capacity less the deficit (never below zero).
-    mutating func setLimit(_ perMinute: Int, now: UInt64) {
-        let new = Self.clamp(perMinute)
-        guard new != self.perMinute else { return }
-        refill(now: now)
-        let deficit = capacity - level
-        self.perMinute = new
-        level = max(0, capacity - deficit)
-    }
-
-    private mutating func refill(now: UInt64) {
-        guard now > last else { return }
-        // A minute refills the whole bucket: clamping first keeps the product in range.
-        let elapsed = Int64(min(now - last, UInt64(Self.unitsPerToken)))
-        level = min(capacity, level + elapsed * Int64(perMinute))
-        last = now
-    }
-
-    mutating func take(now: UInt64) -> Decision {
-        refill(now: now)
-        let allowed = level >= Self.unitsPerToken
-        if allowed { level -= Self.unitsPerToken }
-        return Decision(allowed: allowed, remaining: Int(level / Self.unitsPerToken),
-                        retryAfterNs: allowed ? 0 : nanoseconds(toReach: Self.unitsPerToken),
-                        resetNs: nanoseconds(toReach: capacity))
-    }
-
-    /// The figures without taking a token.
-    mutating func figures(now: UInt64) -> RateAdmission.RequestRate {
-        refill(now: now)
-        return .init(limit: perMinute, remaining: Int(level / Self.unitsPerToken), resetNs: nanoseconds(toReach: capacity))
-    }
-
-    /// Until the level reaches `target` units (rounded up to a whole nanosecond).
-    private func nanoseconds(toReach target: Int64) -> UInt64 {
-        guard level < target else { return 0 }
-        let missing = target - level
-        let rate = Int64(perMinute)
-        return UInt64((missing + rate - 1) / rate)
     }
 }
