@@ -49,7 +49,6 @@ class Conn:
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.local = self.sock.getsockname()
 
     def request(self, method, path, key=None, body=None):
         data = b"" if body is None else json.dumps(body).encode()
@@ -80,6 +79,15 @@ def once(gw, method, path, key=None, body=None):
 def models(conn, key):
     status, body, _ = conn.request("GET", "/v1/models", key)
     return status, sorted(m["id"] for m in body["data"]) if status == 200 else body
+
+
+def fresh_models(gw, key):
+    """`models` on a connection of its own."""
+    conn = Conn(gw.port)
+    try:
+        return models(conn, key)
+    finally:
+        conn.close()
 
 
 def chat(model):
@@ -147,16 +155,15 @@ def test_reload_changes_models_users_and_keys_and_keeps_connections(trigger):
             assert body["restart_required"] is False
         else:
             # SIGHUP has no reply: the new plan reaches each loop soon after the log line.
-            assert wait_until(lambda: models(Conn(gw.port), KEEP)[1] == ["chat-a", "chat-b"], 10)
+            assert wait_until(lambda: fresh_models(gw, KEEP) == (200, ["chat-a", "chat-b"]), 10)
 
         # The same connections, not new ones: the kept user sees the new models; the removed
         # key is refused on its very next request.
         assert models(kept, KEEP) == (200, ["chat-a", "chat-b"])
-        assert kept.sock.getsockname() == kept.local
         status, body, resp = doomed.request("GET", "/v1/models", GONE)
         assert status == 401 and body["error"]["code"] == "invalid_api_key"
         assert resp.getheader("connection", "").lower() == "close"
-        assert models(Conn(gw.port), FRESH) == (200, ["chat-a", "chat-b"])
+        assert fresh_models(gw, FRESH) == (200, ["chat-a", "chat-b"])
         status, body, _ = kept.request("POST", "/v1/chat/completions", KEEP, chat("chat-b"))
         assert status == 200, body
         status, body, _ = kept.request("POST", "/v1/chat/completions", KEEP, chat("slow"))
@@ -197,7 +204,7 @@ def test_an_invalid_file_is_refused_with_file_and_line_and_the_old_config_serves
         assert "keeping the running config" in log
         # Nothing changed: same connection, same key, same models; the new key is unknown.
         assert models(kept, KEEP) == (200, ["chat-a", "slow"])
-        assert models(Conn(gw.port), GONE) == (200, ["chat-a", "slow"])
+        assert fresh_models(gw, GONE) == (200, ["chat-a", "slow"])
         assert once(gw, "GET", "/v1/models", FRESH)[0] == 401
         status, _, _ = kept.request("POST", "/v1/chat/completions", KEEP, chat("chat-a"))
         assert status == 200
