@@ -17,7 +17,7 @@ public final class Gateway: Sendable {
     /// The plan requests start with now.
     public var plan: GatewayPlan { currentPlan.withLock { $0 } }
 
-    /// Swaps in a new plan (SIGHUP): every loop installs it for the requests that start after;
+    /// Swaps in a new plan (SIGHUP, POST /admin/reload): every loop installs it for the requests that start after;
     /// requests in flight finish on the plan they started with. Listen address and worker
     /// count are not part of a plan (they need a restart).
     /// - Parameter installed: called (on a loop) once every loop runs `plan`.

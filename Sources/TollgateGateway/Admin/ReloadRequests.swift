@@ -45,6 +45,8 @@ public final class ReloadRequests: Sendable {
 
     /// Queues a request; `deliver` is called later on `loop` with the outcome.
     public func submit(on loop: EventLoop, deliver: @escaping (ReloadOutcome) -> Void) -> Result<Void, Refusal> {
+        // No eventfd (EMFILE at start-up): nothing could wake the reloading thread.
+        guard wakeFD >= 0 else { return .failure(.closed(reason: "the gateway has no wake-up descriptor for reloads")) }
         let waiter = Waiter(loop: loop, deliver: deliver)
         let refusal = queue.withLock { q -> Refusal? in
             if let reason = q.closedReason { return .closed(reason: reason) }
