@@ -18,15 +18,26 @@ public final class Gateway: Sendable {
     /// The plan requests start with now.
     public var plan: GatewayPlan { currentPlan.withLock { $0 } }
 
-    /// Swaps in a new plan (SIGHUP): every loop installs it for the requests that start after;
+    /// Swaps in a new plan (SIGHUP, POST /admin/reload): every loop installs it for the requests that start after;
     /// requests in flight finish on the plan they started with. Listen address and worker
     /// count are not part of a plan (they need a restart).
-    public func reload(_ plan: GatewayPlan) {
+    /// - Parameter installed: called (on a loop) once every loop runs `plan`.
+    public func reload(_ plan: GatewayPlan, installed: (@Sendable () -> Void)? = nil) {
         currentPlan.withLock { $0 = plan }
         quota.setCaps(plan.quotaCaps)
-        contexts.forEach { $0.install(plan) }
+        let remaining = LoopCountdown(group.loops.count)
+        let contexts = self.contexts
+        for loop in group.loops {
+            loop.execute {
+                contexts.get(on: loop)?.install(plan)
+                if remaining.countDown() { installed?() }
+            }
+        }
         beginUptime(plan)
     }
+
+    /// `POST /admin/reload` requests waiting for the reloading thread (ConfigReloader).
+    public let reloadRequests = ReloadRequests()
     private let group: EventLoopGroup
     private let server: HTTPServer
     private let logWriter: LogWriter
@@ -75,6 +86,7 @@ public final class Gateway: Sendable {
         let state = self.state
         let routes = RouteTable()
         let rateLimiter = self.rateLimiter
+        let reloadRequests = self.reloadRequests
         let metricsEndpoint = MetricsEndpoint(contexts: contexts, loopCount: group.loops.count, seed: metricsSeed,
                                               uptime: uptime, usageDropped: { usage?.droppedRows ?? 0 },
                                               committed: { usage?.committed.snapshot() ?? MetricsSnapshot() },
@@ -97,7 +109,8 @@ public final class Gateway: Sendable {
                                              sink: UsageSinks(sinks),
                                              bodyBudget: bodyBudget, curlShare: curlShare,
                                              metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader,
-                                             rateLimiter: rateLimiter)
+                                             rateLimiter: rateLimiter,
+                                             reloadRequests: reloadRequests)
             responder.context.quota = quota
             contexts.set(responder.context, on: loop)
             return responder
@@ -130,6 +143,7 @@ public final class Gateway: Sendable {
     /// Readiness turns false now (`shutdown` does it too; this lets the caller say so after).
     public func beginDraining() {
         state.markDraining()
+        reloadRequests.close(reason: "the gateway is draining")
     }
 
     /// Graceful stop: readiness turns false, listeners close, in-flight requests get up to
@@ -138,6 +152,7 @@ public final class Gateway: Sendable {
     @discardableResult
     public func shutdown(drainTimeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)? = nil) -> Bool {
         state.markDraining()
+        reloadRequests.close(reason: "the gateway is draining")
         // Streams still running a little before the deadline end with SPEC §3's error event;
         // the margin lets that last event reach the client before the server closes the rest.
         let margin = min(drainTimeout / 4, Self.streamEndMargin)
@@ -160,4 +175,12 @@ public final class Gateway: Sendable {
         uptime.begin(plan.alwaysOnBackends, atMs: Int64(nowNs / 1_000_000))
         usage?.beginUptime(backends: plan.alwaysOnBackends, at: Double(nowNs) / 1e9)
     }
+}
+
+/// Counts loops down to the last one (the reload's `installed`).
+private final class LoopCountdown: Sendable {
+    private let left: Atomic<Int>
+    init(_ count: Int) { left = Atomic(count) }
+    /// true for the call that reaches zero.
+    func countDown() -> Bool { left.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 }
 }

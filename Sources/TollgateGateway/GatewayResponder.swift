@@ -28,14 +28,17 @@ final class GatewayResponder: HTTPResponder {
     /// The exchanges of this loop holding a concurrency slot, with their user (released when
     /// the exchange ends, whatever ended it).
     private var slots: [ObjectIdentifier: String] = [:]
+    /// `POST /admin/reload` (nil: a gateway nobody reloads, e.g. a responder tested on its own: 503).
+    private let reload: AdminReloadEndpoint?
     let context: GatewayLoopContext
 
     /// - Parameter metrics: this loop's counters, also among `sink`'s sinks (a new one when nil).
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
          bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
          metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil,
-         rateLimiter: RateLimiter = RateLimiter()) {
+         rateLimiter: RateLimiter = RateLimiter(), reloadRequests: ReloadRequests? = nil) {
         self.rateLimiter = rateLimiter
+        self.reload = reloadRequests.map { AdminReloadEndpoint(requests: $0, loop: loop) }
         self.bodyBudget = bodyBudget
         self.usage = UsageEndpoint(reader: usageReader, loop: loop)
         self.loop = loop
@@ -50,15 +53,23 @@ final class GatewayResponder: HTTPResponder {
     func respond(to exchange: HTTPExchange) {
         switch routes.match(exchange.head) {
         case .notFound:
-            exchange.respondError(status: 404, message: "No route for \(exchange.head.path).", code: "not_found")
+            Self.notFound(exchange)
         case .methodNotAllowed(let allow):
-            var headers = HTTPHeaders()
-            headers.add("allow", allow)
-            exchange.respondError(status: 405, message: "Method \(exchange.head.method) is not allowed on \(exchange.head.path).",
-                                  code: "method_not_allowed", headers: headers)
+            Self.methodNotAllowed(exchange, allow: allow)
         case .found(let route):
             serve(route, exchange)
         }
+    }
+
+    private static func notFound(_ exchange: HTTPExchange) {
+        exchange.respondError(status: 404, message: "No route for \(exchange.head.path).", code: "not_found")
+    }
+
+    private static func methodNotAllowed(_ exchange: HTTPExchange, allow: String) {
+        var headers = HTTPHeaders()
+        headers.add("allow", allow)
+        exchange.respondError(status: 405, message: "Method \(exchange.head.method) is not allowed on \(exchange.head.path).",
+                              code: "method_not_allowed", headers: headers)
     }
 
     private func serve(_ route: Route, _ exchange: HTTPExchange) {
@@ -89,9 +100,24 @@ final class GatewayResponder: HTTPResponder {
             guard let caller = authenticate(exchange) else { return }
             exchange.context = CallerInfo(user: caller.user.name, keyID: caller.keyID)
             usage.serveCaller(exchange, user: caller.user.name, quota: context.quota)
-        case .adminUsage:
+        case .admin(let admin):
+            // The key first, then path and method: without the admin key every /admin path
+            // answers alike, so which ones exist cannot be probed.
             guard authorizeAdmin(exchange) else { return }
-            usage.serveAdmin(exchange)
+            switch admin {
+            case .usage:
+                usage.serveAdmin(exchange)
+            case .reload:
+                guard let reload else {
+                    exchange.respondError(status: 503, message: "This gateway cannot reload its config.", code: "reload_unavailable")
+                    return
+                }
+                reload.serve(exchange)
+            case .notFound:
+                Self.notFound(exchange)
+            case .methodNotAllowed(let allow):
+                Self.methodNotAllowed(exchange, allow: allow)
+            }
         case .api(let operation):
             guard let caller = authenticate(exchange) else { return }
             guard admit(caller, exchange) else { return }

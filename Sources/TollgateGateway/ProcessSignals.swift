@@ -11,6 +11,8 @@ public final class ProcessSignals {
         case reload
         /// SIGTERM or SIGINT: drain and stop.
         case stop
+        /// Not a signal: a `POST /admin/reload` waits for the reloading thread.
+        case reloadRequested
     }
 
     private let fd: Int32
@@ -34,7 +36,21 @@ public final class ProcessSignals {
     deinit { close(fd) }
 
     /// The next signal (blocking, EINTR retried); nil if the descriptor cannot be read.
-    public func next() -> Signal? {
+    /// - Parameter requests: also returns `.reloadRequested` when a `POST /admin/reload` waits
+    ///   (a signal that arrived meanwhile comes first).
+    public func next(requests: ReloadRequests? = nil) -> Signal? {
+        if let requests {
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: requests.wakeFD, events: Int16(POLLIN), revents: 0)]
+            while true {
+                let n = poll(&fds, 2, -1)
+                if n < 0 && tg_errno() == EINTR { continue }
+                guard n > 0 else { return nil }
+                if fds[0].revents != 0 { break }
+                if fds[1].revents & Int16(POLLIN) != 0 { return .reloadRequested }
+                return nil
+            }
+        }
         var info = signalfd_siginfo()
         while true {
             let n = read(fd, &info, MemoryLayout<signalfd_siginfo>.size)

@@ -11,9 +11,20 @@ enum Route: Sendable {
     case metrics
     /// GET /v1/usage: the caller's own usage.
     case usage
-    /// GET /admin/usage: everyone's, with the admin key.
-    case adminUsage
+    /// Any path under /admin: the admin key is checked before the path and the method, so the
+    /// admin routes cannot be probed without it.
+    case admin(AdminRoute)
     case api(APIOperation)
+}
+
+/// An /admin path, once the admin key is proved.
+enum AdminRoute: Sendable, Equatable {
+    /// GET /admin/usage: everyone's usage.
+    case usage
+    /// POST /admin/reload: what SIGHUP does.
+    case reload
+    case notFound
+    case methodNotAllowed(allow: String)
 }
 
 enum RouteMatch {
@@ -40,7 +51,14 @@ struct RouteTable: Sendable {
             // `/v1/run/<model>[/<rest>]`: a model segment is required (RunTarget reads it).
             if head.pathHasPrefix("/v1/run/"), RunTarget(head) != nil { return postOnly(.api(.run), head) }
         }
-        if head.pathEquals("/admin/usage") { return getOnly(.adminUsage, head) }
+        if head.pathEquals("/admin") || head.pathHasPrefix("/admin/") { return .found(.admin(admin(head))) }
+        return .notFound
+    }
+
+    private func admin(_ head: HTTPRequestHead) -> AdminRoute {
+        let isGet = head.method == .get || head.method == .head
+        if head.pathEquals("/admin/usage") { return isGet ? .usage : .methodNotAllowed(allow: "GET, HEAD") }
+        if head.pathEquals("/admin/reload") { return head.method == .post ? .reload : .methodNotAllowed(allow: "POST") }
         return .notFound
     }
 

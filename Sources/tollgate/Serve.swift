@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `tollgate serve`: load the config, start the loops, then wait on a signalfd in the main
-// thread: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config (a config with errors is
-// reported and the running one kept).
+// thread: SIGTERM/SIGINT drain and exit 0; SIGHUP and POST /admin/reload reload the config (a
+// config with errors is reported and the running one kept).
 import TollgateConfig
 import TollgateGateway
 
@@ -49,13 +49,17 @@ struct Serve {
         }
         for line in DemoKeys.announcements(loaded) { Console.error(line) }
         Gateway.releaseStartupMemory()
+        // The one thread that reloads, for SIGHUP and POST /admin/reload alike (ConfigReloader).
+        let reloader = ConfigReloader(path: config, environment: { ProcessEnvironment.current() }, current: loaded,
+                                      log: { Console.error($0) })
         waitLoop: while true {
-            guard let signal = signals.next() else {
+            guard let signal = signals.next(requests: gateway.reloadRequests) else {
                 Console.error("tollgate: reading the signal descriptor failed (\(signals.lastErrorText)); stopping")
                 break
             }
             switch signal {
-            case .reload: reload(gateway, current: loaded)
+            case .reload: reloader.reloadOnSignal(gateway)
+            case .reloadRequested: reloader.reloadOnRequest(gateway)
             case .stop: break waitLoop
             }
         }
@@ -71,22 +75,5 @@ struct Serve {
             Console.error("tollgate: stopped; connections still open at the drain deadline were closed")
         }
         return 0
-    }
-
-    /// SIGHUP: load the file again; if it is valid, new requests use it (backends, models,
-    /// users, keys); `server:` changes need a restart and are reported as such.
-    private func reload(_ gateway: Gateway, current: GatewayConfig) {
-        let result = ConfigLoader.load(path: config, environment: ProcessEnvironment.current())
-        for diagnostic in result.diagnostics { Console.error(diagnostic.description) }
-        guard let fresh = result.config else {
-            Console.error("tollgate: reload: \(config) has errors; keeping the running config")
-            return
-        }
-        if fresh.server != current.server {
-            Console.error("tollgate: reload: changes under server: take effect after a restart")
-        }
-        let plan = GatewayPlan(config: fresh)
-        gateway.reload(plan)
-        Console.error("tollgate: reloaded \(config): \(fresh.backends.count) backends, \(fresh.models.count) models, \(fresh.users.count) users")
     }
 }

@@ -125,6 +125,10 @@ let sectionRuleCases: [RuleCase] = [
     RuleCase("secrets in the wrong shape are not quoted back", """
         admin: tg-admin-literal-key   # E1
         """, ["t.yaml:{E1}: admin: expected a mapping, got a single value"]),
+    RuleCase("a key written in place of a user's settings is not quoted back", """
+        users:
+          alice: tg-user-literal-key   # E1
+        """, ["t.yaml:{E1}: users.alice: expected a mapping of user settings, got a single value"]),
     RuleCase("root is not a mapping", """
         - server   # E1
         """, ["t.yaml:{E1}: the config must be a mapping with keys like server, backends, models and users, got a list"]),

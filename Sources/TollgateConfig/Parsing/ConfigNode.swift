@@ -53,8 +53,11 @@ struct ConfigNode {
         let components = path.split(separator: ".")
         guard let last = components.last else { return false }
         let name = last.split(separator: "[").first.map(String.init) ?? ""
+        // A user's entry given as a single value is most likely a key written in place of
+        // the user's settings (`alice: tg-…`).
         return ["admin", "key", "keys", "api_key", "token", "token_secret", "headers"].contains(name)
             || components.dropLast().last == "headers"
+            || (components.count == 2 && components.first == "users")
     }
 
     func child(_ node: YAMLNode, key: String, keyLine: Int?) -> ConfigNode {
