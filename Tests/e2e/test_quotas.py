@@ -280,3 +280,39 @@ def test_remaining_quota_in_metrics_and_v1_usage():
         assert quota["gpu_seconds_per_day"]["remaining"] == gpu_left
     finally:
         gw.stop()
+
+
+SHORT_PRIOR = f"""
+server: {{ listen: 127.0.0.1:0, workers: 1 }}
+backends:
+  slow:
+    kind: simulated
+    latency: 30s
+    price: {{ per_second: 0.001 }}
+    billing: per_second
+    expected_run: 100ms
+    timeout: 60s
+    first_byte_timeout: 60s
+models:
+  slow: {{ task: chat, backends: [slow] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+    limits: {{ gpu_seconds_per_day: 0.5 }}
+"""
+
+
+def test_a_lease_shorter_than_the_tick_is_extended_before_it_runs_out():
+    # expected_run (100 ms) is shorter than the extension tick (1 s): the lease must be
+    # extended (or the run cut off) when what it covers runs out, not a second later, or the
+    # run books twice the 0.5 GPU-seconds the quota had.
+    from decimal import Decimal
+    gw = Gateway(SHORT_PRIOR)
+    try:
+        status, headers, body = post(gw.port, chat("slow"))
+        assert status == 504 and body["error"]["code"] == "quota_exhausted", body
+        status, text = get(gw.port, "/v1/usage")
+        gpu = json.loads(text, parse_float=Decimal)["quota"]["gpu_seconds_per_day"]
+        assert gpu["reserved"] == 0 and gpu["used"] <= Decimal("0.5"), gpu
+    finally:
+        gw.stop()
