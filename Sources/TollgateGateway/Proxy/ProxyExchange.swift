@@ -331,7 +331,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         // Only a capped quota needs the lease kept ahead of the run (the ledger still books
         // an uncapped one, so a reload that adds a cap sees what was spent).
         if user.hasQuota || plan.quotaCaps[.gateway] != nil || backend.monthBudget != nil {
-            quotaTimer = loop.schedule(QuotaExtendTimer(attempt: next), at: now &+ Self.quotaTickNs)
+            scheduleQuotaTick(next)
         }
         runtime.metrics.attemptStarted(backend: backend.name)
         // The first-byte clock starts once the whole body is with the backend: a 100 MB
@@ -419,7 +419,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                 return
             }
         }
-        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: attempt), at: loop.now &+ Self.quotaTickNs)
+        scheduleQuotaTick(attempt)
+    }
+
+    /// The next tick: a second from now, or sooner when the lease's cover runs out first (an
+    /// `expected_run` shorter than the tick), so a run is never past what its lease holds for
+    /// longer than the loop's timer latency before it is extended or cut off.
+    private func scheduleQuotaTick(_ attempt: ProxyAttempt) {
+        let (coveredNs, overflow) = UInt64(max(0, quotaCoveredMs)).multipliedReportingOverflow(by: 1_000_000)
+        let (coveredEnd, past) = attempt.startedAt.addingReportingOverflow(overflow ? .max : coveredNs)
+        let tick = loop.now &+ Self.quotaTickNs
+        quotaTimer = loop.schedule(QuotaExtendTimer(attempt: attempt), at: past ? tick : min(tick, coveredEnd))
     }
 
     private func cutOff(_ attempt: ProxyAttempt, refusal: QuotaRefusal) {
