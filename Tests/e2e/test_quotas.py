@@ -316,3 +316,38 @@ def test_a_lease_shorter_than_the_tick_is_extended_before_it_runs_out():
         assert gpu["reserved"] == 0 and gpu["used"] <= Decimal("0.5"), gpu
     finally:
         gw.stop()
+
+
+ALWAYS_ON = f"""
+server: {{ listen: 127.0.0.1:0, workers: 2, max_connections: 1000 }}
+backends:
+  box:
+    kind: simulated
+    latency: 300ms
+    price: {{ per_hour: 3.6 }}
+    billing: always_on
+    expected_run: 1s
+models:
+  m: {{ task: chat, backends: [box] }}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+    limits: {{ usd_per_month: 0.0015 }}
+"""
+
+
+def test_always_on_requests_lease_their_dollar_share_so_a_burst_cannot_overshoot():
+    # An always_on backend attributes each request its share of the hour (0.001 $/s here),
+    # and the dollar quota books it: the lease must hold that share too, or every request of
+    # a burst passes "something remains" at once and the month's 0.0015 $ is overshot.
+    from decimal import Decimal
+    gw = Gateway(ALWAYS_ON)
+    try:
+        results = burst(gw.port, 10)
+        assert all(r is not None for r in results)
+        assert any(r[0] == 200 for r in results), results
+        status, text = get(gw.port, "/v1/usage")
+        spend = json.loads(text, parse_float=Decimal)["quota"]["usd_per_month"]
+        assert spend["reserved"] == 0 and spend["used"] <= Decimal("0.0015"), spend
+    finally:
+        gw.stop()
