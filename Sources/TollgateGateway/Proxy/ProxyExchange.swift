@@ -373,17 +373,14 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     // MARK: - Quotas
 
     /// What an attempt on `backend` leases before it runs (SPEC §4): its `expected_run` of
-    /// GPU time, and in dollars a `per_request` backend's price, a `per_second` one's price of
-    /// the expected run, nothing on an `always_on` (its hours are paid anyway) or free one.
+    /// GPU time, and in dollars what the meter will attribute to that run — a `per_request`
+    /// backend's price, a `per_second` one's price of the run, an `always_on` one's share of
+    /// the hour (the settle books that share, so a lease without it would let a burst through
+    /// on "something remains" and overshoot), nothing on a free one.
     private func expectedCharges(_ backend: BackendPlan) -> [QuotaCharge] {
         let run = MilliGPUSeconds(backend.expectedRunMs)
-        let dollars: MicroDollars
-        switch backend.costModel {
-        case .alwaysOn, .free: dollars = .zero
-        case .perRequest, .perSecond: dollars = backend.costModel.cost(of: run)
-        }
         return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: run.value,
-                                   microDollars: dollars.value)
+                                   microDollars: backend.costModel.cost(of: run).value)
     }
 
     static let quotaTickNs: UInt64 = 1_000_000_000
@@ -403,13 +400,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         let needed = elapsedMs &+ Self.quotaAheadMs
         if needed > quotaCoveredMs {
             let extra = needed &- quotaCoveredMs
-            // A per_second backend's next stretch in dollars (as the meter will price it); the
-            // others cost per request or by the hour, so only their GPU time grows.
-            var dollars: Int64 = 0
-            if case .perSecond = backend.costModel {
-                dollars = (backend.costModel.cost(of: MilliGPUSeconds(needed))
-                           - backend.costModel.cost(of: MilliGPUSeconds(quotaCoveredMs))).value
-            }
+            // The next stretch in dollars as the meter will price it (a per_second price, an
+            // always_on share of the hour; 0 for a per_request price, paid once): the
+            // differences add up to the price of the whole covered run, rounding included.
+            let dollars = max(0, (backend.costModel.cost(of: MilliGPUSeconds(needed))
+                                  - backend.costModel.cost(of: MilliGPUSeconds(quotaCoveredMs))).value)
             do {
                 try quotaLease?.extend(by: QuotaCharge.request(user: user.name, backend: backend.name,
                                                                milliGPUSeconds: extra, microDollars: dollars))
