@@ -351,3 +351,19 @@ def test_always_on_requests_lease_their_dollar_share_so_a_burst_cannot_overshoot
         assert spend["reserved"] == 0 and spend["used"] <= Decimal("0.0015"), spend
     finally:
         gw.stop()
+
+
+def test_a_quota_smaller_than_the_expected_run_is_still_used_and_cut_off_at_its_cap():
+    # 0.5 GPU-seconds left and an expected_run of 1 s: the lease takes what remains (SPEC §4:
+    # never more than what remains), the run is admitted and cut off at the cap, rather than
+    # the user being refused a quota they still have.
+    from decimal import Decimal
+    gw = Gateway(SHORT_PRIOR.replace("expected_run: 100ms", "expected_run: 1s"))
+    try:
+        status, headers, body = post(gw.port, chat("slow"))
+        assert status == 504 and body["error"]["code"] == "quota_exhausted", body
+        status, text = get(gw.port, "/v1/usage")
+        gpu = json.loads(text, parse_float=Decimal)["quota"]["gpu_seconds_per_day"]
+        assert gpu["reserved"] == 0 and Decimal("0.3") <= gpu["used"] <= Decimal("0.5"), gpu
+    finally:
+        gw.stop()
