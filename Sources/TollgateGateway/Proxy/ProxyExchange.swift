@@ -289,8 +289,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         let backend = plan.backends[index]
         if let previous = current { endAttempt(previous, cancelCall: true) }
         do {
-            quotaLease = try runtime.quota.lease(expectedCharges(backend))
-            quotaCoveredMs = backend.expectedRunMs
+            let ledger = runtime.quota
+            var lease: Lease?
+            quotaCoveredMs = try coverableRun(backend, from: nil, to: backend.expectedRunMs) { (charges) throws(QuotaRefusal) in
+                lease = try ledger.lease(charges)
+            }
+            quotaLease = lease.take()
         } catch {
             if case .backend = error.account {
                 // Over its monthly budget, the backend leaves the candidates (SPEC §4).
@@ -372,21 +376,73 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     // MARK: - Quotas
 
-    /// What an attempt on `backend` leases before it runs (SPEC §4): its `expected_run` of
-    /// GPU time, and in dollars what the meter will attribute to that run — a `per_request`
-    /// backend's price, a `per_second` one's price of the run, an `always_on` one's share of
-    /// the hour (the settle books that share, so a lease without it would let a burst through
-    /// on "something remains" and overshoot), nothing on a free one.
-    private func expectedCharges(_ backend: BackendPlan) -> [QuotaCharge] {
-        let run = MilliGPUSeconds(backend.expectedRunMs)
-        return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: run.value,
-                                   microDollars: backend.costModel.cost(of: run).value)
+    /// What an attempt on `backend` holds to run up to `to` ms, from `from` ms already held
+    /// (nil: a new lease). GPU time, and in dollars what the meter will attribute to that run —
+    /// a `per_request` backend's price (once, in the lease), a `per_second` one's price of the
+    /// run, an `always_on` one's share of the hour (the settle books that share, so a lease
+    /// without it would let a burst through on "something remains" and overshoot), nothing on
+    /// a free one. An extension's dollars are the difference of the two prices, so the pieces
+    /// add up to the price of the whole covered run, rounding included.
+    private func charges(_ backend: BackendPlan, from: Int64?, to: Int64) -> [QuotaCharge] {
+        let price = backend.costModel.cost(of: MilliGPUSeconds(to))
+        let dollars = from.map { price - backend.costModel.cost(of: MilliGPUSeconds($0)) } ?? price
+        return QuotaCharge.request(user: user.name, backend: backend.name, milliGPUSeconds: to &- (from ?? 0),
+                                   microDollars: max(0, dollars.value))
+    }
+
+    /// Reserves the run up to `to` ms through `take` — or, when a user's or the gateway's
+    /// quota cannot cover that much but still has some, the longest shorter run it covers
+    /// (SPEC §4: a lease never more than what remains; a user is never locked out of a quota
+    /// they still have: the run is admitted and cut off at the cap). The run reached, in ms.
+    /// A `per_request` price is all or nothing, and a backend's own budget is not shortened
+    /// (over it, the backend leaves the candidates).
+    private func coverableRun(_ backend: BackendPlan, from: Int64?, to wanted: Int64,
+                              _ take: ([QuotaCharge]) throws(QuotaRefusal) -> Void) throws(QuotaRefusal) -> Int64 {
+        let start = from ?? 0
+        var to = max(start, wanted)
+        var tries = 0
+        while true {
+            let wantedCharges = charges(backend, from: from, to: to)
+            do {
+                try take(wantedCharges)
+                return to
+            } catch {
+                tries += 1
+                guard tries < 8, error.remaining > 0, let shorter = Self.shorterRun(
+                    span: to &- start, charges: wantedCharges, refusal: error, costModel: backend.costModel) else { throw error }
+                to = start &+ shorter
+            }
+        }
+    }
+
+    /// A run shorter than `span` (> 0) whose charge on the refusing account fits what it has
+    /// left, or nil when none can.
+    private static func shorterRun(span: Int64, charges: [QuotaCharge], refusal: QuotaRefusal,
+                                   costModel: CostModel) -> Int64? {
+        let amount = charges.first { $0.account == refusal.account }?.amount ?? 0
+        var run: Int64
+        switch refusal.account {
+        case .backend:
+            return nil
+        case .userGPU:
+            run = refusal.remaining
+        case .userSpend, .gateway:
+            if case .perRequest = costModel { return nil }
+            guard amount > refusal.remaining, amount > 0, span > 0 else { return nil }
+            // span × remaining / amount < span (remaining < amount), so the quotient fits.
+            let product = UInt64(span).multipliedFullWidth(by: UInt64(refusal.remaining))
+            run = Int64(UInt64(amount).dividingFullWidth(product).quotient)
+        }
+        run = min(run, span &- 1)
+        return run > 0 ? run : nil
     }
 
     static let quotaTickNs: UInt64 = 1_000_000_000
     /// The lease stays this far ahead of the run, so a tick that comes a little late still
     /// finds the time since the last one covered.
     static let quotaAheadMs: Int64 = 2_000
+    /// How long before its lease's cover runs out a run's tick comes.
+    static let quotaMarginMs: Int64 = 50
 
     /// The attempt's tick: the lease is extended to cover its run so far and `quotaAheadMs`
     /// more; when a quota cannot cover that, the attempt is cut off — 504 `quota_exhausted`
@@ -399,16 +455,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         let elapsedMs = Int64(clamping: (loop.now &- attempt.startedAt) / 1_000_000)
         let needed = elapsedMs &+ Self.quotaAheadMs
         if needed > quotaCoveredMs {
-            let extra = needed &- quotaCoveredMs
-            // The next stretch in dollars as the meter will price it (a per_second price, an
-            // always_on share of the hour; 0 for a per_request price, paid once): the
-            // differences add up to the price of the whole covered run, rounding included.
-            let dollars = max(0, (backend.costModel.cost(of: MilliGPUSeconds(needed))
-                                  - backend.costModel.cost(of: MilliGPUSeconds(quotaCoveredMs))).value)
             do {
-                try quotaLease?.extend(by: QuotaCharge.request(user: user.name, backend: backend.name,
-                                                               milliGPUSeconds: extra, microDollars: dollars))
-                quotaCoveredMs = needed
+                quotaCoveredMs = try coverableRun(backend, from: quotaCoveredMs, to: needed) { (charges) throws(QuotaRefusal) in
+                    try quotaLease?.extend(by: charges)
+                }
             } catch {
                 cutOff(attempt, refusal: error)
                 return
@@ -421,7 +471,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// `expected_run` shorter than the tick), so a run is never past what its lease holds for
     /// longer than the loop's timer latency before it is extended or cut off.
     private func scheduleQuotaTick(_ attempt: ProxyAttempt) {
-        let (coveredNs, overflow) = UInt64(max(0, quotaCoveredMs)).multipliedReportingOverflow(by: 1_000_000)
+        // A little before the cover ends, so a timer that fires late still cuts the run off
+        // within what its lease holds.
+        let (coveredNs, overflow) = UInt64(max(0, quotaCoveredMs &- Self.quotaMarginMs)).multipliedReportingOverflow(by: 1_000_000)
         let (coveredEnd, past) = attempt.startedAt.addingReportingOverflow(overflow ? .max : coveredNs)
         let tick = loop.now &+ Self.quotaTickNs
         quotaTimer = loop.schedule(QuotaExtendTimer(attempt: attempt), at: past ? tick : min(tick, coveredEnd))
