@@ -31,6 +31,20 @@ import TollgateLimits
         #expect(ledger.remaining(.userSpend("a")) == 100)
     }
 
+    /// A backend's saturated report (spent = Int64.max) with open leases above a cap a reload
+    /// lowered: cap - spent - reserved must not wrap around into a huge "remaining" that hands
+    /// the account an unlimited quota.
+    @Test func remainingNeverWrapsIntoAHugeBalance() throws {
+        let ledger = Self.ledger([.userGPU("a"): 3_000])
+        let open = try ledger.lease([QuotaCharge(.userGPU("a"), 1_000)])
+        let big = try ledger.lease([QuotaCharge(.userGPU("a"), 2_000)])
+        ledger.setCaps([.userGPU("a"): 10])
+        big.settle(actual: [QuotaCharge(.userGPU("a"), .max)])
+        #expect(ledger.remaining(.userGPU("a")) == 0)
+        #expect(throws: QuotaRefusal.self) { _ = try ledger.lease([QuotaCharge(.userGPU("a"), 1)]) }
+        open.void()
+    }
+
     @Test func settleBooksTheActualFigure() throws {
         let ledger = Self.ledger([.userSpend("a"): 100, .gateway: 1_000])
         let lease = try ledger.lease([QuotaCharge(.userSpend("a"), 50), QuotaCharge(.gateway, 50)])
