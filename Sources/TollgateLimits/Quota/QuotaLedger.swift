@@ -21,7 +21,11 @@ public final class QuotaLedger: Sendable {
 
         var remaining: Int64 {
             guard let cap else { return .max }
-            return max(0, cap &- spent &- reserved)
+            // Saturating: spent can reach Int64.max (a settle above its lease is booked as
+            // metered) and reserved can exceed a cap a reload lowered; wrapping arithmetic
+            // would turn that into a huge balance.
+            let (used, overflow) = spent.addingReportingOverflow(reserved)
+            return overflow || used >= cap ? 0 : cap - used
         }
     }
 
