@@ -415,8 +415,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
     }
 
-    /// A run shorter than `span` (> 0) whose charge on the refusing account fits what it has
-    /// left, or nil when none can.
+    /// A run shorter than `span` (and longer than `quotaMarginMs`) whose charge on the refusing
+    /// account fits what it has left, or nil when none can.
     private static func shorterRun(span: Int64, charges: [QuotaCharge], refusal: QuotaRefusal,
                                    costModel: CostModel) -> Int64? {
         let amount = charges.first { $0.account == refusal.account }?.amount ?? 0
@@ -434,7 +434,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             run = Int64(UInt64(amount).dividingFullWidth(product).quotient)
         }
         run = min(run, span &- 1)
-        return run > 0 ? run : nil
+        // A run the tick would cut off as soon as it starts is not worth dispatching.
+        return run > quotaMarginMs ? run : nil
     }
 
     static let quotaTickNs: UInt64 = 1_000_000_000
