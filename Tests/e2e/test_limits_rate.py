@@ -260,3 +260,43 @@ def test_a_reload_applies_the_new_limit_and_keeps_the_usage_so_far(counting):
         assert metric(gw, "tollgate_rate_limited_total", user="rpm-user", limit="requests_per_minute") == 1
     finally:
         assert gw.stop() == 0
+
+
+def test_every_way_an_admitted_request_ends_gives_its_slot_back(counting):
+    # concurrent: 1, so any slot kept by a request that ended would refuse the next one: a
+    # body cut off before the model, a wrong media type (415), malformed JSON (400), an unknown
+    # model (404), a body over its declared length read by nobody, and keep-alive reuse.
+    import socket
+    gw = Gateway(config(counting.port, workers=1, rpm=1000, concurrent=1))
+    try:
+        def raw(head_and_body, read=True):
+            sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+            try:
+                sock.sendall(head_and_body)
+                return sock.recv(65536) if read else b""
+            finally:
+                sock.close()
+
+        def head(content_type, length):
+            return (b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + CONC_KEY.encode()
+                    + b"\r\nContent-Type: " + content_type + b"\r\nContent-Length: " + str(length).encode() + b"\r\n\r\n")
+
+        # Each must give its slot back: the next request is served, not refused 429 (the
+        # gateway hears of a client's close a moment later, hence the poll).
+        def slot_free():
+            return wait_until(lambda: post(gw.port, CONC_KEY)[0] == 200, 10)
+
+        raw(head(b"application/json", 1000) + b'{"mess', read=False)  # client leaves mid-body
+        assert slot_free()
+        raw(head(b"application/json", 100000) + b'{"model":"slow","messages":[', read=False)  # past the model
+        assert slot_free()
+        form = b'--b\r\nContent-Disposition: form-data; name="model"\r\n\r\nfast\r\n--b--\r\n'
+        assert raw(head(b"multipart/form-data; boundary=b", len(form)) + form).startswith(b"HTTP/1.1 415")
+        assert slot_free()
+        assert raw(head(b"application/json", 5) + b"{nope").startswith(b"HTTP/1.1 400")
+        assert slot_free()
+        assert post(gw.port, CONC_KEY, model="nope")[0] == 404
+        statuses = [post(gw.port, CONC_KEY)[0] for _ in range(3)]
+        assert statuses == [200, 200, 200], statuses
+    finally:
+        assert gw.stop() == 0
