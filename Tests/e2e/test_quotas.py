@@ -367,3 +367,28 @@ def test_a_quota_smaller_than_the_expected_run_is_still_used_and_cut_off_at_its_
         assert gpu["reserved"] == 0 and Decimal("0.3") <= gpu["used"] <= Decimal("0.5"), gpu
     finally:
         gw.stop()
+
+
+def test_a_client_that_leaves_mid_stream_leaves_no_quota_reserved():
+    # The lease of a stream whose client hangs up is settled (the run so far is booked), never
+    # left holding quota: reserved goes back to 0 and used covers the seconds it ran.
+    import socket
+    from decimal import Decimal
+    gw = Gateway(LONG)
+    try:
+        sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+        body = json.dumps(chat("trickle", stream=True)).encode()
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                     + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                     + b"\r\n\r\n" + body)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+        def usage():
+            return json.loads(get(gw.port, "/v1/usage")[1], parse_float=Decimal)["quota"]["gpu_seconds_per_day"]
+        assert usage()["reserved"] > 0
+        sock.close()
+        assert wait_until(lambda: usage()["reserved"] == 0, 10), usage()
+        gpu = usage()
+        assert Decimal("0") < gpu["used"] <= Decimal("3") and gpu["used"] + gpu["remaining"] == Decimal("3"), gpu
+    finally:
+        gw.stop()
