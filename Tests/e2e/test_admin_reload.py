@@ -300,3 +300,19 @@ def test_keys_never_reach_the_log_the_database_metrics_or_the_replies():
     for where, text in [("stderr", stderr), ("access log", access), ("replies and /metrics", "\n".join(seen))]:
         assert TAG not in text and TAG[:8] not in text, where
     assert TAG.encode() not in database and TAG[:8].encode() not in database
+
+
+def test_what_needs_a_restart_is_said_until_the_restart():
+    # `server:` and `defaults.timezone` (the quota calendar) are fixed at start-up: a reload
+    # that changes them says so, and so does every later reload, since the running server
+    # still has the values it started with.
+    gw = Gateway(config())
+    try:
+        changed = config().replace("workers: 2", "workers: 1") + "defaults: { timezone: Europe/Berlin }\n"
+        gw.config.write_text(changed + f"storage:\n  sqlite: {gw.db_path}\n")
+        for _ in range(2):
+            status, body = reload(gw, "post")
+            assert status == 200 and body["restart_required"] is True, body
+        assert "take effect after a restart" in read_stderr(gw)
+    finally:
+        gw.stop()

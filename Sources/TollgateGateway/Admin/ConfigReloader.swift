@@ -10,8 +10,11 @@ public final class ConfigReloader {
     private let path: String
     private let environment: () -> [String: String]
     private let log: (String) -> Void
-    /// The config running now (its `server:` section is compared: that part needs a restart).
-    private var current: GatewayConfig
+    /// What only a restart changes, as the process started with it: the `server:` section
+    /// and `defaults.timezone` (the quota calendar). Compared with every reload's file, not
+    /// the last reload's, since a reload never applies them.
+    private let startedServer: ServerConfig
+    private let startedTimezone: String
 
     /// - Parameters:
     ///   - path: the config file as named on the command line.
@@ -22,7 +25,8 @@ public final class ConfigReloader {
                 log: @escaping (String) -> Void) {
         self.path = path
         self.environment = environment
-        self.current = current
+        self.startedServer = current.server
+        self.startedTimezone = current.defaults.timezone
         self.log = log
     }
 
@@ -56,15 +60,19 @@ public final class ConfigReloader {
             "\(path):\($0.line): warning: `\($0.path)` is accepted but has no effect in this version: \($0.reason)"
         }
         for line in inert { log(line) }
-        let restartRequired = fresh.server != current.server
-        if restartRequired {
+        let serverChanged = fresh.server != startedServer
+        let zoneChanged = fresh.defaults.timezone != startedTimezone
+        if serverChanged {
             log("tollgate: reload (\(trigger)): changes under server: take effect after a restart")
         }
+        if zoneChanged {
+            log("tollgate: reload (\(trigger)): defaults.timezone (the quota calendar) takes effect after a restart")
+        }
+        let restartRequired = serverChanged || zoneChanged
         let summary = ReloadSummary(file: path, backends: fresh.backends.count, models: fresh.models.count,
                                     users: fresh.users.count, keys: fresh.users.reduce(0) { $0 + $1.keys.count },
                                     warnings: result.warnings.map(\.description) + inert,
                                     restartRequired: restartRequired)
-        current = fresh
         let outcome = ReloadOutcome.reloaded(summary)
         gateway.reload(GatewayPlan(config: fresh)) { ReloadRequests.answer(waiters, with: outcome) }
         log("tollgate: reloaded \(path) (\(trigger)): \(summary.backends) backends, \(summary.models) models, \(summary.users) users")
