@@ -30,10 +30,10 @@ public struct QuotaCalendar: Sendable, Equatable {
     /// month's.
     public func month(containing unixSeconds: Int64) -> CalendarPeriod {
         let date = date(at: unixSeconds)
-        let first = CivilDate(daysSinceEpoch: CivilDate.daysSinceEpoch(year: date.year, month: date.month, day: 1))
-        let next = date.month == 12 ? (date.year + 1, 1) : (date.year, date.month + 1)
-        return Self.around(unixSeconds, CalendarPeriod(date: first, start: start(ofLocalDay: first.daysSinceEpoch),
-                                                       end: start(ofLocalDay: CivilDate.daysSinceEpoch(year: next.0, month: next.1, day: 1))))
+        let firstDay = CivilDate.daysSinceEpoch(year: date.year, month: date.month, day: 1)
+        let nextFirstDay = firstDay + Int64(CivilDate.days(inMonth: date.month, of: date.year))
+        return Self.around(unixSeconds, CalendarPeriod(date: CivilDate(daysSinceEpoch: firstDay), start: start(ofLocalDay: firstDay),
+                                                       end: start(ofLocalDay: nextFirstDay)))
     }
 
     /// The period, stretched if need be to contain `t` (clamped). Real zones never need it:
