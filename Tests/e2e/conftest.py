@@ -38,6 +38,14 @@ def stop_process(proc, seconds=10):
         proc.wait()
 
 
+def free_port():
+    """A loopback TCP port nothing listens on right now (for a peer process to bind)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(predicate, seconds=10):
     """Polls `predicate` until it holds or `seconds` pass (no fixed sleeps in the tests)."""
     deadline = time.monotonic() + seconds

@@ -18,17 +18,11 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import USER_KEY, Gateway, stop_process, wait_until
+from conftest import USER_KEY, Gateway, free_port, stop_process, wait_until
 
 HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "hf_space-secret-token-0123456789"
 AUTH = {"Authorization": f"Bearer {USER_KEY}"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SpaceApp:
