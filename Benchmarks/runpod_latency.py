@@ -13,11 +13,8 @@ both alike. Prints p50/p99 of each and the difference.
 import argparse
 import http.client
 import json
-import os
 import pathlib
-import select
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +22,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
 import fake_runpod  # noqa: E402
+from tools import serve_tollgate  # noqa: E402
 
 KEY = "tg-bench-runpod-key-0000000000000"
 
@@ -49,19 +47,7 @@ users:
   bench:
     keys: ["{KEY}"]
 """)
-    proc = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    pending = b""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], 0.2)
-        if ready:
-            pending += os.read(proc.stderr.fileno(), 65536)
-            for line in pending.decode(errors="replace").splitlines():
-                if "listening on" in line:
-                    return proc, int(line.strip().rsplit(":", 1)[1])
-    proc.kill()
-    raise SystemExit("tollgate did not start")
+    return serve_tollgate(binary, config, "runpod_latency.py")
 
 
 def timed(port, path, body, headers, n):

@@ -30,6 +30,35 @@ import urllib.request
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
+# ---------------------------------------------------------------- the gateway
+
+def serve_tollgate(binary, config, who):
+    """Starts `tollgate serve --config CONFIG` (listen: 127.0.0.1:0) and returns (proc, port) once
+    it logs `listening on`; stderr is drained from then on so the gateway never blocks on a full
+    pipe. Exits the script (`who: tollgate did not start: …`) if it does not start within 20 s."""
+    import select
+    import threading
+    proc = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    fd, pending, deadline = proc.stderr.fileno(), b"", time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        pending += chunk
+        for line in pending.decode(errors="replace").splitlines():
+            if "listening on" in line:
+                threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(fd, 65536), b"")], daemon=True).start()
+                return proc, int(line.strip().rsplit(":", 1)[1])
+    proc.kill()
+    raise SystemExit(f"{who}: tollgate did not start: " + pending.decode(errors="replace"))
+
+
 # ---------------------------------------------------------------- processes and memory
 
 def _stat_fields(pid):

@@ -17,7 +17,6 @@ import http.client
 import json
 import os
 import pathlib
-import select
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tools import serve_tollgate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 KEY = "tg-bench-uploads-key-0000000000"
@@ -99,26 +100,7 @@ users:
 storage:
   sqlite: {workdir}/usage.db
 """)
-    proc = subprocess.Popen([binary, "serve", "--config", str(config)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    fd, pending, deadline = proc.stderr.fileno(), b"", time.monotonic() + 20
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        pending += chunk
-        for line in pending.decode(errors="replace").splitlines():
-            if "listening on" in line:
-                # Keep draining stderr so the gateway never blocks on a full pipe.
-                threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(fd, 65536), b"")], daemon=True).start()
-                return proc, int(line.strip().rsplit(":", 1)[1])
-    proc.kill()
-    raise SystemExit("uploads.py: tollgate did not start: " + pending.decode(errors="replace"))
+    return serve_tollgate(binary, config, "uploads.py")
 
 
 def upload(port, size, results):

@@ -38,6 +38,14 @@ def stop_process(proc, seconds=10):
         proc.wait()
 
 
+def free_port():
+    """A loopback TCP port nothing listens on right now (for a peer process to bind)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(predicate, seconds=10):
     """Polls `predicate` until it holds or `seconds` pass (no fixed sleeps in the tests)."""
     deadline = time.monotonic() + seconds
@@ -65,10 +73,19 @@ def read_to_end(sock):
         received += chunk
 
 
+def read_response(sock):
+    """Reads the one HTTP response the peer sends on `sock`, then closes it; returns (response, body)."""
+    import http.client
+    resp = http.client.HTTPResponse(sock)
+    resp.begin()
+    body = resp.read()
+    sock.close()
+    return resp, body
+
+
 def upload_embedding(port, model, size):
     """POSTs an embeddings request whose `input` is `size` bytes, in 1 MiB sends (a client
     faster than any upstream on loopback); returns (status, total bytes of the body)."""
-    import http.client
     import socket
     prefix, suffix = b'{"model":"' + model.encode() + b'","input":"', b'"}'
     total = len(prefix) + size + len(suffix)
@@ -79,10 +96,7 @@ def upload_embedding(port, model, size):
     for _ in range(size // len(block)):
         sock.sendall(block)
     sock.sendall(suffix)
-    resp = http.client.HTTPResponse(sock)
-    resp.begin()
-    resp.read()
-    sock.close()
+    resp, _ = read_response(sock)
     return resp.status, total
 
 

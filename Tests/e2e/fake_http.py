@@ -126,8 +126,8 @@ class Worker:
         with self.lock:
             return list(self.seen)
 
-    def handle(self, handler):
-        """Reads the body (small JSON bodies kept for the answer), answers as the worker."""
+    def read_request(self, handler):
+        """Reads and records the body; returns it if small (≤ 1 MiB, kept for the answer), else b""."""
         small = int(handler.headers.get("Content-Length") or -1)
         if 0 <= small <= 1 << 20:
             body = handler.rfile.read(small)
@@ -135,6 +135,11 @@ class Worker:
         else:
             body, (size, sha) = b"", read_body(handler)
         self.record(handler, size, sha)
+        return body, size, sha
+
+    def handle(self, handler):
+        """Reads the body (small JSON bodies kept for the answer), answers as the worker."""
+        body, size, sha = self.read_request(handler)
         self.reply(handler, *worker_answer(handler.command, handler.path,
                                            {k.lower(): v for k, v in handler.headers.items()}, size, sha, body))
 

@@ -14,7 +14,6 @@ webhook-proxy-auth):
 - Every response carries `Modal-Function-Call-Id: fc-…`.
 `cross_origin` makes the Location point at another origin (another port on loopback).
 """
-import hashlib
 import itertools
 import time
 import urllib.parse
@@ -37,14 +36,7 @@ class ModalEndpoint(Worker):
                    extra=[("Modal-Function-Call-Id", call_id)] if call_id else ())
 
     def handle(self, handler):
-        small = int(handler.headers.get("Content-Length") or -1)
-        if 0 <= small <= 1 << 20:
-            body = handler.rfile.read(small)
-            size, sha = len(body), hashlib.sha256(body).hexdigest()
-        else:
-            from fake_http import read_body
-            body, (size, sha) = b"", read_body(handler)
-        self.record(handler, size, sha)
+        body, size, sha = self.read_request(handler)
         headers = {k.lower(): v for k, v in handler.headers.items()}
         if self.key is not None:
             if "modal-key" not in headers or "modal-secret" not in headers:

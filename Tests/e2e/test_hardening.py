@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import USER_KEY, log_line, upload_embedding
+from conftest import USER_KEY, free_port, log_line, upload_embedding
 
 POST_ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
 
@@ -62,12 +62,6 @@ def test_post_with_empty_body_is_answered_400(gateway, path, framing):
     assert time.monotonic() - start < 3
     error = body_of(response)["error"]
     assert error["code"] in ("invalid_json", "missing_model")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_second_serve_on_a_served_address_refuses_to_start(upstream):

@@ -3,7 +3,6 @@ loopback, standing in for a Hugging Face Space (gradio_apps/space_app.py). One a
 serves every function (Gradio takes seconds to start); the app's log file shows what reached
 it, and the Authorization every request carried."""
 import base64
-import http.client
 import io
 import json
 import os
@@ -18,17 +17,11 @@ import pytest
 import requests
 from PIL import Image
 
-from conftest import USER_KEY, Gateway, stop_process, wait_until
+from conftest import USER_KEY, Gateway, free_port, read_response, stop_process, wait_until
 
 HERE = pathlib.Path(__file__).resolve().parent
 TOKEN = "hf_space-secret-token-0123456789"
 AUTH = {"Authorization": f"Bearer {USER_KEY}"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SpaceApp:
@@ -336,10 +329,7 @@ def test_large_upload_streams_through_the_gateway(gw, space):
     for _ in range(size // len(block)):
         sock.sendall(block)
     sock.sendall(tail)
-    resp = http.client.HTTPResponse(sock)
-    resp.begin()
-    text = resp.read()
-    sock.close()
+    resp, text = read_response(sock)
     assert resp.status == 200, text
     assert json.loads(text) == {"text": f"heard {size} bytes"}
     assert space.lines("measure") == [f"measure {size}"]

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import AUTH, USER_KEY, Gateway, chat, log_line
+from conftest import AUTH, USER_KEY, Gateway, chat, log_line, read_response
 from fake_http import Worker
 from fake_modal import ModalEndpoint
 
@@ -345,10 +345,7 @@ def test_thirty_minutes_of_audio_upload_to_an_http_backend(env):
             peak_kb = max(peak_kb, gw.rss_kb("VmRSS"))
     sock.sendall(tail)
     digest.update(tail)
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    payload = response.read()
-    sock.close()
+    response, payload = read_response(sock)
     assert response.status == 200, payload
     answer = json.loads(payload)
     assert answer["text"] == "thirty minutes of speech"

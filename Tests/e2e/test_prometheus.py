@@ -9,7 +9,6 @@ import json
 import pathlib
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from conftest import Gateway, stop_process, wait_until
+from conftest import Gateway, free_port, stop_process, wait_until
 from test_deploy import (DEPLOY, DASHBOARD_DIR, HISTOGRAMS, alert_rules, dashboard_exprs, metric_names,
                          uncomment_block)
 
@@ -42,12 +41,6 @@ def promtool(*args, cwd=PROM_DIR):
     out = subprocess.run([tool("promtool"), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def prometheus_config(target, key_file=None, unauthenticated_job=False):

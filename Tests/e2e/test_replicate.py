@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 import fake_replicate
-from conftest import AUTH, USER_KEY, Gateway, wait_until
+from conftest import AUTH, USER_KEY, Gateway, read_response, wait_until
 from fake_replicate import FINAL, PNG, TOKEN, Scenario
 
 
@@ -335,10 +335,7 @@ def test_half_hour_audio_upload_streams_through(gw, fake):
         sock.sendall(chunk)
         sent += len(chunk)
     sock.sendall(tail)
-    resp = http.client.HTTPResponse(sock)
-    resp.begin()
-    payload = resp.read()
-    sock.close()
+    resp, payload = read_response(sock)
     assert resp.status == 200, payload
     assert json.loads(payload)["object"] == "audio.diarization"
     data_url = fake.creates[-1]["body"]["input"]["file"]

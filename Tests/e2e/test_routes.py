@@ -4,7 +4,6 @@
 memory of a 200 MB upload."""
 import base64
 import hashlib
-import http.client
 import json
 import os
 import socket
@@ -14,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import USER_KEY, Gateway, config_for, log_line, read_to_end
+from conftest import USER_KEY, Gateway, config_for, log_line, read_response, read_to_end
 
 BOUNDARY = "tollgate-e2e-boundary-7d1f"
 
@@ -270,10 +269,7 @@ def stream_upload(port, path, model, size):
     for _ in range(size // len(block)):
         sock.sendall(block)
     sock.sendall(b"\0" * (size % len(block)) + suffix)
-    resp = http.client.HTTPResponse(sock)
-    resp.begin()
-    data = resp.read()
-    sock.close()
+    resp, data = read_response(sock)
     return resp.status, data
 
 

@@ -21,16 +21,10 @@ import time
 import pytest
 
 import fake_runpod
-from conftest import USER_KEY, Gateway, log_line, stop_process, wait_until
+from conftest import USER_KEY, Gateway, free_port, log_line, stop_process, wait_until
 
 HERE = pathlib.Path(__file__).resolve().parent
 KEY = fake_runpod.API_KEY
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class SDKWorker:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import isolation
-from conftest import USER_KEY, Gateway, AUTH, chat, read_to_end, stop_process, upload_embedding
+from conftest import AUTH, USER_KEY, Gateway, chat, read_response, read_to_end, stop_process, upload_embedding
 
 trustme = pytest.importorskip("trustme")
 pytest.importorskip("hypercorn")
@@ -252,10 +252,7 @@ def test_a_chunked_upload_over_tls(tls, prefix):
         piece = body[at:at + (1 << 20)]
         sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
     sock.sendall(b"0\r\n\r\n")
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    payload = response.read()
-    sock.close()
+    response, payload = read_response(sock)
     assert response.status == 200, payload
     last = upstream.stats()["uploads"][-1]
     assert last["http_version"] == VERSION[prefix]
