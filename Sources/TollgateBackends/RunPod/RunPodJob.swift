@@ -23,7 +23,7 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     private var current: BufferedCall?
     private var timer: TimerToken?
     /// A failure found inside `invoke`, reported from the loop a moment later.
-    private var heldFailure: BackendOutcome?
+    private var refused: RefusedCall?
     /// The reply being delivered (its own backpressure).
     private var reply: GeneratedReply?
     /// The job's id once the platform gave it, while the job may still be running.
@@ -195,10 +195,6 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
 
     func timerFired(deadline due: UInt64, now: UInt64) {
         timer = nil
-        if let outcome = heldFailure {
-            heldFailure = nil
-            return report(outcome)
-        }
         guard sink != nil, reply == nil else { return }
         if now >= deadline { return expire() }
         if current == nil, jobID != nil { poll() } else { armDeadline() }
@@ -329,8 +325,9 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     }
 
     private func failSoon(_ outcome: BackendOutcome) {
-        heldFailure = outcome
-        timer = loop.schedule(self, at: loop.now)
+        guard let sink else { return }
+        self.sink = nil
+        refused = RefusedCall(loop: loop, outcome: outcome, sink: sink)
     }
 
     private func cancelJob() {
@@ -355,9 +352,10 @@ final class RunPodJob: BackendInvocation, TimerHandler, BufferedCallBodyProvider
     }
 
     func cancel() {
-        guard sink != nil || reply != nil || heldFailure != nil else { return }
+        guard sink != nil || reply != nil || refused != nil else { return }
         sink = nil
-        heldFailure = nil
+        refused?.cancel()
+        refused = nil
         reply?.cancel()
         reply = nil
         cancelTimer()
