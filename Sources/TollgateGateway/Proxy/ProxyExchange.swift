@@ -207,8 +207,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         guard let model = admit(name) else { return }
         // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
-        // is refused before any backend is tried.
-        if let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
+        // is refused before any backend is tried. Without a cap on either, the shared ledger
+        // (a lock) is not asked: nothing there can be exhausted.
+        if user.hasQuota || plan.quotaCaps[.gateway] != nil,
+           let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
             refuseQuota(refusal)
             return
         }
