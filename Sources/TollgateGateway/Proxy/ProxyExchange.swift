@@ -54,15 +54,15 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private var quotaCoveredMs: Int64 = 0
     private var quotaTimer: TimerToken?
 
-    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
-         budget: RequestBodyBudget) {
+    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, runTarget: RunTarget?, user: UserPlan,
+         keyID: String, budget: RequestBodyBudget) {
         self.exchange = exchange
         self.runtime = context
         self.operation = operation
         self.user = user
         self.usage = ExchangeUsage(user: user.name, keyID: keyID)
         mediaType = RequestMediaType(contentType: exchange.head.contentType)
-        runTarget = operation == .run ? RunTarget(exchange.head) : nil
+        self.runTarget = runTarget
         var multipart: MultipartFieldScanner?
         switch mediaType.reading(for: operation) {
         case .json: break
