@@ -209,7 +209,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
         // is refused before any backend is tried. Without a cap on either, the shared ledger
         // (a lock) is not asked: nothing there can be exhausted.
-        if user.hasQuota || plan.quotaCaps[.gateway] != nil,
+        if user.hasQuota || plan.hasGatewayBudget,
            let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
             refuseQuota(refusal)
             return
@@ -336,7 +336,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         current = next
         // Only a capped quota needs the lease kept ahead of the run (the ledger still books
         // an uncapped one, so a reload that adds a cap sees what was spent).
-        if user.hasQuota || plan.quotaCaps[.gateway] != nil || backend.monthBudget != nil {
+        if user.hasQuota || plan.hasGatewayBudget || backend.monthBudget != nil {
             scheduleQuotaTick(next)
         }
         runtime.metrics.attemptStarted(backend: backend.name)
