@@ -78,6 +78,8 @@ public final class GatewayPlan: Sendable {
     /// gateway's and each backend's dollars per month. The balances live in the Gateway's
     /// QuotaLedger, which outlives plans.
     public let quotaCaps: [QuotaAccount: Int64]
+    /// `budgets.usd_per_month` is set (`quotaCaps[.gateway] != nil`), read once per plan.
+    let hasGatewayBudget: Bool
     /// `defaults.timezone`'s days and months, which quotas count in. The ledger takes it at
     /// start-up; a reload that changes the zone takes effect after a restart.
     public let quotaPeriods: QuotaPeriods
@@ -106,6 +108,7 @@ public final class GatewayPlan: Sendable {
         for backend in backends { if let budget = backend.monthBudget { caps[.backend(backend.name)] = budget.value } }
         if let monthBudget { caps[.gateway] = monthBudget.value }
         quotaCaps = caps
+        hasGatewayBudget = monthBudget != nil
         self.redactor = SecretRedactor(secrets: secrets)
         self.trustedProxies = trustedProxies
         self.backends = backends

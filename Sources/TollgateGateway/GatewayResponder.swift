@@ -118,7 +118,7 @@ final class GatewayResponder: HTTPResponder {
             case .methodNotAllowed(let allow):
                 Self.methodNotAllowed(exchange, allow: allow)
             }
-        case .api(let operation):
+        case .api(let operation, let runTarget):
             guard let caller = authenticate(exchange) else { return }
             guard admit(caller, exchange) else { return }
             // Fail closed (SPEC §4): a quota cannot be kept while its usage cannot be logged.
@@ -128,7 +128,7 @@ final class GatewayResponder: HTTPResponder {
                                       code: "quota_unavailable")
                 return
             }
-            let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation,
+            let proxy = ProxyExchange(exchange: exchange, context: context.runtime, operation: operation, runTarget: runTarget,
                                       user: caller.user, keyID: caller.keyID, budget: bodyBudget)
             exchange.context = proxy
             proxy.start()

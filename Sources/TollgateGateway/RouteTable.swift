@@ -14,7 +14,8 @@ enum Route: Sendable {
     /// Any path under /admin: the admin key is checked before the path and the method, so the
     /// admin routes cannot be probed without it.
     case admin(AdminRoute)
-    case api(APIOperation)
+    /// `run` is the parsed `/v1/run/<model>[/<rest>]` target (nil for the other operations).
+    case api(APIOperation, run: RunTarget? = nil)
 }
 
 /// An /admin path, once the admin key is proved.
@@ -49,7 +50,7 @@ struct RouteTable: Sendable {
             if head.pathEquals("/v1/audio/transcriptions") { return postOnly(.api(.audioTranscriptions), head) }
             if head.pathEquals("/v1/audio/diarization") { return postOnly(.api(.audioDiarization), head) }
             // `/v1/run/<model>[/<rest>]`: a model segment is required (RunTarget reads it).
-            if head.pathHasPrefix("/v1/run/"), RunTarget(head) != nil { return postOnly(.api(.run), head) }
+            if head.pathHasPrefix("/v1/run/"), let run = RunTarget(head) { return postOnly(.api(.run, run: run), head) }
         }
         if head.pathEquals("/admin") || head.pathHasPrefix("/admin/") { return .found(.admin(admin(head))) }
         return .notFound

@@ -54,15 +54,15 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     private var quotaCoveredMs: Int64 = 0
     private var quotaTimer: TimerToken?
 
-    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, user: UserPlan, keyID: String,
-         budget: RequestBodyBudget) {
+    init(exchange: HTTPExchange, context: PlanRuntime, operation: APIOperation, runTarget: RunTarget?, user: UserPlan,
+         keyID: String, budget: RequestBodyBudget) {
         self.exchange = exchange
         self.runtime = context
         self.operation = operation
         self.user = user
         self.usage = ExchangeUsage(user: user.name, keyID: keyID)
         mediaType = RequestMediaType(contentType: exchange.head.contentType)
-        runTarget = operation == .run ? RunTarget(exchange.head) : nil
+        self.runTarget = runTarget
         var multipart: MultipartFieldScanner?
         switch mediaType.reading(for: operation) {
         case .json: break
@@ -207,8 +207,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         guard let model = admit(name) else { return }
         // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
-        // is refused before any backend is tried.
-        if let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
+        // is refused before any backend is tried. Without a cap on either, the shared ledger
+        // (a lock) is not asked: nothing there can be exhausted.
+        if user.hasQuota || plan.hasGatewayBudget,
+           let refusal = runtime.quota.exhausted([.userGPU(user.name), .userSpend(user.name), .gateway]) {
             refuseQuota(refusal)
             return
         }
@@ -334,7 +336,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         current = next
         // Only a capped quota needs the lease kept ahead of the run (the ledger still books
         // an uncapped one, so a reload that adds a cap sees what was spent).
-        if user.hasQuota || plan.quotaCaps[.gateway] != nil || backend.monthBudget != nil {
+        if user.hasQuota || plan.hasGatewayBudget || backend.monthBudget != nil {
             scheduleQuotaTick(next)
         }
         runtime.metrics.attemptStarted(backend: backend.name)
