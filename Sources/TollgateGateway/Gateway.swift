@@ -110,7 +110,9 @@ public final class Gateway: Sendable {
                                              bodyBudget: bodyBudget, curlShare: curlShare,
                                              metrics: metrics, metricsEndpoint: metricsEndpoint, usageReader: usageReader,
                                              rateLimiter: rateLimiter,
-                                             reloadRequests: reloadRequests)
+                                             reloadRequests: reloadRequests,
+                                             loopCount: group.loops.count,
+                                             operatorLog: { line in writer.submitLine(line) })
             responder.context.quota = quota
             contexts.set(responder.context, on: loop)
             return responder

@@ -9,6 +9,7 @@ import TollgateIO
 import TollgateLimits
 import TollgateMetering
 import TollgateUpstream
+import TollgateRouting
 
 final class GatewayLoopContext {
     let loop: EventLoop
@@ -27,11 +28,21 @@ final class GatewayLoopContext {
     /// get one without caps.
     var quota = QuotaLedger(clock: QuotaLedger.wallClock)
 
-    init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare, metrics: LoopMetrics) {
+    /// This loop's share of the backends' probes and idle actions.
+    let supervisor: BackendSupervisor
+
+    /// - Parameters:
+    ///   - loopCount: how many loops share the backends' upkeep (backend i on loop i mod count).
+    ///   - operatorLog: where pause and wake lines go (the access log's stream).
+    init(loop: EventLoop, plan: GatewayPlan, curlShare: CurlShare, metrics: LoopMetrics, loopCount: Int = 1,
+         operatorLog: @escaping (String) -> Void = { _ in }) {
         self.loop = loop
         self.metrics = metrics
         backendLoop = BackendLoop(loop: loop, curlShare: curlShare)
+        supervisor = BackendSupervisor(loop: loop, backendLoop: backendLoop, loopIndex: loop.index, loopCount: loopCount,
+                                       log: operatorLog)
         runtime = PlanRuntime(plan: plan, context: self)
+        supervisor.install(plan)
     }
 
     /// Ends the streams still running at `deadline` (monotonic nanoseconds) with an error
@@ -39,6 +50,7 @@ final class GatewayLoopContext {
     func endStreams(at deadline: UInt64) {
         loop.assertInLoop()
         liveStreams.endAll(at: deadline)
+        supervisor.stop()
     }
 
     /// Installs a new plan for the requests that start from now on.
@@ -46,6 +58,7 @@ final class GatewayLoopContext {
         loop.assertInLoop()
         runtime = PlanRuntime(plan: plan, context: self)
         metrics.plan = plan.metricsPlan
+        supervisor.install(plan)
     }
 }
 
@@ -73,6 +86,16 @@ final class PlanRuntime {
     var heldReplyBuffers: HeldReplyBuffers { context.heldReplyBuffers }
     var metrics: LoopMetrics { context.metrics }
     var quota: QuotaLedger { context.quota }
+
+    /// The router's candidate buffer, reused by every decision on this loop (no allocation
+    /// per request once it has grown to the largest model).
+    var routeScratch: [RoutingCandidate] = []
+
+    /// Starts waking backend `index` (paused by its idle action) for a request that would
+    /// have gone there (issue 12 item 5).
+    func wake(backend index: Int) {
+        context.supervisor.wake(index, plan: plan)
+    }
 
     func adapter(_ index: Int) -> any BackendAdapter {
         if let existing = adapters[index] { return existing }

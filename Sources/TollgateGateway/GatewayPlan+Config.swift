@@ -26,16 +26,19 @@ extension HTTPServerOptions {
 
 extension GatewayPlan {
     /// Builds the routing plan from a validated config (names were checked by the loader).
-    public convenience init(config: GatewayConfig) {
+    public convenience init(config: GatewayConfig, board: BackendBoard = BackendBoard()) {
         var backendIndex: [String: Int] = [:]
         var backends: [BackendPlan] = []
+        let hub = HubEndpoint.fromEnvironment()
         for backend in config.backends {
             backendIndex[backend.name] = backends.count
-            backends.append(Self.plan(for: backend))
+            backends.append(Self.plan(for: backend, hub: hub))
         }
         let models = config.models.map { model in
             ModelPlan(name: model.name, task: model.task,
-                      backends: model.backends.compactMap { backendIndex[$0] }, attempts: model.attempts)
+                      backends: model.backends.compactMap { backendIndex[$0] }, attempts: model.attempts,
+                      maxLatencyMs: model.maxLatency.map { Int64($0.milliseconds) },
+                      queueTimeoutNs: model.queueTimeout.nanoseconds)
         }
         var users: [UserPlan] = []
         var keys: [KeyPlan] = []
@@ -54,7 +57,7 @@ extension GatewayPlan {
                   trustedProxies: config.server.trustedProxies.compactMap { IPBlock(text: $0) },
                   metrics: (config.metrics.protected, config.metrics.userLabel),
                   monthBudget: config.budgets.microDollarsPerMonth.map(MicroDollars.init),
-                  quotaPeriods: QuotaPeriods(calendar: QuotaCalendar(zone: config.defaults.zoneRules)))
+                  quotaPeriods: QuotaPeriods(calendar: QuotaCalendar(zone: config.defaults.zoneRules)), board: board)
     }
 
     /// The credentials a backend sends upstream: its api_key (hf_space: token), Modal's token
@@ -100,8 +103,38 @@ extension GatewayPlan {
         }
     }
 
+    /// The probe in effect (the config's, or its kind's default), as the prober's target. A
+    /// RunPod endpoint's `/health` is read for its worker counts; any other path is a plain GET.
+    private static func health(of backend: BackendConfig) -> BackendRouting.Health? {
+        guard let check = backend.health else { return nil }
+        let target: ProbeTarget
+        switch (check.probe, backend.options) {
+        case (.path("/health"), .runpod): target = .runpod
+        case (.path(let path), _): target = .path(path)
+        case (.hubRuntime, .hfSpace(let space)):
+            guard let id = space.space else { return nil }
+            target = .hubRuntime(space: id)
+        case (.hubRuntime, _): return nil
+        }
+        return BackendRouting.Health(target: target, intervalNs: check.interval.nanoseconds)
+    }
+
+    /// `idle:` as the call it makes.
+    private static func idle(of backend: BackendConfig) -> BackendRouting.Idle? {
+        guard let policy = backend.idle else { return nil }
+        switch policy.action {
+        case .pause:
+            guard case .hfSpace(let space) = backend.options, let id = space.space else { return nil }
+            return BackendRouting.Idle(afterNs: policy.after.nanoseconds, call: .space(id))
+        case .http(let request):
+            return BackendRouting.Idle(afterNs: policy.after.nanoseconds, call: .http(
+                method: request.method, url: request.url.description,
+                headers: request.headers.map { IdleCall.Header($0.name, $0.value) }))
+        }
+    }
+
     /// The config's backend as its kind's type: the one place that maps config onto kinds.
-    private static func plan(for backend: BackendConfig) -> BackendPlan {
+    private static func plan(for backend: BackendConfig, hub: HubEndpoint) -> BackendPlan {
         let kind: any TollgateBackends.BackendKind
         let endpoint = Self.endpoint(of: backend)
         switch backend.options {
@@ -136,6 +169,13 @@ extension GatewayPlan {
                            firstByteTimeoutNs: firstByte.nanoseconds,
                            costModel: backend.pricing?.costModel ?? .free, billColdStart: backend.billColdStart,
                            monthBudget: backend.budgetMicroDollarsPerMonth.map(MicroDollars.init),
-                           expectedRunMs: Int64(backend.expectedRun.milliseconds))
+                           expectedRunMs: Int64(backend.expectedRun.milliseconds),
+                           routing: BackendRouting(
+                               maxConcurrency: backend.maxConcurrency, coldStartMs: Int64(backend.coldStart.milliseconds),
+                               timeoutNs: backend.timeout.nanoseconds, circuitFailures: backend.circuit.failures,
+                               circuitCooldownNs: backend.circuit.cooldown.nanoseconds,
+                               circuitMaxCooldownNs: backend.circuit.maxCooldown.nanoseconds,
+                               health: health(of: backend), idle: idle(of: backend), endpoint: endpoint, hub: hub),
+                           kindName: backend.kind.rawValue)
     }
 }

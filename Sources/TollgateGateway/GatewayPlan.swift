@@ -23,13 +23,20 @@ public struct BackendPlan: Sendable {
     public var billColdStart: Bool
     /// `budget_usd_per_month`, nil when not configured.
     public var monthBudget: MicroDollars?
-    /// `expected_run` in milliseconds: what a request leases before it runs (SPEC §4).
+    /// `expected_run` in milliseconds: what a request leases before it runs, and the router's
+    /// prior for the run until measured (SPEC §4).
     public var expectedRunMs: Int64
+    /// What the router and the health checks know of the backend beyond its price.
+    public var routing: BackendRouting
+    /// The config's `kind` (openai, hf_space, …), as /admin/backends names it.
+    public var kindName: String
 
     public init(name: String, kind: any TollgateBackends.BackendKind, upstreamModel: String?, firstByteTimeoutNs: UInt64,
                 costModel: CostModel, billColdStart: Bool = false, monthBudget: MicroDollars? = nil,
-                expectedRunMs: Int64 = 1_000) {
+                expectedRunMs: Int64 = 1_000, routing: BackendRouting = BackendRouting(), kindName: String = "") {
+        self.kindName = kindName
         self.expectedRunMs = max(0, expectedRunMs)
+        self.routing = routing
         self.billColdStart = billColdStart
         self.name = name
         self.kind = kind
@@ -46,8 +53,15 @@ public struct ModelPlan: Sendable {
     /// Indices into `GatewayPlan.backends`, in config order.
     public var backends: [Int]
     public var attempts: Int
+    /// `max_latency` in ms: candidates expected to be slower are skipped (nil: none).
+    public var maxLatencyMs: Int64?
+    /// `queue_timeout`: how long a request waits when every candidate is full.
+    public var queueTimeoutNs: UInt64
 
-    public init(name: String, task: ModelTask, backends: [Int], attempts: Int) {
+    public init(name: String, task: ModelTask, backends: [Int], attempts: Int, maxLatencyMs: Int64? = nil,
+                queueTimeoutNs: UInt64 = 10_000_000_000) {
+        self.maxLatencyMs = maxLatencyMs
+        self.queueTimeoutNs = queueTimeoutNs
         self.name = name
         self.task = task
         self.backends = backends
@@ -72,8 +86,11 @@ public final class GatewayPlan: Sendable {
     public let metricsProtected: Bool
     /// The plan's names, prices and budgets as /metrics labels and figures them.
     public let metricsPlan: MetricsPlan
-    /// Backends skipped until a stated time (quota exhausted), shared by every loop.
-    let cooldowns: BackendCooldowns
+    /// The router's live state (in flight, circuits, cool-downs, expected runs, wait lines),
+    /// shared by every loop and carried over by the plans that replace this one.
+    public let board: BackendBoard
+    /// This plan's view of the board, indexed like `backends` and `models`.
+    let routing: RoutingTables
     /// Every quota's cap (SPEC §4): users' GPU-seconds per day and dollars per month, the
     /// gateway's and each backend's dollars per month. The balances live in the Gateway's
     /// QuotaLedger, which outlives plans.
@@ -91,7 +108,7 @@ public final class GatewayPlan: Sendable {
     public init(backends: [BackendPlan], models: [ModelPlan], users: [UserPlan], keys: [KeyPlan],
                 adminDigest: [UInt8]? = nil, secrets: [String] = [], trustedProxies: [IPBlock] = [],
                 metrics: (protected: Bool, userLabel: Bool) = (false, true), monthBudget: MicroDollars? = nil,
-                quotaPeriods: QuotaPeriods = .utc) {
+                quotaPeriods: QuotaPeriods = .utc, board: BackendBoard = BackendBoard()) {
         self.quotaPeriods = quotaPeriods
         metricsProtected = metrics.protected
         metricsPlan = MetricsPlan(
@@ -99,7 +116,8 @@ public final class GatewayPlan: Sendable {
                 MetricsPlan.Backend(name: $0.name, costModel: $0.costModel, monthBudget: $0.monthBudget)
             },
             models: models.map(\.name), users: users.map(\.name), userLabel: metrics.userLabel, monthBudget: monthBudget)
-        self.cooldowns = BackendCooldowns(backendCount: backends.count)
+        self.board = board
+        routing = board.bind(backends: backends, models: models)
         var caps: [QuotaAccount: Int64] = [:]
         for user in users {
             if let gpu = user.milliGPUSecondsPerDay { caps[.userGPU(user.name)] = gpu }
@@ -120,6 +138,9 @@ public final class GatewayPlan: Sendable {
         modelIndex = index
     }
 
+    /// The index of the model `name` in `models`.
+    func modelIndex(named name: String) -> Int? { modelIndex[name] }
+
     public func model(named name: String) -> ModelPlan? {
         modelIndex[name].map { models[$0] }
     }
@@ -132,14 +153,31 @@ public final class GatewayPlan: Sendable {
         }
     }
 
-    /// The backends no request may go to at `now` (loop clock): cooled down for quota or a
-    /// stated reset. `tollgate_backend_up` is 0 for them (SPEC §4).
+    /// The backends no request may go to at `now` (loop clock): cooled down, circuit open,
+    /// probe down. `tollgate_backend_up` is 0 for them (SPEC §4).
     func ineligibleBackends(now: UInt64) -> Set<String> {
         var names: Set<String> = []
-        for (index, backend) in backends.enumerated() where cooldowns.entry(index, now: now) != nil {
+        for (index, backend) in backends.enumerated() where !routing.runtimes[index].isEligible(nowNs: now) {
             names.insert(backend.name)
         }
         return names
+    }
+
+    /// The pauses, wakes and idle savings of the backends with an idle policy, by name
+    /// (`tollgate_backend_pauses_total` and its kin).
+    func backendLifecycles(now: UInt64) -> [String: MetricsExposition.BackendLifecycle] {
+        var out: [String: MetricsExposition.BackendLifecycle] = [:]
+        for (index, backend) in backends.enumerated() where backend.routing.idle != nil {
+            guard let figures = routing.runtimes[index].lifecycleFigures(nowNs: now) else { continue }
+            let saved = backend.costModel.uptimeCost(milliseconds: Int64(clamping: figures.pausedNs / 1_000_000))
+            out[backend.name] = .init(pauses: figures.pauses, wakes: figures.wakes, idleSaved: saved)
+        }
+        return out
+    }
+
+    /// Model `index`'s routing state; nil for an index the plan does not hold.
+    func modelRouting(_ index: Int) -> ModelRouting? {
+        routing.models.indices.contains(index) ? routing.models[index] : nil
     }
 
     /// The user a bearer key belongs to (SPEC §7).

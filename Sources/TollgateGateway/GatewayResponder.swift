@@ -36,7 +36,8 @@ final class GatewayResponder: HTTPResponder {
     init(loop: EventLoop, state: GatewayState, routes: RouteTable, plan: GatewayPlan, sink: any UsageSink,
          bodyBudget: RequestBodyBudget, curlShare: CurlShare, metrics: LoopMetrics? = nil,
          metricsEndpoint: MetricsEndpoint? = nil, usageReader: UsageReader? = nil,
-         rateLimiter: RateLimiter = RateLimiter(), reloadRequests: ReloadRequests? = nil) {
+         rateLimiter: RateLimiter = RateLimiter(), reloadRequests: ReloadRequests? = nil,
+         loopCount: Int = 1, operatorLog: @escaping (String) -> Void = { _ in }) {
         self.rateLimiter = rateLimiter
         self.reload = reloadRequests.map { AdminReloadEndpoint(requests: $0, loop: loop) }
         self.bodyBudget = bodyBudget
@@ -47,7 +48,8 @@ final class GatewayResponder: HTTPResponder {
         self.sink = sink
         self.metricsEndpoint = metricsEndpoint
         self.context = GatewayLoopContext(loop: loop, plan: plan, curlShare: curlShare,
-                                          metrics: metrics ?? LoopMetrics(plan: plan.metricsPlan))
+                                          metrics: metrics ?? LoopMetrics(plan: plan.metricsPlan),
+                                          loopCount: loopCount, operatorLog: operatorLog)
     }
 
     func respond(to exchange: HTTPExchange) {
@@ -107,6 +109,10 @@ final class GatewayResponder: HTTPResponder {
             switch admin {
             case .usage:
                 usage.serveAdmin(exchange)
+            case .backends:
+                let rows = BackendStatusReport.rows(context.runtime.plan, nowNs: loop.now)
+                let body = AdminBackendsEndpoint.render(rows, nowUnixMs: Gateway.wallClockMs())
+                body.withUnsafeBytes { exchange.respond(status: 200, body: $0) }
             case .reload:
                 guard let reload else {
                     exchange.respondError(status: 503, message: "This gateway cannot reload its config.", code: "reload_unavailable")

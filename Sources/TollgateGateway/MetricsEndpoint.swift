@@ -50,8 +50,9 @@ final class MetricsEndpoint: Sendable {
     /// Gathers every loop's counts, then answers `exchange` (on its loop) unless it ended
     /// meanwhile (the client went away).
     func scrape(_ exchange: HTTPExchange, plan: GatewayPlan) {
-        let gathering = ScrapeGathering(exchange: exchange, plan: plan.metricsPlan, ineligible: plan.ineligibleBackends(now: exchange.loop.now),
-                                        expected: loopCount, endpoint: self)
+        let now = exchange.loop.now
+        let gathering = ScrapeGathering(exchange: exchange, plan: plan.metricsPlan, ineligible: plan.ineligibleBackends(now: now),
+                                        lifecycles: plan.backendLifecycles(now: now), expected: loopCount, endpoint: self)
         let reply = LoopBound(gathering)
         let loop = exchange.loop
         // Every loop's context is set in the same task that creates its responder, queued
@@ -64,7 +65,8 @@ final class MetricsEndpoint: Sendable {
 
     /// The exposition of every loop's merged `counts` with the seeds and the committed sums,
     /// at the current time.
-    func render(_ counts: MetricsSnapshot, plan: MetricsPlan, ineligible: Set<String> = []) -> String {
+    func render(_ counts: MetricsSnapshot, plan: MetricsPlan, ineligible: Set<String> = [],
+                lifecycles: [String: MetricsExposition.BackendLifecycle] = [:]) -> String {
         var merged = seed.counts
         merged.merge(committed())
         merged.merge(counts)
@@ -77,6 +79,7 @@ final class MetricsEndpoint: Sendable {
                                            usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible)
         exposition.rateLimited = rateLimited().map { (user: $0.user, limit: $0.limit.rawValue, count: $0.count) }
         exposition.quotaRemaining = quotaRows().compactMap(Self.remaining)
+        exposition.backendLifecycle = lifecycles
         return exposition.render()
     }
 
@@ -100,11 +103,14 @@ private final class ScrapeGathering {
     private let exchange: HTTPExchange
     private let plan: MetricsPlan
     private let ineligible: Set<String>
+    private let lifecycles: [String: MetricsExposition.BackendLifecycle]
     private let endpoint: MetricsEndpoint
     private var pending: Int
     private var merged = MetricsSnapshot()
 
-    init(exchange: HTTPExchange, plan: MetricsPlan, ineligible: Set<String>, expected: Int, endpoint: MetricsEndpoint) {
+    init(exchange: HTTPExchange, plan: MetricsPlan, ineligible: Set<String>,
+         lifecycles: [String: MetricsExposition.BackendLifecycle], expected: Int, endpoint: MetricsEndpoint) {
+        self.lifecycles = lifecycles
         self.exchange = exchange
         self.plan = plan
         self.ineligible = ineligible
@@ -117,7 +123,7 @@ private final class ScrapeGathering {
         pending -= 1
         guard pending == 0, !exchange.isFinished else { return }
         exchange.respond(status: 200, contentType: PrometheusTextWriter.contentType,
-                         body: endpoint.render(merged, plan: plan, ineligible: ineligible))
+                         body: endpoint.render(merged, plan: plan, ineligible: ineligible, lifecycles: lifecycles))
     }
 }
 

@@ -24,6 +24,8 @@ enum AdminRoute: Sendable, Equatable {
     case usage
     /// POST /admin/reload: what SIGHUP does.
     case reload
+    /// GET /admin/backends: every backend's state and the router's inputs.
+    case backends
     case notFound
     case methodNotAllowed(allow: String)
 }
@@ -59,6 +61,7 @@ struct RouteTable: Sendable {
     private func admin(_ head: HTTPRequestHead) -> AdminRoute {
         let isGet = head.method == .get || head.method == .head
         if head.pathEquals("/admin/usage") { return isGet ? .usage : .methodNotAllowed(allow: "GET, HEAD") }
+        if head.pathEquals("/admin/backends") { return isGet ? .backends : .methodNotAllowed(allow: "GET, HEAD") }
         if head.pathEquals("/admin/reload") { return head.method == .post ? .reload : .methodNotAllowed(allow: "POST") }
         return .notFound
     }

@@ -60,6 +60,13 @@ public final class LogWriter: Sendable {
         if shouldWake { worker.wake() }
     }
 
+    /// Queues one line (a newline is added). Safe from any thread.
+    public func submitLine(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(0x0A)
+        bytes.withUnsafeBytes { submit($0) }
+    }
+
     /// Writes what is queued, then stops the thread.
     public func close() {
         closeDeadline.store(tg_monotonic_ns() + closeGraceNs, ordering: .relaxed)

@@ -21,9 +21,6 @@ struct Serve {
             Console.error("tollgate: \(config) has errors; not starting")
             return 2
         }
-        for key in result.inertKeys {
-            Console.error("\(config):\(key.line): warning: `\(key.path)` is accepted but has no effect in this version: \(key.reason)")
-        }
         // Signals are blocked before any thread exists, so every thread inherits the mask.
         let signals: ProcessSignals
         switch ProcessSignals.capture() {

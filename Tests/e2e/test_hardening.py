@@ -1,5 +1,5 @@
 """Issue 7's connection- and gateway-level defects, each reproduced over real sockets against
-the real binary: empty bodies, duplicate credentials, inert config keys, a second process on a
+the real binary: empty bodies, duplicate credentials, a second process on a
 taken address, request ids, drain signals."""
 import json
 import socket
@@ -82,19 +82,6 @@ def test_second_serve_on_a_served_address_refuses_to_start(upstream):
             assert status_of(response) == 200
     finally:
         first.stop()
-
-
-def test_serve_warns_about_each_inert_key(upstream):
-    from conftest import Gateway, config_for
-    text = config_for(upstream[0])
-    text = text.replace("    api_key: upstream-secret-key\n", "    api_key: upstream-secret-key\n    health: { path: /health }\n", 1)
-    gw = Gateway(text)
-    try:
-        warnings = [l for l in gw.stderr_lines if "has no effect in this version" in l]
-        assert any("`backends.up.health`" in l for l in warnings), gw.stderr_lines
-        assert all(l.startswith(str(gw.config) + ":") for l in warnings)
-    finally:
-        gw.stop()
 
 
 def header_of(response, name):

@@ -23,8 +23,7 @@ public enum ConfigLoader {
             return ConfigLoadResult(config: nil, diagnostics: context.diagnostics)
         }
         let config = GatewayConfigParser.parse(root, context: context)
-        return ConfigLoadResult(config: context.hasErrors ? nil : config, diagnostics: context.diagnostics,
-                                inertKeys: InertKeys.find(in: root))
+        return ConfigLoadResult(config: context.hasErrors ? nil : config, diagnostics: context.diagnostics)
     }
 }
 
@@ -35,13 +34,9 @@ public struct ConfigLoadResult: Sendable {
     public let config: GatewayConfig?
     /// Sorted by line; diagnostics on the same line keep the order they were found in.
     public let diagnostics: [ConfigDiagnostic]
-    /// Keys present in the file whose behaviour is not in this version yet (`serve` warns).
-    public let inertKeys: [InertKey]
-
-    public init(config: GatewayConfig?, diagnostics: [ConfigDiagnostic], inertKeys: [InertKey] = []) {
+    public init(config: GatewayConfig?, diagnostics: [ConfigDiagnostic]) {
         self.config = config
         self.diagnostics = diagnostics
-        self.inertKeys = inertKeys
     }
 
     public var errors: [ConfigDiagnostic] { diagnostics.filter { $0.severity == .error } }

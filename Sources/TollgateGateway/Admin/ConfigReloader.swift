@@ -56,10 +56,6 @@ public final class ConfigReloader {
             ReloadRequests.answer(waiters, with: outcome)
             return outcome
         }
-        let inert = result.inertKeys.map {
-            "\(path):\($0.line): warning: `\($0.path)` is accepted but has no effect in this version: \($0.reason)"
-        }
-        for line in inert { log(line) }
         let serverChanged = fresh.server != startedServer
         let zoneChanged = fresh.defaults.timezone != startedTimezone
         if serverChanged {
@@ -71,10 +67,10 @@ public final class ConfigReloader {
         let restartRequired = serverChanged || zoneChanged
         let summary = ReloadSummary(file: path, backends: fresh.backends.count, models: fresh.models.count,
                                     users: fresh.users.count, keys: fresh.users.reduce(0) { $0 + $1.keys.count },
-                                    warnings: result.warnings.map(\.description) + inert,
+                                    warnings: result.warnings.map(\.description),
                                     restartRequired: restartRequired)
         let outcome = ReloadOutcome.reloaded(summary)
-        gateway.reload(GatewayPlan(config: fresh)) { ReloadRequests.answer(waiters, with: outcome) }
+        gateway.reload(GatewayPlan(config: fresh, board: gateway.plan.board)) { ReloadRequests.answer(waiters, with: outcome) }
         log("tollgate: reloaded \(path) (\(trigger)): \(summary.backends) backends, \(summary.models) models, \(summary.users) users")
         return outcome
     }

@@ -35,6 +35,9 @@ struct ExchangeUsage {
     /// The time the last attempt's job waited in its platform's queue, as the backend reported
     /// it (SPEC §5 `queue_ms`; job platforms).
     var queueTime: Duration?
+    /// The time the request waited in the gateway's own line for a slot (SPEC §4), in ns;
+    /// `queue_ms` adds it to the platform's queue.
+    var gatewayWait: UInt64 = 0
     /// Why the request did not end well (a code, or the redacted upstream text), nil if it did.
     var error: String?
 
@@ -86,7 +89,9 @@ struct ExchangeUsage {
         record.gpu = gpu
         record.cost = cost
         record.coldStart = coldStart
-        if let queueTime { record.queueMs = Double(queueTime.nanoseconds) / 1e6 }
+        if queueTime != nil || gatewayWait > 0 {
+            record.queueMs = (Double(queueTime?.nanoseconds ?? 0) + Double(gatewayWait)) / 1e6
+        }
         record.promptTokens = tokens.promptTokens
         record.completionTokens = tokens.completionTokens
         record.error = error

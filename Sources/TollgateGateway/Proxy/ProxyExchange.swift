@@ -15,7 +15,7 @@ import TollgateUpstream
 import TollgateCore
 import TollgateMetering
 
-final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
+final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private let exchange: HTTPExchange
     /// The plan (and its adapters) this request started with; a reload does not change it.
     private let runtime: PlanRuntime
@@ -31,8 +31,21 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     private var modelPlan: ModelPlan?
     private var dispatched = false
-    /// The model's backends in the order they are tried, and the attempts left (SPEC §3).
-    private var candidates = CandidateList(order: [], attempts: 0)
+    /// The request's way through its model's candidates: the router's picks, the attempts
+    /// made and the deadline (SPEC §3, §4). Set at dispatch.
+    private var route: RequestRoute?
+    /// The backend (plan index) whose slot the current attempt holds, given back once.
+    private var slotHeld: Int?
+    /// The backend's idle time before this attempt took it (for the cold-start estimate).
+    private var idleGapMs: Int64?
+    /// Waiting in the model's line for a slot (SPEC §4 FIFO, `queue_timeout`).
+    private var waitTicket: UInt64?
+    private var waitTimer: TimerToken?
+    /// When the wait began (first time in line), and the time waited so far.
+    private var waitStartedNs: UInt64?
+    private var waitedNs: UInt64 = 0
+    /// 429's Retry-After of the current attempt, when it answered so.
+    private var retryAfter: String?
     /// The attempt in charge; every report goes through it and counts only while it is current.
     private var current: ProxyAttempt?
     /// Every failed candidate's reason, for the 503's message.
@@ -221,11 +234,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
         modelPlan = model
         usage.task = model.task
-        candidates = CandidateList(order: model.backends, attempts: model.attempts)
-        guard candidates.hasAttemptsLeft else {
+        guard !model.backends.isEmpty, let index = plan.modelIndex(named: model.name),
+              let routing = plan.modelRouting(index) else {
             fail(503, code: "no_backend_available", message: "No backend is available for this model.")
             return
         }
+        route = RequestRoute(model: model, routing: routing, tables: plan.routing, backends: plan.backends, nowNs: loop.now)
         startAttempt()
     }
 
@@ -263,33 +277,120 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     // MARK: - The attempt loop
 
-    /// Gives the request to the next candidate (FailoverTable decided there is one).
-    private func startAttempt() {
-        guard let model = modelPlan, !exchange.isFinished else { return }
-        // A plan that named a backend it does not hold still gets an answer, never a trap or
-        // a hang.
-        let backends = plan.backends
-        // A backend cooling down (its quota spent until a stated time) is skipped, its reason
-        // kept for the 503 (SPEC §3).
-        let cooldowns = plan.cooldowns
+    /// Gives the request to the next candidate (FailoverTable decided there is one), the one
+    /// the router picks (SPEC §4); waits in the model's line when every candidate is full.
+    private func startAttempt(fromLine: Bool = false) {
+        guard modelPlan != nil, var route, !exchange.isFinished else { return }
+        if let previous = current { endAttempt(previous, cancelCall: true) }
         let now = loop.now
-        var skipped: [String] = []
-        let picked = candidates.next { index in
-            guard backends.indices.contains(index) else { return false }
-            if let entry = cooldowns.entry(index, now: now) {
-                skipped.append("\(backends[index].name): \(BackendCooldowns.describe(entry, now: now))")
-                return false
-            }
-            return true
-        }
-        failureReasons += skipped
-        guard let index = picked else {
-            fail(503, code: "no_backend_available", message: failureReasons.isEmpty ? "No backend is available for this model."
-                 : "No backend could take the request: " + failureReasons.joined(separator: "; "))
+        let queue = route.routing.queue
+        // FIFO (SPEC §4): while others wait for this model, a newcomer queues behind them —
+        // and calls the head, since it may have seen the slot they wait for.
+        if !fromLine && waitTicket == nil && queue.waiting > 0 {
+            self.route = route
+            wait(in: queue, front: false)
+            queue.wakeOne()
             return
         }
+        let next = route.next(nowNs: now, wallMs: Gateway.wallClockMs(), scratch: &runtime.routeScratch)
+        self.route = route
+        switch next {
+        case .refuse(let reasons):
+            failureReasons += reasons
+            fail(503, code: "no_backend_available", message: failureReasons.isEmpty ? "No backend is available for this model."
+                 : "No backend could take the request: " + failureReasons.joined(separator: "; "))
+        case .wait:
+            wait(in: queue, front: fromLine)
+        case .wakeAndWait(let index):
+            runtime.wake(backend: index)
+            wait(in: queue, front: fromLine)
+        case .backend(let index, let wake):
+            if let wake { runtime.wake(backend: wake) }
+            if let started = waitStartedNs {
+                waitedNs = now &- started
+                waitStartedNs = nil
+            }
+            attempt(on: index, now: now)
+        }
+    }
+
+    /// Joins the model's line (at the front when a called request found nothing free), with
+    /// the `queue_timeout` clock started at the first wait; a full line is a 503 at once.
+    private func wait(in queue: ModelWaitQueue, front: Bool) {
+        guard let route else { return }
+        let now = loop.now
+        if waitStartedNs == nil { waitStartedNs = now }
+        let ticket: UInt64
+        if front {
+            ticket = queue.requeueFront(self)
+        } else if let queued = queue.enqueue(self) {
+            ticket = queued
+        } else {
+            refuseAfterWait(reason: "the wait line of `\(route.model.name)` is full (\(queue.capacity) requests)")
+            return
+        }
+        waitTicket = ticket
+        if waitTimer == nil {
+            let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
+            waitTimer = loop.schedule(SlotWaitTimer(waiter: self), at: overflow ? .max : deadline)
+        }
+    }
+
+    func slotMayBeFree(ticket: UInt64) {
+        guard ticket == waitTicket, !exchange.isFinished else { return }
+        waitTicket = nil
+        startAttempt(fromLine: true)
+    }
+
+    /// `queue_timeout` passed with every candidate still full: 503 with Retry-After and each
+    /// candidate's reason (SPEC §3).
+    func slotWaitExpired() {
+        waitTimer = nil
+        guard let ticket = waitTicket, !exchange.isFinished else { return }
+        route?.routing.queue.withdraw(ticket)
+        waitTicket = nil
+        refuseAfterWait(reason: nil)
+    }
+
+    private func leaveLine() {
+        if let ticket = waitTicket { route?.routing.queue.withdraw(ticket) }
+        waitTicket = nil
+        if let timer = waitTimer { loop.cancel(timer) }
+        waitTimer = nil
+    }
+
+    private func refuseAfterWait(reason: String?) {
+        leaveLine()
+        if let started = waitStartedNs { waitedNs = loop.now &- started }
+        var reasons = failureReasons
+        if var route {
+            reasons += route.currentReasons(nowNs: loop.now, scratch: &runtime.routeScratch)
+            self.route = route
+        }
+        if let reason { reasons.insert(reason, at: 0) }
+        var headers = HTTPHeaders()
+        headers.add("retry-after", String(retryAfterSeconds))
+        let waited = RequestRoute.seconds(ms: Int64(clamping: waitedNs / 1_000_000))
+        fail(503, code: "no_backend_available",
+             message: "No backend could take the request within its wait (\(waited)): " + reasons.joined(separator: "; "),
+             headers: headers)
+    }
+
+    /// When to come back after a full house: the shortest expected run among the candidates,
+    /// in whole seconds, at least 1.
+    private var retryAfterSeconds: Int64 {
+        guard let route else { return 1 }
+        let shortest = route.routing.runs.map(\.ms).min() ?? 1_000
+        return max(1, (shortest + 999) / 1_000)
+    }
+
+    /// Starts an attempt on backend `index`, whose slot is already taken.
+    private func attempt(on index: Int, now: UInt64) {
+        guard let model = modelPlan, plan.backends.indices.contains(index) else { return }
+        slotHeld = index
+        idleGapMs = plan.routing.runtimes[index].idleGapMs(nowNs: now)
+        retryAfter = nil
         let backend = plan.backends[index]
-        if let previous = current { endAttempt(previous, cancelCall: true) }
         do {
             let ledger = runtime.quota
             var lease: Lease?
@@ -298,9 +399,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             }
             quotaLease = lease.take()
         } catch {
+            releaseSlot(verdict: .neutral, report: nil)
             if case .backend = error.account {
                 // Over its monthly budget, the backend leaves the candidates (SPEC §4).
                 failureReasons.append("\(backend.name): budget_usd_per_month spent until \(Self.instant(error.resetsAt))")
+                route?.exclude(backend: index)
                 startAttempt()
             } else {
                 refuseQuota(error)
@@ -352,7 +455,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     /// Ends `attempt` (once) and adds its upstream time and cost. `taken`: the backend got
     /// the request (it was reachable).
-    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, report: BackendReport? = nil, taken: Bool = true) {
+    /// `verdict`: how the backend did, for its circuit (SPEC §4); neutral when the gateway or
+    /// the client stopped the call.
+    private func endAttempt(_ attempt: ProxyAttempt, cancelCall: Bool, report: BackendReport? = nil, taken: Bool = true,
+                            verdict: BackendRuntime.Verdict = .neutral) {
         guard !attempt.isOver else { return }
         attempt.retire(loop: loop, cancelCall: cancelCall)
         // Each attempt is counted in flight from its start until it is retired, once.
@@ -362,6 +468,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         let before = (gpu: usage.gpu, cost: usage.cost)
         usage.charge(measuredNs: loop.now &- attempt.startedAt, reportedGPU: report?.gpuTime?.value,
                      waited: report.map(ExchangeUsage.waited) ?? .zero, pricing: attempt.pricing, taken: taken)
+        // A run that went well teaches the (backend, model) expected run (SPEC §4).
+        if verdict == .success, taken, let position = route?.currentPosition, let runs = route?.routing.runs,
+           runs.indices.contains(position) {
+            runs[position].record(sampleMs: (usage.gpu - before.gpu).value)
+        }
+        releaseSlot(verdict: verdict, report: report)
         // The lease settles to exactly what the usage log records for this attempt, so the
         // ledger rebuilt from the log at the next start agrees with this one. A call the
         // backend never took is voided.
@@ -374,6 +486,18 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                 lease.void()
             }
         }
+    }
+
+    /// Gives the current attempt's slot back (once), with its verdict for the circuit and
+    /// what it showed of a cold start, and calls a request waiting for a slot.
+    private func releaseSlot(verdict: BackendRuntime.Verdict, report: BackendReport?) {
+        guard let index = slotHeld else { return }
+        slotHeld = nil
+        let tables = plan.routing
+        guard tables.runtimes.indices.contains(index) else { return }
+        let cold = report.flatMap { report in idleGapMs.map { (gapMs: $0, cold: report.coldStart) } }
+        tables.runtimes[index].finish(nowNs: loop.now, verdict: verdict, cold: cold)
+        tables.slotFreed(index)
     }
 
     // MARK: - Quotas
@@ -515,7 +639,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// Acts on SPEC §3's table for a failed attempt.
     private func attemptFailed(_ failure: AttemptFailure) {
         let action = FailoverTable.decide(failure.outcome, reachedClient: exchange.isResponseStarted,
-                                          attemptsLeft: candidates.hasAttemptsLeft, replayable: body.isReplayable)
+                                          attemptsLeft: hasAttemptsLeft, replayable: body.isReplayable)
         switch action {
         case .retryNext:
             failureReasons.append(failure.reason)
@@ -540,15 +664,20 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
         }
     }
 
+    private var hasAttemptsLeft: Bool { route?.hasAttemptsLeft(nowNs: loop.now) ?? false }
+
     // MARK: - What the attempt reports
 
     func attemptHead(_ attempt: ProxyAttempt, status: Int, headers: [(String, String)], contentLength: Int?) {
         attempt.disarmFirstByteTimer(loop: loop)
         attempt.ttfbNs = loop.now &- attempt.startedAt
+        if status == 429 {
+            retryAfter = headers.first { $0.0.lowercased() == "retry-after" }?.1
+        }
         // An error status the client does not get is collected for its message; the table
         // decides again once it ended (another candidate, or this error).
         let action = FailoverTable.decide(FailoverTable.Outcome(status: status), reachedClient: false,
-                                          attemptsLeft: candidates.hasAttemptsLeft, replayable: body.isReplayable)
+                                          attemptsLeft: hasAttemptsLeft, replayable: body.isReplayable)
         relay.head(status: status, headers: headers, contentLength: contentLength, passThrough: action == .passThrough,
                    clientAskedForUsage: body.clientAskedForUsage, redactor: plan.redactor, exchange: exchange)
         responseStarted()
@@ -570,7 +699,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             usage.error = "backend_length_mismatch"
             if relay.hasPendingHead, let current {
                 // Nothing reached the client yet: a clean error (or the next candidate).
-                endAttempt(current, cancelCall: true)
+                endAttempt(current, cancelCall: true, verdict: .failure("the body was longer than its Content-Length"))
                 attemptFailed(AttemptFailure(backend: usage.backend ?? "backend",
                                              outcome: .broken("the body was longer than its Content-Length"),
                                              detail: "", redactor: plan.redactor))
@@ -583,40 +712,75 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
 
     func attemptEnded(_ attempt: ProxyAttempt, report: BackendReport) {
         let outcome = report.outcome
-        // A spent quota keeps the backend out of every loop's candidates until it resets.
-        if case .quotaExhausted(let message, let until) = outcome, let index = currentIndex {
-            plan.cooldowns.coolDown(index, until: until ?? (loop.now &+ BackendCooldowns.defaultNs),
-                                    reason: plan.redactor.redact(message))
-        }
-        // A backend that could not be reached (or whose TLS failed) never took the request.
-        let outcomeClass = FailoverTable.Outcome(outcome)
-        let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
-        endAttempt(attempt, cancelCall: false, report: report, taken: !unreached)
-        usage.tokens = report.tokens
-        usage.coldStart = usage.coldStart || report.coldStart
-        usage.queueTime = report.queueTime
-        guard !exchange.isFinished else { return }
         let name = usage.backend ?? "backend"
+        // What became of it: a failure for SPEC §3's table, or a reply to complete. Decided
+        // before the attempt ends, so its slot goes back with the verdict for the circuit.
+        let failure: AttemptFailure?
         switch relay.phase {
         case .collectingError:
-            attemptFailed(AttemptFailure(backend: name, status: relay.errorStatus, errorBody: relay.errorBody, redactor: plan.redactor))
+            failure = AttemptFailure(backend: name, status: relay.errorStatus, errorBody: relay.errorBody, redactor: plan.redactor)
         case .awaitingHead:
-            attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: "", redactor: plan.redactor))
+            failure = AttemptFailure(backend: name, outcome: outcome, detail: "", redactor: plan.redactor)
         case .stream, .plain:
             // A plain reply not a byte of which reached the client can still get a clean error
             // (or the next candidate), never a 200 head and a cut (issue 7 item 15).
             let unsent = relay.hasPendingHead
             if outcome == .completed {
-                if unsent && relay.isShortOfDeclaredLength {
-                    attemptFailed(AttemptFailure(backend: name, outcome: .broken("the body was shorter than its Content-Length"),
-                                                 detail: "", redactor: plan.redactor))
-                } else {
-                    complete()
-                }
+                failure = unsent && relay.isShortOfDeclaredLength
+                    ? AttemptFailure(backend: name, outcome: .broken("the body was shorter than its Content-Length"),
+                                     detail: "", redactor: plan.redactor)
+                    : nil
             } else {
-                attemptFailed(AttemptFailure(backend: name, outcome: outcome, detail: unsent ? " before its response body" : "",
-                                             redactor: plan.redactor))
+                failure = AttemptFailure(backend: name, outcome: outcome, detail: unsent ? " before its response body" : "",
+                                         redactor: plan.redactor)
             }
+        }
+        let verdict = judge(failure, outcome: outcome)
+        // A backend that could not be reached (or whose TLS failed) never took the request.
+        let outcomeClass = FailoverTable.Outcome(outcome)
+        let unreached = (outcomeClass == .unreachable || outcomeClass == .tlsFailed) && relay.phase == .awaitingHead
+        endAttempt(attempt, cancelCall: false, report: report, taken: !unreached, verdict: verdict)
+        usage.tokens = report.tokens
+        usage.coldStart = usage.coldStart || report.coldStart
+        usage.queueTime = report.queueTime
+        guard !exchange.isFinished else { return }
+        if let failure { attemptFailed(failure) } else { complete() }
+    }
+
+    /// The backend's verdict for its circuit (SPEC §4), and the cool-downs SPEC §3's table
+    /// asks for: a 429's `Retry-After` or a platform's stated quota reset, and credentials the
+    /// backend refused ("marked down as misconfigured"). A cooled-down backend's circuit is
+    /// left alone: it did not fail, it said "not now".
+    private func judge(_ failure: AttemptFailure?, outcome: BackendOutcome) -> BackendRuntime.Verdict {
+        guard let failure else { return .success }
+        guard let index = slotHeld, plan.routing.runtimes.indices.contains(index) else { return .neutral }
+        let runtime = plan.routing.runtimes[index]
+        let settings = plan.backends[index].routing
+        let now = loop.now
+        switch failure.outcome {
+        case .reply:
+            return .success
+        case .rateLimited:
+            if case .quotaExhausted(_, let until) = outcome {
+                runtime.coolDown(untilNs: until ?? (now &+ BackendRuntime.defaultCooldownNs), reason: failure.text, cause: .quota)
+            } else {
+                let seconds = retryAfter.flatMap { RetryAfter.seconds($0, nowUnix: QuotaLedger.wallClock()) }
+                let waitNs = seconds.map { UInt64(min($0, RetryAfter.maxSeconds)) * 1_000_000_000 } ?? settings.circuitCooldownNs
+                let said = retryAfter.map { " (Retry-After: \(RetryAfter.clip($0)))" } ?? ""
+                runtime.coolDown(untilNs: now &+ waitNs, reason: "rate limited: " + failure.text + said, cause: .quota)
+            }
+            return .neutral
+        case .credentialsRejected:
+            runtime.coolDown(untilNs: now &+ settings.circuitMaxCooldownNs,
+                             reason: "misconfigured: it rejected the gateway's credentials (HTTP \(failure.status ?? 0))",
+                             cause: .misconfigured)
+            return .neutral
+        case .tooLarge:
+            return .neutral
+        case .broken where outcome == .cancelled:
+            return .neutral
+        case .serverError, .timedOut, .redirect, .unreachable, .tlsFailed, .broken:
+            return .failure(failure.text)
         }
     }
 
@@ -642,7 +806,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// call is stopped before the next candidate starts, so two never run at once.
     func attemptTimedOut(_ attempt: ProxyAttempt, now: UInt64) {
         guard relay.phase == .awaitingHead else { return }
-        endAttempt(attempt, cancelCall: true)
+        endAttempt(attempt, cancelCall: true, verdict: .failure("no response within first_byte_timeout"))
         attemptFailed(.firstByteTimeout(backend: usage.backend ?? "backend"))
     }
 
@@ -690,6 +854,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
                       type: String? = nil, headers: HTTPHeaders = HTTPHeaders()) {
         if usage.error == nil { usage.error = code }
         if let current { endAttempt(current, cancelCall: true) }
+        leaveLine()
         guard !exchange.isResponseStarted else {
             // The attempt was stopped, so it will never end the response: end it here (a
             // body refused after its stream began, e.g. a duplicate past an 8 MiB dispatch).
@@ -721,6 +886,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
             if usage.error == nil { usage.error = "client_closed" }
             endAttempt(current, cancelCall: true)
         }
+        leaveLine()
         leaveLiveStreams()
     }
 
@@ -728,9 +894,13 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter {
     /// nobody to answer any more, and the usage goes into `record`.
     func exchangeEnded(record: inout UsageRecord) {
         if let current { endAttempt(current, cancelCall: true) }
+        releaseSlot(verdict: .neutral, report: nil)
+        leaveLine()
+        if let started = waitStartedNs { waitedNs = loop.now &- started }
         body.releaseBudget()
         replyLease.releaseAll()
         leaveLiveStreams()
+        usage.gatewayWait = waitedNs
         usage.fill(&record)
         record.upstreamTTFBMs = current?.ttfbNs.map { Double($0) / 1e6 }
     }

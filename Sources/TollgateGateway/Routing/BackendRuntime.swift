@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: Apache-2.0
+// One backend's live facts, shared by every loop and kept across reloads (the board keys them
+// by name): requests in flight (an atomic, SPEC §2 `max_concurrency` counted across loops), its
+// circuit (SPEC §4), a stated cool-down (429 `Retry-After`, a platform's quota reset, rejected
+// credentials), what its last probe said, its idle lifecycle, when it was last used (for
+// P(cold)) and what cold starts it showed. The decisions themselves are TollgateRouting's pure
+// functions; this type only keeps their inputs, under one short lock with no I/O in it.
+import Synchronization
+import TollgateBackends
+import TollgateCore
+import TollgateRouting
+
+final class BackendRuntime: Sendable {
+    let name: String
+
+    /// A cool-down stated by the backend or decided on its answer.
+    struct Cooldown: Sendable, Equatable {
+        enum Cause: Sendable, Equatable {
+            /// 429 with Retry-After, or a platform's quota error (ZeroGPU) with its reset.
+            case quota
+            /// 401/403: the gateway's own credentials were refused (SPEC §3 "misconfigured").
+            case misconfigured
+        }
+        var untilNs: UInt64
+        var reason: String
+        var cause: Cause
+    }
+
+    /// How an attempt on this backend ended, for its circuit.
+    enum Verdict: Sendable, Equatable {
+        /// The backend answered (a reply, or a 4xx that is the request's fault).
+        case success
+        /// A passive failure (SPEC §3: unreachable, timeout, 5xx, redirect, broken, TLS).
+        case failure(String)
+        /// Neither: the client left, the reply was too large, the gateway stopped the call.
+        case neutral
+    }
+
+    struct State: Sendable {
+        var circuit: CircuitBreaker
+        var circuitSettings: (failures: Int, cooldownNs: UInt64, maxCooldownNs: UInt64)
+        var lastFailure: String?
+        var cooldown: Cooldown?
+        var cold: ColdStartEstimate
+        /// Start of the latest request and end of the latest one to finish (0: none yet).
+        var lastStartNs: UInt64 = 0
+        var lastEndNs: UInt64 = 0
+        /// The last probe's word and when it came (nil: no probe yet, or none configured).
+        var probe: ProbeVerdict?
+        var probeAtNs: UInt64 = 0
+        /// `idle:`'s lifecycle and settings (nil: no idle policy).
+        var idle: IdleLifecycle?
+        var idleSettings: BackendRouting.Idle?
+        var coldStartMs: Int64 = 0
+    }
+
+    private let inFlightCount = Atomic<Int>(0)
+    private let limit: Atomic<Int>
+    private let state: Mutex<State>
+
+    /// A quota error without a stated reset still keeps the backend out this long, so a spent
+    /// quota is not asked again on every request.
+    static let defaultCooldownNs: UInt64 = 60_000_000_000
+    /// What P(cold) assumes before any cold start was seen: five minutes idle (a common
+    /// scale-to-zero idle timeout; Modal's default is 60 s, RunPod's 5 s, a Space's 48 h).
+    static let coldAfterPriorMs: Int64 = 300_000
+
+    init(name: String, routing: BackendRouting, nowNs: UInt64) {
+        self.name = name
+        limit = Atomic(routing.maxConcurrency)
+        let settings = (routing.circuitFailures, routing.circuitCooldownNs, routing.circuitMaxCooldownNs)
+        var initial = State(
+            circuit: CircuitBreaker(failureThreshold: settings.0, cooldownNs: settings.1, maxCooldownNs: settings.2),
+            circuitSettings: settings, cold: ColdStartEstimate(coldAfterPriorMs: Self.coldAfterPriorMs))
+        Self.applyIdle(routing, to: &initial, nowNs: nowNs)
+        state = Mutex(initial)
+    }
+
+    /// A new idle policy starts its lifecycle now; the same one keeps its state.
+    private static func applyIdle(_ routing: BackendRouting, to s: inout State, nowNs: UInt64) {
+        s.coldStartMs = routing.coldStartMs
+        guard routing.idle != s.idleSettings else { return }
+        s.idleSettings = routing.idle
+        s.idle = routing.idle.map { IdleLifecycle(afterNs: $0.afterNs, wakesOnRequest: $0.wakesOnRequest, nowNs: nowNs) }
+    }
+
+    /// A reload's settings for the same backend: the circuit starts over only when its
+    /// settings changed; what was learned and stated (cool-downs) stays.
+    func apply(_ routing: BackendRouting, nowNs: UInt64) {
+        limit.store(routing.maxConcurrency, ordering: .relaxed)
+        state.withLock { s in
+            Self.applyIdle(routing, to: &s, nowNs: nowNs)
+            if routing.health == nil { s.probe = nil }
+            let settings = (routing.circuitFailures, routing.circuitCooldownNs, routing.circuitMaxCooldownNs)
+            guard settings != s.circuitSettings else { return }
+            s.circuitSettings = settings
+            s.circuit = CircuitBreaker(failureThreshold: settings.0, cooldownNs: settings.1, maxCooldownNs: settings.2)
+        }
+    }
+
+    var inFlight: Int { inFlightCount.load(ordering: .relaxed) }
+    var maxConcurrency: Int { limit.load(ordering: .relaxed) }
+
+    // MARK: - Routing inputs
+
+    /// This backend as a router candidate now. `reason` explains an `.unavailable` one.
+    func candidate(costModel: CostModel, expectedRunMs: Int64, coldStartMs: Int64, nowNs: UInt64)
+        -> (candidate: RoutingCandidate, reason: String?) {
+        let inFlight = self.inFlight
+        let maxConcurrency = self.maxConcurrency
+        return state.withLock { s in
+            var availability = Availability.ready
+            var reason: String?
+            var warmth: ProbeWarmth?
+            if let cooldown = s.cooldown, nowNs < cooldown.untilNs {
+                availability = .unavailable
+                reason = Self.describe(cooldown, nowNs: nowNs)
+            } else if let paused = Self.pausedAvailability(s, nowNs: nowNs) {
+                availability = paused.availability
+                reason = paused.reason
+                warmth = .cold
+            } else if let probe = s.probe, let unready = Self.probeReason(probe) {
+                availability = .unavailable
+                reason = unready
+            } else {
+                switch s.probe {
+                case .up(warm: true)?: warmth = .warm
+                case .up(warm: false)?, .asleep?: warmth = .cold
+                default: break
+                }
+                switch s.circuit.state {
+                case .open(let until) where nowNs < until:
+                    availability = .circuitOpen(untilNs: until, lastFailureNs: s.circuit.lastFailureNs ?? 0)
+                case .halfOpen:
+                    availability = .halfOpenBusy
+                default:
+                    break
+                }
+            }
+            let gap: Int64? = s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs))
+            // Requests in flight keep it warm.
+            let pCold = inFlight > 0 ? 0 : s.cold.probability(gapMs: gap, probe: warmth)
+            return (RoutingCandidate(costModel: costModel, maxConcurrency: maxConcurrency, inFlight: inFlight,
+                                     expectedRunMs: expectedRunMs, coldStartMs: coldStartMs, pCold: pCold,
+                                     availability: availability), reason)
+        }
+    }
+
+    /// Takes one of the backend's `max_concurrency` slots and, when its circuit's cooldown is
+    /// over, its one half-open trial. `forced`: every circuit is open and this backend failed
+    /// least recently (issue 12 item 3): it is tried though its circuit is open.
+    func acquire(nowNs: UInt64, forced: Bool) -> Bool {
+        let admitted = state.withLock { s -> Bool in
+            // Paused and not woken by a request (a Space): it waits for its restart.
+            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true), idle.state != .active { return false }
+            if forced { return true }
+            return s.circuit.admit(now: nowNs)
+        }
+        guard admitted else { return false }
+        var current = inFlightCount.load(ordering: .relaxed)
+        while current < maxConcurrency {
+            let (exchanged, original) = inFlightCount.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                state.withLock { s in
+                    // The gap since the last use is what P(cold) is learned from (`observe`).
+                    s.lastStartNs = nowNs
+                    // An `http`-paused backend is woken by this request (counted as a wake).
+                    _ = s.idle?.requestStarted(nowNs: nowNs)
+                }
+                return true
+            }
+            current = original
+        }
+        // Full after all (another loop took the slot): a trial it admitted goes back.
+        state.withLock { s in
+            if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
+        }
+        return false
+    }
+
+    /// The time since the backend was last used, at `nowNs` (nil: never since start), taken
+    /// before `acquire` marks the new start, for `finish`'s cold-start observation.
+    func idleGapMs(nowNs: UInt64) -> Int64? {
+        state.withLock { s in s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs)) }
+    }
+
+    /// Gives the slot back and feeds the outcome to the circuit. `coldObserved`: whether the
+    /// attempt met a cold backend, with the idle gap before it (nil: nothing learned).
+    func finish(nowNs: UInt64, verdict: Verdict, cold: (gapMs: Int64, cold: Bool)?) {
+        inFlightCount.wrappingSubtract(1, ordering: .acquiringAndReleasing)
+        state.withLock { s in
+            s.lastEndNs = max(s.lastEndNs, nowNs)
+            switch verdict {
+            case .success:
+                s.circuit.recordSuccess()
+                s.lastFailure = nil
+            case .failure(let why):
+                s.circuit.recordFailure(now: nowNs)
+                s.lastFailure = why
+            case .neutral:
+                // A half-open trial the client abandoned decides nothing: the next request
+                // tries again.
+                if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
+            }
+            if let cold { s.cold.observe(gapMs: cold.gapMs, cold: cold.cold) }
+            s.idle?.requestEnded(nowNs: nowNs)
+        }
+    }
+
+    // MARK: - Probes and the idle lifecycle
+
+    /// Pauses and wakes so far and the time spent paused (nil: no idle policy), for the log
+    /// and /metrics.
+    func lifecycleFigures(nowNs: UInt64) -> (pauses: Int, wakes: Int, pausedNs: UInt64)? {
+        state.withLock { s in s.idle.map { ($0.pauses, $0.wakes, $0.pausedNs(nowNs: nowNs)) } }
+    }
+
+    /// A probe's answer. True when it ends a wake (the backend is up again): requests
+    /// waiting for it may go.
+    func recordProbe(_ verdict: ProbeVerdict, nowNs: UInt64) -> Bool {
+        state.withLock { s in
+            s.probe = verdict
+            s.probeAtNs = nowNs
+            guard case .up = verdict, let idle = s.idle else { return false }
+            switch idle.state {
+            case .waking, .paused:
+                s.idle?.awake(nowNs: nowNs)
+                return true
+            case .active, .pausing:
+                return false
+            }
+        }
+    }
+
+    /// The idle check: `.pause` when the backend has been unused for `after` with nothing in
+    /// flight (the lifecycle moves to pausing; report the call's result).
+    func idleTick(nowNs: UInt64) -> IdleLifecycle.Action? {
+        let inFlight = self.inFlight
+        return state.withLock { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
+    }
+
+    func pauseFinished(ok: Bool, nowNs: UInt64) {
+        state.withLock { s in
+            if ok { s.idle?.pauseSucceeded(nowNs: nowNs) } else { s.idle?.pauseFailed(nowNs: nowNs) }
+        }
+    }
+
+    /// A request would go here if it were awake: true when the caller is to send the wake
+    /// call (once: the lifecycle moves to waking).
+    func wakeNeeded(nowNs: UInt64) -> Bool {
+        state.withLock { s in s.idle?.wakeNeeded(nowNs: nowNs) == .wake }
+    }
+
+    /// The wake call's result: a restart the Hub took is not yet a running Space — the probe
+    /// says when it runs. A failed call leaves it paused (a later request tries again).
+    func wakeCallFinished(ok: Bool, nowNs: UInt64) {
+        guard !ok else { return }
+        state.withLock { s in s.idle?.wakeFailed(nowNs: nowNs) }
+    }
+
+    /// Waking for longer than this is given up (a later request tries again).
+    static func wakeLimitNs(coldStartMs: Int64) -> UInt64 {
+        max(300_000_000_000, UInt64(max(0, coldStartMs)).multipliedReportingOverflow(by: 3_000_000).partialValue)
+    }
+
+    /// Whether the backend is waking now (the supervisor polls its probe faster meanwhile).
+    func isWaking(nowNs: UInt64) -> Bool {
+        state.withLock { s in
+            guard case .waking(let since)? = s.idle?.state else { return false }
+            if nowNs &- since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
+                s.idle?.wakeFailed(nowNs: nowNs)
+                return false
+            }
+            return true
+        }
+    }
+
+    /// A backend paused by its idle action, as the router sees it: a Space (woken by a
+    /// restart) is `.paused` with its wake time as latency; an `http`-paused one is routed as
+    /// usual, cold. A Space the Hub reports PAUSED without our pause can be woken the same
+    /// way when its idle action is ours to take.
+    private static func pausedAvailability(_ s: State, nowNs: UInt64) -> (availability: Availability, reason: String?)? {
+        if let idle = s.idle, let settings = s.idleSettings {
+            switch idle.state {
+            case .paused, .waking:
+                if settings.wakesOnRequest { return (.ready, nil) }
+                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+            case .active, .pausing:
+                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
+            }
+        }
+        return nil
+    }
+
+    /// Why a probe's answer keeps the backend out, nil when it may take requests.
+    private static func probeReason(_ verdict: ProbeVerdict) -> String? {
+        switch verdict {
+        case .up, .asleep: return nil
+        case .starting: return "starting (health probe)"
+        case .paused: return "paused (health probe: only a restart brings it back)"
+        case .down(let why): return "health probe failed: \(why)"
+        }
+    }
+
+    /// The backend is not to be tried before `untilNs`; a longer cool-down in place stays.
+    func coolDown(untilNs: UInt64, reason: String, cause: Cooldown.Cause) {
+        state.withLock { s in
+            if let existing = s.cooldown, existing.untilNs >= untilNs { return }
+            s.cooldown = Cooldown(untilNs: untilNs, reason: reason, cause: cause)
+        }
+    }
+
+    /// The cool-down in force at `nowNs`, if any.
+    func cooldown(nowNs: UInt64) -> Cooldown? {
+        state.withLock { s in
+            guard let c = s.cooldown, nowNs < c.untilNs else { return nil }
+            return c
+        }
+    }
+
+    /// Whether a request may go to it now (`tollgate_backend_up`, SPEC §4): not cooled down
+    /// and its circuit closed, half-open, or open with its cooldown over.
+    func isEligible(nowNs: UInt64) -> Bool {
+        state.withLock { s in
+            if let c = s.cooldown, nowNs < c.untilNs { return false }
+            if let paused = Self.pausedAvailability(s, nowNs: nowNs) { return paused.availability == .ready }
+            if let probe = s.probe, Self.probeReason(probe) != nil { return false }
+            return s.circuit.isEligible(now: nowNs)
+        }
+    }
+
+    /// A copy of the state, for /admin/backends.
+    func snapshot() -> State { state.withLock { $0 } }
+
+    /// Why an open circuit skips the backend, for the 503's list.
+    func circuitReason(untilNs: UInt64, nowNs: UInt64) -> String {
+        let last = state.withLock { $0.lastFailure }
+        let open = "circuit open for \(Self.seconds(untilNs > nowNs ? untilNs - nowNs : 0))s"
+        return last.map { "\(open) (last failure: \($0))" } ?? open
+    }
+
+    /// A cool-down's reason for the 503's list: the backend's own words and how long it stays out.
+    static func describe(_ cooldown: Cooldown, nowNs: UInt64) -> String {
+        "\(cooldown.reason) (cooling down for \(seconds(cooldown.untilNs > nowNs ? cooldown.untilNs - nowNs : 0))s)"
+    }
+
+    /// Nanoseconds as whole seconds rounded up, without an addition that could overflow
+    /// (`until` may come from a platform's text through its adapter).
+    static func seconds(_ ns: UInt64) -> UInt64 {
+        let (whole, part) = ns.quotientAndRemainder(dividingBy: 1_000_000_000)
+        return part == 0 ? whole : whole + 1
+    }
+
+    static func milliseconds(_ ns: UInt64) -> Int64 { Int64(clamping: ns / 1_000_000) }
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+// One request's way through its model's candidates (SPEC §3, §4): at each attempt the board's
+// live state is read into router candidates, TollgateRouting's pure `Router.pick` decides,
+// and the winner's slot (and half-open trial) is taken. Bounded by the model's `attempts` and
+// the request's deadline (dispatch + the longest `timeout` of its candidates); a tried
+// candidate is never picked again. Every decision goes to the model's log with each
+// candidate's inputs (`GET /admin/backends`). A value inside the exchange; loop-confined.
+import TollgateCore
+import TollgateRouting
+
+struct RequestRoute {
+    enum Next: Equatable {
+        /// Attempt backend `index` (the plan's), its slot taken. `wake`: a paused backend
+        /// (plan index) that would have been cheaper: start waking it.
+        case backend(index: Int, wake: Int?)
+        /// Every candidate that could take it is full: wait for a slot.
+        case wait
+        /// The best candidate is paused (its idle action): wake backend `index` (the plan's)
+        /// and wait for it, or for a slot elsewhere.
+        case wakeAndWait(index: Int)
+        /// Nothing can take it; each skipped candidate's reason.
+        case refuse([String])
+    }
+
+    let model: ModelPlan
+    let routing: ModelRouting
+    private let tables: RoutingTables
+    private let backends: [BackendPlan]
+    /// By position in `model.backends`.
+    private var tried: [Bool]
+    private(set) var attemptsMade = 0
+    let deadlineNs: UInt64
+    /// The position of the candidate the current attempt runs on.
+    private(set) var currentPosition: Int?
+
+    init(model: ModelPlan, routing: ModelRouting, tables: RoutingTables, backends: [BackendPlan], nowNs: UInt64) {
+        self.model = model
+        self.routing = routing
+        self.tables = tables
+        self.backends = backends
+        tried = Array(repeating: false, count: model.backends.count)
+        var longest: UInt64 = 0
+        for index in model.backends where backends.indices.contains(index) {
+            longest = max(longest, backends[index].routing.timeoutNs)
+        }
+        let (deadline, overflow) = nowNs.addingReportingOverflow(longest)
+        deadlineNs = overflow ? .max : deadline
+    }
+
+    /// Whether another attempt may start at `nowNs` (SPEC §3: bounded by `attempts` and the
+    /// request's deadline; a candidate must be left untried).
+    func hasAttemptsLeft(nowNs: UInt64) -> Bool {
+        attemptsMade < max(1, model.attempts) && nowNs < deadlineNs && tried.contains(false)
+    }
+
+    /// Leaves candidate `index` (the plan's) out of this request without an attempt (its
+    /// monthly budget is spent).
+    mutating func exclude(backend index: Int) {
+        for (position, candidate) in model.backends.enumerated() where candidate == index { tried[position] = true }
+    }
+
+    /// The next backend, or why none. `scratch` is the loop's reused candidate buffer.
+    mutating func next(nowNs: UInt64, wallMs: Int64, scratch: inout [RoutingCandidate]) -> Next {
+        let count = model.backends.count
+        var reasons = Array<String?>(repeating: nil, count: count)
+        // A candidate whose slot another loop took between the snapshot and `acquire` is read
+        // again; each pass either returns or marks one more as taken, so this ends.
+        for _ in 0...count {
+            scratch.removeAll(keepingCapacity: true)
+            for (position, index) in model.backends.enumerated() {
+                guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
+                    scratch.append(Self.missing)
+                    continue
+                }
+                let backend = backends[index]
+                let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
+                var (candidate, reason) = tables.runtimes[index].candidate(
+                    costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
+                candidate.tried = tried[position]
+                reasons[position] = reason
+                scratch.append(candidate)
+            }
+            let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
+            switch pick {
+            case .candidate(let position, let forced, let wake):
+                let index = model.backends[position]
+                if case .paused = scratch[position].availability {
+                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                    return .wakeAndWait(index: index)
+                }
+                guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
+                tried[position] = true
+                attemptsMade += 1
+                currentPosition = position
+                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                return .backend(index: index, wake: wake.map { model.backends[$0] })
+            case .wait:
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                return .wait
+            case .none:
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                return .refuse(skipReasons(nowNs: nowNs, scratch: scratch, reasons: reasons))
+            }
+        }
+        return .wait
+    }
+
+    /// The reasons of the candidates not tried, for the 503 (tried ones have their failure).
+    func skipReasons(nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) -> [String] {
+        var out: [String] = []
+        for (position, candidate) in scratch.enumerated() where !candidate.tried {
+            guard let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reasons[position]) else { continue }
+            out.append(text)
+        }
+        return out
+    }
+
+    /// Each candidate's reason for not taking a request now (the 503 after a wait in line).
+    mutating func currentReasons(nowNs: UInt64, scratch: inout [RoutingCandidate]) -> [String] {
+        var out: [String] = []
+        for (position, index) in model.backends.enumerated() where !tried[position] {
+            guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else { continue }
+            let backend = backends[index]
+            let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
+            let (candidate, reason) = tables.runtimes[index].candidate(
+                costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
+            if let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reason) { out.append(text) }
+        }
+        return out
+    }
+
+    private func describe(position: Int, candidate: RoutingCandidate, nowNs: UInt64, reason: String?) -> String? {
+        guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { return nil }
+        let index = model.backends[position]
+        let name = backends[index].name
+        guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else { return nil }
+        return "\(name): " + Self.text(skip, runtime: tables.runtimes[index], nowNs: nowNs, reason: reason)
+    }
+
+    static func text(_ skip: SkipReason, runtime: BackendRuntime, nowNs: UInt64, reason: String?) -> String {
+        switch skip {
+        case .tried: return "already tried"
+        case .full(let inFlight, let max): return "full (\(inFlight)/\(max) in flight)"
+        case .tooSlow(let expected, let maxMs):
+            return "expected \(Self.seconds(ms: expected)) exceeds max_latency \(Self.seconds(ms: maxMs))"
+        case .circuitOpen(let until): return runtime.circuitReason(untilNs: until, nowNs: nowNs)
+        case .halfOpenBusy: return "circuit half-open, its trial request is running"
+        case .unavailable: return reason ?? "unavailable"
+        }
+    }
+
+    /// `1.5s`, `30s`: milliseconds as seconds with at most one decimal.
+    static func seconds(ms: Int64) -> String {
+        let tenths = ms / 100
+        return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
+    }
+
+    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) {
+        var entries: [DecisionLog.Candidate] = []
+        entries.reserveCapacity(scratch.count)
+        for (position, candidate) in scratch.enumerated() {
+            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
+            let index = model.backends[position]
+            let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
+                .map { Self.text($0, runtime: tables.runtimes[index], nowNs: nowNs, reason: reasons[position]) }
+            entries.append(DecisionLog.Candidate(
+                backend: backends[index].name, expectedCost: candidate.expectedCost,
+                expectedLatencyMs: candidate.expectedLatencyMs, pCold: candidate.pCold, inFlight: candidate.inFlight,
+                picked: position == picked, skip: skip))
+        }
+        routing.decisions.record(DecisionLog.Entry(atUnixMs: wallMs, model: model.name, candidates: entries))
+    }
+
+    /// A plan index the plan does not hold (never built so; answered, never trapped on).
+    private static let missing = RoutingCandidate(costModel: .free, maxConcurrency: 1, inFlight: 0, expectedRunMs: 0,
+                                                  coldStartMs: 0, pCold: 0, availability: .unavailable, tried: true)
+}
