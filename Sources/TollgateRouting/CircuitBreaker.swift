@@ -20,6 +20,11 @@ public struct CircuitBreaker: Sendable, Equatable {
     public private(set) var state: State = .closed(consecutiveFailures: 0)
     /// The cooldown the next opening will use.
     public private(set) var currentCooldownNs: UInt64
+    /// When the last failure was recorded: orders the router's "every circuit is open"
+    /// fallback (the least recently failed backend gets the trial). Nil until a failure.
+    public private(set) var lastFailureNs: UInt64?
+    /// Failures since the last success, in any state (for /admin/backends), saturating.
+    public private(set) var consecutiveFailures = 0
 
     public init(failureThreshold: Int, cooldownNs: UInt64, maxCooldownNs: UInt64) {
         self.failureThreshold = max(failureThreshold, 1)
@@ -50,12 +55,29 @@ public struct CircuitBreaker: Sendable, Equatable {
         return true
     }
 
+    /// The circuit's part of the router's `Availability`: an open circuit whose cooldown has
+    /// passed is ready (the caller admits the trial with `admit`); a half-open one with its
+    /// trial out is busy.
+    public func availability(now: UInt64) -> Availability {
+        switch state {
+        case .closed:
+            return .ready
+        case .open(let until):
+            return now >= until ? .ready : .circuitOpen(untilNs: until, lastFailureNs: lastFailureNs ?? 0)
+        case .halfOpen:
+            return .halfOpenBusy
+        }
+    }
+
     public mutating func recordSuccess() {
         state = .closed(consecutiveFailures: 0)
         currentCooldownNs = cooldownNs
+        consecutiveFailures = 0
     }
 
     public mutating func recordFailure(now: UInt64) {
+        lastFailureNs = now
+        if consecutiveFailures < .max { consecutiveFailures += 1 }
         switch state {
         case .closed(let failures):
             if failures + 1 >= failureThreshold { open(now: now) } else { state = .closed(consecutiveFailures: failures + 1) }

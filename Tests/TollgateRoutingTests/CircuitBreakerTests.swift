@@ -70,3 +70,36 @@ struct CircuitBreakerTests {
         #expect(zero.state == .open(until: 6))
     }
 }
+
+struct CircuitBreakerRoutingTests {
+    private let s: UInt64 = 1_000_000_000
+
+    @Test func countsFailuresAndRemembersTheLastOne() {
+        var breaker = CircuitBreaker(failureThreshold: 2, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        #expect(breaker.lastFailureNs == nil)
+        #expect(breaker.consecutiveFailures == 0)
+        breaker.recordFailure(now: 1 * s)
+        #expect(breaker.consecutiveFailures == 1)
+        #expect(breaker.lastFailureNs == 1 * s)
+        breaker.recordFailure(now: 2 * s)
+        breaker.recordFailure(now: 3 * s)  // a late report while open still counts
+        #expect(breaker.consecutiveFailures == 3)
+        #expect(breaker.lastFailureNs == 3 * s)
+        breaker.recordSuccess()
+        #expect(breaker.consecutiveFailures == 0)
+        #expect(breaker.lastFailureNs == 3 * s)  // kept: it orders the all-open fallback
+    }
+
+    @Test func availabilityFollowsTheState() {
+        var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        #expect(breaker.availability(now: 0) == .ready)
+        breaker.recordFailure(now: 2 * s)
+        #expect(breaker.availability(now: 5 * s) == .circuitOpen(untilNs: 12 * s, lastFailureNs: 2 * s))
+        #expect(breaker.availability(now: 12 * s) == .ready)
+        let admitted = breaker.admit(now: 12 * s)
+        #expect(admitted)
+        #expect(breaker.availability(now: 12 * s) == .halfOpenBusy)
+        breaker.recordSuccess()
+        #expect(breaker.availability(now: 12 * s) == .ready)
+    }
+}
