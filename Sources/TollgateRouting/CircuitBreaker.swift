@@ -91,6 +91,14 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
+    /// The half-open trial never reached the backend (its slot was taken elsewhere, or its
+    /// client left before an answer): it decides nothing, and the next request is the trial.
+    /// No effect unless half-open.
+    public mutating func reopenUntried(now: UInt64) {
+        guard case .halfOpen = state else { return }
+        state = .open(until: now)
+    }
+
     private mutating func open(now: UInt64) {
         let (until, overflow) = now.addingReportingOverflow(currentCooldownNs)
         state = .open(until: overflow ? .max : until)

@@ -22,6 +22,21 @@ struct CircuitBreakerTests {
         #expect(!breaker.isEligible(now: 11 * s))
     }
 
+    @Test func aTrialThatNeverRanLeavesTheNextRequestAsTheTrial() {
+        var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        breaker.recordFailure(now: 0)
+        #expect(breaker.admit(now: 10 * s))
+        #expect(!breaker.admit(now: 10 * s))
+        breaker.reopenUntried(now: 11 * s)
+        #expect(breaker.state == .open(until: 11 * s))
+        #expect(breaker.currentCooldownNs == 10 * s)  // not doubled: nothing failed
+        #expect(breaker.admit(now: 11 * s))
+        // Closed and open circuits are left alone.
+        var closed = CircuitBreaker(failureThreshold: 3, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
+        closed.reopenUntried(now: 5 * s)
+        #expect(closed.state == .closed(consecutiveFailures: 0))
+    }
+
     @Test func halfOpenAdmitsOneTrialThatDecides() {
         var breaker = CircuitBreaker(failureThreshold: 1, cooldownNs: 10 * s, maxCooldownNs: 40 * s)
         breaker.recordFailure(now: 0)
