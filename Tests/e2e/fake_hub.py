@@ -155,6 +155,11 @@ class FakeHub:
             space.settle(time.monotonic(), reading=False)
             return space.stage
 
+    def is_serving(self, space_id):
+        """Whether the Space's app would answer a visitor now (a fake Gradio app can ask this to
+        refuse while the Space is paused, asleep or starting)."""
+        return self.stage(space_id) in ("RUNNING", "RUNNING_BUILDING", "RUNNING_APP_STARTING")
+
     def calls(self, space=None, op=None):
         with self.lock:
             return [c for c in self._calls

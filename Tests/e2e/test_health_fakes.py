@@ -35,11 +35,13 @@ def test_hub_runtime_pause_restart_cycle():
         # The cassette's shape: stage PAUSED, hardware.current null.
         assert status == 200 and body["stage"] == "PAUSED" and body["hardware"] == {"current": None, "requested": "t4-small"}
         assert call(base + "/runtime", token="hf_one")[1]["stage"] == "PAUSED"
+        assert not hub.is_serving("owner/s1")
         status, body = call(base + "/restart", "POST", token="hf_one", data=b"")
         assert status == 200 and body["stage"] == "BUILDING"
         # Two reads still see it building, the third sees it running.
         stages = [call(base + "/runtime", token="hf_one")[1]["stage"] for _ in range(3)]
         assert stages == ["BUILDING", "BUILDING", "RUNNING"]
+        assert hub.is_serving("owner/s1")
         space = hub.space("owner/s1")
         assert (space.pauses, space.restarts) == (1, 1)
         ops = [(c.method, c.op, c.authorization, c.status) for c in hub.calls(space="owner/s1")]
