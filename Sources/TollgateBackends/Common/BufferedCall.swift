@@ -65,6 +65,24 @@ public final class BufferedCall: UpstreamTransferDelegate, TimerHandler {
         if !transfer.isFinished { self.transfer = transfer }
     }
 
+    /// A call that ends with `reply` without sending anything (a URL or header the caller's
+    /// policy turned down): delivered like any reply — once, on the loop, after this returned —
+    /// unless cancelled first.
+    public static func finished(_ reply: BufferedReply, on loop: BackendLoop,
+                                completion: @escaping (BufferedReply) -> Void) -> BufferedCall {
+        BufferedCall(finished: reply, on: loop, completion: completion)
+    }
+
+    private init(finished: BufferedReply, on backendLoop: BackendLoop, completion: @escaping (BufferedReply) -> Void) {
+        loop = backendLoop.eventLoop
+        replyFilter = nil
+        cap = 0
+        self.completion = completion
+        reply = finished
+        // Zero delay, as for a transfer curl refused at once.
+        timer = loop.schedule(self, at: loop.now)
+    }
+
     /// True until the completion ran or the call was cancelled.
     public var isActive: Bool { completion != nil }
 
