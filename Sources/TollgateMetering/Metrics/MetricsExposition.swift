@@ -26,6 +26,10 @@ public struct MetricsExposition {
     /// `tollgate_quota_remaining`: per user and limit (`gpu_seconds_per_day` in seconds,
     /// `usd_per_month` in dollars), as the quota ledger has them at the scrape.
     public var quotaRemaining: [QuotaRemaining] = []
+    /// Idle pause and wake counts per backend with an `idle` policy (issue 12): the
+    /// `tollgate_backend_pauses_total`, `_wakes_total` and `_idle_saved_usd_total` series. A
+    /// backend absent here (no policy) has none of them.
+    public var backendLifecycle: [String: BackendLifecycle] = [:]
 
     public struct QuotaRemaining: Sendable, Equatable {
         public var user: String
@@ -37,6 +41,28 @@ public struct MetricsExposition {
             self.user = user
             self.limit = limit
             self.value = value
+        }
+    }
+
+    /// One backend's idle lifecycle so far (this run; the gateway does not keep them across runs).
+    public struct BackendLifecycle: Sendable, Equatable {
+        public var pauses: Int
+        public var wakes: Int
+        /// What the pauses saved: what the backend would have billed while paused.
+        public var idleSaved: MicroDollars
+
+        public init(pauses: Int, wakes: Int, idleSaved: MicroDollars) {
+            self.pauses = pauses
+            self.wakes = wakes
+            self.idleSaved = idleSaved
+        }
+
+        /// The same with the saving in dollars, rounded to the micro-dollar (NaN and
+        /// negatives count 0; beyond Int64 micro-dollars saturates).
+        public init(pauses: Int, wakes: Int, idleSavedUSD: Double) {
+            let micros = (idleSavedUSD * 1_000_000).rounded()
+            let value: Int64 = !(micros > 0) ? 0 : micros >= 9.2e18 ? .max : Int64(micros)
+            self.init(pauses: pauses, wakes: wakes, idleSaved: MicroDollars(value))
         }
     }
 
@@ -153,6 +179,24 @@ public struct MetricsExposition {
         out.family("tollgate_backend_inflight", .gauge, help: "Upstream attempts in flight on the backend.")
         for backend in plan.backends {
             out.sample("tollgate_backend_inflight", ["backend": backend.name], String(max(counts.inflight[backend.name] ?? 0, 0)))
+        }
+
+        // Idle pause and wake (issue 12): declared always, samples only for the configured
+        // backends that have an idle policy, in config order.
+        let idle = plan.backends.compactMap { backend in backendLifecycle[backend.name].map { (backend.name, $0) } }
+        out.family("tollgate_backend_pauses_total", .counter, help: "Times the idle action paused the backend.")
+        for (name, lifecycle) in idle {
+            out.sample("tollgate_backend_pauses_total", ["backend": name], String(max(lifecycle.pauses, 0)))
+        }
+        out.family("tollgate_backend_wakes_total", .counter, help: "Times a paused backend was woken (by a wake call or a request).")
+        for (name, lifecycle) in idle {
+            out.sample("tollgate_backend_wakes_total", ["backend": name], String(max(lifecycle.wakes, 0)))
+        }
+        out.family("tollgate_backend_idle_saved_usd_total", .counter,
+                   help: "Dollars the idle pauses saved: what the backend would have billed while it was paused.")
+        for (name, lifecycle) in idle {
+            out.sample("tollgate_backend_idle_saved_usd_total", ["backend": name],
+                       Self.dollars(MicroDollars(max(lifecycle.idleSaved.value, 0))))
         }
 
         // Limits and quotas arrive with issue 11: the families are declared so dashboards and
