@@ -35,7 +35,7 @@ UNIT_TEST_TIMEOUT  ?= 300
 E2E_TIMEOUT        ?= 300
 TIMEOUT := timeout --kill-after=15s
 
-.PHONY: help deps build run test unit e2e bench fuzz check-config clean
+.PHONY: help deps build run test unit e2e bench bench-routing fuzz check-config clean
 
 help:
 	@echo "make deps          install missing Debian packages and Python test packages (idempotent)"
@@ -43,6 +43,7 @@ help:
 	@echo "make run           deps + build + $(BIN) serve --config $(CONFIG)"
 	@echo "make test          deps, then swift build --build-tests, swift test, pytest Tests/e2e (bounded)"
 	@echo "make bench         deps + build + Benchmarks/run.sh (Tollgate vs nginx; BENCH_PROXY=1 for more)"
+	@echo "make bench-routing build + one routing decision over 20 candidates (ns/decision, goal < 2000)"
 	@echo "make fuzz          FuzzTesting/run.sh"
 	@echo "make check-config  tollgate check-config on every Config/**/*.yaml but prices.yaml, and the Docker config"
 	@echo "make clean         remove build products and benchmark output"
@@ -77,9 +78,13 @@ e2e:
 
 bench: deps build
 	./$(dir $(BIN))writer_bench
+	./$(dir $(BIN))tollgate-routing-bench
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" bash Benchmarks/run.sh
 	TOLLGATE_BIN="$${TOLLGATE_BIN:-$(abspath $(BIN))}" $(PYTHON) Benchmarks/uploads.py
 	$(PYTHON) Benchmarks/runpod_latency.py --bin "$${TOLLGATE_BIN:-$(abspath $(BIN))}"
+
+bench-routing: build
+	./$(dir $(BIN))tollgate-routing-bench
 
 fuzz:
 	@if [ -f FuzzTesting/run.sh ]; then bash FuzzTesting/run.sh; \
