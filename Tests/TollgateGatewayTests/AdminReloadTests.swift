@@ -32,7 +32,9 @@ struct AdminRouteTests {
         #expect(try admin("HEAD", "/admin/usage") == .usage)
         #expect(try admin("GET", "/admin/reload") == .methodNotAllowed(allow: "POST"))
         #expect(try admin("DELETE", "/admin/usage") == .methodNotAllowed(allow: "GET, HEAD"))
-        for target in ["/admin", "/admin/", "/admin/nope", "/admin/reload/x", "/admin/backends"] {
+        #expect(try admin("GET", "/admin/backends") == .backends)
+        #expect(try admin("POST", "/admin/backends") == .methodNotAllowed(allow: "GET, HEAD"))
+        for target in ["/admin", "/admin/", "/admin/nope", "/admin/reload/x", "/admin/backends/x"] {
             #expect(try admin("GET", target) == .notFound, "\(target)")
             #expect(try admin("POST", target) == .notFound, "\(target)")
         }

@@ -209,10 +209,27 @@ backends:
     kind: openai
     url: {up}
     max_response: 1MB
+  # The failing models get backends of their own (the same fake): a 5xx counts toward a
+  # circuit, a 429 and a 401 cool their backend down (SPEC §3, §4), and none of that may
+  # reach the backend the other tests share.
+  up-500:
+    kind: openai
+    url: {up}
+    api_key: upstream-secret-key
+  up-429:
+    kind: openai
+    url: {up}
+    api_key: upstream-secret-key
+  up-401:
+    kind: openai
+    url: {up}
+    api_key: upstream-secret-key
   dead:
     kind: openai
     url: {dead}
     connect_timeout: 1s
+    # Tried on every request of the failover tests, whatever ran before them.
+    circuit: {{ failures: 1000 }}
   sim:
     kind: simulated
     latency: 5ms
@@ -226,9 +243,9 @@ models:
   gpt-test: {{ task: chat, backends: [up] }}
   stream: {{ task: chat, backends: [up] }}
   slow-first: {{ task: chat, backends: [up-quick] }}
-  fail-500: {{ task: chat, backends: [up] }}
-  fail-429: {{ task: chat, backends: [up] }}
-  fail-401: {{ task: chat, backends: [up] }}
+  fail-500: {{ task: chat, backends: [up-500] }}
+  fail-429: {{ task: chat, backends: [up-429] }}
+  fail-401: {{ task: chat, backends: [up-401] }}
   bad-400: {{ task: chat, backends: [up] }}
   endless: {{ task: chat, backends: [up] }}
   big: {{ task: chat, backends: [up] }}

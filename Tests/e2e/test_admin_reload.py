@@ -229,7 +229,7 @@ def test_the_admin_guard_comes_before_path_and_method():
                 status, body, _ = once(gw, method, path, KEEP)
                 assert status == 403 and body["error"]["code"] == "admin_key_required", (method, path, body)
         # With the admin key: unknown paths are 404, wrong methods 405 with Allow.
-        for path in ["/admin/backends", "/admin/nope", "/admin", "/admin/reload/x"]:
+        for path in ["/admin/backends/x", "/admin/nope", "/admin", "/admin/reload/x"]:
             status, body, _ = once(gw, "GET", path, ADMIN)
             assert status == 404 and body["error"]["code"] == "not_found", (path, body)
         status, body, resp = once(gw, "GET", "/admin/reload", ADMIN)
@@ -237,6 +237,10 @@ def test_the_admin_guard_comes_before_path_and_method():
         status, body, resp = once(gw, "DELETE", "/admin/usage", ADMIN)
         assert status == 405 and resp.getheader("allow") == "GET, HEAD"
         assert once(gw, "GET", "/admin/usage", ADMIN)[0] == 200
+        status, body, _ = once(gw, "GET", "/admin/backends", ADMIN)
+        assert status == 200 and body["object"] == "list"
+        status, body, resp = once(gw, "POST", "/admin/backends", ADMIN)
+        assert status == 405 and resp.getheader("allow") == "GET, HEAD"
         # The admin key is no client key.
         assert once(gw, "GET", "/v1/models", ADMIN)[0] == 401
     finally:

@@ -16,10 +16,13 @@ from fake_upstream import SLOW_SECONDS
 
 
 def backend(name, behaviour, extra=""):
+    # Each test here meets each backend's failure afresh, whatever ran before: no circuit
+    # opens on the failures the tests provoke one after another (test_routing.py tests them).
     return f"""  {name}:
     kind: openai
     url: {{up}}/as/{behaviour}
     api_key: upstream-secret-key
+    circuit: {{ failures: 1000 }}
 {extra}"""
 
 
@@ -29,7 +32,13 @@ BACKENDS = "".join([
     backend("p429", "fail-429"),
     backend("p401", "fail-401"),
     backend("p403", "fail-403"),
-    backend("pok", "ok"),
+    # A refused key marks its backend down as misconfigured (SPEC §3): the tests that need a
+    # backend not yet marked get their own.
+    backend("p401-only", "fail-401"),
+    backend("p403-only", "fail-403"),
+    # The one that answers costs a little, so the router tries the failing (free) candidates
+    # first whatever it learnt of their run times (SPEC §4: the cheapest first).
+    backend("pok", "ok", "    price: { per_request: 0.000001 }\n    billing: per_request\n"),
     backend("pstream", "endless"),
     backend("pbig", "big"),
     backend("pslow", "slow-first", "    first_byte_timeout: 1s\n"),
@@ -41,6 +50,7 @@ BACKENDS = "".join([
     kind: runpod
     endpoint_id: abc123
     api_key: runpod-secret-token
+    health: none
 """,
 ])
 
@@ -50,8 +60,8 @@ MODELS = """
   fo-429: { task: chat, backends: [p429, pok] }
   fo-401: { task: chat, backends: [p401, pok] }
   fo-403: { task: chat, backends: [p403, pok] }
-  only-401: { task: chat, backends: [p401] }
-  only-403: { task: chat, backends: [p403] }
+  only-401: { task: chat, backends: [p401-only] }
+  only-403: { task: chat, backends: [p403-only] }
   fo-slow: { task: chat, backends: [pslow, pok] }
   fo-bound: { task: chat, backends: [p500, p503, pok], attempts: 2 }
   fo-all-fail: { task: chat, backends: [p500, p503] }

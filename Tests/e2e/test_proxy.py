@@ -93,7 +93,7 @@ def test_upstream_outcomes_and_request_errors(gateway, body, status, code):
     error = json.loads(payload)["error"]
     assert error["code"] == code
     if code == "no_backend_available":
-        assert "up:" in error["message"]
+        assert "up-429:" in error["message"]
     if code == "bad_gateway":
         assert "GPU exploded" in error["message"]
 

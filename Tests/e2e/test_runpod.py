@@ -87,9 +87,11 @@ def gw(fake, sdk):
         backend("rp", base, long + "    price: { per_second: 0.001 }\n    billing: per_second\n"),
         backend("rp-short", base, "    timeout: 1500ms\n    first_byte_timeout: 1500ms\n"),
         backend("rp-fo", base, "    timeout: 20s\n    first_byte_timeout: 1s\n"),
-        backend("rp-badkey", base, long, key="wrong-key"),
+        # The request path's answer to a refused key, so no probe marks it down first.
+        backend("rp-badkey", base, long + "    health: none\n", key="wrong-key"),
         backend("rp-small", base, long + "    max_response: 64KB\n"),
-        backend("rp-sdk", f"http://127.0.0.1:{sdk.port}", long + "    max_response: 200MB\n"),
+        # The SDK's local API has no /health (the hosted API does): passive outcomes only.
+        backend("rp-sdk", f"http://127.0.0.1:{sdk.port}", long + "    max_response: 200MB\n    health: none\n"),
     ])
     config = f"""
 server:

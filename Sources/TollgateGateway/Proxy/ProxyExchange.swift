@@ -471,7 +471,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         // A run that went well teaches the (backend, model) expected run (SPEC §4).
         if verdict == .success, taken, let position = route?.currentPosition, let runs = route?.routing.runs,
            runs.indices.contains(position) {
-            runs[position].record(sampleMs: (usage.gpu - before.gpu).value)
+            runs[position].record(sampleMs: usage.gpu.value &- before.gpu.value)
         }
         releaseSlot(verdict: verdict, report: report)
         // The lease settles to exactly what the usage log records for this attempt, so the
