@@ -1,0 +1,568 @@
+"""Issue 12 end to end: the cost-aware router through the real `tollgate serve` binary, in front
+of scriptable fake boxes (fake_box.py, one per backend so each backend's traffic is counted on
+its own), the fake Hub (fake_hub.py), a fake pod API (fake_pod_api.py) and a fake Gradio Space
+(fake_gradio.py). Loopback only; every wait polls with a deadline; every test is bounded.
+
+Covered (SPEC §3, §4; issue 12 "Tests"): expected-cost ordering (always_on free below its cap,
+per_second with its cold-start penalty, per_request), spill-over from a full always-on box,
+saturation → FIFO wait → 503 with reasons and Retry-After, max_concurrency across workers,
+failover and the circuit of a dying cheapest box (open, half-open trial, closed), max_latency,
+a 429's Retry-After cool-down and tollgate_backend_up, GET /admin/backends, health probes that
+never reach the inference route, and idle pause / wake on demand for a Space and an `http`
+action."""
+import json
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+import fake_box
+import fake_gradio
+import fake_hub
+import fake_pod_api
+from conftest import USER_KEY, Gateway, wait_until
+
+ADMIN_KEY = "tg-e2e-routing-admin-key-0123456789"
+AUTH = {"Authorization": f"Bearer {USER_KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+ALWAYS_ON = "    price: { per_hour: 0.40 }\n    billing: always_on\n"
+PER_SECOND = "    price: { per_second: 0.0002 }\n    billing: per_second\n"
+PER_REQUEST = "    price: { per_request: 0.001 }\n    billing: per_request\n"
+
+
+def box_backend(name, box, pricing, extra=""):
+    return f"  {name}:\n    kind: openai\n    url: {box.url}\n{pricing}{extra}"
+
+
+def gateway(backends, models, extra_env=None, workers=2):
+    return Gateway(f"""
+server:
+  listen: 127.0.0.1:0
+  workers: {workers}
+admin:
+  key: {ADMIN_KEY}
+backends:
+{backends}
+models:
+{models}
+users:
+  alice:
+    keys: ["{USER_KEY}"]
+""", extra_env=extra_env)
+
+
+def chat(gw, model, message="hi", timeout=30):
+    return requests.post(gw.base + "/v1/chat/completions", headers=AUTH, timeout=timeout,
+                         json={"model": model, "messages": [{"role": "user", "content": message}]})
+
+
+class Background:
+    """One request on its own thread (its own connection); `result()` waits for it, bounded."""
+
+    def __init__(self, fn, *args, **kwargs):
+        self.response = None
+        self.error = None
+
+        def run():
+            try:
+                self.response = fn(*args, **kwargs)
+            except Exception as e:  # reported by result()
+                self.error = e
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def done(self):
+        return not self.thread.is_alive()
+
+    def result(self, seconds=30):
+        self.thread.join(seconds)
+        assert not self.thread.is_alive(), "the request did not finish in time"
+        if self.error is not None:
+            raise self.error
+        return self.response
+
+
+def backend_of(response):
+    return response.headers.get("x-tollgate-backend")
+
+
+def admin_backends(gw):
+    r = requests.get(gw.base + "/admin/backends", headers=ADMIN, timeout=10)
+    assert r.status_code == 200, r.text
+    return {row["name"]: row for row in r.json()["data"]}
+
+
+def metric(gw, name, backend):
+    """The value of `name{backend="…"}` in /metrics (None when absent)."""
+    text = requests.get(gw.base + "/metrics", timeout=10).text
+    match = re.search(r'^' + re.escape(name) + r'\{backend="' + re.escape(backend) + r'"\} (\S+)$', text, re.M)
+    return float(match.group(1)) if match else None
+
+
+def waiting_decisions(gw, backend, model):
+    """How many of `model`'s logged decisions found `backend` full (a request that waits)."""
+    row = admin_backends(gw)[backend]
+    return sum(1 for d in row["last_decisions"] if d["model"] == model and (d["skip"] or "").startswith("full"))
+
+
+@pytest.fixture
+def boxes():
+    made = []
+
+    def make(name, **options):
+        box = fake_box.start(name, **options)
+        made.append(box)
+        return box
+    yield make
+    for box in made:
+        box.close()
+
+
+# --- 1. Cost ordering ------------------------------------------------------------------------
+
+def test_cost_ordering_and_admin_backends(boxes):
+    ps, ao = boxes("ps"), boxes("ao")
+    cold, pr, warm = boxes("ps-cold"), boxes("pr"), boxes("ps-warm")
+    backends = "".join([
+        box_backend("ps", ps, PER_SECOND),
+        box_backend("ao", ao, ALWAYS_ON, "    max_concurrency: 2\n"),
+        box_backend("ps-cold", cold, PER_SECOND, "    cold_start: 20s\n"),
+        box_backend("pr", pr, PER_REQUEST),
+        box_backend("ps-warm", warm, PER_SECOND, "    expected_run: 2s\n"),
+    ])
+    # Config order is never the router's order: the costlier candidate comes first each time.
+    models = ("  m-ao: { task: chat, backends: [ps, ao] }\n"
+              "  m-cold: { task: chat, backends: [ps-cold, pr] }\n"
+              "  m-warm: { task: chat, backends: [pr, ps-warm] }\n")
+    gw = gateway(backends, models)
+    try:
+        # always_on below max_concurrency costs 0: it beats per_second, every time.
+        for i in range(3):
+            r = chat(gw, "m-ao", f"a{i}")
+            assert r.status_code == 200, r.text
+            assert backend_of(r) == "ao"
+        assert ps.count() == 0 and ao.count() == 3
+        # per_second with a 20 s cold start never used (P(cold) = 1): 0.0002 × (1 s + 20 s) =
+        # $0.0042 > per_request's $0.001.
+        r = chat(gw, "m-cold")
+        assert r.status_code == 200 and backend_of(r) == "pr", r.text
+        assert cold.count() == 0
+        # Without a cold start, per_second at 0.0002 × 2 s = $0.0004 beats per_request's $0.001.
+        r = chat(gw, "m-warm")
+        assert r.status_code == 200 and backend_of(r) == "ps-warm", r.text
+        assert pr.count() == 1
+
+        # 7. /admin/backends: the admin key only.
+        assert requests.get(gw.base + "/admin/backends", timeout=10).status_code == 401
+        assert requests.get(gw.base + "/admin/backends", headers=AUTH, timeout=10).status_code == 401
+        rows = admin_backends(gw)
+        assert set(rows) == {"ps", "ao", "ps-cold", "pr", "ps-warm"}
+        for row in rows.values():
+            for key in ("state", "eligible", "in_flight", "max_concurrency", "expected_run", "p_cold",
+                        "circuit", "reason", "last_decisions"):
+                assert key in row, (key, row)
+            assert row["state"] == "up" and row["eligible"] is True and row["in_flight"] == 0
+            assert row["circuit"]["state"] == "closed"
+        assert rows["ao"]["billing"] == "always_on" and rows["ao"]["max_concurrency"] == 2
+        assert rows["ps-warm"]["expected_run"] == [{"model": "m-warm", "ms": 2000}]
+        assert rows["ps-cold"]["expected_run"] == [{"model": "m-cold", "ms": 1000}]
+        assert rows["ps-cold"]["p_cold"] == 1
+        # The last decision's inputs, per candidate.
+        decision = rows["ps-cold"]["last_decisions"][-1]
+        assert decision["model"] == "m-cold" and decision["picked"] is False
+        assert decision["expected_cost_usd"] == pytest.approx(0.0042)
+        assert decision["expected_latency_ms"] == 21000 and decision["p_cold"] == 1 and decision["in_flight"] == 0
+        won = [d for d in rows["pr"]["last_decisions"] if d["model"] == "m-cold"][-1]
+        assert won["picked"] is True and won["expected_cost_usd"] == pytest.approx(0.001) and won["skip"] is None
+        won = [d for d in rows["ps-warm"]["last_decisions"] if d["model"] == "m-warm"][-1]
+        assert won["picked"] is True and won["expected_cost_usd"] == pytest.approx(0.0004)
+        free = [d for d in rows["ao"]["last_decisions"] if d["picked"]]
+        assert len(free) == 3 and all(d["expected_cost_usd"] == 0 for d in free)
+    finally:
+        gw.stop()
+
+
+# --- 2. Spill-over ---------------------------------------------------------------------------
+
+def test_full_always_on_box_spills_over_to_per_second(boxes):
+    ao, ps = boxes("ao"), boxes("ps")
+    gw = gateway(box_backend("ao", ao, ALWAYS_ON, "    max_concurrency: 1\n") + box_backend("ps", ps, PER_SECOND),
+                 "  m: { task: chat, backends: [ps, ao] }\n")
+    try:
+        ao.hold = True
+        slow = Background(chat, gw, "m", "slow")
+        assert wait_until(lambda: ao.held_now() == 1, 10)
+        r = chat(gw, "m", "next")
+        assert r.status_code == 200 and backend_of(r) == "ps", r.text
+        assert ps.messages() == ["next"] and ao.messages() == ["slow"]
+        ao.release_all()
+        held = slow.result()
+        assert held.status_code == 200 and backend_of(held) == "ao"
+        # The slot is back: the free box takes the next one again.
+        assert wait_until(lambda: admin_backends(gw)["ao"]["in_flight"] == 0, 5)
+        r = chat(gw, "m", "after")
+        assert r.status_code == 200 and backend_of(r) == "ao", r.text
+    finally:
+        gw.stop()
+
+
+# --- 3. Saturation → FIFO wait → 503 ----------------------------------------------------------
+
+def test_saturation_waits_in_fifo_order_then_503_with_reasons(boxes):
+    a, b = boxes("a"), boxes("b")
+    gw = gateway(box_backend("a", a, ALWAYS_ON, "    max_concurrency: 1\n")
+                 + box_backend("b", b, PER_SECOND, "    max_concurrency: 1\n"),
+                 "  sat: { task: chat, backends: [a, b], queue_timeout: 20s }\n"
+                 "  sat-short: { task: chat, backends: [a, b], queue_timeout: 1500ms }\n")
+    try:
+        a.hold = b.hold = True
+        first = Background(chat, gw, "sat", "r1")
+        assert wait_until(lambda: a.held_now() == 1, 10)
+        second = Background(chat, gw, "sat", "r2")
+        assert wait_until(lambda: b.held_now() == 1, 10)
+        # Every candidate full: w1 waits; w2 arrives after it (seen waiting first) and waits too.
+        w1 = Background(chat, gw, "sat", "w1")
+        assert wait_until(lambda: waiting_decisions(gw, "a", "sat") >= 1, 10)
+        w2 = Background(chat, gw, "sat", "w2")
+        assert wait_until(lambda: waiting_decisions(gw, "a", "sat") >= 2, 10)
+        assert a.messages() == ["r1"] and b.messages() == ["r2"]
+        assert not w1.done() and not w2.done()
+        # One slot frees (a's): the first in line takes it, not the second.
+        a.release(1)
+        assert first.result().status_code == 200
+        assert wait_until(lambda: a.messages() == ["r1", "w1"], 10), a.messages()
+        assert b.messages() == ["r2"] and not w2.done()
+        # Then b's: the second.
+        b.release(1)
+        assert second.result().status_code == 200
+        assert wait_until(lambda: b.messages() == ["r2", "w2"], 10), b.messages()
+        a.release_all()
+        b.release_all()
+        for waiter, name in ((w1, "a"), (w2, "b")):
+            r = waiter.result()
+            assert r.status_code == 200 and backend_of(r) == name, r.text
+
+        # queue_timeout passes with both still full: 503 no_backend_available, Retry-After and
+        # each candidate's reason.
+        a.hold = b.hold = True
+        holders = [Background(chat, gw, "sat", "h1")]
+        assert wait_until(lambda: a.held_now() + b.held_now() == 1, 10)
+        holders.append(Background(chat, gw, "sat", "h2"))
+        assert wait_until(lambda: a.held_now() == 1 and b.held_now() == 1, 10)
+        started = time.monotonic()
+        r = chat(gw, "sat-short", "late")
+        waited = time.monotonic() - started
+        assert r.status_code == 503, r.text
+        assert 1.4 <= waited < 10, waited
+        error = r.json()["error"]
+        assert error["code"] == "no_backend_available"
+        assert "a: full (1/1 in flight)" in error["message"] and "b: full (1/1 in flight)" in error["message"]
+        assert int(r.headers["Retry-After"]) >= 1
+        assert "late" not in a.messages() + b.messages()
+        a.release_all()
+        b.release_all()
+        for h in holders:
+            assert h.result().status_code == 200
+        # Never more than one request at a time on either box, whichever worker took it.
+        assert a.parallel_max == 1 and b.parallel_max == 1
+    finally:
+        a.release_all()
+        b.release_all()
+        gw.stop()
+
+
+def test_max_concurrency_is_counted_across_workers(boxes):
+    """Eight clients at once on their own connections (spread over the 2 workers' loops) for a
+    backend with max_concurrency 2: the box never holds more than 2, and all are served."""
+    c = boxes("c")
+    gw = gateway(box_backend("c", c, PER_SECOND, "    max_concurrency: 2\n"),
+                 "  one: { task: chat, backends: [c], queue_timeout: 30s }\n")
+    try:
+        c.hold = True
+        clients = [Background(chat, gw, "one", f"q{i}", timeout=60) for i in range(8)]
+        for served in range(8):
+            expected = min(2, 8 - served)
+            assert wait_until(lambda: c.held_now() == expected, 15), (served, c.held_now(), c.count())
+            assert c.in_flight <= 2
+            c.release(1)
+            assert wait_until(lambda: sum(1 for x in clients if x.done()) >= served + 1, 15)
+        for x in clients:
+            r = x.result()
+            assert r.status_code == 200, r.text
+        assert c.count() == 8 and c.parallel_max == 2
+    finally:
+        c.release_all()
+        gw.stop()
+
+
+# --- 4. The cheapest one dies ------------------------------------------------------------------
+
+CIRCUIT = "    circuit: { failures: 2, cooldown: 2s, max_cooldown: 8s }\n"
+
+
+def test_cheapest_failing_box_opens_its_circuit_and_gets_a_half_open_trial(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON, CIRCUIT) + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [backup, cheap] }\n")
+    try:
+        r = chat(gw, "m", "warm")
+        assert r.status_code == 200 and backend_of(r) == "cheap"
+        cheap.status = 500   # it dies mid-run: every answer a 5xx
+        for i in range(6):
+            r = chat(gw, "m", f"x{i}")
+            # Non-streamed: failed over, never a client error.
+            assert r.status_code == 200 and backend_of(r) == "backup", r.text
+        opened = time.monotonic()
+        # Two failures opened the circuit; after that it saw no traffic.
+        assert cheap.messages() == ["warm", "x0", "x1"]
+        row = admin_backends(gw)["cheap"]
+        assert row["circuit"]["state"] == "open" and row["state"] == "circuit_open", row
+        assert row["eligible"] is False and row["circuit"]["consecutive_failures"] >= 2
+        assert "circuit open" in row["reason"] and "500" in row["reason"], row["reason"]
+        assert metric(gw, "tollgate_backend_up", "cheap") == 0
+        # It comes back; after the cooldown one half-open trial reaches it and closes the circuit.
+        cheap.status = 200
+        sent = []
+
+        def trial():
+            r = chat(gw, "m", f"t{len(sent)}")
+            assert r.status_code == 200, r.text
+            sent.append(backend_of(r))
+            return sent[-1] == "cheap"
+        assert wait_until(trial, 15)
+        assert time.monotonic() - opened >= 1.5
+        assert cheap.messages()[:3] == ["warm", "x0", "x1"] and len(cheap.messages()) == 4
+        row = admin_backends(gw)["cheap"]
+        assert row["circuit"]["state"] == "closed" and row["state"] == "up", row
+        assert metric(gw, "tollgate_backend_up", "cheap") == 1
+        r = chat(gw, "m", "after")
+        assert backend_of(r) == "cheap"
+    finally:
+        gw.stop()
+
+
+def test_cheapest_box_refusing_connections_fails_over_without_client_errors(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON, CIRCUIT) + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [cheap, backup] }\n")
+    try:
+        assert backend_of(chat(gw, "m", "warm")) == "cheap"
+        cheap.refuse()
+        for i in range(5):
+            r = chat(gw, "m", f"x{i}")
+            assert r.status_code == 200 and backend_of(r) == "backup", r.text
+        row = admin_backends(gw)["cheap"]
+        assert row["circuit"]["state"] == "open", row
+        assert row["circuit"]["consecutive_failures"] == 2, row
+        assert "circuit open" in row["reason"], row
+        cheap.revive()
+        assert wait_until(lambda: backend_of(chat(gw, "m", "back")) == "cheap", 15)
+    finally:
+        gw.stop()
+
+
+# --- 5. max_latency ---------------------------------------------------------------------------
+
+def test_max_latency_skips_a_slow_candidate(boxes):
+    slow, fast = boxes("slow"), boxes("fast")
+    gw = gateway(box_backend("slow", slow, ALWAYS_ON, "    expected_run: 5s\n")
+                 + box_backend("fast", fast, PER_SECOND, "    expected_run: 500ms\n"),
+                 "  capped: { task: chat, backends: [slow, fast], max_latency: 2s }\n"
+                 "  uncapped: { task: chat, backends: [slow, fast] }\n"
+                 "  only-slow: { task: chat, backends: [slow], max_latency: 2s }\n")
+    try:
+        r = chat(gw, "capped")
+        assert r.status_code == 200 and backend_of(r) == "fast", r.text
+        # Without the cap the free one wins though slower.
+        r = chat(gw, "uncapped")
+        assert r.status_code == 200 and backend_of(r) == "slow", r.text
+        r = chat(gw, "only-slow")
+        assert r.status_code == 503, r.text
+        error = r.json()["error"]
+        assert error["code"] == "no_backend_available"
+        assert "slow: expected 5s exceeds max_latency 2s" in error["message"], error
+        assert slow.messages() == ["hi"]   # the uncapped request only
+    finally:
+        gw.stop()
+
+
+# --- 6. 429 Retry-After cool-down ------------------------------------------------------------
+
+def test_429_retry_after_cools_the_backend_down(boxes):
+    limited, other = boxes("limited"), boxes("other")
+    gw = gateway(box_backend("limited", limited, ALWAYS_ON) + box_backend("other", other, PER_SECOND),
+                 "  m: { task: chat, backends: [limited, other] }\n")
+    try:
+        assert metric(gw, "tollgate_backend_up", "limited") == 1
+        limited.status, limited.retry_after = 429, 3
+        r = chat(gw, "m", "one")
+        assert r.status_code == 200 and backend_of(r) == "other", r.text
+        cooled = time.monotonic()
+        assert limited.count() == 1
+        assert metric(gw, "tollgate_backend_up", "limited") == 0
+        row = admin_backends(gw)["limited"]
+        assert row["state"] == "cooling_down" and row["eligible"] is False and "cooling down" in row["reason"], row
+        limited.status = 200
+        # Skipped without a call while it cools down.
+        r = chat(gw, "m", "two")
+        assert r.status_code == 200 and backend_of(r) == "other"
+        assert limited.count() == 1
+        assert wait_until(lambda: metric(gw, "tollgate_backend_up", "limited") == 1, 10)
+        assert time.monotonic() - cooled >= 2.5
+        r = chat(gw, "m", "three")
+        assert r.status_code == 200 and backend_of(r) == "limited"
+        assert limited.messages() == ["one", "three"]
+    finally:
+        gw.stop()
+
+
+# --- 8. Health probes ------------------------------------------------------------------------
+
+def test_health_probes_never_reach_the_inference_route(boxes):
+    h, alt = boxes("h"), boxes("alt")
+    health = "    health: { path: /health, interval: 1s }\n"
+    gw = gateway(box_backend("h", h, ALWAYS_ON, health) + box_backend("alt", alt, PER_SECOND),
+                 "  hp: { task: chat, backends: [alt, h] }\n"
+                 "  h-only: { task: chat, backends: [h] }\n")
+    try:
+        assert wait_until(lambda: h.health_calls >= 3, 10), h.health_calls
+        assert h.count() == 0 and h.other_calls == [] and alt.health_calls == 0
+        row = admin_backends(gw)["h"]
+        assert row["probe"]["target"] == "GET /health" and row["probe"]["verdict"] == "up", row["probe"]
+        # The probe fails: ineligible, skipped with its reason, and failed over.
+        h.health_status = 503
+        assert wait_until(lambda: admin_backends(gw)["h"]["state"] == "probe_down", 10)
+        assert metric(gw, "tollgate_backend_up", "h") == 0
+        r = chat(gw, "h-only")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "no_backend_available"
+        assert "h: health probe failed" in r.json()["error"]["message"], r.text
+        r = chat(gw, "hp")
+        assert r.status_code == 200 and backend_of(r) == "alt", r.text
+        assert h.count() == 0
+        # It recovers: back in.
+        h.health_status = 200
+        assert wait_until(lambda: admin_backends(gw)["h"]["state"] == "up", 10)
+        assert metric(gw, "tollgate_backend_up", "h") == 1
+        r = chat(gw, "hp", "back")
+        assert r.status_code == 200 and backend_of(r) == "h", r.text
+        assert h.messages() == ["back"]
+    finally:
+        gw.stop()
+
+
+# --- 9. Idle pause and wake on demand ---------------------------------------------------------
+
+SPACE = "owner/idle-space"
+HF_TOKEN = "hf_routing-test-token-0123456789"
+
+
+def events(gw, name):
+    out = []
+    for line in gw.access_log():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == name:
+            out.append(entry)
+    return out
+
+
+def test_idle_space_is_paused_and_woken_on_demand():
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=2)
+    app = fake_gradio.FakeGradio()
+
+    def generate(app_, handler):
+        # The Space's app answers only while the Hub says it runs.
+        if hub.is_serving(SPACE):
+            fake_gradio.event(handler, "complete", ["served"])
+        else:
+            fake_gradio.event(handler, "error", "space is paused")
+    app.scripts["gen"] = generate
+    backends = f"""  sp:
+    kind: hf_space
+    url: {app.base}
+    space: {SPACE}
+    token: {HF_TOKEN}
+    api_name: /gen
+    inputs: ["$prompt"]
+    output: 0
+    price: {{ per_hour: 0.40 }}
+    billing: always_on
+    cold_start: 3s
+    idle: {{ after: 1s, action: pause }}
+"""
+    gw = gateway(backends, "  sp-run: { task: raw, backends: [sp], queue_timeout: 30s }\n",
+                 extra_env={"HF_ENDPOINT": hub.url})
+    try:
+        # Unused for 1 s: paused through the Hub, with the Space's token.
+        assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 10)
+        pause = hub.calls(space=SPACE, op="pause")[0]
+        assert pause.method == "POST" and pause.authorization == f"Bearer {HF_TOKEN}" and pause.status == 200
+        assert hub.stage(SPACE) == "PAUSED"
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 5)
+        assert wait_until(lambda: metric(gw, "tollgate_backend_pauses_total", "sp") == 1, 5)
+        assert wait_until(lambda: events(gw, "backend_paused"), 5)
+        assert events(gw, "backend_paused")[0]["backend"] == "sp"
+        assert hub.calls(space=SPACE, op="restart") == []
+        # A request wakes it (restart), waits until the Hub says RUNNING, and is served.
+        r = requests.post(gw.base + "/v1/run/sp-run", headers=AUTH, timeout=60,
+                          json={"model": "sp-run", "prompt": "p"})
+        assert r.status_code == 200, r.text
+        assert r.json() == "served"
+        restarts = hub.calls(space=SPACE, op="restart")
+        assert len(restarts) == 1 and restarts[0].authorization == f"Bearer {HF_TOKEN}"
+        calls = app.requests("POST", "/gradio_api/call/gen")
+        assert len(calls) == 1          # never sent to the app before it ran
+        running = [c for c in hub.calls(space=SPACE, op="runtime") if c.at > restarts[0].at]
+        assert len(running) >= 3        # polled: BUILDING, BUILDING, RUNNING
+        assert wait_until(lambda: metric(gw, "tollgate_backend_wakes_total", "sp") == 1, 5)
+        assert wait_until(lambda: events(gw, "backend_woken"), 5)
+        woken = events(gw, "backend_woken")[0]
+        assert woken["backend"] == "sp" and woken["paused_s"] > 0 and woken["idle_saved_usd"] >= 0
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_idle_http_action_stops_a_pod_and_a_request_wakes_it():
+    api = fake_pod_api.start()
+    pod = api.add_pod("p1", wake_on_request=True)
+    backends = f"""  pod:
+    kind: openai
+    url: {api.url}/proxy/p1
+    price: {{ per_hour: 0.44 }}
+    billing: always_on
+    idle:
+      after: 1s
+      action: http
+      request:
+        method: POST
+        url: {api.url}/v1/pods/p1/stop
+        headers: {{ Authorization: "Bearer {fake_pod_api.API_KEY}" }}
+"""
+    gw = gateway(backends, "  pod-chat: { task: chat, backends: [pod] }\n")
+    try:
+        assert wait_until(lambda: api.stop_calls("p1"), 10)
+        stop = api.stop_calls("p1")[0]
+        assert stop.method == "POST" and stop.headers.get("authorization") == f"Bearer {fake_pod_api.API_KEY}"
+        assert stop.status == 200 and pod.status == "EXITED"
+        assert wait_until(lambda: metric(gw, "tollgate_backend_pauses_total", "pod") == 1, 5)
+        assert wait_until(lambda: events(gw, "backend_paused"), 5)
+        # No wake call for `http`: the request itself starts the pod and is served.
+        r = chat(gw, "pod-chat", "wake up")
+        assert r.status_code == 200 and backend_of(r) == "pod", r.text
+        assert pod.wakes_by_request == 1
+        assert wait_until(lambda: (metric(gw, "tollgate_backend_wakes_total", "pod") or 0) >= 1, 5)
+        assert wait_until(lambda: events(gw, "backend_woken"), 5)
+        assert events(gw, "backend_woken")[0]["backend"] == "pod"
+        assert api.calls(pod="p1", op="start") == []
+    finally:
+        gw.stop()
+        api.close()
