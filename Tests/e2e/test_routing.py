@@ -569,3 +569,240 @@ def test_idle_http_action_stops_a_pod_and_a_request_wakes_it():
     finally:
         gw.stop()
         api.close()
+
+
+# --- More of SPEC §3 / §4 through the binary ---------------------------------------------------
+
+def raw_request(gw, model, message):
+    """Sends one chat request on a raw socket and returns the socket (the test hangs up)."""
+    import socket
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": message}]}).encode()
+    sock = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + USER_KEY.encode()
+                 + b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                 + b"\r\n\r\n" + body)
+    return sock
+
+
+def test_failover_is_recorded_in_the_usage_row(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON) + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [cheap, backup] }\n"
+                 "  m-once: { task: chat, backends: [cheap, backup], attempts: 1 }\n")
+    try:
+        cheap.status = 500
+        r = chat(gw, "m", "x")
+        assert r.status_code == 200 and backend_of(r) == "backup", r.text
+        rid = r.headers["x-request-id"]
+        assert wait_until(lambda: any(rid in l for l in gw.access_log()), 5)
+        line = [json.loads(l) for l in gw.access_log() if rid in l][0]
+        assert line.get("attempts") == 2, line
+        # attempts: 1 — no failover: the first candidate's failure is the answer.
+        r = chat(gw, "m-once", "y")
+        assert r.status_code == 502 and r.json()["error"]["code"] == "bad_gateway", r.text
+        assert backup.messages() == ["x"]
+    finally:
+        gw.stop()
+
+
+def test_streamed_request_fails_over_before_its_first_byte(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON) + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [cheap, backup] }\n")
+    try:
+        cheap.refuse()
+        r = requests.post(gw.base + "/v1/chat/completions", headers=AUTH, timeout=30,
+                          json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "s"}]})
+        assert r.status_code == 200 and backend_of(r) == "backup", r.text
+        assert backup.messages() == ["s"]
+    finally:
+        gw.stop()
+
+
+def test_every_circuit_open_tries_the_least_recently_failed_one(boxes):
+    x, y = boxes("x"), boxes("y")
+    circuit = "    circuit: { failures: 1, cooldown: 60s }\n"
+    gw = gateway(box_backend("x", x, ALWAYS_ON, circuit) + box_backend("y", y, PER_SECOND, circuit),
+                 "  m: { task: chat, backends: [y, x] }\n")
+    try:
+        x.status = y.status = 500
+        r = chat(gw, "m", "both-fail")
+        assert r.status_code == 502, r.text
+        # x (cheaper) failed first, then y: both circuits open for a minute.
+        assert x.messages() == ["both-fail"] and y.messages() == ["both-fail"]
+        rows = admin_backends(gw)
+        assert rows["x"]["circuit"]["state"] == "open" and rows["y"]["circuit"]["state"] == "open"
+        x.status = 200
+        # Not refused outright: x, the least recently failed, gets a trial.
+        r = chat(gw, "m", "forced")
+        assert r.status_code == 200 and backend_of(r) == "x", r.text
+        assert y.messages() == ["both-fail"]
+    finally:
+        gw.stop()
+
+
+def test_half_open_admits_one_trial_at_a_time(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON, "    circuit: { failures: 1, cooldown: 1s }\n")
+                 + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [cheap, backup] }\n")
+    try:
+        cheap.status = 500
+        assert backend_of(chat(gw, "m", "fail")) == "backup"
+        cheap.status = 200
+        cheap.hold = True
+        # After the cooldown the trial reaches cheap and is held there.
+        sent = []
+
+        def trial_started():
+            sent.append(Background(chat, gw, "m", f"t{len(sent)}"))
+            return wait_until(lambda: cheap.held_now() == 1 or sent[-1].done(), 5) and cheap.held_now() == 1
+        assert wait_until(trial_started, 10)
+        assert admin_backends(gw)["cheap"]["state"] == "half_open"
+        # While its one trial runs, the others go elsewhere.
+        for i in range(3):
+            r = chat(gw, "m", f"during{i}")
+            assert r.status_code == 200 and backend_of(r) == "backup", r.text
+        assert cheap.count() == 2
+        cheap.release_all()
+        assert sent[-1].result().status_code == 200
+        assert admin_backends(gw)["cheap"]["circuit"]["state"] == "closed"
+        assert backend_of(chat(gw, "m", "closed")) == "cheap"
+    finally:
+        cheap.release_all()
+        gw.stop()
+
+
+def test_a_failed_half_open_trial_doubles_the_cooldown(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    gw = gateway(box_backend("cheap", cheap, ALWAYS_ON, "    circuit: { failures: 1, cooldown: 1s, max_cooldown: 30s }\n")
+                 + box_backend("backup", backup, PER_SECOND),
+                 "  m: { task: chat, backends: [cheap, backup] }\n")
+    try:
+        cheap.status = 500
+        assert backend_of(chat(gw, "m", "fail")) == "backup"
+        assert admin_backends(gw)["cheap"]["circuit"]["open_for_ms"] <= 1000
+        # The trial after the 1 s cooldown fails too: open again, for 2 s.
+        assert wait_until(lambda: chat(gw, "m", "poll") is not None and cheap.count() == 2, 10)
+        circuit = admin_backends(gw)["cheap"]["circuit"]
+        assert circuit["state"] == "open" and 1000 < circuit["open_for_ms"] <= 2000, circuit
+    finally:
+        gw.stop()
+
+
+def test_a_client_leaving_the_line_passes_its_turn_on(boxes):
+    a = boxes("a")
+    gw = gateway(box_backend("a", a, ALWAYS_ON, "    max_concurrency: 1\n"),
+                 "  m: { task: chat, backends: [a], queue_timeout: 20s }\n")
+    try:
+        a.hold = True
+        holder = Background(chat, gw, "m", "holder")
+        assert wait_until(lambda: a.held_now() == 1, 10)
+        leaver = raw_request(gw, "m", "leaver")
+        assert wait_until(lambda: waiting_decisions(gw, "a", "m") >= 1, 10)
+        stayer = Background(chat, gw, "m", "stayer")
+        assert wait_until(lambda: waiting_decisions(gw, "a", "m") >= 2, 10)
+        leaver.close()
+        a.release(1)
+        assert holder.result().status_code == 200
+        # The slot goes to the one still waiting, at once (not after its queue_timeout).
+        started = time.monotonic()
+        assert wait_until(lambda: a.messages()[-1:] == ["stayer"], 5), a.messages()
+        assert time.monotonic() - started < 5
+        a.release_all()
+        r = stayer.result()
+        assert r.status_code == 200 and backend_of(r) == "a"
+        assert "leaver" not in a.messages()
+    finally:
+        a.release_all()
+        gw.stop()
+
+
+def test_a_client_hanging_up_mid_request_gives_the_slot_back(boxes):
+    a, b = boxes("a"), boxes("b")
+    gw = gateway(box_backend("a", a, ALWAYS_ON, "    max_concurrency: 1\n") + box_backend("b", b, PER_SECOND),
+                 "  m: { task: chat, backends: [a, b] }\n")
+    try:
+        a.hold = True
+        sock = raw_request(gw, "m", "gone")
+        assert wait_until(lambda: a.held_now() == 1, 10)
+        assert admin_backends(gw)["a"]["in_flight"] == 1
+        sock.close()
+        assert wait_until(lambda: admin_backends(gw)["a"]["in_flight"] == 0, 10)
+        a.release_all()
+        r = chat(gw, "m", "next")
+        assert r.status_code == 200 and backend_of(r) == "a", r.text
+        # A client that left is not the backend's failure.
+        assert admin_backends(gw)["a"]["circuit"]["consecutive_failures"] == 0
+    finally:
+        a.release_all()
+        gw.stop()
+
+
+def test_429_with_an_http_date_retry_after_and_401_misconfigured(boxes):
+    dated, refused, other = boxes("dated"), boxes("refused"), boxes("other")
+    gw = gateway(box_backend("dated", dated, ALWAYS_ON) + box_backend("refused", refused, ALWAYS_ON)
+                 + box_backend("other", other, PER_SECOND),
+                 "  m: { task: chat, backends: [dated, other] }\n"
+                 "  n: { task: chat, backends: [refused, other] }\n")
+    try:
+        from email.utils import formatdate
+        dated.status, dated.retry_after = 429, formatdate(time.time() + 30, usegmt=True)
+        assert backend_of(chat(gw, "m", "one")) == "other"
+        row = admin_backends(gw)["dated"]
+        assert row["state"] == "cooling_down", row
+        assert backend_of(chat(gw, "m", "two")) == "other" and dated.count() == 1
+        refused.status = 401
+        assert backend_of(chat(gw, "n", "one")) == "other"
+        row = admin_backends(gw)["refused"]
+        assert row["state"] == "misconfigured" and row["eligible"] is False, row
+        assert metric(gw, "tollgate_backend_up", "refused") == 0
+        assert backend_of(chat(gw, "n", "two")) == "other" and refused.count() == 1
+    finally:
+        gw.stop()
+
+
+def test_a_paused_space_too_slow_to_wait_for_is_woken_while_the_request_goes_elsewhere(boxes):
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=1)
+    app = fake_gradio.FakeGradio()
+
+    def generate(app_, handler):
+        fake_gradio.event(handler, "complete", ["space" if hub.is_serving(SPACE) else "not running"])
+    app.scripts["gen"] = generate
+    alt = boxes("alt")
+    backends = f"""  sp:
+    kind: hf_space
+    url: {app.base}
+    space: {SPACE}
+    token: {HF_TOKEN}
+    api_name: /gen
+    inputs: ["$prompt"]
+    output: 0
+    price: {{ per_hour: 0.40 }}
+    billing: always_on
+    cold_start: 30s
+    idle: {{ after: 1s, action: pause }}
+  alt:
+    kind: http
+    url: {alt.url}
+    price: {{ per_second: 0.0002 }}
+    billing: per_second
+"""
+    gw = gateway(backends, "  m: { task: raw, backends: [sp, alt], max_latency: 10s }\n",
+                 extra_env={"HF_ENDPOINT": hub.url})
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        # Waking takes 30 s, beyond max_latency: the request goes to alt at once, and the
+        # Space, the cheaper one, is woken meanwhile.
+        r = requests.post(gw.base + "/v1/run/m/v1/chat/completions", headers=AUTH, timeout=30,
+                          json={"model": "m", "prompt": "p", "messages": [{"role": "user", "content": "elsewhere"}]})
+        assert r.status_code == 200 and backend_of(r) == "alt", r.text
+        assert wait_until(lambda: hub.calls(space=SPACE, op="restart"), 5)
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "up", 10)
+        r = requests.post(gw.base + "/v1/run/m", headers=AUTH, timeout=30, json={"model": "m", "prompt": "p"})
+        assert r.status_code == 200 and backend_of(r) == "sp" and r.json() == "space", r.text
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
