@@ -806,3 +806,154 @@ def test_a_paused_space_too_slow_to_wait_for_is_woken_while_the_request_goes_els
         gw.stop()
         app.stop()
         hub.close()
+
+
+def space_gateway(hub, app, extra_backend="", models=None, idle_after="1s", cold_start="3s"):
+    backends = f"""  sp:
+    kind: hf_space
+    url: {app.base}
+    space: {SPACE}
+    token: {HF_TOKEN}
+    api_name: /gen
+    inputs: ["$prompt"]
+    output: 0
+    price: {{ per_hour: 0.40 }}
+    billing: always_on
+    cold_start: {cold_start}
+    idle: {{ after: {idle_after}, action: pause }}
+{extra_backend}"""
+    return gateway(backends, models or "  sp-run: { task: raw, backends: [sp], queue_timeout: 30s }\n",
+                   extra_env={"HF_ENDPOINT": hub.url})
+
+
+def serving_app(hub):
+    app = fake_gradio.FakeGradio()
+
+    def generate(app_, handler):
+        if hub.is_serving(SPACE):
+            fake_gradio.event(handler, "complete", ["served"])
+        else:
+            fake_gradio.event(handler, "error", "space is paused")
+    app.scripts["gen"] = generate
+    return app
+
+
+def run_space(gw, timeout=60):
+    return requests.post(gw.base + "/v1/run/sp-run", headers=AUTH, timeout=timeout, json={"model": "sp-run", "prompt": "p"})
+
+
+def test_concurrent_requests_for_a_paused_space_send_one_restart():
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=2)
+    app = serving_app(hub)
+    gw = space_gateway(hub, app)
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        clients = [Background(run_space, gw) for _ in range(4)]
+        for c in clients:
+            r = c.result(60)
+            assert r.status_code == 200 and r.json() == "served", r.text
+        assert len(hub.calls(space=SPACE, op="restart")) == 1
+        assert len(app.requests("POST", "/gradio_api/call/gen")) == 4
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_a_request_arriving_while_the_pause_call_runs_is_still_served():
+    """The pause call takes 2 s at the Hub; a request comes meanwhile. It must be served (the
+    Space paused, then restarted for it) within its queue_timeout, not left waiting in line."""
+    hub = fake_hub.start()
+    space = hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=1)
+    space.delay_ms["pause"] = 2000
+    app = serving_app(hub)
+    gw = space_gateway(hub, app)
+    try:
+        assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 10)
+        assert admin_backends(gw)["sp"]["idle"]["state"] == "pausing"
+        started = time.monotonic()
+        r = run_space(gw, timeout=60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+        assert time.monotonic() - started < 15
+        assert len(hub.calls(space=SPACE, op="restart")) == 1
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_a_failed_wake_is_a_clear_503_not_a_hang():
+    hub = fake_hub.start()
+    space = hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING")
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, models="  sp-run: { task: raw, backends: [sp], queue_timeout: 3s }\n")
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        space.fail["restart"] = 500
+        started = time.monotonic()
+        r = run_space(gw, timeout=30)
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "no_backend_available"
+        # Each candidate's reason (SPEC §3): the Space is named, with why it cannot take it.
+        assert "sp: " in r.json()["error"]["message"], r.text
+        assert time.monotonic() - started < 10
+        assert wait_until(lambda: events(gw, "backend_wake_failed"), 5)
+        assert app.requests("POST", "/gradio_api/call/gen") == []
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_a_backend_busy_longer_than_idle_after_is_not_paused(boxes):
+    api = fake_pod_api.start()
+    api.add_pod("p2")
+    busy = boxes("busy")
+    gw = gateway(f"""  busy:
+    kind: openai
+    url: {busy.url}
+    price: {{ per_hour: 0.44 }}
+    billing: always_on
+    idle:
+      after: 1s
+      action: http
+      request:
+        url: {api.url}/v1/pods/p2/stop
+        headers: {{ Authorization: "Bearer {fake_pod_api.API_KEY}" }}
+""", "  m: { task: chat, backends: [busy] }\n")
+    try:
+        busy.hold = True
+        held = Background(chat, gw, "m", "long")
+        assert wait_until(lambda: busy.held_now() == 1, 10)
+        held_at = time.monotonic()
+        # 2.5 s in flight (the idle check runs every 250 ms): never paused meanwhile.
+        assert not wait_until(lambda: api.stop_calls("p2"), 2.5)
+        busy.release_all()
+        assert held.result().status_code == 200
+        ended = time.monotonic()
+        # Unused for `after` from the end of that request: then paused.
+        assert wait_until(lambda: api.stop_calls("p2"), 10)
+        assert api.stop_calls("p2")[0].at - ended >= 0.9
+        assert api.stop_calls("p2")[0].at - held_at >= 3.3
+    finally:
+        busy.release_all()
+        gw.stop()
+        api.close()
+
+
+def test_a_used_per_second_backend_loses_its_cold_start_penalty(boxes):
+    cold, pr = boxes("ps-cold"), boxes("pr")
+    gw = gateway(box_backend("ps-cold", cold, PER_SECOND, "    cold_start: 20s\n") + box_backend("pr", pr, PER_REQUEST),
+                 "  m: { task: chat, backends: [ps-cold, pr] }\n"
+                 "  warmup: { task: chat, backends: [ps-cold] }\n")
+    try:
+        assert backend_of(chat(gw, "m", "cold")) == "pr"
+        # Used a moment ago: P(cold) near 0, so 0.0002 × ~1 s beats $0.001.
+        assert backend_of(chat(gw, "warmup", "warm")) == "ps-cold"
+        r = chat(gw, "m", "now-warm")
+        assert r.status_code == 200 and backend_of(r) == "ps-cold", r.text
+        decision = [d for d in admin_backends(gw)["ps-cold"]["last_decisions"] if d["model"] == "m"][-1]
+        assert decision["picked"] is True and decision["p_cold"] < 0.05, decision
+    finally:
+        gw.stop()

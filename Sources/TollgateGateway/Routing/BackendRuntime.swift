@@ -292,6 +292,20 @@ final class BackendRuntime: Sendable {
         return nil
     }
 
+    /// Why a backend its idle action paused cannot take a request yet (a Space: only its
+    /// restart brings it back), for the 503's list; nil when it can.
+    func idleReason(nowNs: UInt64) -> String? {
+        state.withLock { s in
+            guard let idle = s.idle, let settings = s.idleSettings, !settings.wakesOnRequest else { return nil }
+            switch idle.state {
+            case .active: return nil
+            case .pausing: return "being paused by its idle action"
+            case .paused: return "paused by its idle action"
+            case .waking(let since): return "waking from its idle pause (for \(Self.seconds(nowNs &- since))s)"
+            }
+        }
+    }
+
     /// Why a probe's answer keeps the backend out, nil when it may take requests.
     private static func probeReason(_ verdict: ProbeVerdict) -> String? {
         switch verdict {

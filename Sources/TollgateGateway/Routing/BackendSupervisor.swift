@@ -199,6 +199,10 @@ final class BackendSupervisor {
                 self.log(Self.event("backend_pause_failed", backend: backend.name,
                                     fields: [("error", .text(plan.redactor.redact(why)))]))
             }
+            // A request that came while the pause call was out found the backend neither
+            // active nor paused and waits in line: call it now, so it wakes the paused backend
+            // (or takes it, the pause having failed) rather than waiting out its queue_timeout.
+            plan.routing.backendWoke(index)
         }
     }
 

@@ -133,7 +133,10 @@ struct RequestRoute {
         guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { return nil }
         let index = model.backends[position]
         let name = backends[index].name
-        guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else { return nil }
+        guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else {
+            // Pickable for the router, yet not taking requests: paused, pausing or waking.
+            return tables.runtimes[index].idleReason(nowNs: nowNs).map { "\(name): \($0)" }
+        }
         return "\(name): " + Self.text(skip, runtime: tables.runtimes[index], nowNs: nowNs, reason: reason)
     }
 
