@@ -957,3 +957,22 @@ def test_a_used_per_second_backend_loses_its_cold_start_penalty(boxes):
         assert decision["picked"] is True and decision["p_cold"] < 0.05, decision
     finally:
         gw.stop()
+
+
+def test_a_paused_space_counts_its_cold_start_once_against_max_latency():
+    """Paused, a Space's expected latency is its run plus its wake (its cold start, 3 s): 1 s +
+    3 s = 4 s fits max_latency 5 s, so the request waits for the wake and is served there."""
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=1)
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, models="  sp-run: { task: raw, backends: [sp], max_latency: 5s, queue_timeout: 30s }\n")
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        r = run_space(gw)
+        assert r.status_code == 200 and r.json() == "served", r.text
+        decision = admin_backends(gw)["sp"]["last_decisions"][0]
+        assert decision["picked"] is True and decision["expected_latency_ms"] <= 4001, decision
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()

@@ -258,6 +258,9 @@ final class BackendRuntime: Sendable {
         state.withLock { s in s.idle?.wakeFailed(nowNs: nowNs) }
     }
 
+    /// What being paused adds to a backend's expected latency beyond its cold start.
+    static let pausedTieBreakMs: Int64 = 1
+
     /// Waking for longer than this is given up (a later request tries again).
     static func wakeLimitNs(coldStartMs: Int64) -> UInt64 {
         max(300_000_000_000, UInt64(max(0, coldStartMs)).multipliedReportingOverflow(by: 3_000_000).partialValue)
@@ -276,17 +279,19 @@ final class BackendRuntime: Sendable {
     }
 
     /// A backend paused by its idle action, as the router sees it: a Space (woken by a
-    /// restart) is `.paused` with its wake time as latency; an `http`-paused one is routed as
-    /// usual, cold. A Space the Hub reports PAUSED without our pause can be woken the same
-    /// way when its idle action is ours to take.
+    /// restart) is `.paused`; an `http`-paused one is routed as usual, cold. A Space the Hub
+    /// reports PAUSED without our pause can be woken the same way when its idle action is
+    /// ours to take. The wake *is* its cold start, which P(cold) = 1 (`warmth = .cold`, set by
+    /// the caller) already adds to its latency and cost: `wakeMs` is only the 1 ms that puts a
+    /// paused backend after an equal ready one, never the cold start a second time.
     private static func pausedAvailability(_ s: State, nowNs: UInt64) -> (availability: Availability, reason: String?)? {
         if let idle = s.idle, let settings = s.idleSettings {
             switch idle.state {
             case .paused, .waking:
                 if settings.wakesOnRequest { return (.ready, nil) }
-                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+                return (.paused(wakeMs: Self.pausedTieBreakMs), nil)
             case .active, .pausing:
-                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
+                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: Self.pausedTieBreakMs), nil) }
             }
         }
         return nil
