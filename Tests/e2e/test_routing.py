@@ -976,3 +976,46 @@ def test_a_paused_space_counts_its_cold_start_once_against_max_latency():
         gw.stop()
         app.stop()
         hub.close()
+
+
+def test_a_pod_stopped_by_its_idle_action_is_not_probed_awake():
+    """`idle: http` stops the pod, which starts again on the next request that reaches it (no
+    wake call: SPEC §2). Its health probe must not be that request: while paused the box is
+    left alone (issue 12: health that neither wakes nor bills a GPU) until a client's request
+    wakes it; then it is probed again, and requests are served."""
+    api = fake_pod_api.start()
+    pod = api.add_pod("p3", wake_on_request=True)
+    gw = gateway(f"""  pod:
+    kind: openai
+    url: {api.url}/proxy/p3
+    price: {{ per_hour: 0.44 }}
+    billing: always_on
+    health: {{ path: /health, interval: 1s }}
+    idle:
+      after: 1s
+      action: http
+      request:
+        url: {api.url}/v1/pods/p3/stop
+        headers: {{ Authorization: "Bearer {fake_pod_api.API_KEY}" }}
+""", "  pod-chat: { task: chat, backends: [pod] }\n")
+    try:
+        assert wait_until(lambda: api.stop_calls("p3"), 10)
+        stopped = api.stop_calls("p3")[0].at
+
+        def reached_after(t):
+            return [c for c in api.calls(pod="p3", op="proxy") if c.at > t]
+        # Three probe intervals: nothing reaches the stopped pod, it stays stopped.
+        assert not wait_until(lambda: reached_after(stopped), 3.0), \
+            [(c.method, c.path) for c in reached_after(stopped)]
+        assert pod.status == "EXITED" and pod.wakes_by_request == 0
+        assert len(api.stop_calls("p3")) == 1
+        for i in range(3):
+            r = chat(gw, "pod-chat", f"after-wake-{i}")
+            assert r.status_code == 200 and backend_of(r) == "pod", (i, r.text)
+        assert pod.wakes_by_request == 1
+        woke = time.monotonic()
+        # Awake again: probed again.
+        assert wait_until(lambda: any(c.path.endswith("/health") for c in reached_after(woke)), 5)
+    finally:
+        gw.stop()
+        api.close()

@@ -266,6 +266,16 @@ final class BackendRuntime: Sendable {
         max(300_000_000_000, UInt64(max(0, coldStartMs)).multipliedReportingOverflow(by: 3_000_000).partialValue)
     }
 
+    /// Whether its idle action has paused it, or is pausing it now.
+    func isIdlePaused() -> Bool {
+        state.withLock { s in
+            switch s.idle?.state {
+            case .paused?, .pausing?: return true
+            case .active?, .waking?, nil: return false
+            }
+        }
+    }
+
     /// Whether the backend is waking now (the supervisor polls its probe faster meanwhile).
     func isWaking(nowNs: UInt64) -> Bool {
         state.withLock { s in

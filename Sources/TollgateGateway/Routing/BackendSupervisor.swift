@@ -131,6 +131,11 @@ final class BackendSupervisor {
         if again, let interval = backend.routing.health?.intervalNs { schedule(.probe(index), in: interval) }
         guard probes[index] == nil else { return }
         let runtime = plan.routing.runtimes[index]
+        // A probe of the box itself while its idle action has it paused would be the very
+        // request that wakes a box that starts on demand (issue 12 item 2: health that
+        // neither wakes nor bills a GPU) — and tells nothing the lifecycle does not know. The
+        // Hub's runtime and RunPod's /health are the platform's, never the GPU's: they go on.
+        if case .path = target, runtime.isIdlePaused() { return }
         let generation = self.generation
         probes[index] = HealthProbe.start(target, endpoint: endpoint, hub: backend.routing.hub, on: backendLoop,
                                           timeoutMs: Self.probeTimeoutMs) { [weak self] verdict in
