@@ -189,6 +189,9 @@ final class BackendSupervisor {
         let backend = plan.backends[index]
         let runtime = plan.routing.runtimes[index]
         logLifecycle(backend, runtime: runtime)
+        // A probe of the box still out could reach it after the pause call and wake it
+        // again: the pause waits for the next tick.
+        if probes[index] != nil, case .path? = backend.routing.health?.target { return }
         guard idleCalls[index] == nil, runtime.idleTick(nowNs: loop.now) == .pause else { return }
         let generation = self.generation
         idleCalls[index] = IdleCalls.pause(idle.call, endpoint: endpoint, hub: backend.routing.hub, on: backendLoop,
