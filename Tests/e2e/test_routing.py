@@ -1019,3 +1019,46 @@ def test_a_pod_stopped_by_its_idle_action_is_not_probed_awake():
     finally:
         gw.stop()
         api.close()
+
+
+def test_a_429_on_the_only_backend_is_a_503_with_its_reason(boxes):
+    only = boxes("only")
+    gw = gateway(box_backend("only", only, PER_SECOND), "  m: { task: chat, backends: [only] }\n")
+    try:
+        only.status, only.retry_after = 429, 5
+        r = chat(gw, "m", "one")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "no_backend_available"
+        assert "only: " in r.json()["error"]["message"], r.text
+        # Cooling down: refused at once, without calling it, saying so.
+        started = time.monotonic()
+        r = chat(gw, "m", "two")
+        assert r.status_code == 503 and "only: " in r.json()["error"]["message"], r.text
+        assert "cooling down" in r.json()["error"]["message"], r.text
+        assert time.monotonic() - started < 2
+        assert only.count() == 1
+    finally:
+        gw.stop()
+
+
+def test_a_reload_keeps_what_the_board_knows(boxes):
+    cheap, backup = boxes("cheap"), boxes("backup")
+    backends = box_backend("cheap", cheap, ALWAYS_ON, "    circuit: { failures: 1, cooldown: 60s }\n") \
+        + box_backend("backup", backup, PER_SECOND)
+    gw = gateway(backends, "  m: { task: chat, backends: [cheap, backup] }\n")
+    try:
+        cheap.status = 500
+        assert backend_of(chat(gw, "m", "fail")) == "backup"
+        assert admin_backends(gw)["cheap"]["circuit"]["state"] == "open"
+        # The same config again, plus a model: the open circuit stays open.
+        gw.config.write_text(gw.config.read_text().replace(
+            "  m: { task: chat, backends: [cheap, backup] }\n",
+            "  m: { task: chat, backends: [cheap, backup] }\n  m2: { task: chat, backends: [cheap, backup] }\n"))
+        r = requests.post(gw.base + "/admin/reload", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        assert admin_backends(gw)["cheap"]["circuit"]["state"] == "open"
+        cheap.status = 200
+        assert backend_of(chat(gw, "m2", "after-reload")) == "backup"
+        assert cheap.count() == 1
+    finally:
+        gw.stop()
