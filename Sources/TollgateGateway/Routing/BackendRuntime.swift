@@ -151,8 +151,14 @@ final class BackendRuntime: Sendable {
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
         let admitted = state.withLock { s -> Bool in
-            // Paused and not woken by a request (a Space): it waits for its restart.
-            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true), idle.state != .active { return false }
+            // Paused and not woken by a request (a Space): it waits for its restart. (While its
+            // pause call is out it still takes requests; the lifecycle wakes it right after.)
+            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
+                switch idle.state {
+                case .paused, .waking: return false
+                case .active, .pausing: break
+                }
+            }
             if forced { return true }
             return s.circuit.admit(now: nowNs)
         }
@@ -219,16 +225,22 @@ final class BackendRuntime: Sendable {
     /// waiting for it may go.
     func recordProbe(_ verdict: ProbeVerdict, nowNs: UInt64) -> Bool {
         state.withLock { s in
+            let before = s.probe
             s.probe = verdict
             s.probeAtNs = nowNs
-            guard case .up = verdict, let idle = s.idle else { return false }
-            switch idle.state {
-            case .waking, .paused:
-                s.idle?.awake(nowNs: nowNs)
-                return true
-            case .active, .pausing:
-                return false
+            guard case .up = verdict else { return false }
+            if let idle = s.idle {
+                switch idle.state {
+                case .waking, .paused:
+                    s.idle?.awake(nowNs: nowNs)
+                    return true
+                case .active, .pausing:
+                    break
+                }
             }
+            // Up again after a pause or a start the gateway did not make: whoever waits for
+            // it may go.
+            return before == .paused || before == .starting
         }
     }
 
@@ -239,16 +251,32 @@ final class BackendRuntime: Sendable {
         return state.withLock { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
     }
 
-    func pauseFinished(ok: Bool, nowNs: UInt64) {
+    /// The pause call's result. True when a request came while the call was out and the
+    /// backend is to be woken at once (the caller sends the wake call).
+    func pauseFinished(ok: Bool, nowNs: UInt64) -> Bool {
         state.withLock { s in
-            if ok { s.idle?.pauseSucceeded(nowNs: nowNs) } else { s.idle?.pauseFailed(nowNs: nowNs) }
+            guard ok else {
+                s.idle?.pauseFailed(nowNs: nowNs)
+                return false
+            }
+            return s.idle?.pauseSucceeded(nowNs: nowNs) == .wake
         }
     }
 
     /// A request would go here if it were awake: true when the caller is to send the wake
     /// call (once: the lifecycle moves to waking).
     func wakeNeeded(nowNs: UInt64) -> Bool {
-        state.withLock { s in s.idle?.wakeNeeded(nowNs: nowNs) == .wake }
+        state.withLock { s in
+            if s.idle?.wakeNeeded(nowNs: nowNs) == .wake { return true }
+            // The Hub says PAUSED though the gateway did not pause it (its owner did): the
+            // restart is the same, and the probe says when it runs.
+            if s.probe == .paused, s.idleSettings?.wakesOnRequest == false {
+                s.probe = .starting
+                s.probeAtNs = nowNs
+                return true
+            }
+            return false
+        }
     }
 
     /// The wake call's result: a restart the Hub took is not yet a running Space — the probe
