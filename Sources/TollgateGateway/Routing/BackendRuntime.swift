@@ -200,6 +200,12 @@ final class BackendRuntime: Sendable {
             case .success:
                 s.circuit.recordSuccess()
                 s.lastFailure = nil
+                // A request it served proves it up, as a probe would (SPEC §4: healthy until
+                // a probe or a request fails it): e.g. a stopped box its request started.
+                if let probe = s.probe, Self.probeReason(probe) != nil {
+                    s.probe = .up(warm: true)
+                    s.probeAtNs = nowNs
+                }
             case .failure(let why):
                 s.circuit.recordFailure(now: nowNs)
                 s.lastFailure = why
