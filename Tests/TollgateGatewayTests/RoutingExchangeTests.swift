@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+// The router inside a real exchange (gateway on 127.0.0.1 port 0, scripted backends): a 429
+// with Retry-After cools its backend down (the next request skips it, a model with nothing
+// else gets 503 with the reason); three 5xx open the circuit (later requests skip it, and
+// with every circuit open the least recently failed one still gets a trial); max_concurrency 1
+// with a request held makes the next wait in line and go when the first ends, in FIFO order;
+// `queue_timeout` answers 503 `no_backend_available` with Retry-After.
+import CLinux
+import Testing
+import TollgateTestSupport
+import TollgateBackends
+@testable import TollgateGateway
+import TollgateCore
+import TollgateRouting
+
+@Suite(.serialized)
+struct RoutingExchangeTests {
+    static let answer = #"{"answer":1}"#
+    static let ok = Script([.readBody, .head(200, [("content-type", "application/json")], contentLength: answer.utf8.count),
+                            .body(answer), .end(.completed, TokenUsage())])
+
+    static func error(_ status: Int, headers: [(String, String)] = []) -> Script {
+        let body = #"{"error":{"message":"nope"}}"#
+        return Script([.readBody, .head(status, [("content-type", "application/json")] + headers, contentLength: body.utf8.count),
+                       .body(body), .end(.completed, TokenUsage())])
+    }
+
+    /// Holds its call until `gate` opens, then answers 200.
+    static func held(_ gate: Gate) -> Script {
+        Script([.readBody, .hold(gate), .head(200, [("content-type", "application/json")], contentLength: answer.utf8.count),
+                .body(answer), .end(.completed, TokenUsage())])
+    }
+
+    @Test func a429WithRetryAfterCoolsTheBackendDown() throws {
+        let server = try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "limited", scripts: [Self.error(429, headers: [("retry-after", "120")])]),
+                       // Dearer, so only a cooled-down `limited` sends requests here.
+                       ScriptedBackendSpec(name: "spare", scripts: [Self.ok], costModel: .perRequest(MicroDollars(1)))],
+            models: [("m", [0, 1], 2), ("only-limited", [0], 1)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+
+        client.post(body: ProxyTestServer.chat())
+        let first = try client.response()
+        #expect(first.status == 200 && first.header("x-tollgate-backend") == "spare")
+        let cooldown = server.plan.routing.runtimes[0].cooldown(nowNs: tg_monotonic_ns())
+        #expect(cooldown?.cause == .quota)
+        #expect(cooldown?.reason.hasSuffix("(Retry-After: 120)") == true)
+        // Two minutes from the 429, not the circuit's 10 s.
+        if let until = cooldown?.untilNs { #expect(until > tg_monotonic_ns() + 100 * 1_000_000_000) }
+        // A 429 is the backend saying "not now", not failing: its circuit is untouched.
+        #expect(server.plan.routing.runtimes[0].snapshot().circuit.consecutiveFailures == 0)
+
+        client.post(body: ProxyTestServer.chat())
+        let second = try client.response()
+        #expect(second.status == 200 && second.header("x-tollgate-backend") == "spare")
+        #expect(server.log.snapshot.map(\.backend) == ["limited", "spare", "spare"])
+
+        client.post(body: ProxyTestServer.chat(model: "only-limited"))
+        let refused = try client.response()
+        #expect(refused.status == 503)
+        #expect(refused.text.contains("\"code\":\"no_backend_available\""))
+        #expect(refused.text.contains("limited: rate limited: "))
+        #expect(refused.text.contains("(Retry-After: 120) (cooling down for 120s)"))
+        #expect(server.log.snapshot.count == 3)
+    }
+
+    @Test func threeServerErrorsOpenTheCircuit() throws {
+        let server = try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "flaky", scripts: [Self.error(500)]),
+                       ScriptedBackendSpec(name: "steady", scripts: [Self.ok], costModel: .perRequest(MicroDollars(1)))],
+            models: [("m", [0, 1], 2), ("only-flaky", [0], 1)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        for _ in 0..<3 {
+            client.post(body: ProxyTestServer.chat())
+            let reply = try client.response()
+            #expect(reply.status == 200 && reply.header("x-tollgate-backend") == "steady")
+        }
+        #expect(server.log.snapshot.map(\.backend) == ["flaky", "steady", "flaky", "steady", "flaky", "steady"])
+        let circuit = server.plan.routing.runtimes[0].snapshot().circuit
+        guard case .open = circuit.state else {
+            Issue.record("the circuit is \(circuit.state), not open")
+            return
+        }
+        #expect(circuit.consecutiveFailures == 3)
+
+        // Open: the fourth request goes straight to the other backend.
+        client.post(body: ProxyTestServer.chat())
+        let fourth = try client.response()
+        #expect(fourth.status == 200 && fourth.header("x-tollgate-backend") == "steady")
+        #expect(server.log.snapshot.count == 7)
+
+        // A model whose only candidate's circuit is open: every circuit is open, so it gets a
+        // trial (issue 12 item 3) — which fails again here, and the client hears why.
+        client.post(body: ProxyTestServer.chat(model: "only-flaky"))
+        let trial = try client.response()
+        #expect(server.log.snapshot.map(\.backend).last == "flaky")
+        #expect(server.log.snapshot.count == 8)
+        #expect(trial.status == 502)
+    }
+
+    @Test func aFullBackendMakesTheNextRequestWaitUntilTheFirstEnds() throws {
+        let gate = Gate()
+        var solo = ScriptedBackendSpec(name: "solo", scripts: [Self.held(gate), Self.ok])
+        solo.routing = BackendRouting(maxConcurrency: 1)
+        let server = try ProxyTestServer(
+            backends: [solo],
+            modelPlans: [ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1, queueTimeoutNs: 20_000_000_000)])
+        defer { server.stop() }
+        let runtime = server.plan.routing.runtimes[0]
+        let first = try RawClient(port: server.port)
+        first.post(body: ProxyTestServer.chat(extra: #","user":"first""#))
+        #expect(eventually { runtime.inFlight == 1 })
+
+        let second = try RawClient(port: server.port)
+        second.post(body: ProxyTestServer.chat(extra: #","user":"second""#))
+        let third = try RawClient(port: server.port)
+        #expect(eventually { server.plan.board.waiting.load(ordering: .relaxed) == 1 })
+        third.post(body: ProxyTestServer.chat(extra: #","user":"third""#))
+        #expect(eventually { server.plan.board.waiting.load(ordering: .relaxed) == 2 })
+        // Both wait: the backend saw only the first.
+        #expect(server.log.snapshot.count == 1)
+        #expect(runtime.inFlight == 1)
+
+        gate.open()
+        let a = try first.response()
+        let b = try second.response()
+        let c = try third.response()
+        #expect(a.status == 200 && b.status == 200 && c.status == 200)
+        // In arrival order, one at a time.
+        let bodies = server.log.snapshot.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.count == 3)
+        #expect(bodies.map { $0.contains("\"first\"") } == [true, false, false])
+        #expect(bodies.map { $0.contains("\"second\"") } == [false, true, false])
+        #expect(bodies.map { $0.contains("\"third\"") } == [false, false, true])
+        #expect(eventually { runtime.inFlight == 0 && server.plan.board.waiting.load(ordering: .relaxed) == 0 })
+        // The wait is metered as the gateway's own queue time.
+        let records = server.records.wait(for: 3)
+        #expect(records.count == 3)
+    }
+
+    @Test func queueTimeoutAnswers503WithRetryAfter() throws {
+        let gate = Gate()
+        var solo = ScriptedBackendSpec(name: "solo", scripts: [Self.held(gate), Self.ok])
+        solo.routing = BackendRouting(maxConcurrency: 1)
+        solo.expectedRunMs = 2_500
+        let server = try ProxyTestServer(
+            backends: [solo],
+            modelPlans: [ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1, queueTimeoutNs: 300_000_000)])
+        defer { server.stop() }
+        let runtime = server.plan.routing.runtimes[0]
+        let first = try RawClient(port: server.port)
+        first.post(body: ProxyTestServer.chat())
+        #expect(eventually { runtime.inFlight == 1 })
+
+        let second = try RawClient(port: server.port)
+        let asked = tg_monotonic_ns()
+        second.post(body: ProxyTestServer.chat())
+        let refused = try second.response()
+        let waited = tg_monotonic_ns() - asked
+        #expect(refused.status == 503)
+        #expect(refused.text.contains("\"code\":\"no_backend_available\""))
+        #expect(refused.text.contains("No backend could take the request within its wait ("))
+        #expect(refused.text.contains("solo: full (1/1 in flight)"))
+        // Come back after the shortest expected run, in whole seconds (2.5 s → 3).
+        #expect(refused.header("retry-after") == "3")
+        #expect(waited >= 300_000_000)
+        #expect(server.log.snapshot.count == 1)
+        #expect(server.plan.board.waiting.load(ordering: .relaxed) == 0)
+
+        gate.open()
+        #expect(try first.response().status == 200)
+    }
+}
