@@ -12,7 +12,9 @@ enum RetryAfter {
     /// Seconds to wait from `nowUnix`, at least 0; nil when the value is neither form.
     static func seconds(_ value: String, nowUnix: Int64) -> Int64? {
         let text = value.trimmingSpaces
-        if !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+        // delay-seconds = 1*DIGIT: any run of digits is a delay, one too long for Int64 the
+        // longest there is (capped like any other).
+        if !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             return min(Int64(text) ?? maxSeconds, maxSeconds)
         }
         guard let at = httpDate(text) else { return nil }
