@@ -4,6 +4,7 @@
 // anything else not understood (nil, the caller's own wait applies). Never a trap.
 import Testing
 @testable import TollgateGateway
+import TollgateHTTP
 
 struct RetryAfterTests {
     /// RFC 9110 §5.6.7's example, `Sun, 06 Nov 1994 08:49:37 GMT`, as unix seconds.
@@ -31,6 +32,32 @@ struct RetryAfterTests {
         #expect(RetryAfter.seconds("Thu, 01 Jan 1970 00:00:00 GMT", nowUnix: 0) == 0)
         // A leap day.
         #expect(RetryAfter.httpDate("Thu, 29 Feb 2024 00:00:00 GMT") == 1_709_164_800)
+    }
+
+    /// RFC 9110 §5.6.7: "A recipient that parses a timestamp value in an HTTP field MUST accept
+    /// all three HTTP-date formats" — the obsolete RFC 850 and asctime forms too.
+    @Test func theObsoleteDateFormsAreAcceptedToo() {
+        #expect(RetryAfter.seconds("Sunday, 06-Nov-94 08:49:37 GMT", nowUnix: example - 90) == 90)
+        #expect(RetryAfter.seconds("Sun Nov  6 08:49:37 1994", nowUnix: example - 90) == 90)
+        #expect(RetryAfter.seconds("Thu Nov 10 08:49:37 1994", nowUnix: example) == 345_600)  // four days
+        // A two-digit year more than 50 years ahead is the most recent past one (RFC 9110 §5.6.7).
+        let y2030: Int64 = 1_893_456_000  // Tue, 01 Jan 2030 00:00:00 GMT
+        #expect(RetryAfter.seconds("Tuesday, 01-Jan-30 00:00:10 GMT", nowUnix: y2030) == 10)
+        #expect(RetryAfter.seconds("Friday, 01-Jan-99 00:00:00 GMT", nowUnix: y2030) == 0)  // 1999: past
+        for value in ["Sunday, 06-Nov-1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37", "Sunday 06-Nov-94 08:49:37 GMT",
+                      "Sunday, 31-Feb-94 08:49:37 GMT", "Sun Nov 6 08:49:37 94", "Sun Foo  6 08:49:37 1994",
+                      "Sun Nov  6 25:49:37 1994", "Sun, Nov  6 08:49:37 1994"] {
+            #expect(RetryAfter.seconds(value, nowUnix: example) == nil, "\(value)")
+        }
+    }
+
+    /// What the gateway itself writes in a Date header is read back to the second.
+    @Test func everyIMFFixdateTheGatewayWritesReadsBack() {
+        var t: Int64 = 0
+        while t < 4_102_444_800 {  // up to 2100, in uneven steps
+            #expect(RetryAfter.httpDate(HTTPDate.format(unixSeconds: t)) == t)
+            t += 86_400 * 37 + 3_607
+        }
     }
 
     @Test func aDateInThePastIsNoWait() {

@@ -12,6 +12,7 @@ import TollgateBackends
 @testable import TollgateGateway
 import TollgateCore
 import TollgateRouting
+import TollgateHTTP
 
 @Suite(.serialized)
 struct RoutingExchangeTests {
@@ -63,6 +64,63 @@ struct RoutingExchangeTests {
         #expect(refused.text.contains("limited: rate limited: "))
         #expect(refused.text.contains("(Retry-After: 120) (cooling down for 120s)"))
         #expect(server.log.snapshot.count == 3)
+    }
+
+    /// The cool-down a 429 left on backend 0, in seconds from now (nil: none).
+    private func cooldownSeconds(_ server: ProxyTestServer) -> (seconds: UInt64, reason: String, cause: BackendRuntime.Cooldown.Cause)? {
+        let now = tg_monotonic_ns()
+        guard let c = server.plan.routing.runtimes[0].cooldown(nowNs: now) else { return nil }
+        return ((c.untilNs - now) / 1_000_000_000, c.reason, c.cause)
+    }
+
+    private func limitedServer(_ script: Script) throws -> ProxyTestServer {
+        try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "limited", scripts: [script]),
+                       ScriptedBackendSpec(name: "spare", scripts: [Self.ok], costModel: .perRequest(MicroDollars(1)))],
+            models: [("m", [0, 1], 2)])
+    }
+
+    @Test func a429WithAnHTTPDateCoolsUntilThatTime() throws {
+        let at = Int64(tg_realtime_ns() / 1_000_000_000) + 600
+        let server = try limitedServer(Self.error(429, headers: [("Retry-After", HTTPDate.format(unixSeconds: at))]))
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().header("x-tollgate-backend") == "spare")
+        let cooldown = try #require(cooldownSeconds(server))
+        // Ten minutes from the date's second (the test's own seconds between may pass).
+        #expect((590...600).contains(cooldown.seconds))
+        #expect(cooldown.reason.hasSuffix("(Retry-After: \(HTTPDate.format(unixSeconds: at)))"))
+    }
+
+    @Test func a429WithoutAUsableRetryAfterCoolsForTheCircuitCooldown() throws {
+        let server = try limitedServer(Self.error(429, headers: [("retry-after", "soon")]))
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().header("x-tollgate-backend") == "spare")
+        let cooldown = try #require(cooldownSeconds(server))
+        // `circuit.cooldown`'s default, 10 s.
+        #expect((8...10).contains(cooldown.seconds))
+        #expect(cooldown.reason.hasSuffix("(Retry-After: soon)"))
+    }
+
+    @Test func refusedCredentialsMarkTheBackendMisconfigured() throws {
+        let server = try limitedServer(Self.error(401))
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        for _ in 0..<2 {
+            client.post(body: ProxyTestServer.chat())
+            #expect(try client.response().header("x-tollgate-backend") == "spare")
+        }
+        #expect(server.log.snapshot.map(\.backend) == ["limited", "spare", "spare"])
+        let cooldown = try #require(cooldownSeconds(server))
+        #expect(cooldown.cause == .misconfigured)
+        #expect(cooldown.reason == "misconfigured: it rejected the gateway's credentials (HTTP 401)")
+        // For `circuit.max_cooldown` (default 300 s).
+        #expect((290...300).contains(cooldown.seconds))
+        let row = BackendStatusReport.rows(server.plan, nowNs: tg_monotonic_ns())[0]
+        #expect(row.state == "misconfigured" && !row.eligible)
     }
 
     @Test func threeServerErrorsOpenTheCircuit() throws {
