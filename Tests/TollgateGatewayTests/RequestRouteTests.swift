@@ -238,6 +238,11 @@ struct RequestRouteTests {
         #expect(f.runtime(0).idleTick(nowNs: 61 * second) == .pause)  // the pause call is out
         var route = f.route(nowNs: 62 * second)
         #expect(next(&route, 62 * second) == .backend(index: 1, wake: nil))
+        // Alone, it is refused with the reason at once (never a wait nobody ends).
+        let alone = Fixture([Spec(name: "space", routing: spaceRouting())])
+        #expect(alone.runtime(0).idleTick(nowNs: 61 * second) == .pause)
+        var lone = alone.route(nowNs: 62 * second)
+        #expect(next(&lone, 62 * second) == .refuse(["space: pausing (its idle action is running)"]))
     }
 
     @Test func everyCircuitOpenGivesTheLeastRecentlyFailedAForcedTrial() {
