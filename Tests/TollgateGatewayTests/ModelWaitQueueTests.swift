@@ -8,6 +8,7 @@ import Testing
 import TollgateTestSupport
 @testable import TollgateGateway
 import TollgateIO
+import TollgateBackends
 
 /// A request's stand-in: logs each call with its ticket.
 final class LineWaiter: SlotWaiter, @unchecked Sendable {
@@ -195,5 +196,68 @@ struct ModelWaitQueueTests {
             #expect(calls(log, count: 300) == waiters.map(\.name))
             #expect(queue.waiting == 0)
         }
+    }
+}
+
+/// The board's side of the lines: a freed slot calls the head of a line of a model that uses
+/// the backend (and nothing when none waits); a woken backend calls as many as it has slots;
+/// each model's line is sized from its candidates' slots, bounded.
+@Suite(.serialized)
+struct BoardLineTests {
+    private func plan(maxConcurrency: [Int]) -> [BackendPlan] {
+        let kind = SimulatedKind(options: SimulatedBackendOptions(name: "sim"))
+        return maxConcurrency.enumerated().map {
+            BackendPlan(name: "b\($0.offset)", kind: kind, upstreamModel: nil, firstByteTimeoutNs: 1_000_000_000,
+                        costModel: .free, routing: BackendRouting(maxConcurrency: $0.element))
+        }
+    }
+
+    @Test func aFreedSlotCallsTheLineOfAModelThatUsesTheBackend() throws {
+        try withRunningLoop { loop in
+            let log = GrantLog()
+            let backends = plan(maxConcurrency: [1, 1])
+            let models = [ModelPlan(name: "x", task: .chat, backends: [0], attempts: 1),
+                          ModelPlan(name: "y", task: .chat, backends: [1], attempts: 1)]
+            let tables = BackendBoard().bind(backends: backends, models: models, nowNs: 0)
+            let onX = LineWaiter("on-x", loop: loop, log: log)
+            let onY = LineWaiter("on-y", loop: loop, log: log)
+            _ = tables.models[0].queue.enqueue(onX)
+            _ = tables.models[1].queue.enqueue(onY)
+            #expect(tables.board.waiting.load(ordering: .relaxed) == 2)
+            // Backend 1 serves only y: x's waiter stays.
+            tables.slotFreed(1)
+            #expect(eventually { log.withLock { $0 } == ["on-y"] })
+            #expect(tables.models[0].queue.waiting == 1)
+            tables.slotFreed(0)
+            #expect(eventually { log.withLock { $0 } == ["on-y", "on-x"] })
+            // None waiting: nothing happens, and an index the plan lacks is no trap.
+            tables.slotFreed(0)
+            tables.slotFreed(7)
+            tables.backendWoke(-1)
+            #expect(tables.board.waiting.load(ordering: .relaxed) == 0)
+        }
+    }
+
+    @Test func aWokenBackendCallsAsManyWaitersAsItHasSlots() throws {
+        try withRunningLoop { loop in
+            let log = GrantLog()
+            let tables = BackendBoard().bind(backends: plan(maxConcurrency: [2]),
+                                             models: [ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1)], nowNs: 0)
+            let waiters = (0..<3).map { LineWaiter("w\($0)", loop: loop, log: log) }
+            for w in waiters { _ = tables.models[0].queue.enqueue(w) }
+            tables.backendWoke(0)
+            #expect(eventually { log.withLock { $0.count } == 2 })
+            #expect(log.withLock { $0 } == ["w0", "w1"])
+            #expect(tables.models[0].queue.waiting == 1)
+        }
+    }
+
+    @Test func aLineHoldsFourTimesTheSlotsBetween64And4096() {
+        let backends = plan(maxConcurrency: [4, 8, 2_000])
+        #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1), backends: backends) == 64)
+        #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [0, 1], attempts: 1), backends: backends) == 64)
+        #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [1, 1, 1], attempts: 1), backends: backends) == 96)
+        #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [2], attempts: 1), backends: backends) == 4_096)
+        #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [9], attempts: 1), backends: backends) == 64)
     }
 }

@@ -230,4 +230,81 @@ struct RoutingExchangeTests {
         gate.open()
         #expect(try first.response().status == 200)
     }
+
+    @Test func theCheapestCandidateGetsTheRequestWhateverTheConfigOrder() throws {
+        let server = try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "dear", scripts: [Self.ok], costModel: .perRequest(MicroDollars(5_000))),
+                       ScriptedBackendSpec(name: "metered", scripts: [Self.ok], costModel: .perSecond(perSecond: MicroDollars(1_000))),
+                       ScriptedBackendSpec(name: "boxed", scripts: [Self.ok], costModel: .alwaysOn(perHour: MicroDollars(2_000_000)))],
+            models: [("m", [0, 1, 2], 1), ("paid", [0, 1], 1)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().header("x-tollgate-backend") == "boxed")
+        // 1 s at $0.001/s is cheaper than a $0.005 request.
+        client.post(body: ProxyTestServer.chat(model: "paid"))
+        #expect(try client.response().header("x-tollgate-backend") == "metered")
+    }
+
+    @Test func aModelsMaxLatencySkipsSlowCandidatesAndSaysSo() throws {
+        let server = try ProxyTestServer(
+            backends: [ScriptedBackendSpec(name: "slow", scripts: [Self.ok], expectedRunMs: 2_000),
+                       ScriptedBackendSpec(name: "quick", scripts: [Self.ok], costModel: .perRequest(MicroDollars(10)), expectedRunMs: 300)],
+            modelPlans: [ModelPlan(name: "m", task: .chat, backends: [0, 1], attempts: 2, maxLatencyMs: 500),
+                         ModelPlan(name: "slow-only", task: .chat, backends: [0], attempts: 1, maxLatencyMs: 500)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().header("x-tollgate-backend") == "quick")
+        client.post(body: ProxyTestServer.chat(model: "slow-only"))
+        let refused = try client.response()
+        #expect(refused.status == 503)
+        #expect(refused.text.contains("slow: expected 2s exceeds max_latency 0.5s"))
+        #expect(server.log.snapshot.map(\.backend) == ["quick"])
+    }
+
+    @Test func aSuccessfulRunTeachesTheExpectedRun() throws {
+        let server = try ProxyTestServer(backends: [ScriptedBackendSpec(name: "b", scripts: [Self.ok], expectedRunMs: 10_000)],
+                                         models: [("m", [0], 1)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        let cell = try #require(server.plan.modelRouting(0)?.runs.first)
+        #expect(cell.ms == 10_000)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().status == 200)
+        // A run of a few ms moves the average a fifth of the way down (α = 1/5).
+        #expect(eventually { cell.measuredRuns == 1 })
+        #expect((7_900...8_000).contains(cell.ms))
+    }
+
+    @Test func aClientThatLeavesTheLineGivesUpItsPlace() throws {
+        let gate = Gate()
+        var solo = ScriptedBackendSpec(name: "solo", scripts: [Self.held(gate), Self.ok])
+        solo.routing = BackendRouting(maxConcurrency: 1)
+        let server = try ProxyTestServer(
+            backends: [solo],
+            modelPlans: [ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1, queueTimeoutNs: 20_000_000_000)])
+        defer { server.stop() }
+        let runtime = server.plan.routing.runtimes[0]
+        let waiting = { server.plan.board.waiting.load(ordering: .relaxed) }
+        let first = try RawClient(port: server.port)
+        first.post(body: ProxyTestServer.chat())
+        #expect(eventually { runtime.inFlight == 1 })
+        do {
+            let leaver = try RawClient(port: server.port)
+            leaver.post(body: ProxyTestServer.chat(extra: #","user":"leaver""#))
+            #expect(eventually { waiting() == 1 })
+            leaver.hangUp()
+        }
+        #expect(eventually { waiting() == 0 })
+        let stayer = try RawClient(port: server.port)
+        stayer.post(body: ProxyTestServer.chat(extra: #","user":"stayer""#))
+        #expect(eventually { waiting() == 1 })
+        gate.open()
+        #expect(try first.response().status == 200)
+        #expect(try stayer.response().status == 200)
+        let bodies = server.log.snapshot.map { String(decoding: $0.body, as: UTF8.self) }
+        #expect(bodies.count == 2)
+        #expect(bodies.last?.contains("stayer") == true)
+    }
 }
