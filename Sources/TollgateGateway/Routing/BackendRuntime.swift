@@ -319,6 +319,10 @@ final class BackendRuntime: Sendable {
             case .paused, .waking:
                 if settings.wakesOnRequest { return (.ready, nil) }
                 return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+            case .pausing where !settings.wakesOnRequest:
+                // Its pause call is out: `acquire` refuses it, so the router must not pick it
+                // (it would wait for a slot nobody frees while another candidate is free).
+                return (.unavailable, "pausing (its idle action is running)")
             case .active, .pausing:
                 if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
             }

@@ -179,7 +179,8 @@ struct RequestRoute {
         for (position, candidate) in scratch.enumerated() {
             guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
             let index = model.backends[position]
-            let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
+            // The pick has no reason against it, even a forced trial through its open circuit.
+            let skip = position == picked ? nil : Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
                 .map { Self.text($0, runtime: tables.runtimes[index], nowNs: nowNs, reason: reasons[position]) }
             entries.append(DecisionLog.Candidate(
                 backend: backends[index].name, expectedCost: candidate.expectedCost,
