@@ -210,7 +210,8 @@ struct RequestRouteTests {
     }
 
     @Test func aPausedSpaceThatIsTheBestIsWokenAndWaitedFor() {
-        let f = Fixture([Spec(name: "space", routing: spaceRouting()),
+        // Its wake (5 s) fits the model's queue_timeout (10 s): the request waits for it.
+        let f = Fixture([Spec(name: "space", routing: spaceRouting(coldStartMs: 5_000)),
                          Spec(name: "pod", cost: .perSecond(perSecond: MicroDollars(1_000)))])
         pause(f, 0, at: 61 * second)
         var route = f.route(nowNs: 62 * second)
@@ -218,7 +219,24 @@ struct RequestRouteTests {
         // No slot was taken and no attempt counted: the request waits for the wake.
         #expect(route.attemptsMade == 0 && f.runtime(0).inFlight == 0)
         #expect(f.lastDecision?.candidates.first?.picked == true)
-        #expect(f.lastDecision?.candidates.first?.expectedLatencyMs == 21_000)
+        // The wake is its cold start, counted once.
+        #expect(f.lastDecision?.candidates.first?.expectedLatencyMs == 6_000)
+    }
+
+    /// Issue 12 item 5: "goes elsewhere while it wakes, or waits for it" — a wake longer than
+    /// the wait a request may make (queue_timeout) is started, and the request goes elsewhere.
+    @Test func aPausedSpaceWhoseWakeOutlastsTheWaitIsWokenWhileAnotherServes() {
+        let f = Fixture([Spec(name: "space", routing: spaceRouting(coldStartMs: 20_000)),
+                         Spec(name: "pod", cost: .perSecond(perSecond: MicroDollars(1_000)))])
+        pause(f, 0, at: 61 * second)
+        var route = f.route(nowNs: 62 * second)
+        #expect(next(&route, 62 * second) == .backend(index: 1, wake: 0))
+        #expect(f.runtime(1).inFlight == 1)
+        // Alone, it is waited for all the same (nothing else can serve).
+        let alone = Fixture([Spec(name: "space", routing: spaceRouting(coldStartMs: 20_000))])
+        pause(alone, 0, at: 61 * second)
+        var lone = alone.route(nowNs: 62 * second)
+        #expect(next(&lone, 62 * second) == .wakeAndWait(index: 0))
     }
 
     @Test func aPausedSpaceTooSlowForTheModelIsWokenForLaterWhileThisOneGoesElsewhere() {
@@ -229,20 +247,21 @@ struct RequestRouteTests {
         #expect(next(&route, 62 * second) == .backend(index: 1, wake: 0))
     }
 
-    /// A Space whose pause call is still out (`pausing`) cannot take a request: the request
-    /// goes to another candidate that has a free slot, rather than waiting in line for a slot
-    /// nobody will free.
+    /// A Space whose pause call is still out (`pausing`) is as good as paused: a request with
+    /// a free alternative goes there (and the Space is woken once paused); alone, the request
+    /// waits, and the pause's end asks for the wake (never a wait nobody ends).
     @Test func aSpaceBeingPausedDoesNotHoldUpAFreeAlternative() {
         let f = Fixture([Spec(name: "space", routing: spaceRouting()),
                          Spec(name: "pod", cost: .perSecond(perSecond: MicroDollars(1_000)))])
         #expect(f.runtime(0).idleTick(nowNs: 61 * second) == .pause)  // the pause call is out
         var route = f.route(nowNs: 62 * second)
-        #expect(next(&route, 62 * second) == .backend(index: 1, wake: nil))
-        // Alone, it is refused with the reason at once (never a wait nobody ends).
+        #expect(next(&route, 62 * second) == .backend(index: 1, wake: 0))
         let alone = Fixture([Spec(name: "space", routing: spaceRouting())])
         #expect(alone.runtime(0).idleTick(nowNs: 61 * second) == .pause)
         var lone = alone.route(nowNs: 62 * second)
-        #expect(next(&lone, 62 * second) == .refuse(["space: pausing (its idle action is running)"]))
+        #expect(next(&lone, 62 * second) == .wakeAndWait(index: 0))
+        #expect(!alone.runtime(0).wakeNeeded(nowNs: 62 * second))  // noted: no call while pausing
+        #expect(alone.runtime(0).pauseFinished(ok: true, nowNs: 63 * second))  // wake it now
     }
 
     @Test func everyCircuitOpenGivesTheLeastRecentlyFailedAForcedTrial() {

@@ -347,7 +347,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     }
 
     func slotMayBeFree(ticket: UInt64) {
-        guard ticket == waitTicket, !exchange.isFinished else { return }
+        guard ticket == waitTicket, !exchange.isFinished else {
+            // Called after it left the line (or its client left): the call is the next
+            // waiter's, not lost.
+            route?.routing.queue.wakeOne()
+            return
+        }
         waitTicket = nil
         startAttempt(fromLine: true)
     }

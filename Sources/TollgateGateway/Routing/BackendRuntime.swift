@@ -118,7 +118,9 @@ final class BackendRuntime: Sendable {
             } else if let paused = Self.pausedAvailability(s, nowNs: nowNs) {
                 availability = paused.availability
                 reason = paused.reason
-                warmth = .cold
+                // A paused Space's wake is its cold start (already its `wakeMs`); a backend its
+                // next request wakes is cold for that request.
+                if case .paused = paused.availability { warmth = .warm } else { warmth = .cold }
             } else if let probe = s.probe, let unready = Self.probeReason(probe) {
                 availability = .unavailable
                 reason = unready
@@ -155,8 +157,8 @@ final class BackendRuntime: Sendable {
             // pause call is out it still takes requests; the lifecycle wakes it right after.)
             if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
                 switch idle.state {
-                case .paused, .waking: return false
-                case .active, .pausing: break
+                case .paused, .waking, .pausing: return false
+                case .active: break
                 }
             }
             if forced { return true }
@@ -274,6 +276,12 @@ final class BackendRuntime: Sendable {
     func wakeNeeded(nowNs: UInt64) -> Bool {
         state.withLock { s in
             if s.idle?.wakeNeeded(nowNs: nowNs) == .wake { return true }
+            // The pause call is still out: the lifecycle wakes it as soon as the call is done
+            // (`pauseFinished` says so), the request waits meanwhile.
+            if case .pausing? = s.idle?.state {
+                _ = s.idle?.requestStarted(nowNs: nowNs)
+                return false
+            }
             // The Hub says PAUSED though the gateway did not pause it (its owner did): the
             // restart is the same, and the probe says when it runs.
             if s.probe == .paused, s.idleSettings?.wakesOnRequest == false {
@@ -320,9 +328,10 @@ final class BackendRuntime: Sendable {
                 if settings.wakesOnRequest { return (.ready, nil) }
                 return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
             case .pausing where !settings.wakesOnRequest:
-                // Its pause call is out: `acquire` refuses it, so the router must not pick it
-                // (it would wait for a slot nobody frees while another candidate is free).
-                return (.unavailable, "pausing (its idle action is running)")
+                // Its pause call is out: as good as paused. A request that still wants it
+                // waits for the wake that follows the pause (`wakeNeeded` notes it), or goes
+                // elsewhere when another candidate is better or the wake outlasts its wait.
+                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
             case .active, .pausing:
                 if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
             }
