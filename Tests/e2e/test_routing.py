@@ -1066,3 +1066,26 @@ def test_a_reload_keeps_what_the_board_knows(boxes):
         assert cheap.count() == 1
     finally:
         gw.stop()
+
+
+def test_a_request_that_came_while_a_pause_call_failed_takes_the_space_at_once():
+    """The pause call takes 2 s and fails: the Space stays up, and the request that came
+    meanwhile is served as soon as the call is over, not after its queue_timeout."""
+    hub = fake_hub.start()
+    space = hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING")
+    space.delay_ms["pause"] = 2000
+    space.fail["pause"] = 500
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, models="  sp-run: { task: raw, backends: [sp], queue_timeout: 20s }\n")
+    try:
+        assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 10)
+        asked = hub.calls(space=SPACE, op="pause")[0].at
+        r = run_space(gw, timeout=60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+        assert time.monotonic() - asked < 8
+        assert wait_until(lambda: events(gw, "backend_pause_failed"), 5)
+        assert hub.calls(space=SPACE, op="restart") == []
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()

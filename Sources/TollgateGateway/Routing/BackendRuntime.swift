@@ -118,7 +118,9 @@ final class BackendRuntime: Sendable {
             } else if let paused = Self.pausedAvailability(s, nowNs: nowNs) {
                 availability = paused.availability
                 reason = paused.reason
-                warmth = .cold
+                // A paused Space's wake is its cold start (already its `wakeMs`); a backend its
+                // next request wakes is cold for that request.
+                if case .paused = paused.availability { warmth = .warm } else { warmth = .cold }
             } else if let probe = s.probe, let unready = Self.probeReason(probe) {
                 availability = .unavailable
                 reason = unready
@@ -151,8 +153,14 @@ final class BackendRuntime: Sendable {
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
         let admitted = state.withLock { s -> Bool in
-            // Paused and not woken by a request (a Space): it waits for its restart.
-            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true), idle.state != .active { return false }
+            // Paused and not woken by a request (a Space): it waits for its restart. (While its
+            // pause call is out it still takes requests; the lifecycle wakes it right after.)
+            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
+                switch idle.state {
+                case .paused, .waking, .pausing: return false
+                case .active: break
+                }
+            }
             if forced { return true }
             return s.circuit.admit(now: nowNs)
         }
@@ -194,6 +202,12 @@ final class BackendRuntime: Sendable {
             case .success:
                 s.circuit.recordSuccess()
                 s.lastFailure = nil
+                // A request it served proves it up, as a probe would (SPEC §4: healthy until
+                // a probe or a request fails it): e.g. a stopped box its request started.
+                if let probe = s.probe, Self.probeReason(probe) != nil {
+                    s.probe = .up(warm: true)
+                    s.probeAtNs = nowNs
+                }
             case .failure(let why):
                 s.circuit.recordFailure(now: nowNs)
                 s.lastFailure = why
@@ -219,16 +233,22 @@ final class BackendRuntime: Sendable {
     /// waiting for it may go.
     func recordProbe(_ verdict: ProbeVerdict, nowNs: UInt64) -> Bool {
         state.withLock { s in
+            let before = s.probe
             s.probe = verdict
             s.probeAtNs = nowNs
-            guard case .up = verdict, let idle = s.idle else { return false }
-            switch idle.state {
-            case .waking, .paused:
-                s.idle?.awake(nowNs: nowNs)
-                return true
-            case .active, .pausing:
-                return false
+            guard case .up = verdict else { return false }
+            if let idle = s.idle {
+                switch idle.state {
+                case .waking, .paused:
+                    s.idle?.awake(nowNs: nowNs)
+                    return true
+                case .active, .pausing:
+                    break
+                }
             }
+            // Up again after a pause or a start the gateway did not make: whoever waits for
+            // it may go.
+            return before == .paused || before == .starting
         }
     }
 
@@ -239,16 +259,38 @@ final class BackendRuntime: Sendable {
         return state.withLock { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
     }
 
-    func pauseFinished(ok: Bool, nowNs: UInt64) {
+    /// The pause call's result. True when a request came while the call was out and the
+    /// backend is to be woken at once (the caller sends the wake call).
+    func pauseFinished(ok: Bool, nowNs: UInt64) -> Bool {
         state.withLock { s in
-            if ok { s.idle?.pauseSucceeded(nowNs: nowNs) } else { s.idle?.pauseFailed(nowNs: nowNs) }
+            guard ok else {
+                s.idle?.pauseFailed(nowNs: nowNs)
+                return false
+            }
+            return s.idle?.pauseSucceeded(nowNs: nowNs) == .wake
         }
     }
 
     /// A request would go here if it were awake: true when the caller is to send the wake
     /// call (once: the lifecycle moves to waking).
     func wakeNeeded(nowNs: UInt64) -> Bool {
-        state.withLock { s in s.idle?.wakeNeeded(nowNs: nowNs) == .wake }
+        state.withLock { s in
+            if s.idle?.wakeNeeded(nowNs: nowNs) == .wake { return true }
+            // The pause call is still out: the lifecycle wakes it as soon as the call is done
+            // (`pauseFinished` says so), the request waits meanwhile.
+            if case .pausing? = s.idle?.state {
+                _ = s.idle?.requestStarted(nowNs: nowNs)
+                return false
+            }
+            // The Hub says PAUSED though the gateway did not pause it (its owner did): the
+            // restart is the same, and the probe says when it runs.
+            if s.probe == .paused, s.idleSettings?.wakesOnRequest == false {
+                s.probe = .starting
+                s.probeAtNs = nowNs
+                return true
+            }
+            return false
+        }
     }
 
     /// The wake call's result: a restart the Hub took is not yet a running Space — the probe
@@ -257,9 +299,6 @@ final class BackendRuntime: Sendable {
         guard !ok else { return }
         state.withLock { s in s.idle?.wakeFailed(nowNs: nowNs) }
     }
-
-    /// What being paused adds to a backend's expected latency beyond its cold start.
-    static let pausedTieBreakMs: Int64 = 1
 
     /// Waking for longer than this is given up (a later request tries again).
     static func wakeLimitNs(coldStartMs: Int64) -> UInt64 {
@@ -289,19 +328,22 @@ final class BackendRuntime: Sendable {
     }
 
     /// A backend paused by its idle action, as the router sees it: a Space (woken by a
-    /// restart) is `.paused`; an `http`-paused one is routed as usual, cold. A Space the Hub
-    /// reports PAUSED without our pause can be woken the same way when its idle action is
-    /// ours to take. The wake *is* its cold start, which P(cold) = 1 (`warmth = .cold`, set by
-    /// the caller) already adds to its latency and cost: `wakeMs` is only the 1 ms that puts a
-    /// paused backend after an equal ready one, never the cold start a second time.
+    /// restart) is `.paused` with its wake time as latency; an `http`-paused one is routed as
+    /// usual, cold. A Space the Hub reports PAUSED without our pause can be woken the same
+    /// way when its idle action is ours to take.
     private static func pausedAvailability(_ s: State, nowNs: UInt64) -> (availability: Availability, reason: String?)? {
         if let idle = s.idle, let settings = s.idleSettings {
             switch idle.state {
             case .paused, .waking:
                 if settings.wakesOnRequest { return (.ready, nil) }
-                return (.paused(wakeMs: Self.pausedTieBreakMs), nil)
+                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+            case .pausing where !settings.wakesOnRequest:
+                // Its pause call is out: as good as paused. A request that still wants it
+                // waits for the wake that follows the pause (`wakeNeeded` notes it), or goes
+                // elsewhere when another candidate is better or the wake outlasts its wait.
+                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
             case .active, .pausing:
-                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: Self.pausedTieBreakMs), nil) }
+                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
             }
         }
         return nil

@@ -84,7 +84,25 @@ struct RequestRoute {
             switch pick {
             case .candidate(let position, let forced, let wake):
                 let index = model.backends[position]
-                if case .paused = scratch[position].availability {
+                if case .paused(let wakeMs) = scratch[position].availability {
+                    // Woken but not waited for when its wake outlasts the wait a request may
+                    // make and another candidate can take the request now (issue 12 item 5:
+                    // "goes elsewhere while it wakes, or waits for it").
+                    if Int64(clamping: model.queueTimeoutNs / 1_000_000) < wakeMs {
+                        scratch[position].tried = true
+                        let other = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
+                        scratch[position].tried = tried[position]
+                        if case .candidate(let otherPosition, let forced, _) = other,
+                           !Self.isPaused(scratch[otherPosition].availability) {
+                            let otherIndex = model.backends[otherPosition]
+                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced) else { continue }
+                            tried[otherPosition] = true
+                            attemptsMade += 1
+                            currentPosition = otherPosition
+                            log(picked: otherPosition, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                            return .backend(index: otherIndex, wake: index)
+                        }
+                    }
                     log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
                     return .wakeAndWait(index: index)
                 }
@@ -164,7 +182,8 @@ struct RequestRoute {
         for (position, candidate) in scratch.enumerated() {
             guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
             let index = model.backends[position]
-            let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
+            // The pick has no reason against it, even a forced trial through its open circuit.
+            let skip = position == picked ? nil : Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
                 .map { Self.text($0, runtime: tables.runtimes[index], nowNs: nowNs, reason: reasons[position]) }
             entries.append(DecisionLog.Candidate(
                 backend: backends[index].name, expectedCost: candidate.expectedCost,
@@ -172,6 +191,11 @@ struct RequestRoute {
                 picked: position == picked, skip: skip))
         }
         routing.decisions.record(DecisionLog.Entry(atUnixMs: wallMs, model: model.name, candidates: entries))
+    }
+
+    private static func isPaused(_ availability: Availability) -> Bool {
+        if case .paused = availability { return true }
+        return false
     }
 
     /// A plan index the plan does not hold (never built so; answered, never trapped on).
