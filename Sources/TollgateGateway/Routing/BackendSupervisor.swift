@@ -211,7 +211,7 @@ final class BackendSupervisor {
                                     fields: [("error", .text(plan.redactor.redact(why)))]))
                 // Active again: a request that came while the call was out waits in line
                 // (`acquire` refuses a pausing Space) and no slot will be freed to call it.
-                //MARKER plan.routing.backendWoke(index)
+                plan.routing.backendWoke(index)
             }
         }
     }
