@@ -335,6 +335,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
             ticket = queue.requeueFront(self)
         } else if let queued = queue.enqueue(self) {
             ticket = queued
+            // A slot freed between the decision and joining the line called nobody: then the
+            // head of the line is called for it.
+            if route.hasFreeSlot(nowNs: now) { queue.wakeOne() }
         } else {
             refuseAfterWait(reason: "the wait line of `\(route.model.name)` is full (\(queue.capacity) requests)")
             return

@@ -25,6 +25,8 @@ public final class BackendBoard: Sendable {
     private let tables = Mutex(Tables())
     /// Requests waiting in any line: a slot freed while none waits costs one atomic load.
     let waiting = Atomic<Int>(0)
+    /// Turns which model's line a backend shared by several models calls first.
+    let turn = Atomic<Int>(0)
 
     public init() {}
 
@@ -108,9 +110,17 @@ struct RoutingTables: Sendable {
     /// called to try again.
     func slotFreed(_ index: Int) {
         guard board.waiting.load(ordering: .relaxed) > 0, queuesOfBackend.indices.contains(index) else { return }
-        for queue in queuesOfBackend[index] where queue.waiting > 0 {
-            queue.wakeOne()
-            return
+        // A backend several models share calls their lines in turn, so one busy model's line
+        // does not take every slot it frees.
+        let queues = queuesOfBackend[index]
+        guard !queues.isEmpty else { return }
+        let start = board.turn.wrappingAdd(1, ordering: .relaxed).oldValue
+        for offset in 0..<queues.count {
+            let queue = queues[((start &+ offset) & Int.max) % queues.count]
+            if queue.waiting > 0 {
+                queue.wakeOne()
+                return
+            }
         }
     }
 }

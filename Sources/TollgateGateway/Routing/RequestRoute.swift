@@ -53,6 +53,16 @@ struct RequestRoute {
         attemptsMade < max(1, model.attempts) && nowNs < deadlineNs && tried.contains(false)
     }
 
+    /// Whether an untried candidate has a free slot and may take a request now (rare path:
+    /// a request that just joined the line checks it missed no release).
+    func hasFreeSlot(nowNs: UInt64) -> Bool {
+        for (position, index) in model.backends.enumerated() where !tried[position] && tables.runtimes.indices.contains(index) {
+            let runtime = tables.runtimes[index]
+            if runtime.inFlight < runtime.maxConcurrency && runtime.isEligible(nowNs: nowNs) { return true }
+        }
+        return false
+    }
+
     /// Leaves candidate `index` (the plan's) out of this request without an attempt (its
     /// monthly budget is spent).
     mutating func exclude(backend index: Int) {
