@@ -63,6 +63,9 @@ struct RoutingExchangeTests {
         #expect(refused.text.contains("\"code\":\"no_backend_available\""))
         #expect(refused.text.contains("limited: rate limited: "))
         #expect(refused.text.contains("(Retry-After: 120) (cooling down for 120s)"))
+        // The 503 says when to come back: when the cool-down ends (RFC 9110 §10.2.3).
+        let back = Int(refused.header("retry-after") ?? "") ?? 0
+        #expect(back > 100 && back <= 120)
         #expect(server.log.snapshot.count == 3)
     }
 

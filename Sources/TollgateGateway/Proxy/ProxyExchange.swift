@@ -307,8 +307,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
                 fail(answer.status, code: answer.code, message: lastFailure.message(reasons: failureReasons))
                 return
             }
+            // When the first candidate will be back (a cool-down or an open circuit ending).
+            var headers = HTTPHeaders()
+            if let seconds = route.secondsUntilOneIsBack(nowNs: now) { headers.add("retry-after", String(seconds)) }
             fail(503, code: "no_backend_available", message: failureReasons.isEmpty ? "No backend is available for this model."
-                 : "No backend could take the request: " + failureReasons.joined(separator: "; "))
+                 : "No backend could take the request: " + failureReasons.joined(separator: "; "), headers: headers)
         case .wait:
             wait(in: queue, front: fromLine)
         case .wakeAndWait(let index):

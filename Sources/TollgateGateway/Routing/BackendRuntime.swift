@@ -400,6 +400,17 @@ final class BackendRuntime: Sendable {
         }
     }
 
+    /// When a backend out for a stated time comes back: its cool-down's end, or its open
+    /// circuit's; nil when it is not out for a time (a probe, a pause, or not out at all).
+    func backAtNs(nowNs: UInt64) -> UInt64? {
+        state.withLock { s in
+            var back: UInt64?
+            if let c = s.cooldown, nowNs < c.untilNs { back = c.untilNs }
+            if case .open(let until) = s.circuit.state, nowNs < until { back = max(back ?? 0, until) }
+            return back
+        }
+    }
+
     /// A copy of the state, for /admin/backends.
     func snapshot() -> State { state.withLock { $0 } }
 

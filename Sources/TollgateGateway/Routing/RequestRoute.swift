@@ -63,6 +63,18 @@ struct RequestRoute {
         return false
     }
 
+    /// Whole seconds (at least 1) until the first untried candidate that is out for a stated
+    /// time — a cool-down, an open circuit — may be tried again; nil when none is (RFC 9110
+    /// §10.2.3 `Retry-After` for the 503).
+    func secondsUntilOneIsBack(nowNs: UInt64) -> UInt64? {
+        var soonest: UInt64?
+        for (position, index) in model.backends.enumerated() where !tried[position] && tables.runtimes.indices.contains(index) {
+            guard let until = tables.runtimes[index].backAtNs(nowNs: nowNs), until > nowNs else { continue }
+            soonest = min(soonest ?? .max, until - nowNs)
+        }
+        return soonest.map { max(1, BackendRuntime.seconds($0)) }
+    }
+
     /// Leaves candidate `index` (the plan's) out of this request without an attempt (its
     /// monthly budget is spent).
     mutating func exclude(backend index: Int) {
