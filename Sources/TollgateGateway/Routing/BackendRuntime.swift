@@ -106,9 +106,23 @@ final class BackendRuntime: Sendable {
     /// This backend as a router candidate now. `reason` explains an `.unavailable` one.
     func candidate(costModel: CostModel, expectedRunMs: Int64, coldStartMs: Int64, nowNs: UInt64)
         -> (candidate: RoutingCandidate, reason: String?) {
+        var candidate = RoutingCandidate(costModel: costModel, maxConcurrency: 1, inFlight: 0, expectedRunMs: 0,
+                                         coldStartMs: 0, pCold: 0)
+        let detail = read(into: &candidate, costModel: costModel, expectedRunMs: expectedRunMs, coldStartMs: coldStartMs,
+                          nowNs: nowNs)
+        if case .circuitOpen = candidate.availability { return (candidate, nil) }
+        return (candidate, detail)
+    }
+
+    /// The routing decision's read (RequestRoute, on every request): this backend as a router
+    /// candidate now, written over `candidate` (no copy of a tuple), under one short lock.
+    /// Returns what the skip's text needs: the reason of an `.unavailable` one, the last
+    /// failure of one whose circuit is open (`RequestRoute.text`).
+    func read(into candidate: inout RoutingCandidate, costModel: CostModel, expectedRunMs: Int64, coldStartMs: Int64,
+              nowNs: UInt64) -> String? {
         let inFlight = self.inFlight
         let maxConcurrency = self.maxConcurrency
-        return state.withLock { s in
+        return state.withLock { s -> String? in
             var availability = Availability.ready
             var reason: String?
             var warmth: ProbeWarmth?
@@ -140,9 +154,15 @@ final class BackendRuntime: Sendable {
             let gap: Int64? = s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs))
             // Requests in flight keep it warm.
             let pCold = inFlight > 0 ? 0 : s.cold.probability(gapMs: gap, probe: warmth)
-            return (RoutingCandidate(costModel: costModel, maxConcurrency: maxConcurrency, inFlight: inFlight,
-                                     expectedRunMs: expectedRunMs, coldStartMs: coldStartMs, pCold: pCold,
-                                     availability: availability), reason)
+            candidate.costModel = costModel
+            candidate.maxConcurrency = maxConcurrency
+            candidate.inFlight = inFlight
+            candidate.expectedRunMs = expectedRunMs
+            candidate.coldStartMs = coldStartMs
+            candidate.pCold = pCold
+            candidate.availability = availability
+            if case .circuitOpen = availability { return s.lastFailure }
+            return reason
         }
     }
 
@@ -334,9 +354,12 @@ final class BackendRuntime: Sendable {
 
     /// Why an open circuit skips the backend, for the 503's list.
     func circuitReason(untilNs: UInt64, nowNs: UInt64) -> String {
-        let last = state.withLock { $0.lastFailure }
+        Self.circuitReason(untilNs: untilNs, nowNs: nowNs, lastFailure: state.withLock { $0.lastFailure })
+    }
+
+    static func circuitReason(untilNs: UInt64, nowNs: UInt64, lastFailure: String?) -> String {
         let open = "circuit open for \(Self.seconds(untilNs > nowNs ? untilNs - nowNs : 0))s"
-        return last.map { "\(open) (last failure: \($0))" } ?? open
+        return lastFailure.map { "\(open) (last failure: \($0))" } ?? open
     }
 
     /// A cool-down's reason for the 503's list: the backend's own words and how long it stays out.

@@ -15,8 +15,17 @@ final class DecisionLog: Sendable {
         var pCold: Double
         var inFlight: Int
         var picked: Bool
-        /// Why it was not picked (nil: picked, or a cheaper one won).
-        var skip: String?
+        /// Why it was not picked (nil: picked, or a cheaper one won), kept as the router's
+        /// value with what its text needs, and put in words only when read: a decision
+        /// formats nothing (issue 12: the decision's cost per request).
+        var skipReason: SkipReason?
+        /// The `.unavailable` reason, or an open circuit's last failure, at the decision.
+        var detail: String?
+        /// The decision's monotonic time (an open circuit's "open for" counts from it).
+        var atNs: UInt64
+
+        /// Why it was not picked, in the 503's words (nil: picked, or a cheaper one won).
+        var skip: String? { skipReason.map { RequestRoute.text($0, nowNs: atNs, detail: detail) } }
     }
 
     struct Entry: Sendable {

@@ -62,90 +62,96 @@ struct RequestRoute {
     /// The next backend, or why none. `scratch` is the loop's reused candidate buffer.
     mutating func next(nowNs: UInt64, wallMs: Int64, scratch: inout [RoutingCandidate]) -> Next {
         let count = model.backends.count
-        var reasons = Array<String?>(repeating: nil, count: count)
+        // The decision log's entry, filled in as the snapshot is read (its one allocation,
+        // which the log keeps); a skip is put in words only when the log is read.
+        var entries: [DecisionLog.Candidate] = []
+        entries.reserveCapacity(count)
         // A candidate whose slot another loop took between the snapshot and `acquire` is read
         // again; each pass either returns or marks one more as taken, so this ends.
         for _ in 0...count {
-            scratch.removeAll(keepingCapacity: true)
-            for (position, index) in model.backends.enumerated() {
-                guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
-                    scratch.append(Self.missing)
-                    continue
-                }
-                let backend = backends[index]
-                let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
-                var (candidate, reason) = tables.runtimes[index].candidate(
-                    costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
-                candidate.tried = tried[position]
-                reasons[position] = reason
-                scratch.append(candidate)
-            }
+            snapshot(nowNs: nowNs, scratch: &scratch, entries: &entries)
             let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
             switch pick {
             case .candidate(let position, let forced, let wake):
                 let index = model.backends[position]
                 if case .paused = scratch[position].availability {
-                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
                     return .wakeAndWait(index: index)
                 }
                 guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
                 tried[position] = true
                 attemptsMade += 1
                 currentPosition = position
-                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
                 return .backend(index: index, wake: wake.map { model.backends[$0] })
             case .wait:
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
                 return .wait
             case .none:
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
-                return .refuse(skipReasons(nowNs: nowNs, scratch: scratch, reasons: reasons))
+                let reasons = skipReasons(scratch: scratch, entries: entries)
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
+                return .refuse(reasons)
             }
         }
         return .wait
     }
 
+    /// Reads every candidate's live state into `scratch` (by position in `model.backends`)
+    /// and, beside it, the log entry's inputs (`entries`, same positions; `log` leaves out a
+    /// plan index the plan does not hold).
+    private func snapshot(nowNs: UInt64, scratch: inout [RoutingCandidate], entries: inout [DecisionLog.Candidate]) {
+        scratch.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        for (position, index) in model.backends.enumerated() {
+            guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
+                scratch.append(Self.missing)
+                entries.append(DecisionLog.Candidate(backend: backends.indices.contains(index) ? backends[index].name : "",
+                                                     expectedCost: .zero, expectedLatencyMs: 0, pCold: 0, inFlight: 0,
+                                                     picked: false, skipReason: nil, detail: nil, atNs: nowNs))
+                continue
+            }
+            // Fields read in place: a copy of the whole BackendPlan (its kind, names, options)
+            // per candidate would cost more than the rest of the read.
+            let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backends[index].expectedRunMs
+            scratch.append(Self.missing)
+            let detail = tables.runtimes[index].read(
+                into: &scratch[scratch.count - 1], costModel: backends[index].costModel, expectedRunMs: run,
+                coldStartMs: backends[index].routing.coldStartMs, nowNs: nowNs)
+            scratch[scratch.count - 1].tried = tried[position]
+            entries.append(DecisionLog.Candidate(backend: backends[index].name, expectedCost: .zero, expectedLatencyMs: 0,
+                                                 pCold: 0, inFlight: 0, picked: false, skipReason: nil, detail: detail,
+                                                 atNs: nowNs))
+        }
+    }
+
     /// The reasons of the candidates not tried, for the 503 (tried ones have their failure).
-    func skipReasons(nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) -> [String] {
+    private func skipReasons(scratch: [RoutingCandidate], entries: [DecisionLog.Candidate]) -> [String] {
         var out: [String] = []
-        for (position, candidate) in scratch.enumerated() where !candidate.tried {
-            guard let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reasons[position]) else { continue }
-            out.append(text)
+        for (position, candidate) in scratch.enumerated() where !candidate.tried && entries.indices.contains(position) {
+            let entry = entries[position]
+            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]),
+                  let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: entry.atNs) else { continue }
+            out.append("\(entry.backend): " + Self.text(skip, nowNs: entry.atNs, detail: entry.detail))
         }
         return out
     }
 
     /// Each candidate's reason for not taking a request now (the 503 after a wait in line).
     mutating func currentReasons(nowNs: UInt64, scratch: inout [RoutingCandidate]) -> [String] {
-        var out: [String] = []
-        for (position, index) in model.backends.enumerated() where !tried[position] {
-            guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else { continue }
-            let backend = backends[index]
-            let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
-            let (candidate, reason) = tables.runtimes[index].candidate(
-                costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
-            if let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reason) { out.append(text) }
-        }
-        return out
+        var entries: [DecisionLog.Candidate] = []
+        snapshot(nowNs: nowNs, scratch: &scratch, entries: &entries)
+        return skipReasons(scratch: scratch, entries: entries)
     }
 
-    private func describe(position: Int, candidate: RoutingCandidate, nowNs: UInt64, reason: String?) -> String? {
-        guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { return nil }
-        let index = model.backends[position]
-        let name = backends[index].name
-        guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else { return nil }
-        return "\(name): " + Self.text(skip, runtime: tables.runtimes[index], nowNs: nowNs, reason: reason)
-    }
-
-    static func text(_ skip: SkipReason, runtime: BackendRuntime, nowNs: UInt64, reason: String?) -> String {
+    static func text(_ skip: SkipReason, nowNs: UInt64, detail: String?) -> String {
         switch skip {
         case .tried: return "already tried"
         case .full(let inFlight, let max): return "full (\(inFlight)/\(max) in flight)"
         case .tooSlow(let expected, let maxMs):
             return "expected \(Self.seconds(ms: expected)) exceeds max_latency \(Self.seconds(ms: maxMs))"
-        case .circuitOpen(let until): return runtime.circuitReason(untilNs: until, nowNs: nowNs)
+        case .circuitOpen(let until): return BackendRuntime.circuitReason(untilNs: until, nowNs: nowNs, lastFailure: detail)
         case .halfOpenBusy: return "circuit half-open, its trial request is running"
-        case .unavailable: return reason ?? "unavailable"
+        case .unavailable: return detail ?? "unavailable"
         }
     }
 
@@ -155,18 +161,25 @@ struct RequestRoute {
         return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
     }
 
-    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) {
-        var entries: [DecisionLog.Candidate] = []
-        entries.reserveCapacity(scratch.count)
-        for (position, candidate) in scratch.enumerated() {
-            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
-            let index = model.backends[position]
-            let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
-                .map { Self.text($0, runtime: tables.runtimes[index], nowNs: nowNs, reason: reasons[position]) }
-            entries.append(DecisionLog.Candidate(
-                backend: backends[index].name, expectedCost: candidate.expectedCost,
-                expectedLatencyMs: candidate.expectedLatencyMs, pCold: candidate.pCold, inFlight: candidate.inFlight,
-                picked: position == picked, skip: skip))
+    /// Completes the snapshot's entries with the decision and records them in the model's log.
+    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate],
+                     entries: inout [DecisionLog.Candidate]) {
+        var anyMissing = false
+        for position in entries.indices where scratch.indices.contains(position) {
+            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else {
+                anyMissing = true
+                continue
+            }
+            let candidate = scratch[position]
+            entries[position].expectedCost = candidate.expectedCost
+            entries[position].expectedLatencyMs = candidate.expectedLatencyMs
+            entries[position].pCold = candidate.pCold
+            entries[position].inFlight = candidate.inFlight
+            entries[position].picked = position == picked
+            entries[position].skipReason = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
+        }
+        if anyMissing {
+            entries = entries.indices.filter { backends.indices.contains(model.backends[$0]) }.map { entries[$0] }
         }
         routing.decisions.record(DecisionLog.Entry(atUnixMs: wallMs, model: model.name, candidates: entries))
     }
