@@ -62,52 +62,47 @@ struct RequestRoute {
     /// The next backend, or why none. `scratch` is the loop's reused candidate buffer.
     mutating func next(nowNs: UInt64, wallMs: Int64, scratch: inout [RoutingCandidate]) -> Next {
         let count = model.backends.count
-        // The decision log's entry, filled in as the snapshot is read (its one allocation,
-        // which the log keeps); a skip is put in words only when the log is read.
-        var entries: [DecisionLog.Candidate] = []
-        entries.reserveCapacity(count)
+        // What a skip's words need beside the candidate (nil until some candidate has it).
+        var details: [String?]?
         // A candidate whose slot another loop took between the snapshot and `acquire` is read
         // again; each pass either returns or marks one more as taken, so this ends.
         for _ in 0...count {
-            snapshot(nowNs: nowNs, scratch: &scratch, entries: &entries)
+            snapshot(nowNs: nowNs, scratch: &scratch, details: &details)
             let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
             switch pick {
             case .candidate(let position, let forced, let wake):
                 let index = model.backends[position]
                 if case .paused = scratch[position].availability {
-                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
+                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                     return .wakeAndWait(index: index)
                 }
                 guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
                 tried[position] = true
                 attemptsMade += 1
                 currentPosition = position
-                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
+                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                 return .backend(index: index, wake: wake.map { model.backends[$0] })
             case .wait:
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                 return .wait
             case .none:
-                let reasons = skipReasons(scratch: scratch, entries: entries)
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, entries: &entries)
-                return .refuse(reasons)
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
+                return .refuse(skipReasons(nowNs: nowNs, scratch: scratch, details: details))
             }
         }
         return .wait
     }
 
     /// Reads every candidate's live state into `scratch` (by position in `model.backends`)
-    /// and, beside it, the log entry's inputs (`entries`, same positions; `log` leaves out a
-    /// plan index the plan does not hold).
-    private func snapshot(nowNs: UInt64, scratch: inout [RoutingCandidate], entries: inout [DecisionLog.Candidate]) {
+    /// and what a skip's words need into `details` (allocated only when some candidate is
+    /// unavailable or has its circuit open).
+    private func snapshot(nowNs: UInt64, scratch: inout [RoutingCandidate], details: inout [String?]?) {
         scratch.removeAll(keepingCapacity: true)
-        entries.removeAll(keepingCapacity: true)
+        details = nil
+        let count = model.backends.count
         for (position, index) in model.backends.enumerated() {
             guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
                 scratch.append(Self.missing)
-                entries.append(DecisionLog.Candidate(backend: backends.indices.contains(index) ? backends[index].name : "",
-                                                     expectedCost: .zero, expectedLatencyMs: 0, pCold: 0, inFlight: 0,
-                                                     picked: false, skipReason: nil, detail: nil, atNs: nowNs))
                 continue
             }
             // Fields read in place: a copy of the whole BackendPlan (its kind, names, options)
@@ -118,29 +113,30 @@ struct RequestRoute {
                 into: &scratch[scratch.count - 1], costModel: backends[index].costModel, expectedRunMs: run,
                 coldStartMs: backends[index].routing.coldStartMs, nowNs: nowNs)
             scratch[scratch.count - 1].tried = tried[position]
-            entries.append(DecisionLog.Candidate(backend: backends[index].name, expectedCost: .zero, expectedLatencyMs: 0,
-                                                 pCold: 0, inFlight: 0, picked: false, skipReason: nil, detail: detail,
-                                                 atNs: nowNs))
+            if let detail {
+                if details == nil { details = Array(repeating: nil, count: count) }
+                details?[position] = detail
+            }
         }
     }
 
     /// The reasons of the candidates not tried, for the 503 (tried ones have their failure).
-    private func skipReasons(scratch: [RoutingCandidate], entries: [DecisionLog.Candidate]) -> [String] {
+    private func skipReasons(nowNs: UInt64, scratch: [RoutingCandidate], details: [String?]?) -> [String] {
         var out: [String] = []
-        for (position, candidate) in scratch.enumerated() where !candidate.tried && entries.indices.contains(position) {
-            let entry = entries[position]
+        for (position, candidate) in scratch.enumerated() where !candidate.tried {
             guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]),
-                  let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: entry.atNs) else { continue }
-            out.append("\(entry.backend): " + Self.text(skip, nowNs: entry.atNs, detail: entry.detail))
+                  let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else { continue }
+            let detail = details.flatMap { $0.indices.contains(position) ? $0[position] : nil }
+            out.append("\(backends[model.backends[position]].name): " + Self.text(skip, nowNs: nowNs, detail: detail))
         }
         return out
     }
 
     /// Each candidate's reason for not taking a request now (the 503 after a wait in line).
     mutating func currentReasons(nowNs: UInt64, scratch: inout [RoutingCandidate]) -> [String] {
-        var entries: [DecisionLog.Candidate] = []
-        snapshot(nowNs: nowNs, scratch: &scratch, entries: &entries)
-        return skipReasons(scratch: scratch, entries: entries)
+        var details: [String?]?
+        snapshot(nowNs: nowNs, scratch: &scratch, details: &details)
+        return skipReasons(nowNs: nowNs, scratch: scratch, details: details)
     }
 
     static func text(_ skip: SkipReason, nowNs: UInt64, detail: String?) -> String {
@@ -161,27 +157,13 @@ struct RequestRoute {
         return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
     }
 
-    /// Completes the snapshot's entries with the decision and records them in the model's log.
-    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate],
-                     entries: inout [DecisionLog.Candidate]) {
-        var anyMissing = false
-        for position in entries.indices where scratch.indices.contains(position) {
-            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else {
-                anyMissing = true
-                continue
-            }
-            let candidate = scratch[position]
-            entries[position].expectedCost = candidate.expectedCost
-            entries[position].expectedLatencyMs = candidate.expectedLatencyMs
-            entries[position].pCold = candidate.pCold
-            entries[position].inFlight = candidate.inFlight
-            entries[position].picked = position == picked
-            entries[position].skipReason = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
-        }
-        if anyMissing {
-            entries = entries.indices.filter { backends.indices.contains(model.backends[$0]) }.map { entries[$0] }
-        }
-        routing.decisions.record(DecisionLog.Entry(atUnixMs: wallMs, model: model.name, candidates: entries))
+    /// Records the decision in the model's log: a copy of the snapshot (the loop's buffer
+    /// stays its own), the rest references.
+    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], details: [String?]?) {
+        routing.decisions.record(DecisionLog.Entry(
+            atUnixMs: wallMs, model: model.name, atNs: nowNs, maxLatencyMs: model.maxLatencyMs, picked: picked,
+            seen: scratch.withUnsafeBufferPointer { Array($0) }, details: details, backends: backends,
+            indices: model.backends))
     }
 
     /// A plan index the plan does not hold (never built so; answered, never trapped on).
