@@ -36,7 +36,7 @@ struct RequestRouteTests {
         #expect(tables.runtimes[2].acquire(nowNs: second, forced: false))
         tables.runtimes[4].coolDown(untilNs: 5 * second, reason: "quota exceeded", cause: .quota)
 
-        var scratch: [RoutingCandidate] = []
+        var scratch = RouteScratch()
         var route = RequestRoute(model: model, routing: tables.models[0], tables: tables, backends: backends, nowNs: 2 * second)
         #expect(route.next(nowNs: 2 * second, wallMs: 1_000, scratch: &scratch) == .backend(index: 0, wake: nil))
         let entry = try #require(tables.models[0].decisions.entries().last)
@@ -67,5 +67,46 @@ struct RequestRouteTests {
             == .refuse(["slow: expected 60s exceeds max_latency 30s", "cool: quota exceeded (cooling down for 3s)"]))
         #expect(tables.models[1].decisions.entries().last?.candidates.map(\.skip)
             == ["expected 60s exceeds max_latency 30s", "quota exceeded (cooling down for 3s)"])
+    }
+
+    /// A loop reuses what it read of a backend nothing changed since (RouteScratch), so every
+    /// change must be seen by the next decision: a probe's verdict, a cool-down, a circuit
+    /// that opens, a slot taken on another loop.
+    @Test func aLoopsCachedReadSeesEveryChange() {
+        let backends = [plan("cheap", .perRequest(MicroDollars(100))), plan("dear", .perRequest(MicroDollars(10_000)), max: 1)]
+        let model = ModelPlan(name: "m", task: .chat, backends: [0, 1], attempts: 1)
+        let tables = BackendBoard().bind(backends: backends, models: [model], nowNs: 0)
+        var scratch = RouteScratch()
+        func decide(_ now: UInt64) -> RequestRoute.Next {
+            var route = RequestRoute(model: model, routing: tables.models[0], tables: tables, backends: backends, nowNs: now)
+            return route.next(nowNs: now, wallMs: 0, scratch: &scratch)
+        }
+        #expect(decide(second) == .backend(index: 0, wake: nil))
+        tables.runtimes[0].finish(nowNs: second, verdict: .success, cold: nil)
+        // Both read twice: the second read of `dear` comes from the cache.
+        #expect(decide(2 * second) == .backend(index: 0, wake: nil))
+        tables.runtimes[0].finish(nowNs: 2 * second, verdict: .success, cold: nil)
+        #expect(scratch.facts.compactMap { $0 }.count == 2)
+
+        tables.runtimes[0].coolDown(untilNs: 100 * second, reason: "quota exceeded", cause: .quota)
+        #expect(decide(3 * second) == .backend(index: 1, wake: nil))
+        // Taken on "another loop": this one's cached read of `dear` must not call it free.
+        #expect(decide(3 * second) == .wait)
+        tables.runtimes[1].finish(nowNs: 4 * second, verdict: .failure("HTTP 502"), cold: nil)
+        #expect(decide(5 * second) == .backend(index: 1, wake: nil))
+        tables.runtimes[1].finish(nowNs: 5 * second, verdict: .success, cold: nil)
+        #expect(tables.runtimes[1].recordProbe(.down("connection refused"), nowNs: 6 * second) == false)
+        #expect(decide(7 * second) == .refuse(["cheap: quota exceeded (cooling down for 93s)",
+                                               "dear: health probe failed: connection refused"]))
+        #expect(tables.runtimes[1].recordProbe(.up(warm: nil), nowNs: 8 * second) == false)
+        for failure in ["HTTP 500", "HTTP 502", "HTTP 503"] {
+            #expect(decide(9 * second) == .backend(index: 1, wake: nil))
+            tables.runtimes[1].finish(nowNs: 12 * second, verdict: .failure(failure), cold: nil)
+        }
+        // Three failures in a row: open for 10 s, and the only candidate left is tried anyway
+        // (every circuit open: the least recently failed one).
+        #expect(tables.runtimes[1].candidate(costModel: .free, expectedRunMs: 1_000, coldStartMs: 0, nowNs: 13 * second)
+            .candidate.availability == .circuitOpen(untilNs: 22 * second, lastFailureNs: 12 * second))
+        #expect(decide(13 * second) == .backend(index: 1, wake: nil))
     }
 }

@@ -59,15 +59,16 @@ struct RequestRoute {
         for (position, candidate) in model.backends.enumerated() where candidate == index { tried[position] = true }
     }
 
-    /// The next backend, or why none. `scratch` is the loop's reused candidate buffer.
-    mutating func next(nowNs: UInt64, wallMs: Int64, scratch: inout [RoutingCandidate]) -> Next {
+    /// The next backend, or why none. `buffers` are the loop's, reused.
+    mutating func next(nowNs: UInt64, wallMs: Int64, scratch buffers: inout RouteScratch) -> Next {
         let count = model.backends.count
         // What a skip's words need beside the candidate (nil until some candidate has it).
         var details: [String?]?
         // A candidate whose slot another loop took between the snapshot and `acquire` is read
         // again; each pass either returns or marks one more as taken, so this ends.
         for _ in 0...count {
-            snapshot(nowNs: nowNs, scratch: &scratch, details: &details)
+            snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+            let scratch = buffers.candidates
             let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
             switch pick {
             case .candidate(let position, let forced, let wake):
@@ -96,23 +97,28 @@ struct RequestRoute {
     /// Reads every candidate's live state into `scratch` (by position in `model.backends`)
     /// and what a skip's words need into `details` (allocated only when some candidate is
     /// unavailable or has its circuit open).
-    private func snapshot(nowNs: UInt64, scratch: inout [RoutingCandidate], details: inout [String?]?) {
-        scratch.removeAll(keepingCapacity: true)
+    private func snapshot(nowNs: UInt64, buffers: inout RouteScratch, details: inout [String?]?) {
+        buffers.candidates.removeAll(keepingCapacity: true)
         details = nil
         let count = model.backends.count
+        if buffers.facts.count < backends.count {
+            buffers.facts.append(contentsOf: repeatElement(nil, count: backends.count - buffers.facts.count))
+        }
         for (position, index) in model.backends.enumerated() {
-            guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
-                scratch.append(Self.missing)
+            guard backends.indices.contains(index), tables.runtimes.indices.contains(index),
+                  buffers.facts.indices.contains(index) else {
+                buffers.candidates.append(Self.missing)
                 continue
             }
             // Fields read in place: a copy of the whole BackendPlan (its kind, names, options)
             // per candidate would cost more than the rest of the read.
             let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backends[index].expectedRunMs
-            scratch.append(Self.missing)
+            buffers.candidates.append(Self.missing)
+            let last = buffers.candidates.count - 1
             let detail = tables.runtimes[index].read(
-                into: &scratch[scratch.count - 1], costModel: backends[index].costModel, expectedRunMs: run,
-                coldStartMs: backends[index].routing.coldStartMs, nowNs: nowNs)
-            scratch[scratch.count - 1].tried = tried[position]
+                into: &buffers.candidates[last], costModel: backends[index].costModel, expectedRunMs: run,
+                coldStartMs: backends[index].routing.coldStartMs, nowNs: nowNs, cache: &buffers.facts[index])
+            buffers.candidates[last].tried = tried[position]
             if let detail {
                 if details == nil { details = Array(repeating: nil, count: count) }
                 details?[position] = detail
@@ -133,10 +139,10 @@ struct RequestRoute {
     }
 
     /// Each candidate's reason for not taking a request now (the 503 after a wait in line).
-    mutating func currentReasons(nowNs: UInt64, scratch: inout [RoutingCandidate]) -> [String] {
+    mutating func currentReasons(nowNs: UInt64, scratch buffers: inout RouteScratch) -> [String] {
         var details: [String?]?
-        snapshot(nowNs: nowNs, scratch: &scratch, details: &details)
-        return skipReasons(nowNs: nowNs, scratch: scratch, details: details)
+        snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+        return skipReasons(nowNs: nowNs, scratch: buffers.candidates, details: details)
     }
 
     static func text(_ skip: SkipReason, nowNs: UInt64, detail: String?) -> String {

@@ -60,8 +60,7 @@ public enum RoutingBenchmark {
             }
         }
 
-        var scratch: [RoutingCandidate] = []
-        scratch.reserveCapacity(count)
+        var scratch = RouteScratch()
         // Requests in flight: (backend index, position, idle gap at its start, started at).
         let ring = max(1, held)
         var inFlight: [(index: Int, position: Int, gap: Int64?, startedNs: UInt64)?] = Array(repeating: nil, count: ring)
