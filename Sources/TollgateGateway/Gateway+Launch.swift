@@ -74,6 +74,13 @@ extension Gateway {
             } catch {
                 throw .usageLog(path: config.storage.sqlite, reason: "cannot rebuild the quota ledgers: \(error.message)")
             }
+            // The router's expected runs start from what the backends took lately (SPEC §4);
+            // a log that cannot be read for this only leaves the configured priors.
+            do {
+                gateway.seedExpectedRuns(try RunTimeSeed.load(path: config.storage.sqlite, nowUnix: Double(Gateway.wallClockMs()) / 1e3))
+            } catch {
+                warn("cannot seed the expected run times from \(config.storage.sqlite): \(error.message); using expected_run")
+            }
         }
         do {
             let address = try gateway.start()

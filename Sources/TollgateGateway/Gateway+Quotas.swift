@@ -17,4 +17,12 @@ extension Gateway {
         for (backend, cost) in log.spendByBackend { spent[.backend(backend)] = cost }
         quota.restore(spent: spent)
     }
+
+    /// Starts each (backend, model) expected run from the usage log's recent mean (SPEC §4:
+    /// "a moving average per (backend, model) that starts at `expected_run`" and is seeded).
+    public func seedExpectedRuns(_ seed: RunTimeSeed) {
+        for row in seed.rows {
+            plan.board.seed(backend: row.backend, model: row.model, meanMs: row.meanMs, count: row.count)
+        }
+    }
 }

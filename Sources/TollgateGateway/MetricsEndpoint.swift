@@ -75,6 +75,12 @@ final class MetricsEndpoint: Sendable {
         var (total, inMonth) = uptime.costs(nowMs: now, month: month)
         total.merge(seed.uptimeTotal, uniquingKeysWith: +)
         if seed.uptimeMonthOf == month { inMonth.merge(seed.uptimeMonth, uniquingKeysWith: +) }
+        // A paused always-on backend is not billed (a paused Space, a stopped pod): what its
+        // pauses saved comes off its uptime (this run's pauses, as the ledger's uptime is).
+        for (name, lifecycle) in lifecycles where lifecycle.idleSaved.value > 0 {
+            if let billed = total[name] { total[name] = MicroDollars(max(0, billed.value - lifecycle.idleSaved.value)) }
+            if let billed = inMonth[name] { inMonth[name] = MicroDollars(max(0, billed.value - lifecycle.idleSaved.value)) }
+        }
         var exposition = MetricsExposition(plan: plan, counts: merged, uptimeTotal: total, uptimeMonth: inMonth,
                                            usageDropped: usageDropped(), nowMs: now, ineligibleBackends: ineligible)
         exposition.rateLimited = rateLimited().map { (user: $0.user, limit: $0.limit.rawValue, count: $0.count) }

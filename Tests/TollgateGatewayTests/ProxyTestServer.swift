@@ -38,6 +38,9 @@ struct ScriptedBackendSpec: Sendable {
     var firstByteTimeoutMs: UInt64 = 5_000
     var costModel: CostModel = .free
     var billColdStart = false
+    /// The router's settings (max_concurrency, circuit, cold start, …).
+    var routing = BackendRouting()
+    var expectedRunMs: Int64 = 1_000
 }
 
 final class ProxyTestServer: Sendable {
@@ -48,21 +51,32 @@ final class ProxyTestServer: Sendable {
     let port: UInt16
     let log = ScriptLog()
     let records = RecordLog()
+    /// The plan every loop serves (its board: the router's live state).
+    let plan: GatewayPlan
 
     /// `models`: name → (backend indices in order, attempts).
-    init(backends: [ScriptedBackendSpec], models: [(String, [Int], Int)], secrets: [String] = [],
+    convenience init(backends: [ScriptedBackendSpec], models: [(String, [Int], Int)], secrets: [String] = [],
+                     maxBuffered: Int = 64 << 20) throws {
+        try self.init(backends: backends, modelPlans: models.map { ModelPlan(name: $0.0, task: .chat, backends: $0.1, attempts: $0.2) },
+                      secrets: secrets, maxBuffered: maxBuffered)
+    }
+
+    /// The models as whole plans (max_latency, queue_timeout).
+    init(backends: [ScriptedBackendSpec], modelPlans: [ModelPlan], secrets: [String] = [],
          maxBuffered: Int = 64 << 20) throws {
         let plan = GatewayPlan(
             backends: backends.map { spec in
                 BackendPlan(name: spec.name,
                             kind: ScriptedKind(),
                             upstreamModel: spec.upstreamModel, firstByteTimeoutNs: spec.firstByteTimeoutMs * 1_000_000,
-                            costModel: spec.costModel, billColdStart: spec.billColdStart)
+                            costModel: spec.costModel, billColdStart: spec.billColdStart,
+                            expectedRunMs: spec.expectedRunMs, routing: spec.routing)
             },
-            models: models.map { ModelPlan(name: $0.0, task: .chat, backends: $0.1, attempts: $0.2) },
+            models: modelPlans,
             users: [UserPlan(name: "tester", allowedModels: nil)],
             keys: [KeyPlan(digest: SHA256.hash(utf8: Self.key), user: 0, keyID: "testkey1")],
             secrets: secrets)
+        self.plan = plan
         var options = HTTPServerOptions()
         options.port = 0
         options.workers = 1

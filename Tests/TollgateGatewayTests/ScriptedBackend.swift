@@ -25,6 +25,15 @@ enum ScriptStep: Sendable {
     case waitForCancel
     /// From here on a cancel does not stop the script: a misbehaving adapter.
     case ignoreCancel
+    /// Waits until the test opens the gate (checked every 2 ms on a loop timer).
+    case hold(Gate)
+}
+
+/// A test-controlled point a script waits at (`.hold`): the test decides when a call ends.
+final class Gate: Sendable {
+    private let opened = Atomic<Bool>(false)
+    var isOpen: Bool { opened.load(ordering: .acquiring) }
+    func open() { opened.store(true, ordering: .releasing) }
 }
 
 /// What one call of a backend does.
@@ -173,6 +182,12 @@ final class ScriptedCall: BackendInvocation, TimerHandler {
                 }
             case .ignoreCancel:
                 honoursCancel = false
+            case .hold(let gate):
+                if !gate.isOpen {
+                    next -= 1
+                    loop.schedule(self, at: loop.now + 2_000_000)
+                    return
+                }
             }
         }
     }

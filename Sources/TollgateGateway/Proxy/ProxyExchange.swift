@@ -46,6 +46,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private var waitedNs: UInt64 = 0
     /// 429's Retry-After of the current attempt, when it answered so.
     private var retryAfter: String?
+    /// The failure that sent the request on to the next candidate: its answer is the
+    /// client's when no candidate is left to try (SPEC §3's right column).
+    private var lastFailure: AttemptFailure?
     /// The attempt in charge; every report goes through it and counts only while it is current.
     private var current: ProxyAttempt?
     /// Every failed candidate's reason, for the 503's message.
@@ -285,8 +288,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         let now = loop.now
         let queue = route.routing.queue
         // FIFO (SPEC §4): while others wait for this model, a newcomer queues behind them —
-        // and calls the head, since it may have seen the slot they wait for.
-        if !fromLine && waitTicket == nil && queue.waiting > 0 {
+        // and calls the head, since it may have seen the slot they wait for. (A request that
+        // fails over keeps going: it already had its turn.)
+        if !fromLine && waitTicket == nil && route.attemptsMade == 0 && queue.waiting > 0 {
             self.route = route
             wait(in: queue, front: false)
             queue.wakeOne()
@@ -297,6 +301,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         switch next {
         case .refuse(let reasons):
             failureReasons += reasons
+            // After a failed attempt, the candidates left could not take it: the client gets
+            // that failure's answer, with every candidate's reason.
+            if let lastFailure, let answer = FailoverTable.answer(for: lastFailure.outcome) {
+                fail(answer.status, code: answer.code, message: lastFailure.message(reasons: failureReasons))
+                return
+            }
             fail(503, code: "no_backend_available", message: failureReasons.isEmpty ? "No backend is available for this model."
                  : "No backend could take the request: " + failureReasons.joined(separator: "; "))
         case .wait:
@@ -337,7 +347,12 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     }
 
     func slotMayBeFree(ticket: UInt64) {
-        guard ticket == waitTicket, !exchange.isFinished else { return }
+        guard ticket == waitTicket, !exchange.isFinished else {
+            // Called after it left the line (or its client left): the call is the next
+            // waiter's, not lost.
+            route?.routing.queue.wakeOne()
+            return
+        }
         waitTicket = nil
         startAttempt(fromLine: true)
     }
@@ -643,6 +658,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         switch action {
         case .retryNext:
             failureReasons.append(failure.reason)
+            lastFailure = failure
             startAttempt()
         case .fail(let status, let code):
             failureReasons.append(failure.reason)

@@ -151,7 +151,12 @@ final class BackendRuntime: Sendable {
         /// explained by text kept under the lock (cool-down, probe, open circuit).
         func availability(nowNs: UInt64) -> (availability: Availability, warmth: ProbeWarmth?, needsWords: Bool) {
             if let until = cooldownUntilNs, nowNs < until { return (.unavailable, nil, true) }
-            if let paused { return (paused, .cold, false) }
+            // A paused Space's wake is its cold start (already its `wakeMs`); a backend its
+            // next request wakes is cold for that request.
+            if let paused {
+                if case .paused = paused { return (paused, .warm, false) }
+                return (paused, .cold, false)
+            }
             if probeUnready { return (.unavailable, nil, true) }
             switch circuit {
             case .open(let until) where nowNs < until:
@@ -233,8 +238,14 @@ final class BackendRuntime: Sendable {
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
         let admitted = mutate { s -> Bool in
-            // Paused and not woken by a request (a Space): it waits for its restart.
-            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true), idle.state != .active { return false }
+            // Paused and not woken by a request (a Space): it waits for its restart. (While its
+            // pause call is out it still takes requests; the lifecycle wakes it right after.)
+            if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
+                switch idle.state {
+                case .paused, .waking, .pausing: return false
+                case .active: break
+                }
+            }
             if forced { return true }
             return s.circuit.admit(now: nowNs)
         }
@@ -276,6 +287,12 @@ final class BackendRuntime: Sendable {
             case .success:
                 s.circuit.recordSuccess()
                 s.lastFailure = nil
+                // A request it served proves it up, as a probe would (SPEC §4: healthy until
+                // a probe or a request fails it): e.g. a stopped box its request started.
+                if let probe = s.probe, Self.probeReason(probe) != nil {
+                    s.probe = .up(warm: true)
+                    s.probeAtNs = nowNs
+                }
             case .failure(let why):
                 s.circuit.recordFailure(now: nowNs)
                 s.lastFailure = why
@@ -301,16 +318,22 @@ final class BackendRuntime: Sendable {
     /// waiting for it may go.
     func recordProbe(_ verdict: ProbeVerdict, nowNs: UInt64) -> Bool {
         mutate { s in
+            let before = s.probe
             s.probe = verdict
             s.probeAtNs = nowNs
-            guard case .up = verdict, let idle = s.idle else { return false }
-            switch idle.state {
-            case .waking, .paused:
-                s.idle?.awake(nowNs: nowNs)
-                return true
-            case .active, .pausing:
-                return false
+            guard case .up = verdict else { return false }
+            if let idle = s.idle {
+                switch idle.state {
+                case .waking, .paused:
+                    s.idle?.awake(nowNs: nowNs)
+                    return true
+                case .active, .pausing:
+                    break
+                }
             }
+            // Up again after a pause or a start the gateway did not make: whoever waits for
+            // it may go.
+            return before == .paused || before == .starting
         }
     }
 
@@ -321,16 +344,38 @@ final class BackendRuntime: Sendable {
         return mutate { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
     }
 
-    func pauseFinished(ok: Bool, nowNs: UInt64) {
+    /// The pause call's result. True when a request came while the call was out and the
+    /// backend is to be woken at once (the caller sends the wake call).
+    func pauseFinished(ok: Bool, nowNs: UInt64) -> Bool {
         mutate { s in
-            if ok { s.idle?.pauseSucceeded(nowNs: nowNs) } else { s.idle?.pauseFailed(nowNs: nowNs) }
+            guard ok else {
+                s.idle?.pauseFailed(nowNs: nowNs)
+                return false
+            }
+            return s.idle?.pauseSucceeded(nowNs: nowNs) == .wake
         }
     }
 
     /// A request would go here if it were awake: true when the caller is to send the wake
     /// call (once: the lifecycle moves to waking).
     func wakeNeeded(nowNs: UInt64) -> Bool {
-        mutate { s in s.idle?.wakeNeeded(nowNs: nowNs) == .wake }
+        mutate { s in
+            if s.idle?.wakeNeeded(nowNs: nowNs) == .wake { return true }
+            // The pause call is still out: the lifecycle wakes it as soon as the call is done
+            // (`pauseFinished` says so), the request waits meanwhile.
+            if case .pausing? = s.idle?.state {
+                _ = s.idle?.requestStarted(nowNs: nowNs)
+                return false
+            }
+            // The Hub says PAUSED though the gateway did not pause it (its owner did): the
+            // restart is the same, and the probe says when it runs.
+            if s.probe == .paused, s.idleSettings?.wakesOnRequest == false {
+                s.probe = .starting
+                s.probeAtNs = nowNs
+                return true
+            }
+            return false
+        }
     }
 
     /// The wake call's result: a restart the Hub took is not yet a running Space — the probe
@@ -366,6 +411,11 @@ final class BackendRuntime: Sendable {
             switch idle.state {
             case .paused, .waking:
                 if settings.wakesOnRequest { return (.ready, nil) }
+                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+            case .pausing where !settings.wakesOnRequest:
+                // Its pause call is out: as good as paused. A request that still wants it
+                // waits for the wake that follows the pause (`wakeNeeded` notes it), or goes
+                // elsewhere when another candidate is better or the wake outlasts its wait.
                 return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
             case .active, .pausing:
                 if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }

@@ -72,11 +72,12 @@ final class BackendSupervisor {
 
     /// A request wants backend `index` of `plan`, which its idle action paused: send the wake
     /// call (once, whichever loop asks first) and poll until it runs.
-    func wake(_ index: Int, plan: GatewayPlan) {
+    /// `alreadyWaking`: the lifecycle already moved to waking (a pause that met a request).
+    func wake(_ index: Int, plan: GatewayPlan, alreadyWaking: Bool = false) {
         guard plan.backends.indices.contains(index), let idle = plan.backends[index].routing.idle,
               let endpoint = plan.backends[index].routing.endpoint else { return }
         let runtime = plan.routing.runtimes[index]
-        guard runtime.wakeNeeded(nowNs: loop.now) else { return }
+        guard alreadyWaking || runtime.wakeNeeded(nowNs: loop.now) else { return }
         let backend = plan.backends[index]
         let hub = backend.routing.hub
         let call = IdleCalls.wake(idle.call, endpoint: endpoint, hub: hub, on: backendLoop, timeoutMs: Self.probeTimeoutMs) {
@@ -192,10 +193,12 @@ final class BackendSupervisor {
             if generation == self.generation { self.idleCalls[index] = nil }
             switch result {
             case .done:
-                runtime.pauseFinished(ok: true, nowNs: self.loop.now)
+                let wakeNow = runtime.pauseFinished(ok: true, nowNs: self.loop.now)
                 self.logLifecycle(backend, runtime: runtime)
+                // A request came while the pause call was out: it needs the backend back.
+                if wakeNow, let current = self.plan { self.wake(index, plan: current, alreadyWaking: true) }
             case .failed(let why):
-                runtime.pauseFinished(ok: false, nowNs: self.loop.now)
+                _ = runtime.pauseFinished(ok: false, nowNs: self.loop.now)
                 self.log(Self.event("backend_pause_failed", backend: backend.name,
                                     fields: [("error", .text(plan.redactor.redact(why)))]))
             }

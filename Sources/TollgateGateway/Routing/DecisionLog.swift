@@ -50,7 +50,8 @@ final class DecisionLog: Sendable {
                     backend: backends[indices[position]].name, expectedCost: candidate.expectedCost,
                     expectedLatencyMs: candidate.expectedLatencyMs, pCold: candidate.pCold, inFlight: candidate.inFlight,
                     picked: position == picked,
-                    skip: Router.skipReason(candidate, maxLatencyMs: maxLatencyMs, nowNs: atNs)
+                    // The pick has no reason against it, even a forced trial through its open circuit.
+                    skip: position == picked ? nil : Router.skipReason(candidate, maxLatencyMs: maxLatencyMs, nowNs: atNs)
                         .map { RequestRoute.text($0, nowNs: atNs, detail: detail) }))
             }
             return out

@@ -68,12 +68,31 @@ struct RequestRoute {
         // again; each pass either returns or marks one more as taken, so this ends.
         for _ in 0...count {
             snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
-            let scratch = buffers.candidates
+            // The pick's input (a paused pick's second look marks it tried in this copy).
+            var scratch = buffers.candidates
             let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
             switch pick {
             case .candidate(let position, let forced, let wake):
                 let index = model.backends[position]
-                if case .paused = scratch[position].availability {
+                if case .paused(let wakeMs) = scratch[position].availability {
+                    // Woken but not waited for when its wake outlasts the wait a request may
+                    // make and another candidate can take the request now (issue 12 item 5:
+                    // "goes elsewhere while it wakes, or waits for it").
+                    if Int64(clamping: model.queueTimeoutNs / 1_000_000) < wakeMs {
+                        scratch[position].tried = true
+                        let other = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
+                        scratch[position].tried = tried[position]
+                        if case .candidate(let otherPosition, let forced, _) = other,
+                           !Self.isPaused(scratch[otherPosition].availability) {
+                            let otherIndex = model.backends[otherPosition]
+                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced) else { continue }
+                            tried[otherPosition] = true
+                            attemptsMade += 1
+                            currentPosition = otherPosition
+                            log(picked: otherPosition, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
+                            return .backend(index: otherIndex, wake: index)
+                        }
+                    }
                     log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                     return .wakeAndWait(index: index)
                 }
@@ -170,6 +189,11 @@ struct RequestRoute {
             atUnixMs: wallMs, model: model.name, atNs: nowNs, maxLatencyMs: model.maxLatencyMs, picked: picked,
             seen: scratch.withUnsafeBufferPointer { Array($0) }, details: details, backends: backends,
             indices: model.backends))
+    }
+
+    private static func isPaused(_ availability: Availability) -> Bool {
+        if case .paused = availability { return true }
+        return false
     }
 
     /// A plan index the plan does not hold (never built so; answered, never trapped on).
