@@ -9,14 +9,16 @@
 #   Benchmarks/run.sh --quick         3 s runs, one round: a smoke test of the script itself
 #   BENCH_SCENARIOS=limits Benchmarks/run.sh   BENCH_USERS users with rate limits vs without
 #                                     (out/limits.json), same run, keys spread over connections
+#   BENCH_SCENARIOS=router Benchmarks/run.sh   the model on one backend vs on 20 priced candidates
+#                                     (out/router.json): the router's cost in proxy throughput
 #
 # Environment (defaults in brackets): TOLLGATE_BIN [.build/release/tollgate], BENCH_DURATION
 # [10s], BENCH_ROUNDS [2], BENCH_THREADS [2], BENCH_CONNECTIONS [64], BENCH_WARMUP [2s],
 # BENCH_WORKERS [2] (both servers), BENCH_KEEPALIVE_CONNS [1000], BENCH_SSE_STREAMS [1000],
 # BENCH_UPSTREAM_WORKERS [1], BENCH_PROXY [0], BENCH_NGINX_ONLY [0], BENCH_OUT [Benchmarks/out],
 # BENCH_KEEP_WORK [0] (keep the temp dir with configs and logs), BENCH_SCENARIOS [healthz, or
-# "healthz proxy sse" with --proxy; "limits" on request] to run a chosen subset, BENCH_USERS
-# [1000] (limits scenario), BENCH_CURL_FLOOR_SRC
+# "healthz proxy sse" with --proxy; "limits" and "router" on request] to run a chosen subset,
+# BENCH_USERS [1000] (limits scenario), BENCH_CURL_FLOOR_SRC
 # [Benchmarks/curl_floor.c] (another version of the reference, to compare).
 set -euo pipefail
 
@@ -495,6 +497,107 @@ print(f"  limits: {result['tollgate-limits']['best_rps']:,.0f} req/s with limits
 PY
 }
 
+# router_backends N UPSTREAM_PORT -> backends: lines for N openai backends on one upstream, all
+# priced differently (per_second, some with a cold start, and per_request), the cheapest one,
+# `r13` (per_request $0.000001), in the middle of the list so neither config order nor the first
+# comparisons decide; max_concurrency high on all, so the cheapest always has room and every
+# request goes to the same upstream as in the one-backend run: only the routing differs.
+router_backends() {
+    local n=$1 up=$2 i
+    echo "backends:"
+    for i in $(seq 0 $((n - 1))); do
+        local name price
+        name=$(printf 'r%02d' "$i")
+        if [ "$i" = 13 ]; then
+            price="price: { per_request: 0.000001 }, billing: per_request"
+        elif [ $((i % 2)) = 0 ]; then
+            price="price: { per_second: 0.000$((190 + i * 7)) }, billing: per_second$([ $((i % 4)) = 0 ] && echo ', cold_start: 20s')"
+        else
+            price="price: { per_request: 0.00$((20 + i)) }, billing: per_request"
+        fi
+        echo "  $name: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096, $price }"
+    done
+}
+
+scenario_router() {
+    local d=$RESULTS/router up op rp specs=() n=20 list
+    mkdir -p "$d"
+    log "router: the model on one backend vs the same model on $n priced candidates (the router picks per request)"
+    write_method "$d" "load=wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency -s Benchmarks/chat.lua" \
+        "one=the model on one openai backend" \
+        "router=the model on $n openai backends (per_second, some with cold_start, and per_request, all priced differently; r13 the cheapest), max_concurrency 4096 each" \
+        "rounds=$ROUNDS, alternating after a $WARMUP warm-up each" \
+        "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON, the same for every backend" \
+        "tollgate=$WORKERS workers"
+    read -r up op rp <<<"$(ports 3)"
+    nginx_start nginx-upstream-router "$UPSTREAM_WORKERS" "    server {
+        listen 127.0.0.1:$up;
+        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
+    }"
+    local upstream_pid=$NGINX_PID
+    AUX_PIDS=$upstream_pid
+    list=$(seq 0 $((n - 1)) | xargs printf 'r%02d, ' | sed 's/, $//')
+    local one="backends:
+  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
+models:
+  $BENCH_MODEL: { task: chat, backends: [up] }"
+    local many="$(router_backends "$n" "$up")
+models:
+  $BENCH_MODEL: { task: chat, backends: [$list] }"
+    local name port rest router_port=
+    for name in one router; do
+        if [ $name = one ]; then port=$op rest=$one; else port=$rp rest=$many; fi
+        tollgate_start "tollgate-$name" "$(tollgate_config "$port" "$rest" "$WORK/tollgate-$name")"
+        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
+            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
+            --expect chatcmpl-bench
+        [ $name = router ] && router_port=$TG_PORT
+        specs+=("tollgate-$name $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
+    done
+    wrk_alternating "$d" "$HERE/chat.lua" "${specs[@]}"
+    # Where the router sent the requests (SPEC §6 tollgate_requests_total{backend}): all to
+    # the cheapest, or the comparison is not the one meant.
+    curl -sf "http://127.0.0.1:$router_port/metrics" >"$d/router-metrics.txt" || true
+    for spec in "${specs[@]}"; do read -r name pid _ <<<"$spec"; stop_pid "$pid"; done
+    stop_pid "$upstream_pid"
+    AUX_PIDS=
+    $PY - "$d" "$OUT_DIR/router.json" <<'PY'
+import glob, json, os, re, statistics, sys
+d, out = sys.argv[1], sys.argv[2]
+result = {}
+for server in ("tollgate-one", "tollgate-router"):
+    runs = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(d, f"wrk-{server}-*.json")))]
+    rps = [r["requests_per_sec"] for r in runs]
+    cpu = [r["cpu_us_per_request"] for r in runs if "cpu_us_per_request" in r]
+    result[server] = {"best_rps": max(rps), "median_rps": statistics.median(rps),
+                      "median_cpu_us_per_request": statistics.median(cpu) if cpu else None,
+                      "non_2xx": sum(r.get("non_2xx") or 0 for r in runs),
+                      "max_other_cpu_share": max(r.get("other_cpu_share", 0) for r in runs),
+                      "rounds_rps": rps}
+one, router = result["tollgate-one"], result["tollgate-router"]
+result["ratio_router_over_one"] = router["best_rps"] / one["best_rps"]
+result["ratio_router_over_one_median"] = router["median_rps"] / one["median_rps"]
+by_backend = {}
+try:
+    for line in open(os.path.join(d, "router-metrics.txt")):
+        m = re.match(r'tollgate_requests_total\{(.*)\} (\S+)', line)
+        b = m and re.search(r'backend="([^"]*)"', m.group(1))
+        if b:
+            by_backend[b.group(1)] = by_backend.get(b.group(1), 0) + float(m.group(2))
+except OSError:
+    pass
+result["router_requests_by_backend"] = by_backend
+json.dump(result, open(out, "w"), indent=1)
+cpu = lambda r: f"{r['median_cpu_us_per_request']:.1f} us" if r["median_cpu_us_per_request"] else "n/a"
+print(f"  router: {router['best_rps']:,.0f} req/s best ({router['median_rps']:,.0f} median, CPU/request {cpu(router)}) "
+      f"with 20 candidates, {one['best_rps']:,.0f} ({one['median_rps']:,.0f}, {cpu(one)}) with one backend: "
+      f"{result['ratio_router_over_one']:.3f}x best, {result['ratio_router_over_one_median']:.3f}x median "
+      f"(goal >= 0.95; non-2xx {router['non_2xx']} / {one['non_2xx']})")
+print("  router: requests by backend: " + (", ".join(f"{k} {v:,.0f}" for k, v in sorted(by_backend.items()))
+                                          or "(no /metrics figures)"))
+PY
+}
+
 # ------------------------------------------------------------------ main
 $PY "$HERE/tools.py" meta --out "$RESULTS/meta.json" $([ "$NGINX_ONLY" = 1 ] || echo "--tollgate $BIN")
 log "$(nproc) CPUs; wrk -t$THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds; results -> $OUT_DIR"
@@ -506,8 +609,8 @@ if [ -z "$SCENARIOS" ]; then
 fi
 for s in $SCENARIOS; do
     case $s in
-        healthz|proxy|sse|limits) "scenario_$s" ;;
-        *) die "unknown scenario '$s' (healthz, proxy, sse, limits)" ;;
+        healthz|proxy|sse|limits|router) "scenario_$s" ;;
+        *) die "unknown scenario '$s' (healthz, proxy, sse, limits, router)" ;;
     esac
 done
 if [ ${#PROBLEMS[@]} -gt 0 ]; then

@@ -3,11 +3,15 @@
 // "routing decision cost per request with 20 backends per model, goal < 2 µs"). Each decision
 // builds the 20-candidate snapshot into a reused buffer from per-backend state (circuit,
 // run-time and cold-start estimates, in-flight counts that change every decision), then runs
-// Router.pick over it; a second figure times Router.pick alone. No I/O, no gateway.
+// Router.pick over it; a second figure times Router.pick alone. No I/O. A third figure is the
+// gateway's whole per-request routing work (TollgateGateway.RoutingBenchmark: RequestRoute.next
+// with the board's snapshot under each runtime's lock, the slot's acquire, the decision log,
+// then the attempt's end: expected-run update, BackendRuntime.finish, slotFreed).
 //
 //   tollgate-routing-bench [SECONDS]     (default 2 per figure)
 import Glibc
 import TollgateCore
+import TollgateGateway
 import TollgateRouting
 
 func monotonicNs() -> UInt64 {
@@ -124,6 +128,11 @@ func fixed(_ x: Double) -> String {
     return "\(tenths / 10).\(tenths % 10)"
 }
 
+let gateway = RoutingBenchmark.run(candidates: count, seconds: seconds)
+
 print("routing: \(count) candidates, snapshot + Router.pick: \(fixed(withSnapshot.nsPerCall)) ns/decision "
     + "(\(withSnapshot.calls) decisions), Router.pick alone: \(fixed(pickOnly.nsPerCall)) ns/decision "
     + "(\(pickOnly.calls)); goal < 2000 ns [checksum \(withSnapshot.checksum &+ pickOnly.checksum)]")
+print("routing: \(count) candidates, gateway per-request routing (RequestRoute.next + finish, decision log): "
+    + "\(fixed(gateway.nsPerDecision)) ns/decision (\(gateway.decisions) decisions, \(gateway.picked) picked); "
+    + "goal < 2000 ns [checksum \(gateway.checksum)]")

@@ -87,9 +87,9 @@ final class PlanRuntime {
     var metrics: LoopMetrics { context.metrics }
     var quota: QuotaLedger { context.quota }
 
-    /// The router's candidate buffer, reused by every decision on this loop (no allocation
-    /// per request once it has grown to the largest model).
-    var routeScratch: [RoutingCandidate] = []
+    /// The router's buffers, reused by every decision on this loop (no allocation per
+    /// request once they have grown to the largest model).
+    var routeScratch = RouteScratch()
 
     /// Starts waking backend `index` (paused by its idle action) for a request that would
     /// have gone there (issue 12 item 5).

@@ -167,7 +167,7 @@ struct BackendStatusReportTests {
         let p = plan([("cheap", circuit(), .free), ("dear", circuit(), .perRequest(MicroDollars(2_500)))], models: [model])
         let routing = p.modelRouting(0)!
         var route = RequestRoute(model: model, routing: routing, tables: p.routing, backends: p.backends, nowNs: 0)
-        var scratch: [RoutingCandidate] = []
+        var scratch = RouteScratch()
         #expect(route.next(nowNs: second, wallMs: 1_000, scratch: &scratch) == .backend(index: 0, wake: nil))
         #expect(route.next(nowNs: second, wallMs: 2_000, scratch: &scratch) == .backend(index: 1, wake: nil))
         let rows = BackendStatusReport.rows(p, nowNs: 2 * second)

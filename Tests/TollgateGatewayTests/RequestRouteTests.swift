@@ -55,7 +55,7 @@ struct RequestRouteTests {
     }
 
     private func next(_ route: inout RequestRoute, _ nowNs: UInt64, wallMs: Int64 = 0) -> RequestRoute.Next {
-        var scratch: [RoutingCandidate] = []
+        var scratch = RouteScratch()
         return route.next(nowNs: nowNs, wallMs: wallMs, scratch: &scratch)
     }
 
@@ -328,7 +328,7 @@ struct RequestRouteTests {
         #expect(f.runtime(0).acquire(nowNs: 10 * second, forced: false))  // the trial
         var route = f.route(nowNs: 10 * second)
         #expect(next(&route, 10 * second) == .refuse(["b: circuit half-open, its trial request is running"]))
-        var scratch: [RoutingCandidate] = []
+        var scratch = RouteScratch()
         #expect(route.currentReasons(nowNs: 10 * second, scratch: &scratch) == ["b: circuit half-open, its trial request is running"])
     }
 

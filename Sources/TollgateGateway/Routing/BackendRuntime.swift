@@ -55,6 +55,8 @@ final class BackendRuntime: Sendable {
     }
 
     private let inFlightCount = Atomic<Int>(0)
+    /// Bumped under the lock by every change of `state` (`mutate`): see `read`'s cache.
+    private let version = Atomic<UInt64>(0)
     private let limit: Atomic<Int>
     private let state: Mutex<State>
 
@@ -88,7 +90,7 @@ final class BackendRuntime: Sendable {
     /// settings changed; what was learned and stated (cool-downs) stays.
     func apply(_ routing: BackendRouting, nowNs: UInt64) {
         limit.store(routing.maxConcurrency, ordering: .relaxed)
-        state.withLock { s in
+        mutate { s in
             Self.applyIdle(routing, to: &s, nowNs: nowNs)
             if routing.health == nil { s.probe = nil }
             let settings = (routing.circuitFailures, routing.circuitCooldownNs, routing.circuitMaxCooldownNs)
@@ -106,45 +108,128 @@ final class BackendRuntime: Sendable {
     /// This backend as a router candidate now. `reason` explains an `.unavailable` one.
     func candidate(costModel: CostModel, expectedRunMs: Int64, coldStartMs: Int64, nowNs: UInt64)
         -> (candidate: RoutingCandidate, reason: String?) {
+        var candidate = RoutingCandidate(costModel: costModel, maxConcurrency: 1, inFlight: 0, expectedRunMs: 0,
+                                         coldStartMs: 0, pCold: 0)
+        var cache: CachedFacts?
+        let detail = read(into: &candidate, costModel: costModel, expectedRunMs: expectedRunMs, coldStartMs: coldStartMs,
+                          nowNs: nowNs, cache: &cache)
+        if case .circuitOpen = candidate.availability { return (candidate, nil) }
+        return (candidate, detail)
+    }
+
+    /// What a routing read needs of `State`, without its words (a cool-down's reason, a
+    /// probe's text, the last failure: those need the lock).
+    struct Facts: Sendable {
+        var cooldownUntilNs: UInt64?
+        /// `pausedAvailability`'s answer (it does not depend on the time).
+        var paused: Availability?
+        var probeUnready: Bool
+        var probeWarmth: ProbeWarmth?
+        var circuit: CircuitBreaker.State
+        var lastFailureNs: UInt64?
+        var cold: ColdStartEstimate
+        var lastStartNs: UInt64
+        var lastEndNs: UInt64
+
+        init(_ s: State) {
+            cooldownUntilNs = s.cooldown?.untilNs
+            paused = BackendRuntime.pausedAvailability(s, nowNs: 0)?.availability
+            probeUnready = s.probe.map { BackendRuntime.probeReason($0) != nil } ?? false
+            switch s.probe {
+            case .up(warm: true)?: probeWarmth = .warm
+            case .up(warm: false)?, .asleep?: probeWarmth = .cold
+            default: probeWarmth = nil
+            }
+            circuit = s.circuit.state
+            lastFailureNs = s.circuit.lastFailureNs
+            cold = s.cold
+            lastStartNs = s.lastStartNs
+            lastEndNs = s.lastEndNs
+        }
+
+        /// The candidate's availability and warmth at `nowNs`; `needsWords`: its skip is
+        /// explained by text kept under the lock (cool-down, probe, open circuit).
+        func availability(nowNs: UInt64) -> (availability: Availability, warmth: ProbeWarmth?, needsWords: Bool) {
+            if let until = cooldownUntilNs, nowNs < until { return (.unavailable, nil, true) }
+            // A paused Space's wake is its cold start (already its `wakeMs`); a backend its
+            // next request wakes is cold for that request.
+            if let paused {
+                if case .paused = paused { return (paused, .warm, false) }
+                return (paused, .cold, false)
+            }
+            if probeUnready { return (.unavailable, nil, true) }
+            switch circuit {
+            case .open(let until) where nowNs < until:
+                return (.circuitOpen(untilNs: until, lastFailureNs: lastFailureNs ?? 0), probeWarmth, true)
+            case .halfOpen:
+                return (.halfOpenBusy, probeWarmth, false)
+            default:
+                return (.ready, probeWarmth, false)
+            }
+        }
+
+        /// P(cold) at `nowNs`; requests in flight keep it warm.
+        func pCold(nowNs: UInt64, inFlight: Int, warmth: ProbeWarmth?) -> Double {
+            guard inFlight <= 0 else { return 0 }
+            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.milliseconds(nowNs &- max(lastStartNs, lastEndNs))
+            return cold.probability(gapMs: gap, probe: warmth)
+        }
+    }
+
+    /// What one loop last read of this backend (`RouteScratch`), valid while `version` stays.
+    struct CachedFacts: Sendable {
+        let runtime: BackendRuntime
+        let version: UInt64
+        let facts: Facts
+    }
+
+    /// The routing decision's read (RequestRoute, on every request): this backend as a router
+    /// candidate now, written over `candidate` (no copy of a tuple). Returns what the skip's
+    /// text needs: the reason of an `.unavailable` one, the last failure of one whose circuit
+    /// is open (`RequestRoute.text`). `cache`, the loop's last read of this backend: while
+    /// nothing changed it (the same `version`), it is used without taking the lock, so an
+    /// idle backend's lock is not written by every decision of every loop (issue 12: the
+    /// decision's cost); otherwise the lock is taken and the cache renewed.
+    func read(into candidate: inout RoutingCandidate, costModel: CostModel, expectedRunMs: Int64, coldStartMs: Int64,
+              nowNs: UInt64, cache: inout CachedFacts?) -> String? {
         let inFlight = self.inFlight
         let maxConcurrency = self.maxConcurrency
-        return state.withLock { s in
-            var availability = Availability.ready
-            var reason: String?
-            var warmth: ProbeWarmth?
-            if let cooldown = s.cooldown, nowNs < cooldown.untilNs {
-                availability = .unavailable
-                reason = Self.describe(cooldown, nowNs: nowNs)
-            } else if let paused = Self.pausedAvailability(s, nowNs: nowNs) {
-                availability = paused.availability
-                reason = paused.reason
-                // A paused Space's wake is its cold start (already its `wakeMs`); a backend its
-                // next request wakes is cold for that request.
-                if case .paused = paused.availability { warmth = .warm } else { warmth = .cold }
-            } else if let probe = s.probe, let unready = Self.probeReason(probe) {
-                availability = .unavailable
-                reason = unready
-            } else {
-                switch s.probe {
-                case .up(warm: true)?: warmth = .warm
-                case .up(warm: false)?, .asleep?: warmth = .cold
-                default: break
-                }
-                switch s.circuit.state {
-                case .open(let until) where nowNs < until:
-                    availability = .circuitOpen(untilNs: until, lastFailureNs: s.circuit.lastFailureNs ?? 0)
-                case .halfOpen:
-                    availability = .halfOpenBusy
-                default:
-                    break
-                }
+        candidate.costModel = costModel
+        candidate.maxConcurrency = maxConcurrency
+        candidate.inFlight = inFlight
+        candidate.expectedRunMs = expectedRunMs
+        candidate.coldStartMs = coldStartMs
+        if let cached = cache, cached.runtime === self, cached.version == version.load(ordering: .acquiring) {
+            let (availability, warmth, needsWords) = cached.facts.availability(nowNs: nowNs)
+            if !needsWords {
+                candidate.pCold = cached.facts.pCold(nowNs: nowNs, inFlight: inFlight, warmth: warmth)
+                candidate.availability = availability
+                return nil
             }
-            let gap: Int64? = s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs))
-            // Requests in flight keep it warm.
-            let pCold = inFlight > 0 ? 0 : s.cold.probability(gapMs: gap, probe: warmth)
-            return (RoutingCandidate(costModel: costModel, maxConcurrency: maxConcurrency, inFlight: inFlight,
-                                     expectedRunMs: expectedRunMs, coldStartMs: coldStartMs, pCold: pCold,
-                                     availability: availability), reason)
+        }
+        return state.withLock { s -> String? in
+            let facts = Facts(s)
+            // Changes bump the version under this lock: the one read here is the facts'.
+            cache = CachedFacts(runtime: self, version: version.load(ordering: .relaxed), facts: facts)
+            let (availability, warmth, _) = facts.availability(nowNs: nowNs)
+            candidate.pCold = facts.pCold(nowNs: nowNs, inFlight: inFlight, warmth: warmth)
+            candidate.availability = availability
+            if let cooldown = s.cooldown, nowNs < cooldown.untilNs { return Self.describe(cooldown, nowNs: nowNs) }
+            if facts.paused != nil { return nil }
+            if let probe = s.probe, let unready = Self.probeReason(probe) { return unready }
+            if case .circuitOpen = availability { return s.lastFailure }
+            return nil
+        }
+    }
+
+    /// Every change of `state` goes through here: it bumps `version` (under the lock), so
+    /// a loop's cached read of the old state is not used again.
+    @discardableResult
+    private func mutate<R>(_ body: (inout State) -> R) -> R {
+        state.withLock { s in
+            let result = body(&s)
+            version.wrappingAdd(1, ordering: .releasing)
+            return result
         }
     }
 
@@ -152,7 +237,7 @@ final class BackendRuntime: Sendable {
     /// over, its one half-open trial. `forced`: every circuit is open and this backend failed
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
-        let admitted = state.withLock { s -> Bool in
+        let admitted = mutate { s -> Bool in
             // Paused and not woken by a request (a Space): it waits for its restart. (While its
             // pause call is out it still takes requests; the lifecycle wakes it right after.)
             if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
@@ -169,7 +254,7 @@ final class BackendRuntime: Sendable {
         while current < maxConcurrency {
             let (exchanged, original) = inFlightCount.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
             if exchanged {
-                state.withLock { s in
+                mutate { s in
                     // The gap since the last use is what P(cold) is learned from (`observe`).
                     s.lastStartNs = nowNs
                     // An `http`-paused backend is woken by this request (counted as a wake).
@@ -180,7 +265,7 @@ final class BackendRuntime: Sendable {
             current = original
         }
         // Full after all (another loop took the slot): a trial it admitted goes back.
-        state.withLock { s in
+        mutate { s in
             if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
         }
         return false
@@ -196,7 +281,7 @@ final class BackendRuntime: Sendable {
     /// attempt met a cold backend, with the idle gap before it (nil: nothing learned).
     func finish(nowNs: UInt64, verdict: Verdict, cold: (gapMs: Int64, cold: Bool)?) {
         inFlightCount.wrappingSubtract(1, ordering: .acquiringAndReleasing)
-        state.withLock { s in
+        mutate { s in
             s.lastEndNs = max(s.lastEndNs, nowNs)
             switch verdict {
             case .success:
@@ -232,7 +317,7 @@ final class BackendRuntime: Sendable {
     /// A probe's answer. True when it ends a wake (the backend is up again): requests
     /// waiting for it may go.
     func recordProbe(_ verdict: ProbeVerdict, nowNs: UInt64) -> Bool {
-        state.withLock { s in
+        mutate { s in
             let before = s.probe
             s.probe = verdict
             s.probeAtNs = nowNs
@@ -256,13 +341,13 @@ final class BackendRuntime: Sendable {
     /// flight (the lifecycle moves to pausing; report the call's result).
     func idleTick(nowNs: UInt64) -> IdleLifecycle.Action? {
         let inFlight = self.inFlight
-        return state.withLock { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
+        return mutate { s in s.idle?.tick(nowNs: nowNs, inFlight: inFlight) }
     }
 
     /// The pause call's result. True when a request came while the call was out and the
     /// backend is to be woken at once (the caller sends the wake call).
     func pauseFinished(ok: Bool, nowNs: UInt64) -> Bool {
-        state.withLock { s in
+        mutate { s in
             guard ok else {
                 s.idle?.pauseFailed(nowNs: nowNs)
                 return false
@@ -274,7 +359,7 @@ final class BackendRuntime: Sendable {
     /// A request would go here if it were awake: true when the caller is to send the wake
     /// call (once: the lifecycle moves to waking).
     func wakeNeeded(nowNs: UInt64) -> Bool {
-        state.withLock { s in
+        mutate { s in
             if s.idle?.wakeNeeded(nowNs: nowNs) == .wake { return true }
             // The pause call is still out: the lifecycle wakes it as soon as the call is done
             // (`pauseFinished` says so), the request waits meanwhile.
@@ -297,7 +382,7 @@ final class BackendRuntime: Sendable {
     /// says when it runs. A failed call leaves it paused (a later request tries again).
     func wakeCallFinished(ok: Bool, nowNs: UInt64) {
         guard !ok else { return }
-        state.withLock { s in s.idle?.wakeFailed(nowNs: nowNs) }
+        mutate { s in s.idle?.wakeFailed(nowNs: nowNs) }
     }
 
     /// Waking for longer than this is given up (a later request tries again).
@@ -317,7 +402,7 @@ final class BackendRuntime: Sendable {
 
     /// Whether the backend is waking now (the supervisor polls its probe faster meanwhile).
     func isWaking(nowNs: UInt64) -> Bool {
-        state.withLock { s in
+        mutate { s in
             guard case .waking(let since)? = s.idle?.state else { return false }
             if nowNs &- since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
                 s.idle?.wakeFailed(nowNs: nowNs)
@@ -375,7 +460,7 @@ final class BackendRuntime: Sendable {
 
     /// The backend is not to be tried before `untilNs`; a longer cool-down in place stays.
     func coolDown(untilNs: UInt64, reason: String, cause: Cooldown.Cause) {
-        state.withLock { s in
+        mutate { s in
             if let existing = s.cooldown, existing.untilNs >= untilNs { return }
             s.cooldown = Cooldown(untilNs: untilNs, reason: reason, cause: cause)
         }
@@ -416,9 +501,12 @@ final class BackendRuntime: Sendable {
 
     /// Why an open circuit skips the backend, for the 503's list.
     func circuitReason(untilNs: UInt64, nowNs: UInt64) -> String {
-        let last = state.withLock { $0.lastFailure }
+        Self.circuitReason(untilNs: untilNs, nowNs: nowNs, lastFailure: state.withLock { $0.lastFailure })
+    }
+
+    static func circuitReason(untilNs: UInt64, nowNs: UInt64, lastFailure: String?) -> String {
         let open = "circuit open for \(Self.seconds(untilNs > nowNs ? untilNs - nowNs : 0))s"
-        return last.map { "\(open) (last failure: \($0))" } ?? open
+        return lastFailure.map { "\(open) (last failure: \($0))" } ?? open
     }
 
     /// A cool-down's reason for the 503's list: the backend's own words and how long it stays out.

@@ -19,10 +19,43 @@ final class DecisionLog: Sendable {
         var skip: String?
     }
 
+    /// One decision, as the router saw it: the candidates' values themselves (a copy of the
+    /// snapshot), with what their words need. A decision costs one copy of its snapshot; its
+    /// figures and skip reasons are worked out, by the same pure functions the router used,
+    /// only when the log is read (issue 12: the decision's cost per request).
     struct Entry: Sendable {
         var atUnixMs: Int64
         var model: String
-        var candidates: [Candidate]
+        /// The decision's monotonic time (an open circuit's "open for" counts from it).
+        var atNs: UInt64
+        var maxLatencyMs: Int64?
+        /// The position picked (nil: none).
+        var picked: Int?
+        /// By position in the model's candidates (`indices`).
+        var seen: [RoutingCandidate]
+        /// By position: the `.unavailable` reason or an open circuit's last failure; nil when
+        /// no candidate had one.
+        var details: [String?]?
+        /// The plan's backends and the model's candidates (plan indices), for their names.
+        var backends: [BackendPlan]
+        var indices: [Int]
+
+        /// Every candidate the plan holds, in the model's order.
+        var candidates: [Candidate] {
+            var out: [Candidate] = []
+            for (position, candidate) in seen.enumerated() where indices.indices.contains(position) {
+                guard backends.indices.contains(indices[position]) else { continue }
+                let detail = details.flatMap { $0.indices.contains(position) ? $0[position] : nil }
+                out.append(Candidate(
+                    backend: backends[indices[position]].name, expectedCost: candidate.expectedCost,
+                    expectedLatencyMs: candidate.expectedLatencyMs, pCold: candidate.pCold, inFlight: candidate.inFlight,
+                    picked: position == picked,
+                    // The pick has no reason against it, even a forced trial through its open circuit.
+                    skip: position == picked ? nil : Router.skipReason(candidate, maxLatencyMs: maxLatencyMs, nowNs: atNs)
+                        .map { RequestRoute.text($0, nowNs: atNs, detail: detail) }))
+            }
+            return out
+        }
     }
 
     static let capacity = 16

@@ -81,27 +81,17 @@ struct RequestRoute {
         for (position, candidate) in model.backends.enumerated() where candidate == index { tried[position] = true }
     }
 
-    /// The next backend, or why none. `scratch` is the loop's reused candidate buffer.
-    mutating func next(nowNs: UInt64, wallMs: Int64, scratch: inout [RoutingCandidate]) -> Next {
+    /// The next backend, or why none. `buffers` are the loop's, reused.
+    mutating func next(nowNs: UInt64, wallMs: Int64, scratch buffers: inout RouteScratch) -> Next {
         let count = model.backends.count
-        var reasons = Array<String?>(repeating: nil, count: count)
+        // What a skip's words need beside the candidate (nil until some candidate has it).
+        var details: [String?]?
         // A candidate whose slot another loop took between the snapshot and `acquire` is read
         // again; each pass either returns or marks one more as taken, so this ends.
         for _ in 0...count {
-            scratch.removeAll(keepingCapacity: true)
-            for (position, index) in model.backends.enumerated() {
-                guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else {
-                    scratch.append(Self.missing)
-                    continue
-                }
-                let backend = backends[index]
-                let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
-                var (candidate, reason) = tables.runtimes[index].candidate(
-                    costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
-                candidate.tried = tried[position]
-                reasons[position] = reason
-                scratch.append(candidate)
-            }
+            snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+            // The pick's input (a paused pick's second look marks it tried in this copy).
+            var scratch = buffers.candidates
             let pick = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
             switch pick {
             case .candidate(let position, let forced, let wake):
@@ -121,74 +111,97 @@ struct RequestRoute {
                             tried[otherPosition] = true
                             attemptsMade += 1
                             currentPosition = otherPosition
-                            log(picked: otherPosition, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                            log(picked: otherPosition, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                             return .backend(index: otherIndex, wake: index)
                         }
                     }
-                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                    log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                     return .wakeAndWait(index: index)
                 }
                 guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
                 tried[position] = true
                 attemptsMade += 1
                 currentPosition = position
-                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                 return .backend(index: index, wake: wake.map { model.backends[$0] })
             case .wait:
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                 return .wait
             case .none:
-                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, reasons: reasons)
-                return .refuse(skipReasons(nowNs: nowNs, scratch: scratch, reasons: reasons))
+                log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
+                return .refuse(skipReasons(nowNs: nowNs, scratch: scratch, details: details))
             }
         }
         return .wait
     }
 
+    /// Reads every candidate's live state into `scratch` (by position in `model.backends`)
+    /// and what a skip's words need into `details` (allocated only when some candidate is
+    /// unavailable or has its circuit open).
+    private func snapshot(nowNs: UInt64, buffers: inout RouteScratch, details: inout [String?]?) {
+        buffers.candidates.removeAll(keepingCapacity: true)
+        details = nil
+        let count = model.backends.count
+        if buffers.facts.count < backends.count {
+            buffers.facts.append(contentsOf: repeatElement(nil, count: backends.count - buffers.facts.count))
+        }
+        for (position, index) in model.backends.enumerated() {
+            guard backends.indices.contains(index), tables.runtimes.indices.contains(index),
+                  buffers.facts.indices.contains(index) else {
+                buffers.candidates.append(Self.missing)
+                continue
+            }
+            // Fields read in place: a copy of the whole BackendPlan (its kind, names, options)
+            // per candidate would cost more than the rest of the read.
+            let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backends[index].expectedRunMs
+            buffers.candidates.append(Self.missing)
+            let last = buffers.candidates.count - 1
+            let detail = tables.runtimes[index].read(
+                into: &buffers.candidates[last], costModel: backends[index].costModel, expectedRunMs: run,
+                coldStartMs: backends[index].routing.coldStartMs, nowNs: nowNs, cache: &buffers.facts[index])
+            buffers.candidates[last].tried = tried[position]
+            if let detail {
+                if details == nil { details = Array(repeating: nil, count: count) }
+                details?[position] = detail
+            }
+        }
+    }
+
     /// The reasons of the candidates not tried, for the 503 (tried ones have their failure).
-    func skipReasons(nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) -> [String] {
+    private func skipReasons(nowNs: UInt64, scratch: [RoutingCandidate], details: [String?]?) -> [String] {
         var out: [String] = []
         for (position, candidate) in scratch.enumerated() where !candidate.tried {
-            guard let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reasons[position]) else { continue }
-            out.append(text)
+            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
+            let index = model.backends[position]
+            guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else {
+                // Pickable for the router, yet not taking requests: paused, pausing or waking.
+                if tables.runtimes.indices.contains(index), let idle = tables.runtimes[index].idleReason(nowNs: nowNs) {
+                    out.append("\(backends[index].name): \(idle)")
+                }
+                continue
+            }
+            let detail = details.flatMap { $0.indices.contains(position) ? $0[position] : nil }
+            out.append("\(backends[index].name): " + Self.text(skip, nowNs: nowNs, detail: detail))
         }
         return out
     }
 
     /// Each candidate's reason for not taking a request now (the 503 after a wait in line).
-    mutating func currentReasons(nowNs: UInt64, scratch: inout [RoutingCandidate]) -> [String] {
-        var out: [String] = []
-        for (position, index) in model.backends.enumerated() where !tried[position] {
-            guard backends.indices.contains(index), tables.runtimes.indices.contains(index) else { continue }
-            let backend = backends[index]
-            let run = routing.runs.indices.contains(position) ? routing.runs[position].ms : backend.expectedRunMs
-            let (candidate, reason) = tables.runtimes[index].candidate(
-                costModel: backend.costModel, expectedRunMs: run, coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
-            if let text = describe(position: position, candidate: candidate, nowNs: nowNs, reason: reason) { out.append(text) }
-        }
-        return out
+    mutating func currentReasons(nowNs: UInt64, scratch buffers: inout RouteScratch) -> [String] {
+        var details: [String?]?
+        snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+        return skipReasons(nowNs: nowNs, scratch: buffers.candidates, details: details)
     }
 
-    private func describe(position: Int, candidate: RoutingCandidate, nowNs: UInt64, reason: String?) -> String? {
-        guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { return nil }
-        let index = model.backends[position]
-        let name = backends[index].name
-        guard let skip = Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) else {
-            // Pickable for the router, yet not taking requests: paused, pausing or waking.
-            return tables.runtimes[index].idleReason(nowNs: nowNs).map { "\(name): \($0)" }
-        }
-        return "\(name): " + Self.text(skip, runtime: tables.runtimes[index], nowNs: nowNs, reason: reason)
-    }
-
-    static func text(_ skip: SkipReason, runtime: BackendRuntime, nowNs: UInt64, reason: String?) -> String {
+    static func text(_ skip: SkipReason, nowNs: UInt64, detail: String?) -> String {
         switch skip {
         case .tried: return "already tried"
         case .full(let inFlight, let max): return "full (\(inFlight)/\(max) in flight)"
         case .tooSlow(let expected, let maxMs):
             return "expected \(Self.seconds(ms: expected)) exceeds max_latency \(Self.seconds(ms: maxMs))"
-        case .circuitOpen(let until): return runtime.circuitReason(untilNs: until, nowNs: nowNs)
+        case .circuitOpen(let until): return BackendRuntime.circuitReason(untilNs: until, nowNs: nowNs, lastFailure: detail)
         case .halfOpenBusy: return "circuit half-open, its trial request is running"
-        case .unavailable: return reason ?? "unavailable"
+        case .unavailable: return detail ?? "unavailable"
         }
     }
 
@@ -198,21 +211,13 @@ struct RequestRoute {
         return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
     }
 
-    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], reasons: [String?]) {
-        var entries: [DecisionLog.Candidate] = []
-        entries.reserveCapacity(scratch.count)
-        for (position, candidate) in scratch.enumerated() {
-            guard model.backends.indices.contains(position), backends.indices.contains(model.backends[position]) else { continue }
-            let index = model.backends[position]
-            // The pick has no reason against it, even a forced trial through its open circuit.
-            let skip = position == picked ? nil : Router.skipReason(candidate, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs)
-                .map { Self.text($0, runtime: tables.runtimes[index], nowNs: nowNs, reason: reasons[position]) }
-            entries.append(DecisionLog.Candidate(
-                backend: backends[index].name, expectedCost: candidate.expectedCost,
-                expectedLatencyMs: candidate.expectedLatencyMs, pCold: candidate.pCold, inFlight: candidate.inFlight,
-                picked: position == picked, skip: skip))
-        }
-        routing.decisions.record(DecisionLog.Entry(atUnixMs: wallMs, model: model.name, candidates: entries))
+    /// Records the decision in the model's log: a copy of the snapshot (the loop's buffer
+    /// stays its own), the rest references.
+    private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], details: [String?]?) {
+        routing.decisions.record(DecisionLog.Entry(
+            atUnixMs: wallMs, model: model.name, atNs: nowNs, maxLatencyMs: model.maxLatencyMs, picked: picked,
+            seen: scratch.withUnsafeBufferPointer { Array($0) }, details: details, backends: backends,
+            indices: model.backends))
     }
 
     private static func isPaused(_ availability: Availability) -> Bool {
