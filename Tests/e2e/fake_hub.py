@@ -34,7 +34,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from fake_server import serve
 from typing import Optional
 from urllib.parse import urlsplit
 
@@ -103,32 +103,9 @@ class FakeHub:
         self.lock = threading.Lock()
         self.spaces = {}
         self._calls = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                owner._handle(self)
-
-            def do_POST(self):
-                owner._handle(self)
-
-            def do_PUT(self):
-                owner._handle(self)
-
-            def do_DELETE(self):
-                owner._handle(self)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = serve(self._handle)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     # --- scripting ---------------------------------------------------------------------------
 
