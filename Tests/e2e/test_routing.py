@@ -1089,3 +1089,32 @@ def test_a_request_that_came_while_a_pause_call_failed_takes_the_space_at_once()
         gw.stop()
         app.stop()
         hub.close()
+
+
+def test_a_reload_during_the_pause_call_does_not_leave_the_space_pausing_for_good():
+    """A reload stops the old plan's calls. The pause call it cut off must not leave the Space's
+    lifecycle (kept across reloads by the board) in `pausing` for good: a pausing Space takes no
+    request, and no tick or wake ever moves it on — every request would wait its queue_timeout
+    and get a 503. Cut off, the call's outcome is unknown: the probe tells what the Hub did."""
+    hub = fake_hub.start()
+    space = hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=1)
+    space.delay_ms["pause"] = 1500
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, idle_after="3s", extra_backend="    health: { interval: 1s }\n",
+                       models="  sp-run: { task: raw, backends: [sp], queue_timeout: 10s }\n")
+    try:
+        assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 15)
+        r = requests.post(gw.base + "/admin/reload", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        # The Hub still did the pause; the gateway's probe sees it.
+        assert wait_until(lambda: hub.stage(SPACE) == "PAUSED", 10)
+        assert wait_until(lambda: admin_backends(gw)["sp"]["probe"]["verdict"] == "paused", 10)
+        started = time.monotonic()
+        r = run_space(gw, timeout=60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+        assert time.monotonic() - started < 9
+        assert len(hub.calls(space=SPACE, op="restart")) >= 1
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
