@@ -385,6 +385,25 @@ final class BackendRuntime: Sendable {
         mutate { s in s.idle?.wakeFailed(nowNs: nowNs) }
     }
 
+    /// The supervisor stopped the pause or wake call before it reported (a reload, a drain):
+    /// its outcome unknown, it counts as failed — a pause leaves the backend active (a probe
+    /// that finds the Space paused anyway has `wakeNeeded` restart it), a wake leaves it
+    /// paused (the next request wakes it again). True when requests may wait for it.
+    func idleCallStopped(nowNs: UInt64) -> Bool {
+        mutate { s in
+            switch s.idle?.state {
+            case .pausing?:
+                s.idle?.pauseFailed(nowNs: nowNs)
+                return true
+            case .waking?:
+                s.idle?.wakeFailed(nowNs: nowNs)
+                return true
+            case .active?, .paused?, nil:
+                return false
+            }
+        }
+    }
+
     /// Waking for longer than this is given up (a later request tries again).
     static func wakeLimitNs(coldStartMs: Int64) -> UInt64 {
         max(300_000_000_000, UInt64(max(0, coldStartMs)).multipliedReportingOverflow(by: 3_000_000).partialValue)
