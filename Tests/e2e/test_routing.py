@@ -1118,3 +1118,28 @@ def test_a_reload_during_the_pause_call_does_not_leave_the_space_pausing_for_goo
         gw.stop()
         app.stop()
         hub.close()
+
+
+def test_a_reload_while_a_space_wakes_keeps_watching_it():
+    """Without a health probe, only the wake poll (the Hub's runtime, every second) tells that
+    a restarted Space runs. A reload stops the old plan's timers; the new plan must keep
+    watching a Space that is still waking, or it stays `waking` for good: the request waiting
+    for it gets a 503 after its queue_timeout, and so does every later one."""
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_seconds=3)
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, extra_backend="    health: none\n",
+                       models="  sp-run: { task: raw, backends: [sp], queue_timeout: 15s }\n")
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        client = Background(run_space, gw)
+        assert wait_until(lambda: hub.calls(space=SPACE, op="restart"), 10)
+        assert wait_until(lambda: hub.calls(space=SPACE, op="runtime"), 5)
+        r = requests.post(gw.base + "/admin/reload", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        r = client.result(60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
