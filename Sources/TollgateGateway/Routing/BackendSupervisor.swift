@@ -57,6 +57,12 @@ final class BackendSupervisor {
         for (index, backend) in plan.backends.enumerated() where index % loopCount == loopIndex {
             if backend.routing.health != nil { schedule(.probe(index), in: 0) }
             if let idle = backend.routing.idle { schedule(.idle(index), in: Self.idleTickNs(idle.afterNs)) }
+            // A wake the old plan was watching (its poll stopped with it) goes on being
+            // watched here, or a backend without a probe would stay waking for good.
+            if backend.routing.idle != nil, plan.routing.runtimes.indices.contains(index),
+               plan.routing.runtimes[index].isWaking(nowNs: loop.now) {
+                schedule(.wakePoll(index), in: 0)
+            }
         }
     }
 
