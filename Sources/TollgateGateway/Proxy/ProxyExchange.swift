@@ -409,7 +409,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private func attempt(on index: Int, now: UInt64) {
         guard let model = modelPlan, plan.backends.indices.contains(index) else { return }
         slotHeld = index
-        idleGapMs = plan.routing.runtimes[index].idleGapMs(nowNs: now)
+        idleGapMs = route?.idleGapMs
         retryAfter = nil
         let backend = plan.backends[index]
         do {

@@ -237,6 +237,14 @@ final class BackendRuntime: Sendable {
     /// over, its one half-open trial. `forced`: every circuit is open and this backend failed
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
+        var gap: Int64?
+        return acquire(nowNs: nowNs, forced: forced, idleGapMs: &gap)
+    }
+
+    /// `acquire`, also giving the time the backend had been idle before this request took it
+    /// (nil: never used since start), read before the new start is marked — what `finish`
+    /// teaches P(cold) with when the reply says whether the backend was cold.
+    func acquire(nowNs: UInt64, forced: Bool, idleGapMs: inout Int64?) -> Bool {
         let admitted = mutate { s -> Bool in
             // Paused and not woken by a request (a Space): it waits for its restart. (While its
             // pause call is out it still takes requests; the lifecycle wakes it right after.)
@@ -254,11 +262,13 @@ final class BackendRuntime: Sendable {
         while current < maxConcurrency {
             let (exchanged, original) = inFlightCount.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
             if exchanged {
-                mutate { s in
+                idleGapMs = mutate { s -> Int64? in
                     // The gap since the last use is what P(cold) is learned from (`observe`).
+                    let gap = s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs))
                     s.lastStartNs = nowNs
                     // An `http`-paused backend is woken by this request (counted as a wake).
                     _ = s.idle?.requestStarted(nowNs: nowNs)
+                    return gap
                 }
                 return true
             }

@@ -32,6 +32,9 @@ struct RequestRoute {
     let deadlineNs: UInt64
     /// The position of the candidate the current attempt runs on.
     private(set) var currentPosition: Int?
+    /// How long that backend had been idle before the current attempt took it (nil: never
+    /// used since start), for the cold-start estimate.
+    private(set) var idleGapMs: Int64?
 
     init(model: ModelPlan, routing: ModelRouting, tables: RoutingTables, backends: [BackendPlan], nowNs: UInt64) {
         self.model = model
@@ -107,7 +110,7 @@ struct RequestRoute {
                         if case .candidate(let otherPosition, let forced, _) = other,
                            !Self.isPaused(scratch[otherPosition].availability) {
                             let otherIndex = model.backends[otherPosition]
-                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced) else { continue }
+                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced, idleGapMs: &idleGapMs) else { continue }
                             tried[otherPosition] = true
                             attemptsMade += 1
                             currentPosition = otherPosition
@@ -118,7 +121,7 @@ struct RequestRoute {
                     log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                     return .wakeAndWait(index: index)
                 }
-                guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
+                guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced, idleGapMs: &idleGapMs) else { continue }
                 tried[position] = true
                 attemptsMade += 1
                 currentPosition = position
