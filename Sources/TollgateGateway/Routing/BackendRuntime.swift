@@ -171,7 +171,7 @@ final class BackendRuntime: Sendable {
         /// P(cold) at `nowNs`; requests in flight keep it warm.
         func pCold(nowNs: UInt64, inFlight: Int, warmth: ProbeWarmth?) -> Double {
             guard inFlight <= 0 else { return 0 }
-            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.milliseconds(nowNs &- max(lastStartNs, lastEndNs))
+            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.idleMs(nowNs: nowNs, since: max(lastStartNs, lastEndNs))
             return cold.probability(gapMs: gap, probe: warmth)
         }
     }
@@ -264,7 +264,7 @@ final class BackendRuntime: Sendable {
             if exchanged {
                 idleGapMs = mutate { s -> Int64? in
                     // The gap since the last use is what P(cold) is learned from (`observe`).
-                    let gap = s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs))
+                    let gap = s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs))
                     s.lastStartNs = nowNs
                     // An `http`-paused backend is woken by this request (counted as a wake).
                     _ = s.idle?.requestStarted(nowNs: nowNs)
@@ -284,7 +284,7 @@ final class BackendRuntime: Sendable {
     /// The time since the backend was last used, at `nowNs` (nil: never since start), taken
     /// before `acquire` marks the new start, for `finish`'s cold-start observation.
     func idleGapMs(nowNs: UInt64) -> Int64? {
-        state.withLock { s in s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs)) }
+        state.withLock { s in s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs)) }
     }
 
     /// Gives the slot back and feeds the outcome to the circuit. `coldObserved`: whether the
@@ -433,7 +433,7 @@ final class BackendRuntime: Sendable {
     func isWaking(nowNs: UInt64) -> Bool {
         mutate { s in
             guard case .waking(let since)? = s.idle?.state else { return false }
-            if nowNs &- since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
+            if nowNs > since, nowNs - since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
                 s.idle?.wakeFailed(nowNs: nowNs)
                 return false
             }
@@ -551,4 +551,11 @@ final class BackendRuntime: Sendable {
     }
 
     static func milliseconds(_ ns: UInt64) -> Int64 { Int64(clamping: ns / 1_000_000) }
+
+    /// The idle time from the last use `since` to `nowNs`, in ms. Each loop reads its own
+    /// cached clock, so another loop may have stamped a use "after" this loop's now: no idle
+    /// time then (a wrapped subtraction would read as half a million years).
+    static func idleMs(nowNs: UInt64, since: UInt64) -> Int64 {
+        milliseconds(nowNs > since ? nowNs - since : 0)
+    }
 }
