@@ -1143,3 +1143,37 @@ def test_a_reload_while_a_space_wakes_keeps_watching_it():
         gw.stop()
         app.stop()
         hub.close()
+
+
+def test_a_usage_log_with_an_absurd_run_time_is_no_trap_for_a_full_house(boxes):
+    """The expected runs are seeded from the usage log at start-up; a row with an absurd
+    gpu_ms (a log edited or damaged by hand: the gateway writes at most 100 years) must not
+    make the 503 of a full house trap when it works out its Retry-After (every stream in the
+    process would die with it)."""
+    import sqlite3
+    a = boxes("a")
+    backends = box_backend("a", a, PER_SECOND, "    max_concurrency: 1\n")
+    models = "  m: { task: chat, backends: [a], queue_timeout: 500ms }\n"
+    first = gateway(backends, models)
+    db = first.db_path
+    try:
+        assert chat(first, "m", "seed").status_code == 200
+    finally:
+        first.stop()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE requests SET gpu_ms = ? WHERE backend = 'a'", (2**63 - 1,)).rowcount == 1
+    second = gateway(backends, models + f"storage:\n  sqlite: {db}\n")
+    try:
+        a.hold = True
+        holder = Background(chat, second, "m", "held")
+        assert wait_until(lambda: a.held_now() == 1, 10)
+        r = chat(second, "m", "late")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "no_backend_available"
+        assert int(r.headers["Retry-After"]) >= 1
+        a.release_all()
+        assert holder.result().status_code == 200
+        assert second.proc.poll() is None
+    finally:
+        a.release_all()
+        second.stop()
