@@ -402,7 +402,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private var retryAfterSeconds: Int64 {
         guard let route else { return 1 }
         let shortest = route.routing.runs.map(\.ms).min() ?? 1_000
-        return max(1, (shortest + 999) / 1_000)
+        // Rounded up without an addition: a run seeded from the usage log may be any Int64.
+        let (whole, part) = max(0, shortest).quotientAndRemainder(dividingBy: 1_000)
+        return max(1, part == 0 ? whole : whole + 1)
     }
 
     /// Starts an attempt on backend `index`, whose slot is already taken.
