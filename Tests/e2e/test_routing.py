@@ -1177,3 +1177,31 @@ def test_a_usage_log_with_an_absurd_run_time_is_no_trap_for_a_full_house(boxes):
     finally:
         a.release_all()
         second.stop()
+
+
+def test_a_request_waiting_in_line_takes_a_backend_whose_cool_down_ends(boxes):
+    """SPEC §4: a request waits only while every candidate is full. One waits because the
+    always-on box is full and the other candidate cools down after a 429 (Retry-After: 2).
+    When the cool-down ends, that candidate can take the request: it must go there, not wait
+    on until its queue_timeout for a slot of the full box (no slot is freed to call it)."""
+    full, limited = boxes("full"), boxes("limited")
+    gw = gateway(box_backend("full", full, ALWAYS_ON, "    max_concurrency: 1\n")
+                 + box_backend("limited", limited, PER_SECOND),
+                 "  m: { task: chat, backends: [full, limited], queue_timeout: 15s }\n"
+                 "  only-limited: { task: chat, backends: [limited] }\n")
+    try:
+        limited.status, limited.retry_after = 429, 2
+        assert chat(gw, "only-limited", "cool").status_code == 503
+        limited.status = 200
+        full.hold = True
+        holder = Background(chat, gw, "m", "held")
+        assert wait_until(lambda: full.held_now() == 1, 10)
+        started = time.monotonic()
+        r = chat(gw, "m", "waits")
+        assert r.status_code == 200 and backend_of(r) == "limited", r.text
+        assert time.monotonic() - started < 8
+        full.release_all()
+        assert holder.result().status_code == 200
+    finally:
+        full.release_all()
+        gw.stop()
