@@ -70,12 +70,18 @@ struct RequestRoute {
     /// time — a cool-down, an open circuit — may be tried again; nil when none is (RFC 9110
     /// §10.2.3 `Retry-After` for the 503).
     func secondsUntilOneIsBack(nowNs: UInt64) -> UInt64? {
+        soonestBackNs(nowNs: nowNs).map { max(1, BackendRuntime.seconds($0 - nowNs)) }
+    }
+
+    /// When the first untried candidate out for a stated time may be tried again (after
+    /// `nowNs`); nil when none is.
+    func soonestBackNs(nowNs: UInt64) -> UInt64? {
         var soonest: UInt64?
         for (position, index) in model.backends.enumerated() where !tried[position] && tables.runtimes.indices.contains(index) {
             guard let until = tables.runtimes[index].backAtNs(nowNs: nowNs), until > nowNs else { continue }
-            soonest = min(soonest ?? .max, until - nowNs)
+            soonest = min(soonest ?? .max, until)
         }
-        return soonest.map { max(1, BackendRuntime.seconds($0)) }
+        return soonest
     }
 
     /// Leaves candidate `index` (the plan's) out of this request without an attempt (its
