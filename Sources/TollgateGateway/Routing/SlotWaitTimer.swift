@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// A waiting request's `queue_timeout` (SPEC §4), or the moment a candidate out for a stated time is back: the request hears of it,
-// unless it ended meanwhile (weak: a timer must not keep a request alive). Made only when a
-// request has to wait, which the common request never does. Loop-confined.
+// A waiting request's `queue_timeout` (SPEC §4), or the moment a candidate out for a stated
+// time is back: the request hears of it, unless it ended meanwhile (weak: a timer must not
+// keep a request alive). Made only when a request has to wait, which the common request never
+// does. Loop-confined.
 import TollgateIO
 
 final class SlotWaitTimer: TimerHandler {
