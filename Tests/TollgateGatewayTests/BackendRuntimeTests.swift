@@ -121,4 +121,22 @@ struct BackendRuntimeTests {
         #expect(second.runtimes[1].cooldown(nowNs: 50 * self.second)?.reason == "quota")
         #expect(second.runtimes[0].inFlight == 0)
     }
+
+    /// Loops read their own cached clock: a request on one loop may have ended "later" than
+    /// another loop's now. The idle gap is then 0 — not a wrapped subtraction read as half a
+    /// million years, which made the backend look cold now and taught it a warm gap so long
+    /// that it never looked cold again.
+    @Test func anEndStampedByALoopWhoseClockIsAheadIsNoIdleGap() {
+        let r = runtime()
+        let ms: UInt64 = 1_000_000
+        #expect(r.acquire(nowNs: 10 * second, forced: false))
+        r.finish(nowNs: 12 * second, verdict: .success, cold: nil)
+        let behind = 12 * second - 3 * ms
+        #expect(r.candidate(costModel: .free, expectedRunMs: 1_000, coldStartMs: 5_000, nowNs: behind).candidate.pCold == 0)
+        var gap: Int64?
+        #expect(r.acquire(nowNs: behind, forced: false, idleGapMs: &gap))
+        #expect(gap == 0)
+        r.finish(nowNs: behind + ms, verdict: .success, cold: gap.map { ($0, false) })
+        #expect(r.snapshot().cold.coldAfterMs == BackendRuntime.coldAfterPriorMs)
+    }
 }

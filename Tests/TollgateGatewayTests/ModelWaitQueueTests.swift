@@ -252,6 +252,26 @@ struct BoardLineTests {
         }
     }
 
+    /// A reload that changes the line's size (its candidates' slots) must keep the line, and
+    /// who waits in it: the new plan's requests free the slots they wait for. (A new line would
+    /// strand them: called by nobody once the old plan's requests are done, 503 after their
+    /// queue_timeout with slots free, and passed by every newcomer.)
+    @Test func aReloadThatResizesTheLineKeepsItsWaiters() throws {
+        try withRunningLoop { loop in
+            let log = GrantLog()
+            let board = BackendBoard()
+            let model = ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1)
+            let before = board.bind(backends: plan(maxConcurrency: [20]), models: [model], nowNs: 0)
+            let waiter = LineWaiter("w", loop: loop, log: log)
+            _ = try #require(before.models[0].queue.enqueue(waiter))
+            let after = board.bind(backends: plan(maxConcurrency: [21]), models: [model], nowNs: 0)
+            #expect(after.models[0].queue.capacity == 84)
+            #expect(after.models[0].queue.waiting == 1)
+            after.slotFreed(0)
+            #expect(eventually { log.withLock { $0 } == ["w"] })
+        }
+    }
+
     @Test func aLineHoldsFourTimesTheSlotsBetween64And4096() {
         let backends = plan(maxConcurrency: [4, 8, 2_000])
         #expect(BackendBoard.queueCapacity(ModelPlan(name: "m", task: .chat, backends: [0], attempts: 1), backends: backends) == 64)

@@ -6,6 +6,7 @@
 // with a request held makes the next wait in line and go when the first ends, in FIFO order;
 // `queue_timeout` answers 503 `no_backend_available` with Retry-After.
 import CLinux
+import Glibc
 import Testing
 import TollgateTestSupport
 import TollgateBackends
@@ -309,5 +310,30 @@ struct RoutingExchangeTests {
         let bodies = server.log.snapshot.map { String(decoding: $0.body, as: UTF8.self) }
         #expect(bodies.count == 2)
         #expect(bodies.last?.contains("stayer") == true)
+    }
+
+    /// A reply that reports a cold start teaches the backend's cold-after with the time it had
+    /// been idle before that request (SPEC §4 P(cold) "against its observed cold-after") —
+    /// the gap up to the request's start, not from its own start (0).
+    @Test func aColdStartTeachesTheIdleGapBeforeTheRequest() throws {
+        let body = Self.answer
+        func run(cold: Bool) -> Script {
+            Script([.readBody, .head(200, [("content-type", "application/json")], contentLength: body.utf8.count),
+                    .body(body), .report(BackendReport(outcome: .completed, coldStart: cold))])
+        }
+        let server = try ProxyTestServer(backends: [ScriptedBackendSpec(name: "b", scripts: [run(cold: false), run(cold: true)])],
+                                         models: [("m", [0], 1)])
+        defer { server.stop() }
+        let client = try RawClient(port: server.port)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().status == 200)
+        // The backend idles 50 ms (the gap under test, not a wait for anything), then its
+        // next request meets it cold.
+        usleep(50_000)
+        client.post(body: ProxyTestServer.chat())
+        #expect(try client.response().status == 200)
+        #expect(eventually { server.plan.routing.runtimes[0].inFlight == 0 })
+        let coldAfter = server.plan.routing.runtimes[0].snapshot().cold.coldAfterMs
+        #expect(coldAfter >= 50 && coldAfter < 10_000, "cold after \(coldAfter) ms")
     }
 }

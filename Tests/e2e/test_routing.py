@@ -1089,3 +1089,119 @@ def test_a_request_that_came_while_a_pause_call_failed_takes_the_space_at_once()
         gw.stop()
         app.stop()
         hub.close()
+
+
+def test_a_reload_during_the_pause_call_does_not_leave_the_space_pausing_for_good():
+    """A reload stops the old plan's calls. The pause call it cut off must not leave the Space's
+    lifecycle (kept across reloads by the board) in `pausing` for good: a pausing Space takes no
+    request, and no tick or wake ever moves it on — every request would wait its queue_timeout
+    and get a 503. Cut off, the call's outcome is unknown: the probe tells what the Hub did."""
+    hub = fake_hub.start()
+    space = hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_polls=1)
+    space.delay_ms["pause"] = 1500
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, idle_after="3s", extra_backend="    health: { interval: 1s }\n",
+                       models="  sp-run: { task: raw, backends: [sp], queue_timeout: 10s }\n")
+    try:
+        assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 15)
+        r = requests.post(gw.base + "/admin/reload", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        # The Hub still did the pause; the gateway's probe sees it.
+        assert wait_until(lambda: hub.stage(SPACE) == "PAUSED", 10)
+        assert wait_until(lambda: admin_backends(gw)["sp"]["probe"]["verdict"] == "paused", 10)
+        started = time.monotonic()
+        r = run_space(gw, timeout=60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+        assert time.monotonic() - started < 9
+        assert len(hub.calls(space=SPACE, op="restart")) >= 1
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_a_reload_while_a_space_wakes_keeps_watching_it():
+    """Without a health probe, only the wake poll (the Hub's runtime, every second) tells that
+    a restarted Space runs. A reload stops the old plan's timers; the new plan must keep
+    watching a Space that is still waking, or it stays `waking` for good: the request waiting
+    for it gets a 503 after its queue_timeout, and so does every later one."""
+    hub = fake_hub.start()
+    hub.add_space(SPACE, token=HF_TOKEN, stage="RUNNING", restart_seconds=3)
+    app = serving_app(hub)
+    gw = space_gateway(hub, app, extra_backend="    health: none\n",
+                       models="  sp-run: { task: raw, backends: [sp], queue_timeout: 15s }\n")
+    try:
+        assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
+        client = Background(run_space, gw)
+        assert wait_until(lambda: hub.calls(space=SPACE, op="restart"), 10)
+        assert wait_until(lambda: hub.calls(space=SPACE, op="runtime"), 5)
+        r = requests.post(gw.base + "/admin/reload", headers=ADMIN, timeout=30)
+        assert r.status_code == 200, r.text
+        r = client.result(60)
+        assert r.status_code == 200 and r.json() == "served", r.text
+    finally:
+        gw.stop()
+        app.stop()
+        hub.close()
+
+
+def test_a_usage_log_with_an_absurd_run_time_is_no_trap_for_a_full_house(boxes):
+    """The expected runs are seeded from the usage log at start-up; a row with an absurd
+    gpu_ms (a log edited or damaged by hand: the gateway writes at most 100 years) must not
+    make the 503 of a full house trap when it works out its Retry-After (every stream in the
+    process would die with it)."""
+    import sqlite3
+    a = boxes("a")
+    backends = box_backend("a", a, PER_SECOND, "    max_concurrency: 1\n")
+    models = "  m: { task: chat, backends: [a], queue_timeout: 500ms }\n"
+    first = gateway(backends, models)
+    db = first.db_path
+    try:
+        assert chat(first, "m", "seed").status_code == 200
+    finally:
+        first.stop()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE requests SET gpu_ms = ? WHERE backend = 'a'", (2**63 - 1,)).rowcount == 1
+    second = gateway(backends, models + f"storage:\n  sqlite: {db}\n")
+    try:
+        a.hold = True
+        holder = Background(chat, second, "m", "held")
+        assert wait_until(lambda: a.held_now() == 1, 10)
+        r = chat(second, "m", "late")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "no_backend_available"
+        assert int(r.headers["Retry-After"]) >= 1
+        a.release_all()
+        assert holder.result().status_code == 200
+        assert second.proc.poll() is None
+    finally:
+        a.release_all()
+        second.stop()
+
+
+def test_a_request_waiting_in_line_takes_a_backend_whose_cool_down_ends(boxes):
+    """SPEC §4: a request waits only while every candidate is full. One waits because the
+    always-on box is full and the other candidate cools down after a 429 (Retry-After: 2).
+    When the cool-down ends, that candidate can take the request: it must go there, not wait
+    on until its queue_timeout for a slot of the full box (no slot is freed to call it)."""
+    full, limited = boxes("full"), boxes("limited")
+    gw = gateway(box_backend("full", full, ALWAYS_ON, "    max_concurrency: 1\n")
+                 + box_backend("limited", limited, PER_SECOND),
+                 "  m: { task: chat, backends: [full, limited], queue_timeout: 15s }\n"
+                 "  only-limited: { task: chat, backends: [limited] }\n")
+    try:
+        limited.status, limited.retry_after = 429, 2
+        assert chat(gw, "only-limited", "cool").status_code == 503
+        limited.status = 200
+        full.hold = True
+        holder = Background(chat, gw, "m", "held")
+        assert wait_until(lambda: full.held_now() == 1, 10)
+        started = time.monotonic()
+        r = chat(gw, "m", "waits")
+        assert r.status_code == 200 and backend_of(r) == "limited", r.text
+        assert time.monotonic() - started < 8
+        full.release_all()
+        assert holder.result().status_code == 200
+    finally:
+        full.release_all()
+        gw.stop()

@@ -41,6 +41,9 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     /// Waiting in the model's line for a slot (SPEC §4 FIFO, `queue_timeout`).
     private var waitTicket: UInt64?
     private var waitTimer: TimerToken?
+    /// While waiting: when a candidate out for a stated time (a cool-down, an open circuit)
+    /// comes back, the request tries again — no slot is freed to call it then.
+    private var recheckTimer: TimerToken?
     /// When the wait began (first time in line), and the time waited so far.
     private var waitStartedNs: UInt64?
     private var waitedNs: UInt64 = 0
@@ -350,6 +353,24 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
             let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
             waitTimer = loop.schedule(SlotWaitTimer(waiter: self), at: overflow ? .max : deadline)
         }
+        // SPEC §4: a request waits only while every candidate is full. One that waits while
+        // another is out for a stated time tries that one when it is back, within its wait.
+        if let timer = recheckTimer { loop.cancel(timer) }
+        recheckTimer = nil
+        let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
+        if let back = route.soonestBackNs(nowNs: now), overflow || back < deadline {
+            recheckTimer = loop.schedule(SlotWaitTimer(waiter: self, recheck: true), at: back)
+        }
+    }
+
+    /// A candidate out for a stated time is back: the request leaves its place in line and
+    /// tries again (back to the front of the line if it still finds nothing). A request its
+    /// line has just called is left to that call.
+    func slotRecheckDue() {
+        recheckTimer = nil
+        guard let ticket = waitTicket, !exchange.isFinished, route?.routing.queue.withdraw(ticket) == true else { return }
+        waitTicket = nil
+        startAttempt(fromLine: true)
     }
 
     func slotMayBeFree(ticket: UInt64) {
@@ -378,6 +399,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         waitTicket = nil
         if let timer = waitTimer { loop.cancel(timer) }
         waitTimer = nil
+        if let timer = recheckTimer { loop.cancel(timer) }
+        recheckTimer = nil
     }
 
     private func refuseAfterWait(reason: String?) {
@@ -402,14 +425,16 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private var retryAfterSeconds: Int64 {
         guard let route else { return 1 }
         let shortest = route.routing.runs.map(\.ms).min() ?? 1_000
-        return max(1, (shortest + 999) / 1_000)
+        // Rounded up without an addition: a run seeded from the usage log may be any Int64.
+        let (whole, part) = max(0, shortest).quotientAndRemainder(dividingBy: 1_000)
+        return max(1, part == 0 ? whole : whole + 1)
     }
 
     /// Starts an attempt on backend `index`, whose slot is already taken.
     private func attempt(on index: Int, now: UInt64) {
         guard let model = modelPlan, plan.backends.indices.contains(index) else { return }
         slotHeld = index
-        idleGapMs = plan.routing.runtimes[index].idleGapMs(nowNs: now)
+        idleGapMs = route?.idleGapMs
         retryAfter = nil
         let backend = plan.backends[index]
         do {

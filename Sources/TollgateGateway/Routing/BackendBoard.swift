@@ -56,7 +56,9 @@ public final class BackendBoard: Sendable {
                 }
                 let capacity = Self.queueCapacity(model, backends: backends)
                 let queue: ModelWaitQueue
-                if let existing = t.queues[model.name], existing.capacity == capacity {
+                if let existing = t.queues[model.name] {
+                    // Resized in place: a new line would strand who waits in the old one.
+                    existing.resize(capacity)
                     queue = existing
                 } else {
                     queue = ModelWaitQueue(model: model.name, capacity: capacity, board: self)

@@ -171,7 +171,7 @@ final class BackendRuntime: Sendable {
         /// P(cold) at `nowNs`; requests in flight keep it warm.
         func pCold(nowNs: UInt64, inFlight: Int, warmth: ProbeWarmth?) -> Double {
             guard inFlight <= 0 else { return 0 }
-            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.milliseconds(nowNs &- max(lastStartNs, lastEndNs))
+            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.idleMs(nowNs: nowNs, since: max(lastStartNs, lastEndNs))
             return cold.probability(gapMs: gap, probe: warmth)
         }
     }
@@ -237,6 +237,14 @@ final class BackendRuntime: Sendable {
     /// over, its one half-open trial. `forced`: every circuit is open and this backend failed
     /// least recently (issue 12 item 3): it is tried though its circuit is open.
     func acquire(nowNs: UInt64, forced: Bool) -> Bool {
+        var gap: Int64?
+        return acquire(nowNs: nowNs, forced: forced, idleGapMs: &gap)
+    }
+
+    /// `acquire`, also giving the time the backend had been idle before this request took it
+    /// (nil: never used since start), read before the new start is marked — what `finish`
+    /// teaches P(cold) with when the reply says whether the backend was cold.
+    func acquire(nowNs: UInt64, forced: Bool, idleGapMs: inout Int64?) -> Bool {
         let admitted = mutate { s -> Bool in
             // Paused and not woken by a request (a Space): it waits for its restart. (While its
             // pause call is out it still takes requests; the lifecycle wakes it right after.)
@@ -254,11 +262,13 @@ final class BackendRuntime: Sendable {
         while current < maxConcurrency {
             let (exchanged, original) = inFlightCount.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
             if exchanged {
-                mutate { s in
+                idleGapMs = mutate { s -> Int64? in
                     // The gap since the last use is what P(cold) is learned from (`observe`).
+                    let gap = s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs))
                     s.lastStartNs = nowNs
                     // An `http`-paused backend is woken by this request (counted as a wake).
                     _ = s.idle?.requestStarted(nowNs: nowNs)
+                    return gap
                 }
                 return true
             }
@@ -274,7 +284,7 @@ final class BackendRuntime: Sendable {
     /// The time since the backend was last used, at `nowNs` (nil: never since start), taken
     /// before `acquire` marks the new start, for `finish`'s cold-start observation.
     func idleGapMs(nowNs: UInt64) -> Int64? {
-        state.withLock { s in s.lastStartNs == 0 ? nil : Self.milliseconds(nowNs &- max(s.lastStartNs, s.lastEndNs)) }
+        state.withLock { s in s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs)) }
     }
 
     /// Gives the slot back and feeds the outcome to the circuit. `coldObserved`: whether the
@@ -385,6 +395,25 @@ final class BackendRuntime: Sendable {
         mutate { s in s.idle?.wakeFailed(nowNs: nowNs) }
     }
 
+    /// The supervisor stopped the pause or wake call before it reported (a reload, a drain):
+    /// its outcome unknown, it counts as failed — a pause leaves the backend active (a probe
+    /// that finds the Space paused anyway has `wakeNeeded` restart it), a wake leaves it
+    /// paused (the next request wakes it again). True when requests may wait for it.
+    func idleCallStopped(nowNs: UInt64) -> Bool {
+        mutate { s in
+            switch s.idle?.state {
+            case .pausing?:
+                s.idle?.pauseFailed(nowNs: nowNs)
+                return true
+            case .waking?:
+                s.idle?.wakeFailed(nowNs: nowNs)
+                return true
+            case .active?, .paused?, nil:
+                return false
+            }
+        }
+    }
+
     /// Waking for longer than this is given up (a later request tries again).
     static func wakeLimitNs(coldStartMs: Int64) -> UInt64 {
         max(300_000_000_000, UInt64(max(0, coldStartMs)).multipliedReportingOverflow(by: 3_000_000).partialValue)
@@ -404,7 +433,7 @@ final class BackendRuntime: Sendable {
     func isWaking(nowNs: UInt64) -> Bool {
         mutate { s in
             guard case .waking(let since)? = s.idle?.state else { return false }
-            if nowNs &- since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
+            if nowNs > since, nowNs - since > Self.wakeLimitNs(coldStartMs: s.coldStartMs) {
                 s.idle?.wakeFailed(nowNs: nowNs)
                 return false
             }
@@ -522,4 +551,11 @@ final class BackendRuntime: Sendable {
     }
 
     static func milliseconds(_ ns: UInt64) -> Int64 { Int64(clamping: ns / 1_000_000) }
+
+    /// The idle time from the last use `since` to `nowNs`, in ms. Each loop reads its own
+    /// cached clock, so another loop may have stamped a use "after" this loop's now: no idle
+    /// time then (a wrapped subtraction would read as half a million years).
+    static func idleMs(nowNs: UInt64, since: UInt64) -> Int64 {
+        milliseconds(nowNs > since ? nowNs - since : 0)
+    }
 }

@@ -27,7 +27,9 @@ final class BackendSupervisor {
     /// Probes and calls in flight, by backend index, so one backend never has two at once and
     /// a new plan stops the old plan's.
     private var probes: [Int: BufferedCall] = [:]
-    private var idleCalls: [Int: BufferedCall] = [:]
+    /// With the runtime and the tables they act for: a call stopped before it reported still
+    /// has to settle its backend's lifecycle (`stop`).
+    private var idleCalls: [Int: (call: BufferedCall, runtime: BackendRuntime, tables: RoutingTables)] = [:]
     /// Backends this loop is polling while they wake.
     private var wakePolls: Set<Int> = []
     /// What the last log lines said, per backend name: pauses and wakes logged so far.
@@ -55,6 +57,12 @@ final class BackendSupervisor {
         for (index, backend) in plan.backends.enumerated() where index % loopCount == loopIndex {
             if backend.routing.health != nil { schedule(.probe(index), in: 0) }
             if let idle = backend.routing.idle { schedule(.idle(index), in: Self.idleTickNs(idle.afterNs)) }
+            // A wake the old plan was watching (its poll stopped with it) goes on being
+            // watched here, or a backend without a probe would stay waking for good.
+            if backend.routing.idle != nil, plan.routing.runtimes.indices.contains(index),
+               plan.routing.runtimes[index].isWaking(nowNs: loop.now) {
+                schedule(.wakePoll(index), in: 0)
+            }
         }
     }
 
@@ -63,7 +71,14 @@ final class BackendSupervisor {
         for token in timers.values { loop.cancel(token) }
         timers.removeAll()
         for call in probes.values { call.cancel() }
-        for call in idleCalls.values { call.cancel() }
+        // A cancelled call never reports (BufferedCall), yet its backend's lifecycle outlives
+        // this plan (the board keeps it across reloads): left `pausing` or `waking` it would
+        // never take a request again. Its outcome unknown, it counts as failed — the probe
+        // tells if the Hub acted anyway — and whoever waits for the backend tries again.
+        for (index, out) in idleCalls {
+            out.call.cancel()
+            if out.runtime.idleCallStopped(nowNs: loop.now) { out.tables.backendWoke(index) }
+        }
         probes.removeAll()
         idleCalls.removeAll()
         wakePolls.removeAll()
@@ -92,7 +107,7 @@ final class BackendSupervisor {
                 self.log(Self.event("backend_wake_failed", backend: backend.name, fields: [("error", .text(why))]))
             }
         }
-        if let call { idleCalls[index] = call }
+        if let call { idleCalls[index] = (call, runtime, plan.routing) }
     }
 
     // MARK: - Timers
@@ -195,8 +210,8 @@ final class BackendSupervisor {
         if probes[index] != nil, case .path? = backend.routing.health?.target { return }
         guard idleCalls[index] == nil, runtime.idleTick(nowNs: loop.now) == .pause else { return }
         let generation = self.generation
-        idleCalls[index] = IdleCalls.pause(idle.call, endpoint: endpoint, hub: backend.routing.hub, on: backendLoop,
-                                           timeoutMs: Self.probeTimeoutMs) { [weak self] result in
+        let call = IdleCalls.pause(idle.call, endpoint: endpoint, hub: backend.routing.hub, on: backendLoop,
+                                   timeoutMs: Self.probeTimeoutMs) { [weak self] result in
             guard let self else { return }
             if generation == self.generation { self.idleCalls[index] = nil }
             switch result {
@@ -214,6 +229,7 @@ final class BackendSupervisor {
                 plan.routing.backendWoke(index)
             }
         }
+        idleCalls[index] = (call, runtime, plan.routing)
     }
 
     /// Logs the pauses and wakes since the last line (a wake may have happened on another

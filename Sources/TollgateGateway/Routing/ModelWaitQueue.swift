@@ -32,7 +32,8 @@ final class ModelWaitQueue: Sendable {
 
     let model: String
     /// At most this many requests wait; more get 503 at once (SPEC §7: every queue bounded).
-    let capacity: Int
+    var capacity: Int { limit.load(ordering: .relaxed) }
+    private let limit: Atomic<Int>
     private let state = Mutex(State())
     private let waitingCount = Atomic<Int>(0)
     /// Keeps the board's total of waiting requests (weak: the board owns its lines).
@@ -40,8 +41,14 @@ final class ModelWaitQueue: Sendable {
 
     init(model: String, capacity: Int, board: BackendBoard? = nil) {
         self.model = model
-        self.capacity = max(1, capacity)
+        limit = Atomic(max(1, capacity))
         self.board = board
+    }
+
+    /// A reload sized the line anew (its candidates' slots changed): the same line, so who
+    /// waits in it stays in it. Shrunk below its length, it takes nobody new until it is shorter.
+    func resize(_ capacity: Int) {
+        limit.store(max(1, capacity), ordering: .relaxed)
     }
 
     /// Publishes the line's length (under the lock), and the change to the board's total.

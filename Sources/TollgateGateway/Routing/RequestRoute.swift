@@ -32,6 +32,9 @@ struct RequestRoute {
     let deadlineNs: UInt64
     /// The position of the candidate the current attempt runs on.
     private(set) var currentPosition: Int?
+    /// How long that backend had been idle before the current attempt took it (nil: never
+    /// used since start), for the cold-start estimate.
+    private(set) var idleGapMs: Int64?
 
     init(model: ModelPlan, routing: ModelRouting, tables: RoutingTables, backends: [BackendPlan], nowNs: UInt64) {
         self.model = model
@@ -67,12 +70,18 @@ struct RequestRoute {
     /// time — a cool-down, an open circuit — may be tried again; nil when none is (RFC 9110
     /// §10.2.3 `Retry-After` for the 503).
     func secondsUntilOneIsBack(nowNs: UInt64) -> UInt64? {
+        soonestBackNs(nowNs: nowNs).map { max(1, BackendRuntime.seconds($0 - nowNs)) }
+    }
+
+    /// When the first untried candidate out for a stated time may be tried again (after
+    /// `nowNs`); nil when none is.
+    func soonestBackNs(nowNs: UInt64) -> UInt64? {
         var soonest: UInt64?
         for (position, index) in model.backends.enumerated() where !tried[position] && tables.runtimes.indices.contains(index) {
             guard let until = tables.runtimes[index].backAtNs(nowNs: nowNs), until > nowNs else { continue }
-            soonest = min(soonest ?? .max, until - nowNs)
+            soonest = min(soonest ?? .max, until)
         }
-        return soonest.map { max(1, BackendRuntime.seconds($0)) }
+        return soonest
     }
 
     /// Leaves candidate `index` (the plan's) out of this request without an attempt (its
@@ -107,7 +116,7 @@ struct RequestRoute {
                         if case .candidate(let otherPosition, let forced, _) = other,
                            !Self.isPaused(scratch[otherPosition].availability) {
                             let otherIndex = model.backends[otherPosition]
-                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced) else { continue }
+                            guard tables.runtimes[otherIndex].acquire(nowNs: nowNs, forced: forced, idleGapMs: &idleGapMs) else { continue }
                             tried[otherPosition] = true
                             attemptsMade += 1
                             currentPosition = otherPosition
@@ -118,7 +127,7 @@ struct RequestRoute {
                     log(picked: position, wallMs: wallMs, nowNs: nowNs, scratch: scratch, details: details)
                     return .wakeAndWait(index: index)
                 }
-                guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced) else { continue }
+                guard tables.runtimes[index].acquire(nowNs: nowNs, forced: forced, idleGapMs: &idleGapMs) else { continue }
                 tried[position] = true
                 attemptsMade += 1
                 currentPosition = position

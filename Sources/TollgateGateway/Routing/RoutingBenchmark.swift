@@ -5,7 +5,7 @@
 // exchange does for one request that is answered: a new RequestRoute, `next` (the board's
 // snapshot of every candidate under its runtime's lock, the expected runs' atomic reads,
 // Router.pick, the slot's acquire, the decision log's record), then the end of the attempt
-// (`idleGapMs`, the expected run's update, `finish`, `slotFreed`). No I/O, no loop, no thread;
+// (the idle gap `acquire` read, the expected run's update, `finish`, `slotFreed`). No I/O, no loop, no thread;
 // a simulated monotonic clock (1 µs per decision) and the real wall clock the log records.
 import CLinux
 import TollgateBackends
@@ -89,7 +89,7 @@ public enum RoutingBenchmark {
                 let next = route.next(nowNs: now, wallMs: Gateway.wallClockMs(), scratch: &scratch)
                 switch next {
                 case .backend(let index, let wake):
-                    let gap = tables.runtimes[index].idleGapMs(nowNs: now)
+                    let gap = route.idleGapMs
                     inFlight[slot] = (index, route.currentPosition ?? 0, gap, now)
                     result.picked &+= 1
                     result.checksum &+= index &+ (wake ?? 0) &* 1_000
