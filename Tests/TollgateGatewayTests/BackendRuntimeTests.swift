@@ -95,6 +95,18 @@ struct BackendRuntimeTests {
         #expect(r.acquire(nowNs: 2 * second, forced: true))
     }
 
+    /// A forced request that finds the backend full gives back no trial it did not take: the
+    /// trial in flight stays the only one.
+    @Test func aForcedRequestThatFindsItFullLeavesAnotherRequestsTrialAlone() {
+        let r = runtime(max: 1, failures: 1)
+        #expect(r.acquire(nowNs: second, forced: false))
+        r.finish(nowNs: second, verdict: .failure("down"), cold: nil)
+        #expect(r.acquire(nowNs: 11 * second, forced: false))  // the half-open trial, in flight
+        #expect(!r.acquire(nowNs: 11 * second, forced: true))  // full
+        #expect(availability(r, now: 11 * second) == .halfOpenBusy)
+        #expect(!r.acquire(nowNs: 11 * second, forced: false))
+    }
+
     @Test func aTrialTheClientAbandonedDecidesNothing() {
         let r = runtime(failures: 1)
         #expect(r.acquire(nowNs: second, forced: false))

@@ -21,7 +21,7 @@ final class LineWaiter: SlotWaiter, @unchecked Sendable {
         self.loop = loop
         self.log = log
     }
-    func slotMayBeFree(ticket: UInt64) {
+    func slotMayBeFree(ticket: UInt64, backend: String?) {
         tickets.withLock { $0.append(ticket) }
         log.append(name)
     }
@@ -33,6 +33,30 @@ struct ModelWaitQueueTests {
     private func calls(_ log: GrantLog, count: Int) -> [String] {
         _ = eventually { log.withLock { $0.count >= count } }
         return log.withLock { $0 }
+    }
+
+    /// A slot freed on a backend a waiter already failed on is no use to it: it keeps its
+    /// place, and the first waiter that can use the slot is called (no head-of-line block).
+    @Test func aFreedSlotCallsTheFirstWaiterThatCanUseIt() throws {
+        try withRunningLoop { loop in
+            let log = GrantLog()
+            let queue = ModelWaitQueue(model: "m", capacity: 8)
+            let failedOnA = LineWaiter("failedOnA", loop: loop, log: log)
+            let fresh = LineWaiter("fresh", loop: loop, log: log)
+            _ = try #require(queue.enqueue(failedOnA, tried: ["a"]))
+            _ = try #require(queue.enqueue(fresh))
+            #expect(queue.wakeOne(for: "a"))
+            #expect(calls(log, count: 1) == ["fresh"])
+            #expect(queue.waiting == 1)
+            // Nobody left who can use `a`: nobody is called, the waiter keeps its place.
+            #expect(!queue.wakeOne(for: "a"))
+            #expect(queue.waiting == 1)
+            // A slot of `b` is its.
+            #expect(queue.wakeOne(for: "b"))
+            #expect(calls(log, count: 2) == ["fresh", "failedOnA"])
+            #expect(queue.waiting == 0)
+            withExtendedLifetime((failedOnA, fresh)) {}
+        }
     }
 
     @Test func waitersAreCalledInArrivalOrderWithTheirTickets() throws {

@@ -296,7 +296,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         if !fromLine && waitTicket == nil && route.attemptsMade == 0 && queue.waiting > 0 {
             self.route = route
             wait(in: queue, front: false)
-            queue.wakeOne()
             return
         }
         let next = route.next(nowNs: now, wallMs: Gateway.wallClockMs(), scratch: &runtime.routeScratch)
@@ -323,8 +322,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         case .backend(let index, let wake):
             if let wake { runtime.wake(backend: wake) }
             if let started = waitStartedNs {
-                waitedNs = now &- started
+                // The wait is over: a later wait (after a failover) has its own queue_timeout.
+                waitedNs = waitedNs &+ (now &- started)
                 waitStartedNs = nil
+                leaveLine()
             }
             attempt(on: index, now: now)
         }
@@ -337,18 +338,22 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         let now = loop.now
         if waitStartedNs == nil { waitStartedNs = now }
         let ticket: UInt64
+        let tried = route.triedBackends
         if front {
-            ticket = queue.requeueFront(self)
-        } else if let queued = queue.enqueue(self) {
+            ticket = queue.requeueFront(self, tried: tried)
+        } else if let queued = queue.enqueue(self, tried: tried) {
             ticket = queued
-            // A slot freed between the decision and joining the line called nobody: then the
-            // head of the line is called for it.
-            if route.hasFreeSlot(nowNs: now) { queue.wakeOne() }
         } else {
             refuseAfterWait(reason: "the wait line of `\(route.model.name)` is full (\(queue.capacity) requests)")
             return
         }
         waitTicket = ticket
+        // A slot this request could use now (freed since its decision, or seen free by a
+        // newcomer that queued behind others): the first waiter that can use it is called —
+        // this request itself when nobody ahead can, so nobody waits beside a free slot.
+        if let free = route.wouldPick(nowNs: now, scratch: &runtime.routeScratch) {
+            queue.wakeOne(for: route.backendName(free))
+        }
         if waitTimer == nil {
             let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
             waitTimer = loop.schedule(SlotWaitTimer(waiter: self), at: overflow ? .max : deadline)
@@ -373,11 +378,11 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         startAttempt(fromLine: true)
     }
 
-    func slotMayBeFree(ticket: UInt64) {
+    func slotMayBeFree(ticket: UInt64, backend: String?) {
         guard ticket == waitTicket, !exchange.isFinished else {
             // Called after it left the line (or its client left): the call is the next
             // waiter's, not lost.
-            route?.routing.queue.wakeOne()
+            route?.routing.queue.wakeOne(for: backend)
             return
         }
         waitTicket = nil
@@ -405,7 +410,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
 
     private func refuseAfterWait(reason: String?) {
         leaveLine()
-        if let started = waitStartedNs { waitedNs = loop.now &- started }
+        if let started = waitStartedNs {
+            waitedNs = waitedNs &+ (loop.now &- started)
+            waitStartedNs = nil
+        }
         var reasons = failureReasons
         if var route {
             reasons += route.currentReasons(nowNs: loop.now, scratch: &runtime.routeScratch)
@@ -943,7 +951,10 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         if let current { endAttempt(current, cancelCall: true) }
         releaseSlot(verdict: .neutral, report: nil)
         leaveLine()
-        if let started = waitStartedNs { waitedNs = loop.now &- started }
+        if let started = waitStartedNs {
+            waitedNs = waitedNs &+ (loop.now &- started)
+            waitStartedNs = nil
+        }
         body.releaseBudget()
         replyLease.releaseAll()
         leaveLiveStreams()

@@ -117,12 +117,10 @@ struct RoutingTables: Sendable {
         let queues = queuesOfBackend[index]
         guard !queues.isEmpty else { return }
         let start = board.turn.wrappingAdd(1, ordering: .relaxed).oldValue
+        let name = runtimes.indices.contains(index) ? runtimes[index].name : nil
         for offset in 0..<queues.count {
             let queue = queues[((start &+ offset) & Int.max) % queues.count]
-            if queue.waiting > 0 {
-                queue.wakeOne()
-                return
-            }
+            if queue.waiting > 0, queue.wakeOne(for: name) { return }
         }
     }
 }

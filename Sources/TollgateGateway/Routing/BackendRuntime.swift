@@ -245,9 +245,11 @@ final class BackendRuntime: Sendable {
     /// (nil: never used since start), read before the new start is marked — what `finish`
     /// teaches P(cold) with when the reply says whether the backend was cold.
     func acquire(nowNs: UInt64, forced: Bool, idleGapMs: inout Int64?) -> Bool {
+        // Whether this request took the circuit's half-open trial (it gives it back if full).
+        var tookTrial = false
         let admitted = mutate { s -> Bool in
-            // Paused and not woken by a request (a Space): it waits for its restart. (While its
-            // pause call is out it still takes requests; the lifecycle wakes it right after.)
+            // Paused and not woken by a request (a Space): it waits for its restart, and one
+            // whose pause call is out is as good as paused.
             if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
                 switch idle.state {
                 case .paused, .waking, .pausing: return false
@@ -255,7 +257,10 @@ final class BackendRuntime: Sendable {
                 }
             }
             if forced { return true }
-            return s.circuit.admit(now: nowNs)
+            let wasHalfOpen = s.circuit.state == .halfOpen
+            let admitted = s.circuit.admit(now: nowNs)
+            tookTrial = admitted && !wasHalfOpen && s.circuit.state == .halfOpen
+            return admitted
         }
         guard admitted else { return false }
         var current = inFlightCount.load(ordering: .relaxed)
@@ -274,9 +279,12 @@ final class BackendRuntime: Sendable {
             }
             current = original
         }
-        // Full after all (another loop took the slot): a trial it admitted goes back.
-        mutate { s in
-            if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
+        // Full after all (another loop took the slot): the trial it took goes back — only
+        // its own, never another request's.
+        if tookTrial {
+            mutate { s in
+                if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
+            }
         }
         return false
     }

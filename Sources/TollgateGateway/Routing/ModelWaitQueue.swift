@@ -2,18 +2,20 @@
 // SPEC §4: "only when every candidate is full does the request wait (FIFO, `queue_timeout`)".
 // One bounded queue per model, shared by every loop: a request whose candidates are all full
 // takes a ticket; whenever a slot of one of the model's backends frees up (on any loop), the
-// head of the line is called on its own loop to try again. A woken request that still finds
-// nothing goes back to the front, so the order holds; a request that arrives while others wait
-// queues behind them rather than taking the slot they wait for. Same shape as
-// RequestBodyBudget's waiters.
+// first waiter that can use that backend (one that has not already failed on it) is called on
+// its own loop to try again. A woken request that still finds nothing goes back to the front,
+// so the order holds; a request that arrives while others wait queues behind them rather than
+// taking the slot they wait for, and calls the first waiter that can use the slot it saw free
+// (itself, when nobody ahead can). Same shape as RequestBodyBudget's waiters.
 import Synchronization
 import TollgateIO
 
 /// A request waiting for a slot; called on its own loop.
 protocol SlotWaiter: AnyObject {
     var loop: EventLoop { get }
-    /// A slot may be free: try again. The ticket is spent; wait again with `requeueFront`.
-    func slotMayBeFree(ticket: UInt64)
+    /// A slot of `backend` (nil: some backend) may be free: try again. The ticket is spent;
+    /// wait again with `requeueFront`, or pass the call on with `wakeOne(for: backend)`.
+    func slotMayBeFree(ticket: UInt64, backend: String?)
 }
 
 final class ModelWaitQueue: Sendable {
@@ -21,6 +23,14 @@ final class ModelWaitQueue: Sendable {
         let ticket: UInt64
         weak var waiter: (any SlotWaiter)?
         let loop: EventLoop
+        /// The backends it already tried (a slot freed there is no use to it). Fixed while it
+        /// waits: a request tries nothing from the line.
+        let tried: [String]
+
+        func canUse(_ backend: String?) -> Bool {
+            guard let backend else { return true }
+            return !tried.contains(backend)
+        }
     }
 
     private struct State {
@@ -61,23 +71,23 @@ final class ModelWaitQueue: Sendable {
     var waiting: Int { waitingCount.load(ordering: .relaxed) }
 
     /// Joins the end of the line. nil when the line is full.
-    func enqueue(_ waiter: any SlotWaiter) -> UInt64? {
+    func enqueue(_ waiter: any SlotWaiter, tried: [String] = []) -> UInt64? {
         state.withLock { s -> UInt64? in
             guard s.count < capacity else { return nil }
             let ticket = s.nextTicket
             s.nextTicket &+= 1
-            s.queue.append(Pending(ticket: ticket, waiter: waiter, loop: waiter.loop))
+            s.queue.append(Pending(ticket: ticket, waiter: waiter, loop: waiter.loop, tried: tried))
             publish(s.count)
             return ticket
         }
     }
 
     /// Back to the front of the line (a woken request that found every slot taken again).
-    func requeueFront(_ waiter: any SlotWaiter) -> UInt64 {
+    func requeueFront(_ waiter: any SlotWaiter, tried: [String] = []) -> UInt64 {
         state.withLock { s -> UInt64 in
             let ticket = s.nextTicket
             s.nextTicket &+= 1
-            let pending = Pending(ticket: ticket, waiter: waiter, loop: waiter.loop)
+            let pending = Pending(ticket: ticket, waiter: waiter, loop: waiter.loop, tried: tried)
             if s.head > 0 {
                 s.head -= 1
                 s.queue[s.head] = pending
@@ -101,25 +111,29 @@ final class ModelWaitQueue: Sendable {
         }
     }
 
-    /// Calls the head of the line on its loop. Waiters that went away are skipped.
-    func wakeOne() {
+    /// Calls the first waiter that can use a slot of `backend` (nil: any) on its loop;
+    /// waiters that went away are dropped on the way, those that already failed on `backend`
+    /// keep their place. False when nobody could be called.
+    @discardableResult
+    func wakeOne(for backend: String? = nil) -> Bool {
         let called = state.withLock { s -> Pending? in
-            while s.head < s.queue.count {
-                let next = s.queue[s.head]
+            // The waiters gone at the head leave the line.
+            while s.head < s.queue.count, s.queue[s.head].waiter == nil { s.head += 1 }
+            var found: Pending?
+            if s.head < s.queue.count, s.queue[s.head].canUse(backend) {
+                found = s.queue[s.head]
                 s.head += 1
-                if next.waiter != nil {
-                    Self.compact(&s)
-                    publish(s.count)
-                    return next
-                }
+            } else if let index = s.queue[s.head...].firstIndex(where: { $0.waiter != nil && $0.canUse(backend) }) {
+                found = s.queue.remove(at: index)
             }
             Self.compact(&s)
             publish(s.count)
-            return nil
+            return found
         }
-        guard let called else { return }
-        let box = CallBox(pending: called, queue: self)
+        guard let called else { return false }
+        let box = CallBox(pending: called, queue: self, backend: backend)
         called.loop.execute { box.deliver() }
+        return true
     }
 
     private static func compact(_ s: inout State) {
@@ -136,15 +150,17 @@ final class ModelWaitQueue: Sendable {
     private final class CallBox: @unchecked Sendable {
         let pending: Pending
         let queue: ModelWaitQueue
-        init(pending: Pending, queue: ModelWaitQueue) {
+        let backend: String?
+        init(pending: Pending, queue: ModelWaitQueue, backend: String?) {
             self.pending = pending
             self.queue = queue
+            self.backend = backend
         }
         func deliver() {
             if let waiter = pending.waiter {
-                waiter.slotMayBeFree(ticket: pending.ticket)
+                waiter.slotMayBeFree(ticket: pending.ticket, backend: backend)
             } else {
-                queue.wakeOne()
+                queue.wakeOne(for: backend)
             }
         }
     }

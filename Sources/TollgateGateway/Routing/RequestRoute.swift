@@ -56,14 +56,32 @@ struct RequestRoute {
         attemptsMade < max(1, model.attempts) && nowNs < deadlineNs && tried.contains(false)
     }
 
-    /// Whether an untried candidate has a free slot and may take a request now (rare path:
-    /// a request that just joined the line checks it missed no release).
-    func hasFreeSlot(nowNs: UInt64) -> Bool {
-        for (position, index) in model.backends.enumerated() where !tried[position] && tables.runtimes.indices.contains(index) {
-            let runtime = tables.runtimes[index]
-            if runtime.inFlight < runtime.maxConcurrency && runtime.isEligible(nowNs: nowNs) { return true }
+    /// The backend (plan index) the router would send this request to now, without taking
+    /// its slot or logging; nil when it would wait or refuse. The rare path of the wait line:
+    /// a request joining it says which backend it saw free, so the first waiter that can use
+    /// that backend is called for it.
+    func wouldPick(nowNs: UInt64, scratch buffers: inout RouteScratch) -> Int? {
+        var details: [String?]?
+        snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+        let pick = buffers.candidates.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
+        guard case .candidate(let position, _, _) = pick, model.backends.indices.contains(position),
+              !Self.isPaused(buffers.candidates[position].availability) else { return nil }
+        return model.backends[position]
+    }
+
+    /// The names of the candidates this request tried: a freed slot on one of them is no use
+    /// to it (ModelWaitQueue calls the first waiter that can use the slot).
+    var triedBackends: [String] {
+        var names: [String] = []
+        for (position, index) in model.backends.enumerated() where tried[position] && backends.indices.contains(index) {
+            names.append(backends[index].name)
         }
-        return false
+        return names
+    }
+
+    /// Backend `index`'s name (the plan's), for the wait line.
+    func backendName(_ index: Int) -> String? {
+        backends.indices.contains(index) ? backends[index].name : nil
     }
 
     /// Whole seconds (at least 1) until the first untried candidate that is out for a stated
