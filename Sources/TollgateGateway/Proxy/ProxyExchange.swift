@@ -295,6 +295,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         // fails over keeps going: it already had its turn.)
         if !fromLine && waitTicket == nil && route.attemptsMade == 0 && queue.waiting > 0 {
             self.route = route
+            route.logQueuedBehind(nowNs: now, wallMs: Gateway.wallClockMs(), scratch: &runtime.routeScratch)
             wait(in: queue, front: false)
             return
         }

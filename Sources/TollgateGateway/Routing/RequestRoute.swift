@@ -69,6 +69,14 @@ struct RequestRoute {
         return model.backends[position]
     }
 
+    /// Logs the decision of a request that queues behind others already waiting (FIFO),
+    /// with every candidate's inputs as the router saw them.
+    func logQueuedBehind(nowNs: UInt64, wallMs: Int64, scratch buffers: inout RouteScratch) {
+        var details: [String?]?
+        snapshot(nowNs: nowNs, buffers: &buffers, details: &details)
+        log(picked: nil, wallMs: wallMs, nowNs: nowNs, scratch: buffers.candidates, details: details)
+    }
+
     /// The names of the candidates this request tried: a freed slot on one of them is no use
     /// to it (ModelWaitQueue calls the first waiter that can use the slot).
     var triedBackends: [String] {
