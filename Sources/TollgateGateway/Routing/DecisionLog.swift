@@ -65,14 +65,29 @@ final class DecisionLog: Sendable {
     }
     private let ring = Mutex(Ring())
 
-    func record(_ entry: Entry) {
+    /// Records a decision from the router's buffer: once the ring is full, the snapshot is
+    /// copied into the array of the entry it replaces (no allocation per decision).
+    func record(atUnixMs: Int64, model: String, atNs: UInt64, maxLatencyMs: Int64?, picked: Int?,
+                seen: UnsafeBufferPointer<RoutingCandidate>, details: [String?]?, backends: [BackendPlan], indices: [Int]) {
         ring.withLock { r in
-            if r.entries.count < Self.capacity {
-                r.entries.append(entry)
-            } else {
-                r.entries[r.next] = entry
+            guard r.entries.count == Self.capacity else {
+                r.entries.append(Entry(atUnixMs: atUnixMs, model: model, atNs: atNs, maxLatencyMs: maxLatencyMs, picked: picked,
+                                       seen: Array(seen), details: details, backends: backends, indices: indices))
+                r.next = r.entries.count % Self.capacity
+                return
             }
-            r.next = (r.next + 1) % Self.capacity
+            let slot = r.next
+            r.entries[slot].atUnixMs = atUnixMs
+            r.entries[slot].model = model
+            r.entries[slot].atNs = atNs
+            r.entries[slot].maxLatencyMs = maxLatencyMs
+            r.entries[slot].picked = picked
+            r.entries[slot].seen.removeAll(keepingCapacity: true)
+            r.entries[slot].seen.append(contentsOf: seen)
+            r.entries[slot].details = details
+            r.entries[slot].backends = backends
+            r.entries[slot].indices = indices
+            r.next = (slot + 1) % Self.capacity
         }
     }
 

@@ -249,10 +249,10 @@ struct RequestRoute {
     /// Records the decision in the model's log: a copy of the snapshot (the loop's buffer
     /// stays its own), the rest references.
     private func log(picked: Int?, wallMs: Int64, nowNs: UInt64, scratch: [RoutingCandidate], details: [String?]?) {
-        routing.decisions.record(DecisionLog.Entry(
-            atUnixMs: wallMs, model: model.name, atNs: nowNs, maxLatencyMs: model.maxLatencyMs, picked: picked,
-            seen: scratch.withUnsafeBufferPointer { Array($0) }, details: details, backends: backends,
-            indices: model.backends))
+        scratch.withUnsafeBufferPointer { seen in
+            routing.decisions.record(atUnixMs: wallMs, model: model.name, atNs: nowNs, maxLatencyMs: model.maxLatencyMs,
+                                     picked: picked, seen: seen, details: details, backends: backends, indices: model.backends)
+        }
     }
 
     private static func isPaused(_ availability: Availability) -> Bool {
