@@ -27,7 +27,7 @@ struct RequestRoute {
     private let tables: RoutingTables
     private let backends: [BackendPlan]
     /// By position in `model.backends`.
-    private var tried: [Bool]
+    private var tried: CandidateMarks
     private(set) var attemptsMade = 0
     let deadlineNs: UInt64
     /// The position of the candidate the current attempt runs on.
@@ -41,7 +41,7 @@ struct RequestRoute {
         self.routing = routing
         self.tables = tables
         self.backends = backends
-        tried = Array(repeating: false, count: model.backends.count)
+        tried = CandidateMarks(count: model.backends.count)
         var longest: UInt64 = 0
         for index in model.backends where backends.indices.contains(index) {
             longest = max(longest, backends[index].routing.timeoutNs)
@@ -53,7 +53,7 @@ struct RequestRoute {
     /// Whether another attempt may start at `nowNs` (SPEC §3: bounded by `attempts` and the
     /// request's deadline; a candidate must be left untried).
     func hasAttemptsLeft(nowNs: UInt64) -> Bool {
-        attemptsMade < max(1, model.attempts) && nowNs < deadlineNs && tried.contains(false)
+        attemptsMade < max(1, model.attempts) && nowNs < deadlineNs && tried.hasUnmarked
     }
 
     /// The backend (plan index) the router would send this request to now, without taking
