@@ -490,21 +490,7 @@ def test_idle_space_is_paused_and_woken_on_demand():
         else:
             fake_gradio.event(handler, "error", "space is paused")
     app.scripts["gen"] = generate
-    backends = f"""  sp:
-    kind: hf_space
-    url: {app.base}
-    space: {SPACE}
-    token: {HF_TOKEN}
-    api_name: /gen
-    inputs: ["$prompt"]
-    output: 0
-    price: {{ per_hour: 0.40 }}
-    billing: always_on
-    cold_start: 3s
-    idle: {{ after: 1s, action: pause }}
-"""
-    gw = gateway(backends, "  sp-run: { task: raw, backends: [sp], queue_timeout: 30s }\n",
-                 extra_env={"HF_ENDPOINT": hub.url})
+    gw = space_gateway(hub, app)
     try:
         # Unused for 1 s: paused through the Hub, with the Space's token.
         assert wait_until(lambda: hub.calls(space=SPACE, op="pause"), 10)
@@ -775,26 +761,14 @@ def test_a_paused_space_too_slow_to_wait_for_is_woken_while_the_request_goes_els
         fake_gradio.event(handler, "complete", ["space" if hub.is_serving(SPACE) else "not running"])
     app.scripts["gen"] = generate
     alt = boxes("alt")
-    backends = f"""  sp:
-    kind: hf_space
-    url: {app.base}
-    space: {SPACE}
-    token: {HF_TOKEN}
-    api_name: /gen
-    inputs: ["$prompt"]
-    output: 0
-    price: {{ per_hour: 0.40 }}
-    billing: always_on
-    cold_start: 30s
-    idle: {{ after: 1s, action: pause }}
-  alt:
+    alt_backend = f"""  alt:
     kind: http
     url: {alt.url}
     price: {{ per_second: 0.0002 }}
     billing: per_second
 """
-    gw = gateway(backends, "  m: { task: raw, backends: [sp, alt], max_latency: 10s }\n",
-                 extra_env={"HF_ENDPOINT": hub.url})
+    gw = space_gateway(hub, app, extra_backend=alt_backend, cold_start="30s",
+                       models="  m: { task: raw, backends: [sp, alt], max_latency: 10s }\n")
     try:
         assert wait_until(lambda: admin_backends(gw)["sp"]["state"] == "paused", 10)
         # Waking takes 30 s, beyond max_latency: the request goes to alt at once, and the
