@@ -38,7 +38,6 @@ final class BackendRuntime: Sendable {
 
     struct State: Sendable {
         var circuit: CircuitBreaker
-        var circuitSettings: (failures: Int, cooldownNs: UInt64, maxCooldownNs: UInt64)
         var lastFailure: String?
         var cooldown: Cooldown?
         var cold: ColdStartEstimate
@@ -70,12 +69,15 @@ final class BackendRuntime: Sendable {
     init(name: String, routing: BackendRouting, nowNs: UInt64) {
         self.name = name
         limit = Atomic(routing.maxConcurrency)
-        let settings = (routing.circuitFailures, routing.circuitCooldownNs, routing.circuitMaxCooldownNs)
-        var initial = State(
-            circuit: CircuitBreaker(failureThreshold: settings.0, cooldownNs: settings.1, maxCooldownNs: settings.2),
-            circuitSettings: settings, cold: ColdStartEstimate(coldAfterPriorMs: Self.coldAfterPriorMs))
+        var initial = State(circuit: Self.breaker(routing), cold: ColdStartEstimate(coldAfterPriorMs: Self.coldAfterPriorMs))
         Self.applyIdle(routing, to: &initial, nowNs: nowNs)
         state = Mutex(initial)
+    }
+
+    /// A closed circuit with the backend's `circuit:` settings.
+    private static func breaker(_ routing: BackendRouting) -> CircuitBreaker {
+        CircuitBreaker(failureThreshold: routing.circuitFailures, cooldownNs: routing.circuitCooldownNs,
+                       maxCooldownNs: routing.circuitMaxCooldownNs)
     }
 
     /// A new idle policy starts its lifecycle now; the same one keeps its state.
@@ -93,10 +95,10 @@ final class BackendRuntime: Sendable {
         mutate { s in
             Self.applyIdle(routing, to: &s, nowNs: nowNs)
             if routing.health == nil { s.probe = nil }
-            let settings = (routing.circuitFailures, routing.circuitCooldownNs, routing.circuitMaxCooldownNs)
-            guard settings != s.circuitSettings else { return }
-            s.circuitSettings = settings
-            s.circuit = CircuitBreaker(failureThreshold: settings.0, cooldownNs: settings.1, maxCooldownNs: settings.2)
+            let fresh = Self.breaker(routing)
+            guard (fresh.failureThreshold, fresh.cooldownNs, fresh.maxCooldownNs)
+                != (s.circuit.failureThreshold, s.circuit.cooldownNs, s.circuit.maxCooldownNs) else { return }
+            s.circuit = fresh
         }
     }
 
@@ -121,7 +123,7 @@ final class BackendRuntime: Sendable {
     /// probe's text, the last failure: those need the lock).
     struct Facts: Sendable {
         var cooldownUntilNs: UInt64?
-        /// `pausedAvailability`'s answer (it does not depend on the time).
+        /// `pausedAvailability`'s answer.
         var paused: Availability?
         var probeUnready: Bool
         var probeWarmth: ProbeWarmth?
@@ -133,7 +135,7 @@ final class BackendRuntime: Sendable {
 
         init(_ s: State) {
             cooldownUntilNs = s.cooldown?.untilNs
-            paused = BackendRuntime.pausedAvailability(s, nowNs: 0)?.availability
+            paused = BackendRuntime.pausedAvailability(s)
             probeUnready = s.probe.map { BackendRuntime.probeReason($0) != nil } ?? false
             switch s.probe {
             case .up(warm: true)?: probeWarmth = .warm
@@ -287,12 +289,6 @@ final class BackendRuntime: Sendable {
             }
         }
         return false
-    }
-
-    /// The time since the backend was last used, at `nowNs` (nil: never since start), taken
-    /// before `acquire` marks the new start, for `finish`'s cold-start observation.
-    func idleGapMs(nowNs: UInt64) -> Int64? {
-        state.withLock { s in s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs)) }
     }
 
     /// Gives the slot back and feeds the outcome to the circuit. `coldObserved`: whether the
@@ -453,19 +449,19 @@ final class BackendRuntime: Sendable {
     /// restart) is `.paused` with its wake time as latency; an `http`-paused one is routed as
     /// usual, cold. A Space the Hub reports PAUSED without our pause can be woken the same
     /// way when its idle action is ours to take.
-    private static func pausedAvailability(_ s: State, nowNs: UInt64) -> (availability: Availability, reason: String?)? {
+    private static func pausedAvailability(_ s: State) -> Availability? {
         if let idle = s.idle, let settings = s.idleSettings {
             switch idle.state {
             case .paused, .waking:
-                if settings.wakesOnRequest { return (.ready, nil) }
-                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+                if settings.wakesOnRequest { return .ready }
+                return .paused(wakeMs: max(s.coldStartMs, 1))
             case .pausing where !settings.wakesOnRequest:
                 // Its pause call is out: as good as paused. A request that still wants it
                 // waits for the wake that follows the pause (`wakeNeeded` notes it), or goes
                 // elsewhere when another candidate is better or the wake outlasts its wait.
-                return (.paused(wakeMs: max(s.coldStartMs, 1)), nil)
+                return .paused(wakeMs: max(s.coldStartMs, 1))
             case .active, .pausing:
-                if s.probe == .paused, !settings.wakesOnRequest { return (.paused(wakeMs: max(s.coldStartMs, 1)), nil) }
+                if s.probe == .paused, !settings.wakesOnRequest { return .paused(wakeMs: max(s.coldStartMs, 1)) }
             }
         }
         return nil
@@ -514,11 +510,10 @@ final class BackendRuntime: Sendable {
     /// Whether a request may go to it now (`tollgate_backend_up`, SPEC §4): not cooled down
     /// and its circuit closed, half-open, or open with its cooldown over.
     func isEligible(nowNs: UInt64) -> Bool {
-        state.withLock { s in
-            if let c = s.cooldown, nowNs < c.untilNs { return false }
-            if let paused = Self.pausedAvailability(s, nowNs: nowNs) { return paused.availability == .ready }
-            if let probe = s.probe, Self.probeReason(probe) != nil { return false }
-            return s.circuit.isEligible(now: nowNs)
+        // The router's own reading of the state: eligible is what it may pick or try.
+        switch state.withLock({ Facts($0) }).availability(nowNs: nowNs).availability {
+        case .ready, .halfOpenBusy: return true
+        case .circuitOpen, .unavailable, .paused: return false
         }
     }
 
