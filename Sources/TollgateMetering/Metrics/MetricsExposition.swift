@@ -56,14 +56,6 @@ public struct MetricsExposition {
             self.wakes = wakes
             self.idleSaved = idleSaved
         }
-
-        /// The same with the saving in dollars, rounded to the micro-dollar (NaN and
-        /// negatives count 0; beyond Int64 micro-dollars saturates).
-        public init(pauses: Int, wakes: Int, idleSavedUSD: Double) {
-            let micros = (idleSavedUSD * 1_000_000).rounded()
-            let value: Int64 = !(micros > 0) ? 0 : micros >= 9.2e18 ? .max : Int64(micros)
-            self.init(pauses: pauses, wakes: wakes, idleSaved: MicroDollars(value))
-        }
     }
 
     public init(plan: MetricsPlan, counts: MetricsSnapshot, uptimeTotal: [String: MicroDollars] = [:],
