@@ -247,48 +247,42 @@ final class BackendRuntime: Sendable {
     /// (nil: never used since start), read before the new start is marked — what `finish`
     /// teaches P(cold) with when the reply says whether the backend was cold.
     func acquire(nowNs: UInt64, forced: Bool, idleGapMs: inout Int64?) -> Bool {
-        // Whether this request took the circuit's half-open trial (it gives it back if full).
-        var tookTrial = false
-        let admitted = mutate { s -> Bool in
+        // One lock for the whole take: the trial is admitted, the slot counted, the start
+        // marked — or the trial put back as it was when the backend is full.
+        let maxConcurrency = self.maxConcurrency
+        let taken = mutate { s -> (taken: Bool, gap: Int64?) in
             // Paused and not woken by a request (a Space): it waits for its restart, and one
             // whose pause call is out is as good as paused.
             if let idle = s.idle, !(s.idleSettings?.wakesOnRequest ?? true) {
                 switch idle.state {
-                case .paused, .waking, .pausing: return false
+                case .paused, .waking, .pausing: return (false, nil)
                 case .active: break
                 }
             }
-            if forced { return true }
-            let wasHalfOpen = s.circuit.state == .halfOpen
-            let admitted = s.circuit.admit(now: nowNs)
-            tookTrial = admitted && !wasHalfOpen && s.circuit.state == .halfOpen
-            return admitted
-        }
-        guard admitted else { return false }
-        var current = inFlightCount.load(ordering: .relaxed)
-        while current < maxConcurrency {
-            let (exchanged, original) = inFlightCount.compareExchange(expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
-            if exchanged {
-                idleGapMs = mutate { s -> Int64? in
-                    // The gap since the last use is what P(cold) is learned from (`observe`).
-                    let gap = s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs))
-                    s.lastStartNs = nowNs
-                    // An `http`-paused backend is woken by this request (counted as a wake).
-                    _ = s.idle?.requestStarted(nowNs: nowNs)
-                    return gap
+            let circuitBefore = s.circuit
+            guard forced || s.circuit.admit(now: nowNs) else { return (false, nil) }
+            // The count is also read without the lock (the snapshot), so it stays an atomic.
+            var current = inFlightCount.load(ordering: .relaxed)
+            while true {
+                guard current < maxConcurrency else {
+                    // Full (another loop took the slot): the trial it took goes back.
+                    s.circuit = circuitBefore
+                    return (false, nil)
                 }
-                return true
+                let (exchanged, original) = inFlightCount.compareExchange(
+                    expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+                if exchanged { break }
+                current = original
             }
-            current = original
+            // The gap since the last use is what P(cold) is learned from (`observe`).
+            let gap = s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs))
+            s.lastStartNs = nowNs
+            // An `http`-paused backend is woken by this request (counted as a wake).
+            _ = s.idle?.requestStarted(nowNs: nowNs)
+            return (true, gap)
         }
-        // Full after all (another loop took the slot): the trial it took goes back — only
-        // its own, never another request's.
-        if tookTrial {
-            mutate { s in
-                if case .halfOpen = s.circuit.state { s.circuit.reopenUntried(now: nowNs) }
-            }
-        }
-        return false
+        if taken.taken { idleGapMs = taken.gap }
+        return taken.taken
     }
 
     /// Gives the slot back and feeds the outcome to the circuit. `coldObserved`: whether the
