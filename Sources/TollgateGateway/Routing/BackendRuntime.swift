@@ -127,8 +127,7 @@ final class BackendRuntime: Sendable {
         var paused: Availability?
         var probeUnready: Bool
         var probeWarmth: ProbeWarmth?
-        var circuit: CircuitBreaker.State
-        var lastFailureNs: UInt64?
+        var circuit: CircuitBreaker
         var cold: ColdStartEstimate
         var lastStartNs: UInt64
         var lastEndNs: UInt64
@@ -142,8 +141,7 @@ final class BackendRuntime: Sendable {
             case .up(warm: false)?, .asleep?: probeWarmth = .cold
             default: probeWarmth = nil
             }
-            circuit = s.circuit.state
-            lastFailureNs = s.circuit.lastFailureNs
+            circuit = s.circuit
             cold = s.cold
             lastStartNs = s.lastStartNs
             lastEndNs = s.lastEndNs
@@ -160,14 +158,9 @@ final class BackendRuntime: Sendable {
                 return (paused, .cold, false)
             }
             if probeUnready { return (.unavailable, nil, true) }
-            switch circuit {
-            case .open(let until) where nowNs < until:
-                return (.circuitOpen(untilNs: until, lastFailureNs: lastFailureNs ?? 0), probeWarmth, true)
-            case .halfOpen:
-                return (.halfOpenBusy, probeWarmth, false)
-            default:
-                return (.ready, probeWarmth, false)
-            }
+            let availability = circuit.availability(now: nowNs)
+            if case .circuitOpen = availability { return (availability, probeWarmth, true) }
+            return (availability, probeWarmth, false)
         }
 
         /// P(cold) at `nowNs`; requests in flight keep it warm.
