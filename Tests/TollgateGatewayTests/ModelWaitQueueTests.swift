@@ -40,7 +40,7 @@ struct ModelWaitQueueTests {
     @Test func aFreedSlotCallsTheFirstWaiterThatCanUseIt() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 8)
+            let queue = ModelWaitQueue(capacity: 8)
             let failedOnA = LineWaiter("failedOnA", loop: loop, log: log)
             let fresh = LineWaiter("fresh", loop: loop, log: log)
             _ = try #require(queue.enqueue(failedOnA, tried: ["a"]))
@@ -62,7 +62,7 @@ struct ModelWaitQueueTests {
     @Test func waitersAreCalledInArrivalOrderWithTheirTickets() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 8)
+            let queue = ModelWaitQueue(capacity: 8)
             let a = LineWaiter("a", loop: loop, log: log)
             let b = LineWaiter("b", loop: loop, log: log)
             let c = LineWaiter("c", loop: loop, log: log)
@@ -83,7 +83,7 @@ struct ModelWaitQueueTests {
     @Test func aCalledWaiterThatFoundNothingGoesBackToTheFront() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 8)
+            let queue = ModelWaitQueue(capacity: 8)
             let a = LineWaiter("a", loop: loop, log: log)
             let b = LineWaiter("b", loop: loop, log: log)
             _ = queue.enqueue(a)
@@ -105,7 +105,7 @@ struct ModelWaitQueueTests {
     @Test func requeueFrontIntoAnEmptyLine() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 1)
+            let queue = ModelWaitQueue(capacity: 1)
             let a = LineWaiter("a", loop: loop, log: log)
             _ = queue.requeueFront(a)
             #expect(queue.waiting == 1)
@@ -118,7 +118,7 @@ struct ModelWaitQueueTests {
     @Test func aWithdrawnTicketIsNeverCalled() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 8)
+            let queue = ModelWaitQueue(capacity: 8)
             let a = LineWaiter("a", loop: loop, log: log)
             let b = LineWaiter("b", loop: loop, log: log)
             let ta = try #require(queue.enqueue(a))
@@ -137,7 +137,7 @@ struct ModelWaitQueueTests {
     @Test func aFullLineRefusesAndTakesAgainOnceThereIsRoom() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 2)
+            let queue = ModelWaitQueue(capacity: 2)
             let waiters = (0..<3).map { LineWaiter("w\($0)", loop: loop, log: log) }
             #expect(queue.enqueue(waiters[0]) != nil)
             #expect(queue.enqueue(waiters[1]) != nil)
@@ -150,15 +150,15 @@ struct ModelWaitQueueTests {
     }
 
     @Test func aCapacityBelowOneIsOne() {
-        #expect(ModelWaitQueue(model: "m", capacity: 0).capacity == 1)
-        #expect(ModelWaitQueue(model: "m", capacity: -5).capacity == 1)
+        #expect(ModelWaitQueue(capacity: 0).capacity == 1)
+        #expect(ModelWaitQueue(capacity: -5).capacity == 1)
     }
 
     @Test func aWaiterThatWentAwayIsSkippedAndTheCallGoesToTheNext() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
             let board = BackendBoard()
-            let queue = ModelWaitQueue(model: "m", capacity: 8, board: board)
+            let queue = ModelWaitQueue(capacity: 8, board: board)
             let kept = LineWaiter("kept", loop: loop, log: log)
             do {
                 let gone = LineWaiter("gone", loop: loop, log: log)
@@ -186,8 +186,8 @@ struct ModelWaitQueueTests {
         try withRunningLoop { loop in
             let log = GrantLog()
             let board = BackendBoard()
-            let chat = ModelWaitQueue(model: "chat", capacity: 8, board: board)
-            let embed = ModelWaitQueue(model: "embed", capacity: 8, board: board)
+            let chat = ModelWaitQueue(capacity: 8, board: board)
+            let embed = ModelWaitQueue(capacity: 8, board: board)
             let waiters = (0..<4).map { LineWaiter("w\($0)", loop: loop, log: log) }
             let t0 = try #require(chat.enqueue(waiters[0]))
             _ = chat.enqueue(waiters[1])
@@ -210,7 +210,7 @@ struct ModelWaitQueueTests {
     @Test func aLongLineKeepsItsOrderThroughCompaction() throws {
         try withRunningLoop { loop in
             let log = GrantLog()
-            let queue = ModelWaitQueue(model: "m", capacity: 500)
+            let queue = ModelWaitQueue(capacity: 500)
             let waiters = (0..<300).map { LineWaiter(String($0), loop: loop, log: log) }
             for w in waiters[..<200] { _ = queue.enqueue(w) }
             for _ in 0..<150 { queue.wakeOne() }

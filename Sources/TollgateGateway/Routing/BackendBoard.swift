@@ -61,7 +61,7 @@ public final class BackendBoard: Sendable {
                     existing.resize(capacity)
                     queue = existing
                 } else {
-                    queue = ModelWaitQueue(model: model.name, capacity: capacity, board: self)
+                    queue = ModelWaitQueue(capacity: capacity, board: self)
                     t.queues[model.name] = queue
                 }
                 for index in Set(model.backends) where queuesOfBackend.indices.contains(index) {

@@ -30,8 +30,6 @@ final class BackendSupervisor {
     /// With the runtime and the tables they act for: a call stopped before it reported still
     /// has to settle its backend's lifecycle (`stop`).
     private var idleCalls: [Int: (call: BufferedCall, runtime: BackendRuntime, tables: RoutingTables)] = [:]
-    /// Backends this loop is polling while they wake.
-    private var wakePolls: Set<Int> = []
     /// What the last log lines said, per backend name: pauses and wakes logged so far.
     private var logged: [String: (pauses: Int, wakes: Int, pausedNs: UInt64)] = [:]
 
@@ -81,7 +79,6 @@ final class BackendSupervisor {
         }
         probes.removeAll()
         idleCalls.removeAll()
-        wakePolls.removeAll()
         plan = nil
     }
 
@@ -169,11 +166,7 @@ final class BackendSupervisor {
     private func pollWhileWaking(_ index: Int, plan: GatewayPlan) {
         guard plan.routing.runtimes.indices.contains(index) else { return }
         let runtime = plan.routing.runtimes[index]
-        guard runtime.isWaking(nowNs: loop.now) else {
-            wakePolls.remove(index)
-            return
-        }
-        wakePolls.insert(index)
+        guard runtime.isWaking(nowNs: loop.now) else { return }
         if plan === self.plan { probe(index, plan: plan, again: false) }
         schedule(.wakePoll(index), in: Self.wakePollNs)
     }

@@ -40,7 +40,6 @@ final class ModelWaitQueue: Sendable {
         var count: Int { queue.count - head }
     }
 
-    let model: String
     /// At most this many requests wait; more get 503 at once (SPEC §7: every queue bounded).
     var capacity: Int { limit.load(ordering: .relaxed) }
     private let limit: Atomic<Int>
@@ -49,8 +48,7 @@ final class ModelWaitQueue: Sendable {
     /// Keeps the board's total of waiting requests (weak: the board owns its lines).
     private weak let board: BackendBoard?
 
-    init(model: String, capacity: Int, board: BackendBoard? = nil) {
-        self.model = model
+    init(capacity: Int, board: BackendBoard? = nil) {
         limit = Atomic(max(1, capacity))
         self.board = board
     }
