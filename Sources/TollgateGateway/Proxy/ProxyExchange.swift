@@ -224,7 +224,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
             fail(400, code: "missing_model", message: "You must provide a model parameter.")
             return
         }
-        guard let model = admit(name) else { return }
+        guard let index = admit(name) else { return }
+        let model = plan.models[index]
         // Limits before the body's type (SPEC §3 order): a user or a gateway with nothing left
         // is refused before any backend is tried. Without a cap on either, the shared ledger
         // (a lock) is not asked: nothing there can be exhausted.
@@ -240,8 +241,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         }
         modelPlan = model
         usage.task = model.task
-        guard !model.backends.isEmpty, let index = plan.modelIndex(named: model.name),
-              let routing = plan.modelRouting(index) else {
+        guard !model.backends.isEmpty, let routing = plan.modelRouting(index) else {
             fail(503, code: "no_backend_available", message: "No backend is available for this model.")
             return
         }
@@ -249,13 +249,14 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         startAttempt()
     }
 
-    /// The model's checks (SPEC §3: 404 unknown, 403 not allowed, 400 wrong task): its plan,
-    /// or nil once the client has been answered.
-    private func admit(_ name: String) -> ModelPlan? {
-        guard let model = plan.model(named: name) else {
+    /// The model's checks (SPEC §3: 404 unknown, 403 not allowed, 400 wrong task): its index
+    /// in the plan (one lookup by name per request), or nil once the client has been answered.
+    private func admit(_ name: String) -> Int? {
+        guard let index = plan.modelIndex(named: name) else {
             fail(404, code: "model_not_found", message: "The model `\(name)` does not exist or is not served by this gateway.")
             return nil
         }
+        let model = plan.models[index]
         guard user.mayUse(name) else {
             fail(403, code: "model_not_allowed", message: "Your key may not use the model `\(name)`.")
             return nil
@@ -264,7 +265,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
             fail(400, code: "wrong_model_task", message: "The model `\(name)` is a \(model.task.rawValue) model and cannot serve \(operation.rawValue).")
             return nil
         }
-        return model
+        return index
     }
 
     private static func operation(_ op: APIOperation, suits task: ModelTask) -> Bool {

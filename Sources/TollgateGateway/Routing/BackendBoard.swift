@@ -69,7 +69,11 @@ public final class BackendBoard: Sendable {
                 }
                 let log = t.decisions[model.name] ?? DecisionLog()
                 t.decisions[model.name] = log
-                return ModelRouting(runs: cells, queue: queue, decisions: log)
+                var longest: UInt64 = 0
+                for index in model.backends where backends.indices.contains(index) {
+                    longest = max(longest, backends[index].routing.timeoutNs)
+                }
+                return ModelRouting(runs: cells, queue: queue, decisions: log, deadlineSpanNs: longest)
             }
             return RoutingTables(board: self, runtimes: runtimes, models: modelTables, queuesOfBackend: queuesOfBackend)
         }
@@ -131,4 +135,6 @@ struct ModelRouting: Sendable {
     let runs: [RunEstimateCell]
     let queue: ModelWaitQueue
     let decisions: DecisionLog
+    /// How long a request may keep failing over: the longest `timeout` of the candidates.
+    let deadlineSpanNs: UInt64
 }

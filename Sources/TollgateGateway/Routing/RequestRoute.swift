@@ -42,11 +42,7 @@ struct RequestRoute {
         self.tables = tables
         self.backends = backends
         tried = CandidateMarks(count: model.backends.count)
-        var longest: UInt64 = 0
-        for index in model.backends where backends.indices.contains(index) {
-            longest = max(longest, backends[index].routing.timeoutNs)
-        }
-        let (deadline, overflow) = nowNs.addingReportingOverflow(longest)
+        let (deadline, overflow) = nowNs.addingReportingOverflow(routing.deadlineSpanNs)
         deadlineNs = overflow ? .max : deadline
     }
 
