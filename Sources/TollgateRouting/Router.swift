@@ -26,9 +26,11 @@ public enum Router {
 
         for (position, candidate) in candidates.enumerated() {
             if candidate.tried { continue }
-            let latency = candidate.expectedLatencyMs
+            // What a per-second platform would bill: the base of both the latency and the cost.
+            let billed = candidate.expectedBilledMs
+            let latency = candidate.expectedLatencyMs(billedMs: billed)
             if case .paused = candidate.availability {
-                let cost = candidate.expectedCost
+                let cost = candidate.expectedCost(billedMs: billed)
                 if cheapestPaused < 0 || cost < cheapestPausedCost {
                     cheapestPaused = position
                     cheapestPausedCost = cost
@@ -36,7 +38,7 @@ public enum Router {
             }
             switch reason(candidate, latencyMs: latency, maxLatencyMs: maxLatencyMs, nowNs: nowNs) {
             case nil:
-                let cost = candidate.expectedCost
+                let cost = candidate.expectedCost(billedMs: billed)
                 if best < 0 || cost < bestCost || (cost == bestCost && latency < bestLatency) {
                     best = position
                     bestCost = cost
@@ -51,7 +53,7 @@ public enum Router {
                 if trial < 0 || lastFailure < trialLastFailure {
                     trial = position
                     trialLastFailure = lastFailure
-                    trialCost = candidate.expectedCost
+                    trialCost = candidate.expectedCost(billedMs: billed)
                 }
             default:
                 break

@@ -33,14 +33,19 @@ public struct RoutingCandidate: Sendable, Equatable {
     /// run + P(cold) × cold start (whole ms, the platform's rounding and minimum applied);
     /// `per_request` → its price. A paused backend's wake is latency, not cost: the caller
     /// passes pCold = 1 for it when its wake is billed as a cold start.
-    public var expectedCost: MicroDollars {
-        costModel.marginalCost(of: MilliGPUSeconds(expectedBilledMs))
-    }
+    public var expectedCost: MicroDollars { expectedCost(billedMs: expectedBilledMs) }
 
     /// run + P(cold) × cold start (+ the wake when paused), ms, saturating.
-    public var expectedLatencyMs: Int64 {
-        guard case .paused(let wakeMs) = availability else { return expectedBilledMs }
-        return Self.saturatingSum(expectedBilledMs, max(wakeMs, 0))
+    public var expectedLatencyMs: Int64 { expectedLatencyMs(billedMs: expectedBilledMs) }
+
+    /// The two figures from `expectedBilledMs` worked out once (the router's pass).
+    func expectedCost(billedMs: Int64) -> MicroDollars {
+        costModel.marginalCost(of: MilliGPUSeconds(billedMs))
+    }
+
+    func expectedLatencyMs(billedMs: Int64) -> Int64 {
+        guard case .paused(let wakeMs) = availability else { return billedMs }
+        return Self.saturatingSum(billedMs, max(wakeMs, 0))
     }
 
     /// run + P(cold) × cold start, ms: what a per-second platform is expected to bill.
