@@ -234,6 +234,9 @@ public final class QuotaLedger: Sendable {
 public struct Lease: ~Copyable, Sendable {
     private let ledger: QuotaLedger
     public let id: UInt64
+    /// Cleared by `settle`/`void`: their deinit then has nothing to end (no second trip to
+    /// the ledger's lock per attempt).
+    private var open = true
 
     fileprivate init(ledger: QuotaLedger, id: UInt64) {
         self.ledger = ledger
@@ -251,15 +254,17 @@ public struct Lease: ~Copyable, Sendable {
     /// Ends the lease and books what was actually used (may differ from what was held).
     public consuming func settle(actual: [QuotaCharge]) {
         ledger.finish(id, actual: actual)
+        open = false
     }
 
     /// Ends the lease booking nothing (the request failed, so it is not billed).
     public consuming func void() {
         ledger.finish(id, actual: nil)
+        open = false
     }
 
     deinit {
-        // After settle/void this finds no lease and does nothing.
-        ledger.finish(id, actual: nil)
+        // A lease dropped without settle/void is voided.
+        if open { ledger.finish(id, actual: nil) }
     }
 }
