@@ -153,8 +153,7 @@ public final class Gateway: Sendable {
     /// - Returns: true when every request finished within the timeout.
     @discardableResult
     public func shutdown(drainTimeout: UInt64, interrupt: (fd: Int32, handler: () -> Bool)? = nil) -> Bool {
-        state.markDraining()
-        reloadRequests.close(reason: "the gateway is draining")
+        beginDraining()
         // Streams still running a little before the deadline end with SPEC §3's error event;
         // the margin lets that last event reach the client before the server closes the rest.
         let margin = min(drainTimeout / 4, Self.streamEndMargin)

@@ -42,7 +42,7 @@ enum RateLimitReply {
     }
 
     static func retryAfterSeconds(_ ns: UInt64) -> UInt64 {
-        max(1, ns / 1_000_000_000 + (ns % 1_000_000_000 == 0 ? 0 : 1))
+        max(1, BackendRuntime.seconds(ns))
     }
 
     /// A duration as OpenAI writes its reset headers (Go's `time.Duration` form, to the

@@ -47,11 +47,8 @@ enum GeneralSectionParser {
                 do {
                     rules = try ZoneRules(tzif: try FileSystem.readBytes("\(directory)/\(text)", limit: maximumZoneFileSize))
                     timezone = text
-                } catch let error as FileSystem.ReadError {
-                    zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
-                } catch let error as ZoneRulesError {
-                    zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
                 } catch {
+                    // A file that cannot be read, or one that is no TZif (ZoneRulesError).
                     zone.error("time zone '\(ConfigNode.clip(text))': \(directory)/\(text): \(error)")
                 }
             } else {
@@ -98,10 +95,9 @@ enum GeneralSectionParser {
     /// The largest TZif file in tzdata is a few KiB; a bound keeps a mistaken path cheap.
     static let maximumZoneFileSize = 1 << 20
 
-    /// UTC (and its aliases), or a name with a file in the tz database. Quota days and months
-    /// are computed in this zone, so a typo must not silently become UTC.
+    /// A name with a file in the tz database (UTC and its aliases are taken before). Quota
+    /// days and months are computed in this zone, so a typo must not silently become UTC.
     static func isKnownTimeZone(_ name: String, directory: String) -> Bool {
-        if utcNames.contains(name) { return true }
         let parts = name.split(separator: "/", omittingEmptySubsequences: false)
         let safe = parts.allSatisfy { part in
             !part.isEmpty && part != "." && part != ".."
