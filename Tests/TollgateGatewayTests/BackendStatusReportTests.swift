@@ -130,6 +130,16 @@ struct BackendStatusReportTests {
         #expect(up.pCold == 0)  // the probe says capacity is up
     }
 
+    /// Each loop reads its own cached clock: a probe another loop stamped a little "later"
+    /// than the admin request's loop reads now is 0 ms old, not half a million years.
+    @Test func aProbeStampedByALoopWhoseClockIsAheadIsNoAge() {
+        var probed = circuit()
+        probed.health = .init(target: .path("/healthz"), intervalNs: 10 * second)
+        let p = plan([("b", probed, .free)])
+        _ = p.routing.runtimes[0].recordProbe(.up(warm: nil), nowNs: 5 * second)
+        #expect(row(p, 0, at: 5 * second - 1_000).probe?.agoMs == 0)
+    }
+
     @Test func aPausedSpaceThenWakingThenUp() {
         var space = circuit()
         space.coldStartMs = 30_000

@@ -108,7 +108,7 @@ enum BackendStatusReport {
         case .paused?: verdict = "paused"
         case .down(let why)?: verdict = "down: " + why
         }
-        let ago = s.probe == nil ? nil : Int64(clamping: (nowNs &- s.probeAtNs) / 1_000_000)
+        let ago = s.probe == nil ? nil : BackendRuntime.idleMs(nowNs: nowNs, since: s.probeAtNs)
         return .init(target: target, verdict: verdict, agoMs: ago)
     }
 
