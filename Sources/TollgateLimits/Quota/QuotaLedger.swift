@@ -69,11 +69,14 @@ public final class QuotaLedger: Sendable {
     /// dollars is still refused once its user's month is spent).
     public func lease(_ charges: [QuotaCharge]) throws(QuotaRefusal) -> Lease {
         let now = clock()
+        // The pure work before the lock every loop shares.
+        let wanted = Self.perAccount(charges)
+        let kept = charges.filter { $0.amount > 0 }
         let id: UInt64 = try state.withLock { (state: inout State) throws(QuotaRefusal) -> UInt64 in
-            try Self.reserve(charges, in: &state, now: now, periods: periods)
+            try Self.reserve(wanted, in: &state, now: now, periods: periods)
             let id = state.nextLease
             state.nextLease &+= 1
-            state.leases[id] = charges.filter { $0.amount > 0 }
+            state.leases[id] = kept
             return id
         }
         return Lease(ledger: self, id: id)
@@ -155,10 +158,12 @@ public final class QuotaLedger: Sendable {
 
     fileprivate func extend(_ id: UInt64, by charges: [QuotaCharge]) throws(QuotaRefusal) {
         let now = clock()
+        let wanted = Self.perAccount(charges)
+        let kept = charges.filter { $0.amount > 0 }
         try state.withLock { (state: inout State) throws(QuotaRefusal) in
             guard state.leases[id] != nil else { return }
-            try Self.reserve(charges, in: &state, now: now, periods: periods)
-            state.leases[id, default: []].append(contentsOf: charges.filter { $0.amount > 0 })
+            try Self.reserve(wanted, in: &state, now: now, periods: periods)
+            state.leases[id, default: []].append(contentsOf: kept)
         }
     }
 
@@ -185,26 +190,37 @@ public final class QuotaLedger: Sendable {
 
     // MARK: - Under the lock
 
-    private static func reserve(_ charges: [QuotaCharge], in state: inout State, now: Int64,
-                                periods: QuotaPeriods) throws(QuotaRefusal) {
-        // Sum per account first: the same account named twice must be covered once for both.
-        var wanted: [QuotaAccount: Int64] = [:]
-        var order: [QuotaAccount] = []
+    /// The charges summed per account, in the order the accounts first appear: the same
+    /// account named twice must be covered once for both. (A request names a handful of
+    /// accounts, so a linear search beats hashing.) Worked out outside the lock.
+    private static func perAccount(_ charges: [QuotaCharge]) -> [(account: QuotaAccount, amount: Int64)] {
+        var wanted: [(account: QuotaAccount, amount: Int64)] = []
+        wanted.reserveCapacity(charges.count)
         for charge in charges {
-            if wanted[charge.account] == nil { order.append(charge.account) }
-            let (sum, overflow) = wanted[charge.account, default: 0].addingReportingOverflow(max(0, charge.amount))
-            wanted[charge.account] = overflow ? .max : sum
+            let amount = max(0, charge.amount)
+            if let index = wanted.firstIndex(where: { $0.account == charge.account }) {
+                let (sum, overflow) = wanted[index].amount.addingReportingOverflow(amount)
+                wanted[index].amount = overflow ? .max : sum
+            } else {
+                wanted.append((charge.account, amount))
+            }
         }
-        var updated: [QuotaAccount: Balance] = [:]
-        for account in order {
-            let amount = wanted[account] ?? 0
+        return wanted
+    }
+
+    private static func reserve(_ wanted: [(account: QuotaAccount, amount: Int64)], in state: inout State, now: Int64,
+                                periods: QuotaPeriods) throws(QuotaRefusal) {
+        // Checked all before any is booked: all or nothing.
+        var updated: [(account: QuotaAccount, balance: Balance)] = []
+        updated.reserveCapacity(wanted.count)
+        for (account, amount) in wanted {
             var balance = balance(account, in: &state, now: now, periods: periods)
             if balance.cap != nil, amount > balance.remaining || balance.remaining == 0 {
                 throw QuotaRefusal(account: account, remaining: balance.remaining, resetsAt: balance.period.end)
             }
             let (sum, overflow) = balance.reserved.addingReportingOverflow(amount)
             balance.reserved = overflow ? .max : sum
-            updated[account] = balance
+            updated.append((account, balance))
         }
         for (account, balance) in updated { state.balances[account] = balance }
     }
