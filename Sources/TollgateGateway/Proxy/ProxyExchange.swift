@@ -36,8 +36,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private var route: RequestRoute?
     /// The backend (plan index) whose slot the current attempt holds, given back once.
     private var slotHeld: Int?
-    /// The backend's idle time before this attempt took it (for the cold-start estimate).
-    private var idleGapMs: Int64?
     /// Waiting in the model's line for a slot (SPEC §4 FIFO, `queue_timeout`).
     private var waitTicket: UInt64?
     private var waitTimer: TimerToken?
@@ -444,7 +442,6 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
     private func attempt(on index: Int, now: UInt64) {
         guard let model = modelPlan, plan.backends.indices.contains(index) else { return }
         slotHeld = index
-        idleGapMs = route?.idleGapMs
         retryAfter = nil
         let backend = plan.backends[index]
         do {
@@ -551,7 +548,8 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         slotHeld = nil
         let tables = plan.routing
         guard tables.runtimes.indices.contains(index) else { return }
-        let cold = report.flatMap { report in idleGapMs.map { (gapMs: $0, cold: report.coldStart) } }
+        // The route's gap is the held slot's: a new pick comes only after this release.
+        let cold = report.flatMap { report in route?.idleGapMs.map { (gapMs: $0, cold: report.coldStart) } }
         tables.runtimes[index].finish(nowNs: loop.now, verdict: verdict, cold: cold)
         tables.slotFreed(index)
     }
