@@ -47,6 +47,14 @@ public struct BackendPlan: Sendable {
     }
 }
 
+extension BackendPlan {
+    /// What being paused for `pausedNs` saved: the uptime an always-on backend would have
+    /// billed meanwhile (nothing for the kinds paid per use).
+    func idleSaved(pausedNs: UInt64) -> MicroDollars {
+        costModel.uptimeCost(milliseconds: BackendRuntime.milliseconds(pausedNs))
+    }
+}
+
 public struct ModelPlan: Sendable {
     public var name: String
     public var task: ModelTask
@@ -169,7 +177,7 @@ public final class GatewayPlan: Sendable {
         var out: [String: MetricsExposition.BackendLifecycle] = [:]
         for (index, backend) in backends.enumerated() where backend.routing.idle != nil {
             guard let figures = routing.runtimes[index].lifecycleFigures(nowNs: now) else { continue }
-            let saved = backend.costModel.uptimeCost(milliseconds: Int64(clamping: figures.pausedNs / 1_000_000))
+            let saved = backend.idleSaved(pausedNs: figures.pausedNs)
             out[backend.name] = .init(pauses: figures.pauses, wakes: figures.wakes, idleSaved: saved)
         }
         return out

@@ -43,7 +43,7 @@ enum BackendStatusReport {
                 expectedRun: runs[backend.name] ?? [], pCold: candidate.pCold, coldAfterMs: snapshot.cold.coldAfterMs,
                 circuit: circuit(snapshot.circuit, nowNs: nowNs), reason: reason ?? circuitReason(runtime, snapshot, nowNs),
                 probe: backend.routing.health.map { probe($0, snapshot, nowNs: nowNs) },
-                idle: backend.routing.idle.map { idle($0, snapshot, costModel: backend.costModel, nowNs: nowNs) },
+                idle: backend.routing.idle.map { idle($0, snapshot, backend: backend, nowNs: nowNs) },
                 lastDecisions: Array(recent.suffix(DecisionLog.capacity)))
         }
     }
@@ -75,12 +75,12 @@ enum BackendStatusReport {
     }
 
     private static func circuit(_ c: CircuitBreaker, nowNs: UInt64) -> BackendStatus.Circuit {
-        let next = Int64(clamping: c.currentCooldownNs / 1_000_000)
+        let next = BackendRuntime.milliseconds(c.currentCooldownNs)
         switch c.state {
         case .closed(let failures):
             return .init(state: "closed", consecutiveFailures: failures, openForMs: nil, nextCooldownMs: next)
         case .open(let until):
-            let left = until > nowNs ? Int64(clamping: (until - nowNs) / 1_000_000) : 0
+            let left = BackendRuntime.idleMs(nowNs: until, since: nowNs)
             return .init(state: "open", consecutiveFailures: c.consecutiveFailures, openForMs: left, nextCooldownMs: next)
         case .halfOpen:
             return .init(state: "half_open", consecutiveFailures: c.consecutiveFailures, openForMs: nil, nextCooldownMs: next)
@@ -112,7 +112,7 @@ enum BackendStatusReport {
         return .init(target: target, verdict: verdict, agoMs: ago)
     }
 
-    private static func idle(_ policy: BackendRouting.Idle, _ s: BackendRuntime.State, costModel: CostModel,
+    private static func idle(_ policy: BackendRouting.Idle, _ s: BackendRuntime.State, backend: BackendPlan,
                              nowNs: UInt64) -> BackendStatus.Idle {
         let lifecycle = s.idle
         let state: String
@@ -122,8 +122,8 @@ enum BackendStatusReport {
         case .paused?: state = "paused"
         case .waking?: state = "waking"
         }
-        let pausedMs = Int64(clamping: (lifecycle?.pausedNs(nowNs: nowNs) ?? 0) / 1_000_000)
-        return .init(state: state, after: Int64(clamping: policy.afterNs / 1_000_000), pauses: lifecycle?.pauses ?? 0,
-                     wakes: lifecycle?.wakes ?? 0, savedUSD: Double(costModel.uptimeCost(milliseconds: pausedMs).value) / 1e6)
+        let saved = backend.idleSaved(pausedNs: lifecycle?.pausedNs(nowNs: nowNs) ?? 0)
+        return .init(state: state, after: BackendRuntime.milliseconds(policy.afterNs), pauses: lifecycle?.pauses ?? 0,
+                     wakes: lifecycle?.wakes ?? 0, savedUSD: Double(saved.value) / 1e6)
     }
 }

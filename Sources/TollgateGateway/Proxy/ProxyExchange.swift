@@ -422,7 +422,7 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         if let reason { reasons.insert(reason, at: 0) }
         var headers = HTTPHeaders()
         headers.add("retry-after", String(retryAfterSeconds))
-        let waited = RequestRoute.seconds(ms: Int64(clamping: waitedNs / 1_000_000))
+        let waited = RequestRoute.seconds(ms: BackendRuntime.milliseconds(waitedNs))
         fail(503, code: "no_backend_available",
              message: "No backend could take the request within its wait (\(waited)): " + reasons.joined(separator: "; "),
              headers: headers)

@@ -239,8 +239,8 @@ final class BackendSupervisor {
         }
         if figures.wakes > last.wakes {
             let pausedNs = figures.pausedNs &- min(last.pausedNs, figures.pausedNs)
-            let saved = backend.costModel.uptimeCost(milliseconds: Int64(clamping: pausedNs / 1_000_000))
-            let total = backend.costModel.uptimeCost(milliseconds: Int64(clamping: figures.pausedNs / 1_000_000))
+            let saved = backend.idleSaved(pausedNs: pausedNs)
+            let total = backend.idleSaved(pausedNs: figures.pausedNs)
             log(Self.event("backend_woken", backend: backend.name, fields: [
                 ("paused_s", .number(Double(pausedNs) / 1e9)),
                 ("idle_saved_usd", .number(Double(saved.value) / 1e6)),

@@ -131,7 +131,7 @@ struct RequestRoute {
                     // Woken but not waited for when its wake outlasts the wait a request may
                     // make and another candidate can take the request now (issue 12 item 5:
                     // "goes elsewhere while it wakes, or waits for it").
-                    if Int64(clamping: model.queueTimeoutNs / 1_000_000) < wakeMs {
+                    if BackendRuntime.milliseconds(model.queueTimeoutNs) < wakeMs {
                         scratch[position].tried = true
                         let other = scratch.withUnsafeBufferPointer { Router.pick($0, maxLatencyMs: model.maxLatencyMs, nowNs: nowNs) }
                         scratch[position].tried = tried[position]
