@@ -80,7 +80,7 @@ enum BackendStatusReport {
         case .closed(let failures):
             return .init(state: "closed", consecutiveFailures: failures, openForMs: nil, nextCooldownMs: next)
         case .open(let until):
-            let left = BackendRuntime.idleMs(nowNs: until, since: nowNs)
+            let left = BackendRuntime.elapsedMs(from: nowNs, to: until)
             return .init(state: "open", consecutiveFailures: c.consecutiveFailures, openForMs: left, nextCooldownMs: next)
         case .halfOpen:
             return .init(state: "half_open", consecutiveFailures: c.consecutiveFailures, openForMs: nil, nextCooldownMs: next)
@@ -108,7 +108,7 @@ enum BackendStatusReport {
         case .paused?: verdict = "paused"
         case .down(let why)?: verdict = "down: " + why
         }
-        let ago = s.probe == nil ? nil : BackendRuntime.idleMs(nowNs: nowNs, since: s.probeAtNs)
+        let ago = s.probe == nil ? nil : BackendRuntime.elapsedMs(from: s.probeAtNs, to: nowNs)
         return .init(target: target, verdict: verdict, agoMs: ago)
     }
 

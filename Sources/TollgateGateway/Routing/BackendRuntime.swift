@@ -166,7 +166,7 @@ final class BackendRuntime: Sendable {
         /// P(cold) at `nowNs`; requests in flight keep it warm.
         func pCold(nowNs: UInt64, inFlight: Int, warmth: ProbeWarmth?) -> Double {
             guard inFlight <= 0 else { return 0 }
-            let gap: Int64? = lastStartNs == 0 ? nil : BackendRuntime.idleMs(nowNs: nowNs, since: max(lastStartNs, lastEndNs))
+            let gap = BackendRuntime.idleGapMs(lastStartNs: lastStartNs, lastEndNs: lastEndNs, nowNs: nowNs)
             return cold.probability(gapMs: gap, probe: warmth)
         }
     }
@@ -268,7 +268,7 @@ final class BackendRuntime: Sendable {
                 current = original
             }
             // The gap since the last use is what P(cold) is learned from (`observe`).
-            let gap = s.lastStartNs == 0 ? nil : Self.idleMs(nowNs: nowNs, since: max(s.lastStartNs, s.lastEndNs))
+            let gap = Self.idleGapMs(lastStartNs: s.lastStartNs, lastEndNs: s.lastEndNs, nowNs: nowNs)
             s.lastStartNs = nowNs
             // An `http`-paused backend is woken by this request (counted as a wake).
             _ = s.idle?.requestStarted(nowNs: nowNs)
@@ -542,10 +542,16 @@ final class BackendRuntime: Sendable {
 
     static func milliseconds(_ ns: UInt64) -> Int64 { Int64(clamping: ns / 1_000_000) }
 
-    /// The idle time from the last use `since` to `nowNs`, in ms. Each loop reads its own
-    /// cached clock, so another loop may have stamped a use "after" this loop's now: no idle
-    /// time then (a wrapped subtraction would read as half a million years).
-    static func idleMs(nowNs: UInt64, since: UInt64) -> Int64 {
-        milliseconds(nowNs > since ? nowNs - since : 0)
+    /// How long the backend has been idle at `nowNs`: since its last request started or ended,
+    /// whichever is later; nil when it was never used since start.
+    static func idleGapMs(lastStartNs: UInt64, lastEndNs: UInt64, nowNs: UInt64) -> Int64? {
+        lastStartNs == 0 ? nil : elapsedMs(from: max(lastStartNs, lastEndNs), to: nowNs)
+    }
+
+    /// The time from `start` to `end` (monotonic ns), in ms; 0 when `end` is not later. Each
+    /// loop reads its own cached clock, so another loop may have stamped a time "after" this
+    /// loop's now (a wrapped subtraction would read as half a million years).
+    static func elapsedMs(from start: UInt64, to end: UInt64) -> Int64 {
+        milliseconds(end > start ? end - start : 0)
     }
 }
