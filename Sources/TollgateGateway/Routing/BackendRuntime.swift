@@ -135,7 +135,7 @@ final class BackendRuntime: Sendable {
         init(_ s: State) {
             cooldownUntilNs = s.cooldown?.untilNs
             paused = BackendRuntime.pausedAvailability(s)
-            probeUnready = s.probe.map { BackendRuntime.probeReason($0) != nil } ?? false
+            probeUnready = s.probe.map { !BackendRuntime.admitsRequests($0) } ?? false
             switch s.probe {
             case .up(warm: true)?: probeWarmth = .warm
             case .up(warm: false)?, .asleep?: probeWarmth = .cold
@@ -290,7 +290,7 @@ final class BackendRuntime: Sendable {
                 s.lastFailure = nil
                 // A request it served proves it up, as a probe would (SPEC §4: healthy until
                 // a probe or a request fails it): e.g. a stopped box its request started.
-                if let probe = s.probe, Self.probeReason(probe) != nil {
+                if let probe = s.probe, !Self.admitsRequests(probe) {
                     s.probe = .up(warm: true)
                     s.probeAtNs = nowNs
                 }
@@ -475,6 +475,15 @@ final class BackendRuntime: Sendable {
         case .starting: return "starting (health probe)"
         case .paused: return "paused (health probe: only a restart brings it back)"
         case .down(let why): return "health probe failed: \(why)"
+        }
+    }
+
+    /// Whether a probe's answer lets the backend take requests (no text built: the hot
+    /// path's question).
+    private static func admitsRequests(_ verdict: ProbeVerdict) -> Bool {
+        switch verdict {
+        case .up, .asleep: return true
+        case .starting, .paused, .down: return false
         }
     }
 
