@@ -23,8 +23,8 @@ public enum HealthProbe {
                 return refused("health path is not a path on the backend's origin", on: loop, completion: completion)
             }
             // The backend's own origin: its own credential may go along (a server may guard /health).
-            let request = smallGET(url, headers: endpoint.identityHeaders, connectMs: endpoint.connectTimeoutMs,
-                                   totalMs: total, caFile: endpoint.caFile)
+            let request = smallRequest(url, headers: endpoint.identityHeaders, connectMs: endpoint.connectTimeoutMs,
+                                       totalMs: total, caFile: endpoint.caFile)
             return BufferedCall.start(request, on: loop) { completion(ProbeReading.path($0)) }
         case .runpod:
             guard OriginPolicy.origin(of: endpoint.baseURL) != nil else {
@@ -40,16 +40,21 @@ public enum HealthProbe {
                 return refused("space is not a Hub id (owner/name)", on: loop, completion: completion)
             }
             // The Space's token belongs to the Hub (SPEC §7); the backend's CA file does not.
-            let request = smallGET(url, headers: endpoint.identityHeaders, connectMs: endpoint.connectTimeoutMs,
-                                   totalMs: total, caFile: nil)
+            let request = smallRequest(url, headers: endpoint.identityHeaders, connectMs: endpoint.connectTimeoutMs,
+                                       totalMs: total, caFile: nil)
             return BufferedCall.start(request, on: loop) { completion(ProbeReading.hubRuntime($0)) }
         }
     }
 
-    static func smallGET(_ url: String, headers: [(String, String)], connectMs: Int, totalMs: Int, caFile: String?) -> UpstreamRequest {
-        UpstreamRequest(url: url, method: "GET", fixedHeaders: UpstreamHeaderList(headers), accept: "application/json",
-                        body: .none, connectTimeoutMs: max(min(connectMs, totalMs), 1), totalTimeoutMs: totalMs,
-                        maxResponseBytes: maxReplyBytes, caFile: caFile)
+    /// The one shape of a probe's or an idle call's request: small reply, bounded in time,
+    /// the connect timeout within the whole.
+    static func smallRequest(_ url: String, method: String = "GET", headers: [(String, String)],
+                             accept: String? = "application/json", body: UpstreamBody = .none,
+                             connectMs: Int, totalMs: Int, caFile: String?) -> UpstreamRequest {
+        let total = max(totalMs, 1)
+        return UpstreamRequest(url: url, method: method, fixedHeaders: UpstreamHeaderList(headers), accept: accept,
+                               body: body, connectTimeoutMs: max(min(connectMs, total), 1), totalTimeoutMs: total,
+                               maxResponseBytes: maxReplyBytes, caFile: caFile)
     }
 
     private static func refused(_ reason: String, on loop: BackendLoop,

@@ -78,12 +78,10 @@ public enum IdleCalls {
             fixed.append((header.name, header.value))
         }
         if !fixed.contains(where: { $0.0.lowercased() == "user-agent" }) { fixed.insert(("User-Agent", "tollgate/0.1"), at: 0) }
-        let total = max(timeoutMs, 1)
         // A body-less POST/PUT/PATCH still says Content-Length: 0 (RFC 9110 §8.6).
         let body: UpstreamBody = method == "GET" || method == "DELETE" ? .none : .bytes([])
-        return .success(UpstreamRequest(url: url, method: method, fixedHeaders: UpstreamHeaderList(fixed), body: body,
-                                        connectTimeoutMs: max(min(connectMs, total), 1), totalTimeoutMs: total,
-                                        maxResponseBytes: HealthProbe.maxReplyBytes, caFile: caFile))
+        return .success(HealthProbe.smallRequest(url, method: method, headers: fixed, accept: nil, body: body,
+                                                 connectMs: connectMs, totalMs: timeoutMs, caFile: caFile))
     }
 
     private static func hubPost(_ space: String, _ operation: String, endpoint: BackendEndpoint, hub: HubEndpoint,
@@ -92,12 +90,9 @@ public enum IdleCalls {
         guard let url = hub.spaceURL(space, operation) else {
             return failed("space is not a Hub id (owner/name)", on: loop, completion: completion)
         }
-        let total = max(timeoutMs, 1)
         // No body (huggingface_hub sends none); the token goes to the Hub only.
-        let request = UpstreamRequest(url: url, method: "POST", fixedHeaders: UpstreamHeaderList(endpoint.identityHeaders),
-                                      accept: "application/json", body: .bytes([]),
-                                      connectTimeoutMs: max(min(endpoint.connectTimeoutMs, total), 1), totalTimeoutMs: total,
-                                      maxResponseBytes: HealthProbe.maxReplyBytes)
+        let request = HealthProbe.smallRequest(url, method: "POST", headers: endpoint.identityHeaders, body: .bytes([]),
+                                               connectMs: endpoint.connectTimeoutMs, totalMs: timeoutMs, caFile: nil)
         return BufferedCall.start(request, on: loop) { reply in
             var outcome = result(reply, what: "Hub \(operation)")
             if case .failed(let text) = outcome, reply.outcome == .completed { outcome = .failed(text + ProbeReading.hubHint(reply.status)) }
