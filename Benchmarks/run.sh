@@ -145,6 +145,30 @@ users:
 EOF
 }
 
+# one_backend UPSTREAM_PORT -> the backends and models YAML of the benchmark model on one
+# openai backend (the proxy, limits and router scenarios' baseline).
+one_backend() {
+    printf 'backends:\n  up: { kind: openai, url: http://127.0.0.1:%s, max_concurrency: 4096 }\nmodels:\n  %s: { task: chat, backends: [up] }' \
+        "$1" "$BENCH_MODEL"
+}
+
+# tollgate_ready KEY: waits until the Tollgate just started answers the benchmark chat.
+tollgate_ready() {
+    $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
+        --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $1" \
+        --expect chatcmpl-bench
+}
+
+# chat_upstream NAME PORT: nginx answering every chat with the fixed reply; sets NGINX_PID and
+# AUX_PIDS (its CPU belongs to the benchmark, not to "other processes").
+chat_upstream() {
+    nginx_start "$1" "$UPSTREAM_WORKERS" "    server {
+        listen 127.0.0.1:$2;
+        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
+    }"
+    AUX_PIDS=$NGINX_PID
+}
+
 # tollgate_start NAME CONFIG_TEXT [SERVE_ARGS...] -> sets TG_PID and TG_PORT (the port it printed).
 tollgate_start() {
     local name=$1 dir=$WORK/$1 addr
@@ -301,24 +325,14 @@ $healthz_location
     specs+=("nginx $ngx http://127.0.0.1:$np/v1/chat/completions")
 
     if [ "$NGINX_ONLY" != 1 ]; then
-        tollgate_start tollgate-proxy "$(tollgate_config "$tp" "backends:
-  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
-models:
-  $BENCH_MODEL: { task: chat, backends: [up] }" "$WORK/tollgate-proxy")"
-        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
-            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
-            --expect chatcmpl-bench
+        tollgate_start tollgate-proxy "$(tollgate_config "$tp" "$(one_backend "$up")" "$WORK/tollgate-proxy")"
+        tollgate_ready "$BENCH_KEY"
         idle_mem "$d" tollgate "$TG_PID"
         specs+=("tollgate $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
         # The same gateway without metering (`serve --metering off`: no usage log, no usage
         # counters), so the cost of metering is measured in the same run (issue 9: ≥ 0.95×).
-        tollgate_start tollgate-unmetered "$(tollgate_config "$up_port_unmetered" "backends:
-  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
-models:
-  $BENCH_MODEL: { task: chat, backends: [up] }" "$WORK/tollgate-unmetered")" --metering off
-        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
-            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
-            --expect chatcmpl-bench
+        tollgate_start tollgate-unmetered "$(tollgate_config "$up_port_unmetered" "$(one_backend "$up")" "$WORK/tollgate-unmetered")" --metering off
+        tollgate_ready "$BENCH_KEY"
         idle_mem "$d" tollgate-unmetered "$TG_PID"
         specs+=("tollgate-unmetered $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     fi
@@ -454,24 +468,15 @@ scenario_limits() {
         "rounds=$ROUNDS, alternating after a $WARMUP warm-up each" \
         "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON"
     read -r up lp np <<<"$(ports 3)"
-    nginx_start nginx-upstream-limits "$UPSTREAM_WORKERS" "    server {
-        listen 127.0.0.1:$up;
-        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
-    }"
+    chat_upstream nginx-upstream-limits "$up"
     local upstream_pid=$NGINX_PID
-    AUX_PIDS=$upstream_pid
-    local rest="backends:
-  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
-models:
-  $BENCH_MODEL: { task: chat, backends: [up] }"
+    local rest="$(one_backend "$up")"
     local name with port
     for name in limits nolimits; do
         if [ $name = limits ]; then with=1 port=$lp; else with=0 port=$np; fi
         tollgate_start "tollgate-$name" "$(tollgate_config "$port" "$rest" "$WORK/tollgate-$name")
 $(limits_users $with)"
-        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
-            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer tg-bench-user-000000-0000000000" \
-            --expect chatcmpl-bench
+        tollgate_ready tg-bench-user-000000-0000000000
         specs+=("tollgate-$name $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     done
     BENCH_USERS=$BENCH_USERS wrk_alternating "$d" "$HERE/chat_keys.lua" "${specs[@]}"
@@ -530,17 +535,10 @@ scenario_router() {
         "upstream=nginx, $UPSTREAM_WORKERS worker(s), fixed chat.completion JSON, the same for every backend" \
         "tollgate=$WORKERS workers"
     read -r up op rp <<<"$(ports 3)"
-    nginx_start nginx-upstream-router "$UPSTREAM_WORKERS" "    server {
-        listen 127.0.0.1:$up;
-        location ~ /chat/completions\$ { default_type application/json; return 200 '$FIXED_REPLY'; }
-    }"
+    chat_upstream nginx-upstream-router "$up"
     local upstream_pid=$NGINX_PID
-    AUX_PIDS=$upstream_pid
     list=$(seq 0 $((n - 1)) | xargs printf 'r%02d, ' | sed 's/, $//')
-    local one="backends:
-  up: { kind: openai, url: http://127.0.0.1:$up, max_concurrency: 4096 }
-models:
-  $BENCH_MODEL: { task: chat, backends: [up] }"
+    local one="$(one_backend "$up")"
     local many="$(router_backends "$n" "$up")
 models:
   $BENCH_MODEL: { task: chat, backends: [$list] }"
@@ -548,9 +546,7 @@ models:
     for name in one router; do
         if [ $name = one ]; then port=$op rest=$one; else port=$rp rest=$many; fi
         tollgate_start "tollgate-$name" "$(tollgate_config "$port" "$rest" "$WORK/tollgate-$name")"
-        $PY "$HERE/tools.py" wait-http "http://127.0.0.1:$TG_PORT/v1/chat/completions" --method POST \
-            --data "$CHAT_BODY" -H "Content-Type: application/json" -H "Authorization: Bearer $BENCH_KEY" \
-            --expect chatcmpl-bench
+        tollgate_ready "$BENCH_KEY"
         [ $name = router ] && router_port=$TG_PORT
         specs+=("tollgate-$name $TG_PID http://127.0.0.1:$TG_PORT/v1/chat/completions")
     done
