@@ -3,7 +3,7 @@
 // parameters, as used by Content-Type in RFC 2046 and Content-Disposition in RFC 7578 §4.2).
 // Bounds-checked indices only: the input is the client's.
 
-struct HeaderParameterScanner {
+public struct HeaderParameterScanner {
     struct Parameter {
         /// Lower-cased parameter name.
         var name: [UInt8]
@@ -81,7 +81,7 @@ struct HeaderParameterScanner {
     }
 
     /// RFC 9110 §5.6.2 tchar.
-    static func isTokenChar(_ b: UInt8) -> Bool {
+    public static func isTokenChar(_ b: UInt8) -> Bool {
         isAlphanumeric(b, or: "!#$%&'*+-.^_`|~")
     }
 

@@ -257,18 +257,11 @@ public final class JobInputEncoder: BufferedCallBodyProvider {
         while type.hasPrefix(" ") || type.hasPrefix("\t") { type.removeFirst() }
         while type.hasSuffix(" ") || type.hasSuffix("\t") { type.removeLast() }
         let parts = type.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(isTokenChar) })
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(HeaderParameterScanner.isTokenChar) })
         else { return "application/octet-stream" }
         return type.lowercased()
     }
 
-    /// RFC 9110 §5.6.2 tchar.
-    private static func isTokenChar(_ b: UInt8) -> Bool {
-        switch b {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        default: return "!#$%&'*+-.^_`|~".utf8.contains(b)
-        }
-    }
 
     private func appendQuoted(_ text: String) {
         out.append(UInt8(ascii: "\""))

@@ -7,6 +7,7 @@
 // Replies are capped at 64 KiB, calls bounded by `timeoutMs`, completion exactly once on the loop
 // after the call returned (unless cancelled); a call that cannot be made (bad URL, method,
 // header, space id or HF_ENDPOINT) completes `.failed` without sending anything.
+import TollgateCore
 import TollgateUpstream
 
 public enum IdleCalls {
@@ -115,8 +116,6 @@ public enum IdleCalls {
 
     /// RFC 9110 §5.6.2 token: 1*tchar.
     static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
-        }
+        !name.isEmpty && name.utf8.allSatisfy(HeaderParameterScanner.isTokenChar)
     }
 }
