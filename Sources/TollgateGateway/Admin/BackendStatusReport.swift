@@ -30,18 +30,23 @@ enum BackendStatusReport {
         }
         return plan.backends.enumerated().map { index, backend in
             let runtime = plan.routing.runtimes[index]
+            // One copy of the state, read as the router reads it.
             let snapshot = runtime.snapshot()
-            let (candidate, reason) = runtime.candidate(costModel: backend.costModel, expectedRunMs: backend.expectedRunMs,
-                                                        coldStartMs: backend.routing.coldStartMs, nowNs: nowNs)
+            let inFlight = runtime.inFlight
+            let reading = BackendRuntime.reading(snapshot, inFlight: inFlight, nowNs: nowNs)
+            let reason = { () -> String? in
+                if case .circuitOpen = reading.availability { return nil }
+                return reading.detail
+            }()
             var recent = decisions[backend.name] ?? []
             recent.sort { $0.atUnixMs < $1.atUnixMs }
             return BackendStatus(
                 name: backend.name, kind: backend.kindName, billing: backend.costModel.billingName,
-                state: state(snapshot, candidate: candidate.availability, nowNs: nowNs),
-                eligible: runtime.isEligible(nowNs: nowNs),
-                inFlight: runtime.inFlight, maxConcurrency: runtime.maxConcurrency,
-                expectedRun: runs[backend.name] ?? [], pCold: candidate.pCold, coldAfterMs: snapshot.cold.coldAfterMs,
-                circuit: circuit(snapshot.circuit, nowNs: nowNs), reason: reason ?? circuitReason(runtime, snapshot, nowNs),
+                state: state(snapshot, candidate: reading.availability, nowNs: nowNs),
+                eligible: BackendRuntime.isEligible(reading.availability),
+                inFlight: inFlight, maxConcurrency: runtime.maxConcurrency,
+                expectedRun: runs[backend.name] ?? [], pCold: reading.pCold, coldAfterMs: snapshot.cold.coldAfterMs,
+                circuit: circuit(snapshot.circuit, nowNs: nowNs), reason: reason ?? circuitReason(snapshot, nowNs),
                 probe: backend.routing.health.map { probe($0, snapshot, nowNs: nowNs) },
                 idle: backend.routing.idle.map { idle($0, snapshot, backend: backend, nowNs: nowNs) },
                 lastDecisions: Array(recent.suffix(DecisionLog.capacity)))
@@ -87,9 +92,9 @@ enum BackendStatusReport {
         }
     }
 
-    private static func circuitReason(_ runtime: BackendRuntime, _ s: BackendRuntime.State, _ nowNs: UInt64) -> String? {
+    private static func circuitReason(_ s: BackendRuntime.State, _ nowNs: UInt64) -> String? {
         guard case .open(let until) = s.circuit.state, nowNs < until else { return s.lastFailure.map { "last failure: \($0)" } }
-        return runtime.circuitReason(untilNs: until, nowNs: nowNs)
+        return BackendRuntime.circuitReason(untilNs: until, nowNs: nowNs, lastFailure: s.lastFailure)
     }
 
     private static func probe(_ health: BackendRouting.Health, _ s: BackendRuntime.State, nowNs: UInt64) -> BackendStatus.Probe {

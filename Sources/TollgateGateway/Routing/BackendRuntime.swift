@@ -206,14 +206,42 @@ final class BackendRuntime: Sendable {
             let facts = Facts(s)
             // Changes bump the version under this lock: the one read here is the facts'.
             cache = CachedFacts(runtime: self, version: version.load(ordering: .relaxed), facts: facts)
-            let (availability, warmth, _) = facts.availability(nowNs: nowNs)
-            candidate.pCold = facts.pCold(nowNs: nowNs, inFlight: inFlight, warmth: warmth)
-            candidate.availability = availability
-            if let cooldown = s.cooldown, nowNs < cooldown.untilNs { return Self.describe(cooldown, nowNs: nowNs) }
-            if facts.paused != nil { return nil }
-            if let probe = s.probe, let unready = Self.probeReason(probe) { return unready }
-            if case .circuitOpen = availability { return s.lastFailure }
-            return nil
+            let reading = Self.reading(s, facts: facts, inFlight: inFlight, nowNs: nowNs)
+            candidate.pCold = reading.pCold
+            candidate.availability = reading.availability
+            return reading.detail
+        }
+    }
+
+    /// The router's view of one copy of the state: availability, P(cold), and what a skip's
+    /// words need (a cool-down's or a probe's reason, an open circuit's last failure). The
+    /// routing read and /admin/backends both read the state through here.
+    static func reading(_ s: State, facts: Facts? = nil, inFlight: Int, nowNs: UInt64)
+        -> (availability: Availability, pCold: Double, detail: String?) {
+        let facts = facts ?? Facts(s)
+        let (availability, warmth, _) = facts.availability(nowNs: nowNs)
+        let pCold = facts.pCold(nowNs: nowNs, inFlight: inFlight, warmth: warmth)
+        let detail: String?
+        if let cooldown = s.cooldown, nowNs < cooldown.untilNs {
+            detail = describe(cooldown, nowNs: nowNs)
+        } else if facts.paused != nil {
+            detail = nil
+        } else if let probe = s.probe, let unready = probeReason(probe) {
+            detail = unready
+        } else if case .circuitOpen = availability {
+            detail = s.lastFailure
+        } else {
+            detail = nil
+        }
+        return (availability, pCold, detail)
+    }
+
+    /// Whether the router may pick or try a backend of this availability (SPEC §4
+    /// `tollgate_backend_up`).
+    static func isEligible(_ availability: Availability) -> Bool {
+        switch availability {
+        case .ready, .halfOpenBusy: return true
+        case .circuitOpen, .unavailable, .paused: return false
         }
     }
 
@@ -507,10 +535,7 @@ final class BackendRuntime: Sendable {
     /// and its circuit closed, half-open, or open with its cooldown over.
     func isEligible(nowNs: UInt64) -> Bool {
         // The router's own reading of the state: eligible is what it may pick or try.
-        switch state.withLock({ Facts($0) }).availability(nowNs: nowNs).availability {
-        case .ready, .halfOpenBusy: return true
-        case .circuitOpen, .unavailable, .paused: return false
-        }
+        Self.isEligible(state.withLock({ Facts($0) }).availability(nowNs: nowNs).availability)
     }
 
     /// When a backend out for a stated time comes back: its cool-down's end, or its open
