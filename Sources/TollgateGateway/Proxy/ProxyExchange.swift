@@ -354,16 +354,17 @@ final class ProxyExchange: HTTPExchangeDelegate, BodyBudgetWaiter, SlotWaiter {
         if let free = route.wouldPick(nowNs: now, scratch: &runtime.routeScratch) {
             queue.wakeOne(for: route.backendName(free))
         }
+        // The wait's end: `queue_timeout` after it began (however often the request requeued).
+        let (end, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
+        let deadline = overflow ? UInt64.max : end
         if waitTimer == nil {
-            let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
-            waitTimer = loop.schedule(SlotWaitTimer(waiter: self), at: overflow ? .max : deadline)
+            waitTimer = loop.schedule(SlotWaitTimer(waiter: self), at: deadline)
         }
         // SPEC §4: a request waits only while every candidate is full. One that waits while
         // another is out for a stated time tries that one when it is back, within its wait.
         if let timer = recheckTimer { loop.cancel(timer) }
         recheckTimer = nil
-        let (deadline, overflow) = (waitStartedNs ?? now).addingReportingOverflow(route.model.queueTimeoutNs)
-        if let back = route.soonestBackNs(nowNs: now), overflow || back < deadline {
+        if let back = route.soonestBackNs(nowNs: now), back < deadline {
             recheckTimer = loop.schedule(SlotWaitTimer(waiter: self, recheck: true), at: back)
         }
     }
